@@ -1,0 +1,136 @@
+#include "analytics/aggregates.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace moe {
+
+LayerStats& TagStats::layer_or_create(int32_t l) {
+    const auto i = static_cast<size_t>(l);
+    if (i >= layers.size()) layers.resize(i + 1);
+    if (!layers[i]) layers[i] = std::make_unique<LayerStats>();
+    return *layers[i];
+}
+
+std::vector<int32_t> TagStats::layer_ids() const {
+    std::vector<int32_t> ids;
+    for (size_t i = 0; i < layers.size(); ++i)
+        if (layers[i] && layers[i]->tokens > 0) ids.push_back(static_cast<int32_t>(i));
+    return ids;
+}
+
+Aggregates::Aggregates(AnalyticsOptions opts) : opts_(opts) {
+    tag_id(kAllTagName);
+    if (opts_.num_experts) state_num_experts(opts_.num_experts);
+}
+
+TagId Aggregates::tag_id(std::string_view name) {
+    if (name.empty()) return kAllTag;
+    if (auto it = tag_ids_.find(std::string(name)); it != tag_ids_.end()) return it->second;
+    const auto id = static_cast<TagId>(tags_.size());
+    tags_.push_back(std::make_unique<TagStats>());
+    tags_.back()->name = name;
+    tag_ids_.emplace(std::string(name), id);
+    return id;
+}
+
+std::optional<TagId> Aggregates::find_tag(std::string_view name) const {
+    if (auto it = tag_ids_.find(std::string(name)); it != tag_ids_.end()) return it->second;
+    return std::nullopt;
+}
+
+std::optional<RejectReason> Aggregates::state_num_experts(uint32_t E) {
+    if (E == 0 || E > static_cast<uint32_t>(kMaxExpert) + 1) return RejectReason::expert_out_of_range;
+    if (experts_stated_ && E != num_experts_) return RejectReason::expert_out_of_range;
+    if (!experts_stated_ && num_experts_ > E) return RejectReason::expert_out_of_range;  // ids seen >= E
+    num_experts_ = E;
+    experts_stated_ = true;
+    return std::nullopt;
+}
+
+std::optional<RejectReason> Aggregates::apply_meta(const MetaRecord& m) {
+    if (!m.model_id.empty()) model_id_ = m.model_id;
+    if (m.num_experts) return state_num_experts(m.num_experts);
+    return std::nullopt;
+}
+
+std::optional<RejectReason> Aggregates::validate(const RoutingRecord& r) const {
+    if (r.experts.empty() || r.experts.size() > kMaxTopK) return RejectReason::malformed;
+    if (r.layer < 0 || r.layer > kMaxLayer) return RejectReason::layer_out_of_range;
+    const int32_t limit = experts_stated_ ? static_cast<int32_t>(num_experts_) : kMaxExpert + 1;
+    for (size_t i = 0; i < r.experts.size(); ++i) {
+        const int32_t e = r.experts[i];
+        if (e < 0 || e >= limit) return RejectReason::expert_out_of_range;
+        for (size_t j = 0; j < i; ++j)
+            if (r.experts[j] == e) return RejectReason::duplicate_expert;
+    }
+    if (const LayerStats* l = tags_[kAllTag]->layer(r.layer); l && l->top_k && l->top_k != r.experts.size())
+        return RejectReason::topk_changed;
+    if (!r.weights.empty() && r.weights.size() != r.experts.size()) return RejectReason::wrong_vector_length;
+    for (float w : r.weights)
+        if (!std::isfinite(w)) return RejectReason::non_finite;
+    return std::nullopt;
+}
+
+void Aggregates::count(TagStats& t, const RoutingRecord& r) {
+    LayerStats& l = t.layer_or_create(r.layer);
+    l.resize(num_experts_);
+    l.add(r.experts, r.weights, opts_.ema_decay);
+    t.global.resize(num_experts_);
+    t.global.add(r.experts, r.weights, opts_.ema_decay);
+}
+
+std::optional<RejectReason> Aggregates::add_routing(TagId tag, const RoutingRecord& r) {
+    if (auto why = validate(r)) return why;
+    if (!experts_stated_) {
+        const int32_t top = *std::max_element(r.experts.begin(), r.experts.end());
+        num_experts_ = std::max(num_experts_, static_cast<uint32_t>(top) + 1);
+    }
+    count(*tags_[kAllTag], r);
+    if (tag != kAllTag) count(*tags_[tag], r);
+    return std::nullopt;
+}
+
+std::optional<RejectReason> Aggregates::check_gate(const GateRecord& g) {
+    if (g.values.empty()) return RejectReason::malformed;
+    if (gate_dim_ == 0) gate_dim_ = static_cast<uint32_t>(g.values.size());
+    if (g.values.size() != gate_dim_) return RejectReason::wrong_vector_length;
+    return std::nullopt;
+}
+
+void Aggregates::add_gate_pair(TagId tag, const GatePairKey& key, const GateDistances& d) {
+    tags_[kAllTag]->gates[key].add(d);
+    if (tag != kAllTag) tags_[tag]->gates[key].add(d);
+}
+
+void Aggregates::pad_to_num_experts() {
+    for (auto& t : tags_) {
+        t->global.resize(num_experts_);
+        for (auto& l : t->layers)
+            if (l) l->resize(num_experts_);
+    }
+}
+
+std::optional<std::string> Aggregates::merge(const Aggregates& o) {
+    if (experts_stated_ && o.experts_stated_ && num_experts_ != o.num_experts_)
+        return "different expert counts (" + std::to_string(num_experts_) + " vs " +
+               std::to_string(o.num_experts_) + ")";
+    if (gate_dim_ && o.gate_dim_ && gate_dim_ != o.gate_dim_)
+        return "different gate-input sizes (" + std::to_string(gate_dim_) + " vs " +
+               std::to_string(o.gate_dim_) + ")";
+    if (o.experts_stated_) state_num_experts(o.num_experts_);
+    num_experts_ = std::max(num_experts_, o.num_experts_);
+    if (!gate_dim_) gate_dim_ = o.gate_dim_;
+    if (model_id_.empty()) model_id_ = o.model_id_;
+    for (const auto& ot : o.tags_) {
+        TagStats& t = tag(tag_id(ot->name));
+        t.global.merge(ot->global);
+        for (size_t l = 0; l < ot->layers.size(); ++l)
+            if (ot->layers[l]) t.layer_or_create(static_cast<int32_t>(l)).merge(*ot->layers[l]);
+        for (const auto& [key, g] : ot->gates) t.gates[key].merge(g);
+    }
+    pad_to_num_experts();
+    return std::nullopt;
+}
+
+}  // namespace moe

@@ -1,0 +1,96 @@
+// All rolling statistics of one daemon or one `moescope analyze` run: per tag ("all" plus
+// every tag seen), per layer, plus all layers combined and gate-input distances.
+// This is the in-memory state that storage/ saves and loads and cli/ reports on.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "analytics/gate_pair_stats.hpp"
+#include "analytics/layer_stats.hpp"
+#include "parsers/record.hpp"
+
+namespace moe {
+
+using TagId = uint32_t;
+inline constexpr TagId kAllTag = 0;
+inline constexpr std::string_view kAllTagName = "all";
+
+struct AnalyticsOptions {
+    double ema_decay = 0.99999;
+    uint32_t num_experts = 0;  // 0: learn from meta records, else largest id + 1
+};
+
+struct TagStats {
+    std::string name;
+    std::vector<std::unique_ptr<LayerStats>> layers;  // indexed by layer id; null: never seen
+    LayerStats global;                                // all layers combined
+    std::map<GatePairKey, GatePairStats> gates;
+
+    const LayerStats* layer(int32_t l) const {
+        return l >= 0 && static_cast<size_t>(l) < layers.size() ? layers[static_cast<size_t>(l)].get()
+                                                               : nullptr;
+    }
+    LayerStats& layer_or_create(int32_t l);
+    std::vector<int32_t> layer_ids() const;  // ascending, only layers with records
+};
+
+class Aggregates {
+public:
+    explicit Aggregates(AnalyticsOptions opts = {});
+    Aggregates(const Aggregates&) = delete;
+    Aggregates& operator=(const Aggregates&) = delete;
+
+    const AnalyticsOptions& options() const { return opts_; }
+    void set_ema_decay(double d) { opts_.ema_decay = d; }
+
+    // Model facts. num_experts() is the stated count, else the largest id seen + 1.
+    uint32_t num_experts() const { return num_experts_; }
+    bool num_experts_stated() const { return experts_stated_; }
+    const std::string& model_id() const { return model_id_; }
+    uint32_t gate_dim() const { return gate_dim_; }
+    // Restores facts (storage) or applies a meta record. Returns a reason when the facts
+    // contradict what was already counted.
+    std::optional<RejectReason> state_num_experts(uint32_t E);
+    void set_inferred_num_experts(uint32_t E) { num_experts_ = std::max(num_experts_, E); }
+    void set_model_id(std::string_view id) { model_id_ = id; }
+    void set_gate_dim(uint32_t n) { gate_dim_ = n; }
+
+    TagId tag_id(std::string_view name);  // creates the tag on first use
+    std::optional<TagId> find_tag(std::string_view name) const;
+    size_t tag_count() const { return tags_.size(); }
+    TagStats& tag(TagId id) { return *tags_[id]; }
+    const TagStats& tag(TagId id) const { return *tags_[id]; }
+
+    // Validates a record and, if it is good, counts it under "all" and under `tag`.
+    std::optional<RejectReason> add_routing(TagId tag, const RoutingRecord& r);
+    std::optional<RejectReason> apply_meta(const MetaRecord& m);
+    // Checks a gate vector's length against the first one seen.
+    std::optional<RejectReason> check_gate(const GateRecord& g);
+    void add_gate_pair(TagId tag, const GatePairKey& key, const GateDistances& d);
+
+    // Adds all counts of another aggregate (used by `moescope merge`).
+    std::optional<std::string> merge(const Aggregates& other);
+
+    // Makes every layer's vectors num_experts() long, so reports see dead experts.
+    void pad_to_num_experts();
+
+private:
+    std::optional<RejectReason> validate(const RoutingRecord& r) const;
+    void count(TagStats& t, const RoutingRecord& r);
+
+    AnalyticsOptions opts_;
+    uint32_t num_experts_ = 0;
+    bool experts_stated_ = false;
+    uint32_t gate_dim_ = 0;
+    std::string model_id_;
+    std::vector<std::unique_ptr<TagStats>> tags_;
+    std::unordered_map<std::string, TagId> tag_ids_;
+};
+
+}  // namespace moe

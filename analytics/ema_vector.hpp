@@ -1,0 +1,55 @@
+// Per-expert exponential moving average, updated once per routing record:
+//   ema_e <- d * ema_e + (1 - d) * x_e,  x_e = 1/k if e was selected, else 0.
+// Decaying all E entries on every record would cost O(E); instead values are kept as
+// ema_e = scale * v_e, so a record costs O(k): scale *= d and v_e += (1-d) x_e / scale.
+// `norm` follows the same recursion with x = 1, i.e. 1 - d^T, for the bias-corrected value.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace moe {
+
+class EmaVector {
+public:
+    void resize(size_t n) { v_.resize(n, 0.0); }
+    size_t size() const { return v_.size(); }
+
+    void update(std::span<const int32_t> selected, double decay) {
+        scale_ *= decay;
+        norm_ = decay * norm_ + (1.0 - decay);
+        const double add = (1.0 - decay) / static_cast<double>(selected.size()) / scale_;
+        for (int32_t e : selected) v_[static_cast<size_t>(e)] += add;
+        if (scale_ < 1e-200) materialize();  // keep v_ far from overflow
+    }
+
+    double value(size_t e) const { return e < v_.size() ? scale_ * v_[e] : 0.0; }
+    // ema / (1 - d^T): an estimate of the recent share of selections.
+    double corrected(size_t e) const { return norm_ > 0 ? value(e) / norm_ : 0.0; }
+    double norm() const { return norm_; }
+
+    // Replace the state with stored values (as written by storage).
+    void assign(std::span<const double> values, double norm) {
+        v_.assign(values.begin(), values.end());
+        scale_ = 1.0;
+        norm_ = norm;
+    }
+    std::vector<double> values() const {
+        std::vector<double> out(v_.size());
+        for (size_t i = 0; i < v_.size(); ++i) out[i] = scale_ * v_[i];
+        return out;
+    }
+
+private:
+    void materialize() {
+        for (double& x : v_) x *= scale_;
+        scale_ = 1.0;
+    }
+
+    std::vector<double> v_;
+    double scale_ = 1.0;
+    double norm_ = 0.0;
+};
+
+}  // namespace moe

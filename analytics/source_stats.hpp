@@ -1,0 +1,81 @@
+// Ingest counters of one source (a followed file, a listener, stdin, an analyzed file):
+// what came in, what became records, and what was rejected or skipped and why.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "parsers/record.hpp"
+#include "parsers/record_sink.hpp"
+
+namespace moe {
+
+struct SourceStats {
+    static constexpr size_t kSamplesPerReason = 3;
+    static constexpr size_t kSampleBytes = 160;
+
+    std::string name;  // "file:/var/log/moe.log", "tcp://127.0.0.1:7070", "stdin"
+    std::string kind;  // file, tcp, unix, stdin
+    std::string tag;   // the source's tag ("" = only "all")
+
+    uint64_t bytes = 0;  // bytes read
+    uint64_t lines = 0;  // complete lines seen
+    uint64_t records = 0;       // routing records counted
+    uint64_t gate_records = 0;  // gate-input vectors accepted
+    uint64_t meta_records = 0;
+    uint64_t skipped_lines = 0;  // headers, blanks, other log lines
+    std::array<uint64_t, kRejectReasonCount> rejects{};
+    std::array<std::vector<std::string>, kRejectReasonCount> reject_samples;
+    std::vector<std::string> skipped_samples;  // a few "other" lines
+
+    // Files only: read offset (bytes consumed up to the last complete line) and size.
+    uint64_t offset = 0;
+    uint64_t file_size = 0;
+    std::string file_id;  // "dev:inode" of the followed file
+    uint64_t restarts = 0;  // truncations and rotations seen
+
+    uint64_t total_rejects() const {
+        uint64_t n = 0;
+        for (uint64_t r : rejects) n += r;
+        return n;
+    }
+    void add_reject(RejectReason why, std::string_view line) {
+        const auto i = static_cast<size_t>(why);
+        ++rejects[i];
+        keep_sample(reject_samples[i], line);
+    }
+    void add_skip(SkipKind kind, std::string_view line) {
+        ++skipped_lines;
+        if (kind == SkipKind::other) keep_sample(skipped_samples, line);
+    }
+    bool dirty = true;  // changed since the last save
+
+    // Printable, bounded copy of a line: control bytes become "\xNN".
+    static std::string sample_of(std::string_view line);
+
+private:
+    static void keep_sample(std::vector<std::string>& v, std::string_view line) {
+        if (v.size() < kSamplesPerReason) v.push_back(sample_of(line));
+    }
+};
+
+inline std::string SourceStats::sample_of(std::string_view line) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : line.substr(0, kSampleBytes)) {
+        if (c < 0x20 || c == 0x7f) {
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    if (line.size() > kSampleBytes) out += "...";
+    return out;
+}
+
+}  // namespace moe

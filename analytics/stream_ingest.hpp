@@ -1,0 +1,54 @@
+// One source's byte stream into the aggregates: lines -> records -> validated counts.
+// Used alike by `moescope analyze` and by every daemon source, so both give the same figures.
+#pragma once
+
+#include <string_view>
+
+#include "analytics/aggregates.hpp"
+#include "analytics/gate_pairer.hpp"
+#include "analytics/source_stats.hpp"
+#include "parsers/line_parser.hpp"
+#include "parsers/line_splitter.hpp"
+
+namespace moe {
+
+class StreamIngest : private RecordSink {
+public:
+    StreamIngest(Aggregates& agg, SourceStats& stats, Format format,
+                 size_t max_line = LineSplitter::kDefaultMaxLine);
+
+    // Parses every complete line in `bytes`; a partial last line waits for the next call.
+    void feed(std::string_view bytes);
+    // The stream ended (connection closed, analyzed file done): a pending partial line is
+    // counted as a partial_line reject, never parsed.
+    void finish();
+    // Offset just past the last complete line, counted from the last reset().
+    uint64_t consumed() const { return splitter_.consumed(); }
+    uint64_t pending_bytes() const { return splitter_.pending_bytes(); }
+    // Starts over at `offset` (file truncated, rotated, or resumed after a restart).
+    void reset(uint64_t offset);
+
+    // Parses one complete line (no newline), as feed() does for each line it finds.
+    void line(std::string_view text);
+
+private:
+    void on_routing(const RoutingRecord& r) override;
+    void on_gate(const GateRecord& g) override;
+    void on_meta(const MetaRecord& m) override;
+    void on_reject(RejectReason why, std::string_view line) override;
+    void on_skip(SkipKind kind, std::string_view line) override;
+
+    TagId resolve_tag(std::string_view record_tag);
+
+    Aggregates& agg_;
+    SourceStats& stats_;
+    TagId source_tag_;
+    std::string last_tag_;  // cache: records of one stream usually share a tag
+    TagId last_tag_id_ = kAllTag;
+    LineSplitter splitter_;
+    LineParser parser_;
+    GatePairer gates_;
+    std::string_view current_line_;
+};
+
+}  // namespace moe

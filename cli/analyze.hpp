@@ -1,0 +1,27 @@
+// `moescope analyze FILE...`: the daemon's pipeline run once over files, no database.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "analytics/aggregates.hpp"
+#include "analytics/source_stats.hpp"
+#include "parsers/format.hpp"
+#include "parsers/line_splitter.hpp"
+
+namespace moe {
+
+struct AnalyzeInput {
+    std::string path;  // "-" reads standard input
+    std::string tag;   // from FILE=TAG; empty: only "all"
+};
+
+// "path=tag" -> {path, tag}; a path containing '=' can be given as "path=" (empty tag).
+AnalyzeInput parse_input_spec(const std::string& spec);
+
+// Feeds every input through the same StreamIngest as the daemon. Throws std::runtime_error
+// with the path when a file cannot be read.
+std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& inputs, Format format,
+                                       Aggregates& agg, size_t max_line = LineSplitter::kDefaultMaxLine);
+
+}  // namespace moe

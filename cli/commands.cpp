@@ -1,0 +1,110 @@
+#include "cli/commands.hpp"
+
+#include <stdexcept>
+
+#include "cli/gate_report.hpp"
+#include "cli/json_writer.hpp"
+#include "cli/layer_report.hpp"
+#include "cli/source_report.hpp"
+#include "cli/table.hpp"
+
+namespace moe {
+
+namespace {
+
+const TagStats& find_tag(const Aggregates& agg, const std::string& name) {
+    if (auto id = agg.find_tag(name)) return agg.tag(*id);
+    std::string known;
+    for (TagId i = 0; i < agg.tag_count(); ++i) known += (i ? ", " : "") + agg.tag(i).name;
+    throw std::invalid_argument("unknown tag '" + name + "' (known: " + known + ")");
+}
+
+std::string input_summary(const std::vector<SourceStats>& sources) {
+    std::string s;
+    for (const auto& src : sources) {
+        s += "Input " + src.name + (src.tag.empty() ? "" : " [tag " + src.tag + "]") + ": " +
+             fmt_num::integer(src.lines) + " lines, " + fmt_num::integer(src.records) + " routing records, " +
+             fmt_num::integer(src.gate_records) + " gate vectors, " + fmt_num::integer(src.skipped_lines) +
+             " skipped, " + fmt_num::integer(src.total_rejects()) + " rejected\n";
+        for (int r = 0; r < kRejectReasonCount; ++r) {
+            const auto i = static_cast<size_t>(r);
+            if (!src.rejects[i]) continue;
+            s += "  rejected " + std::string(reject_reason_name(static_cast<RejectReason>(r))) + ": " +
+                 fmt_num::integer(src.rejects[i]);
+            if (!src.reject_samples[i].empty()) s += "  (e.g. " + src.reject_samples[i].front() + ")";
+            s += "\n";
+        }
+    }
+    return s;
+}
+
+std::string render_json(Command cmd, const Aggregates& agg, const std::vector<SourceStats>& sources,
+                        const QueryOptions& q) {
+    std::string out;
+    JsonWriter w(out);
+    w.begin_object();
+    switch (cmd) {
+        case Command::analyze: {
+            const TagStats& t = find_tag(agg, q.tag);
+            write_sources_json(w, sources);
+            write_layers_json(w, agg, t, q);
+            write_gates_json(w, t, q);
+            break;
+        }
+        case Command::layers: write_layers_json(w, agg, find_tag(agg, q.tag), q); break;
+        case Command::experts: write_experts_json(w, agg, find_tag(agg, q.tag), q); break;
+        case Command::gates: write_gates_json(w, find_tag(agg, q.tag), q); break;
+        case Command::tags: write_tags_json(w, agg); break;
+        case Command::sources: write_sources_json(w, sources); break;
+    }
+    w.end_object();
+    return out + "\n";
+}
+
+std::string render_csv(Command cmd, const Aggregates& agg, const std::vector<SourceStats>& sources,
+                       const QueryOptions& q) {
+    switch (cmd) {
+        case Command::analyze:
+        case Command::layers: return layers_csv(agg, find_tag(agg, q.tag));
+        case Command::experts: return experts_csv(agg, find_tag(agg, q.tag), q);
+        case Command::gates: return gates_csv(find_tag(agg, q.tag), q);
+        case Command::tags: return tags_csv(agg);
+        case Command::sources: return sources_csv(sources);
+    }
+    return {};
+}
+
+std::string render_table(Command cmd, const Aggregates& agg, const std::vector<SourceStats>& sources,
+                         const QueryOptions& q) {
+    switch (cmd) {
+        case Command::analyze: {
+            const TagStats& t = find_tag(agg, q.tag);
+            std::string s = input_summary(sources) + "\n" + layers_text(agg, t, q);
+            if (!t.gates.empty()) {
+                s += "\n" + std::string(80, '=') + "\nGate-input distances between consecutive logged layers\n\n";
+                s += gates_text(t, q);
+            }
+            return s;
+        }
+        case Command::layers: return layers_text(agg, find_tag(agg, q.tag), q);
+        case Command::experts: return experts_text(agg, find_tag(agg, q.tag), q);
+        case Command::gates: return gates_text(find_tag(agg, q.tag), q);
+        case Command::tags: return tags_text(agg);
+        case Command::sources: return sources_text(sources);
+    }
+    return {};
+}
+
+}  // namespace
+
+std::string render(Command cmd, const Aggregates& agg, const std::vector<SourceStats>& sources,
+                   const QueryOptions& q) {
+    switch (q.format) {
+        case OutputFormat::json: return render_json(cmd, agg, sources, q);
+        case OutputFormat::csv: return render_csv(cmd, agg, sources, q);
+        case OutputFormat::table: break;
+    }
+    return render_table(cmd, agg, sources, q);
+}
+
+}  // namespace moe

@@ -1,0 +1,63 @@
+// moescoped's event loop: sources feed the aggregates; every flush interval the aggregates
+// and source offsets are committed to SQLite in one transaction; SIGTERM/SIGINT flush and
+// exit, SIGHUP reopens files.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "analytics/aggregates.hpp"
+#include "daemon/file_follower.hpp"
+#include "daemon/source.hpp"
+#include "storage/store.hpp"
+
+namespace moe {
+
+struct FollowSpec {
+    std::string path;
+    std::string tag;
+};
+
+struct DaemonConfig {
+    std::string db_path;
+    std::vector<FollowSpec> follows;
+    AnalyticsOptions analytics;
+    FollowOptions follow;
+    int flush_ms = 500;
+};
+
+class Daemon {
+public:
+    // Opens (or creates) the database and restores the aggregates and offsets it holds.
+    // Throws StorageError or std::runtime_error with a message for the user.
+    explicit Daemon(DaemonConfig cfg);
+    ~Daemon();
+
+    // Runs until SIGTERM or SIGINT; returns the process exit code.
+    int run();
+    // Commits everything dirty now. Returns false (and logs) if the database refused.
+    bool flush();
+
+private:
+    void schedule_flush();
+    void wait_signals();
+    std::vector<SourceStats*> all_stats();
+
+    DaemonConfig cfg_;
+    boost::asio::io_context io_;
+    boost::asio::signal_set signals_;
+    boost::asio::steady_timer flush_timer_;
+    Store store_;
+    int lock_fd_ = -1;
+    Aggregates agg_;
+    std::vector<std::unique_ptr<Source>> sources_;
+    std::vector<SourceStats> restored_sources_;  // from earlier runs, no longer configured
+    int exit_code_ = 0;
+};
+
+}  // namespace moe

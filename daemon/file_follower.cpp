@@ -1,0 +1,160 @@
+#include "daemon/file_follower.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+namespace moe {
+
+namespace {
+std::string file_id_of(const struct stat& st) {
+    return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+}
+}  // namespace
+
+FileFollower::FileFollower(boost::asio::io_context& io, std::string path, SourceStats restored,
+                           Aggregates& agg, FollowOptions opts)
+    : timer_(io),
+      path_(std::move(path)),
+      stats_(std::move(restored)),
+      opts_(opts),
+      ingest_(agg, stats_, opts.format, opts.max_line),
+      buf_(1u << 20) {
+    stats_.kind = "file";
+}
+
+FileFollower::~FileFollower() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void FileFollower::schedule(int delay_ms) {
+    timer_.expires_after(std::chrono::milliseconds(delay_ms));
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec) return;
+        const bool more = poll();
+        schedule(more ? 0 : opts_.poll_ms);
+    });
+}
+
+bool FileFollower::try_open(bool resume) {
+    const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (!waiting_logged_) {
+            spdlog::info("{}: {}; waiting for it to appear", path_, std::strerror(errno));
+            waiting_logged_ = true;
+        }
+        return false;
+    }
+    struct stat st{};
+    ::fstat(fd, &st);
+    fd_ = fd;
+    dev_ = st.st_dev;
+    ino_ = st.st_ino;
+    waiting_logged_ = false;
+    const std::string id = file_id_of(st);
+    const auto size = static_cast<uint64_t>(st.st_size);
+    if (resume && stats_.file_id == id && stats_.offset <= size) {
+        read_pos_ = stats_.offset;
+        spdlog::info("{}: resuming at byte {} of {}", path_, read_pos_, size);
+    } else {
+        if (resume && !stats_.file_id.empty())
+            spdlog::warn("{}: not the file of the last run (or shorter); reading from the start", path_);
+        if (!resume || !stats_.file_id.empty()) ++stats_.restarts;
+        read_pos_ = 0;
+        spdlog::info("{}: following from the start ({} bytes)", path_, size);
+    }
+    resume_pending_ = false;
+    stats_.file_id = id;
+    stats_.file_size = size;
+    stats_.offset = read_pos_;
+    stats_.dirty = true;
+    ingest_.reset(read_pos_);
+    return true;
+}
+
+void FileFollower::close_current(bool count_partial) {
+    if (count_partial) ingest_.finish();
+    ::close(fd_);
+    fd_ = -1;
+}
+
+void FileFollower::restart_from_zero(const char* why) {
+    spdlog::info("{}: {}; reading from the start", path_, why);
+    ingest_.finish();  // a line cut by the truncation is a partial_line reject
+    ++stats_.restarts;
+    read_pos_ = 0;
+    ingest_.reset(0);
+    stats_.offset = 0;
+    stats_.dirty = true;
+}
+
+bool FileFollower::rewritten_behind_us() {
+    // Every consumed line ended with '\n'; if that byte changed, the file was truncated and
+    // refilled past our offset between two polls (a fast llama-server restart).
+    const uint64_t consumed = ingest_.consumed();
+    if (consumed == 0) return false;
+    char c = 0;
+    return ::pread(fd_, &c, 1, static_cast<off_t>(consumed - 1)) == 1 && c != '\n';
+}
+
+bool FileFollower::read_available() {
+    size_t budget = opts_.read_budget;
+    while (budget > 0) {
+        const ssize_t n = ::pread(fd_, buf_.data(), std::min(buf_.size(), budget), static_cast<off_t>(read_pos_));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            if (n < 0) spdlog::warn("{}: read failed: {}", path_, std::strerror(errno));
+            break;
+        }
+        ingest_.feed(std::string_view(buf_.data(), static_cast<size_t>(n)));
+        read_pos_ += static_cast<uint64_t>(n);
+        budget -= static_cast<size_t>(n);
+    }
+    stats_.offset = ingest_.consumed();
+    return budget == 0;
+}
+
+bool FileFollower::poll() {
+    if (fd_ < 0 && !try_open(resume_pending_)) return false;
+
+    struct stat st{};
+    ::fstat(fd_, &st);
+    const auto size = static_cast<uint64_t>(st.st_size);
+    if (size < read_pos_) {
+        restart_from_zero("truncated");
+    } else if (size > read_pos_ && rewritten_behind_us()) {
+        restart_from_zero("rewritten");
+    }
+    if (read_available()) {
+        stats_.file_size = size;
+        return true;
+    }
+
+    // Rotation: the path now names another file, or nothing. The old file has been read
+    // to its end above; its unterminated last line, if any, is a partial_line reject.
+    struct stat now{};
+    const bool exists = ::stat(path_.c_str(), &now) == 0;
+    if (!exists || now.st_ino != ino_ || now.st_dev != dev_) {
+        spdlog::info("{}: {}", path_, exists ? "rotated; switching to the new file" : "deleted; waiting");
+        close_current(true);
+        if (exists && try_open(false)) return read_available();
+        return false;
+    }
+    ::fstat(fd_, &st);
+    stats_.file_size = static_cast<uint64_t>(st.st_size);
+    return false;
+}
+
+void FileFollower::reopen() {
+    if (fd_ < 0) return;
+    spdlog::info("{}: reopening (SIGHUP)", path_);
+    struct stat now{};
+    if (::stat(path_.c_str(), &now) == 0 && now.st_ino == ino_ && now.st_dev == dev_) return;
+    poll();
+}
+
+}  // namespace moe

@@ -1,0 +1,64 @@
+// Follows one log file like `tail -F`: reads appended complete lines, survives truncation
+// (llama-server restarts rewrite the file) and rotation (rename + new file), waits for a
+// file that does not exist yet, and resumes at the committed offset after a restart.
+#pragma once
+
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "analytics/stream_ingest.hpp"
+#include "daemon/source.hpp"
+
+namespace moe {
+
+struct FollowOptions {
+    Format format = Format::auto_detect;
+    size_t max_line = LineSplitter::kDefaultMaxLine;
+    int poll_ms = 100;             // how often the file is checked for new bytes
+    size_t read_budget = 8u << 20;  // bytes per turn before yielding to other sources
+};
+
+class FileFollower : public Source {
+public:
+    // `restored` carries the counters and offset committed by an earlier run (or is fresh).
+    FileFollower(boost::asio::io_context& io, std::string path, SourceStats restored, Aggregates& agg,
+                 FollowOptions opts);
+    ~FileFollower() override;
+
+    void start() override { schedule(0); }
+    void stop() override { timer_.cancel(); }
+    void reopen() override;
+    SourceStats& stats() override { return stats_; }
+
+    // One polling step (public for tests): open, detect rotation or truncation, read.
+    // Returns true if it stopped because of the read budget (more bytes are waiting).
+    bool poll();
+
+private:
+    void schedule(int delay_ms);
+    bool try_open(bool resume);
+    void close_current(bool count_partial);
+    // Reads up to the budget from the current file; true if the budget ran out.
+    bool read_available();
+    bool rewritten_behind_us();
+    void restart_from_zero(const char* why);
+
+    boost::asio::steady_timer timer_;
+    std::string path_;
+    SourceStats stats_;
+    FollowOptions opts_;
+    StreamIngest ingest_;
+    int fd_ = -1;
+    dev_t dev_ = 0;
+    ino_t ino_ = 0;
+    uint64_t read_pos_ = 0;  // next byte to read from fd_
+    bool resume_pending_ = true;  // first open: try the committed offset
+    bool waiting_logged_ = false;
+    std::vector<char> buf_;
+};
+
+}  // namespace moe

@@ -1,0 +1,93 @@
+#include "parsers/llama_csv_parser.hpp"
+
+#include "parsers/number_scan.hpp"
+
+namespace moe {
+
+namespace {
+constexpr std::string_view kHeader = "layer_id,expert_ids";
+constexpr std::string_view kGatePrefix = "gate_input,";
+
+bool is_blank(std::string_view line) {
+    return scan::skip_spaces(line.data(), line.data() + line.size()) == line.data() + line.size();
+}
+
+void reject_or_skip(std::string_view line, RecordSink& sink, RejectReason why) {
+    sink.on_reject(scan::has_control_bytes(line) ? RejectReason::binary : why, line);
+}
+}  // namespace
+
+bool LlamaCsvParser::claims(std::string_view line) {
+    return (!line.empty() && scan::is_digit(line.front())) || line.starts_with(kGatePrefix) ||
+           line.starts_with(kHeader);
+}
+
+void LlamaCsvParser::parse(std::string_view line, RecordSink& sink) {
+    if (!line.empty() && scan::is_digit(line.front())) {
+        parse_selection(line, sink);
+    } else if (line.starts_with(kGatePrefix)) {
+        parse_gate(line, sink);
+    } else if (line.starts_with(kHeader)) {
+        sink.on_skip(SkipKind::header, line);
+    } else if (is_blank(line)) {
+        sink.on_skip(SkipKind::blank, line);
+    } else if (scan::has_control_bytes(line)) {
+        sink.on_reject(RejectReason::binary, line);
+    } else {
+        sink.on_skip(SkipKind::other, line);
+    }
+}
+
+void LlamaCsvParser::parse_selection(std::string_view line, RecordSink& sink) {
+    const char* p = line.data();
+    const char* end = p + line.size();
+    int64_t layer;
+    if (!scan::parse_int(p, end, layer) || p == end || *p != ',') {
+        return reject_or_skip(line, sink, RejectReason::malformed);
+    }
+    ++p;
+    experts_.clear();
+    p = scan::skip_spaces(p, end);
+    while (p < end) {
+        int64_t id;
+        if (!scan::parse_int(p, end, id) || (p < end && *p != ' ' && *p != '\t')) {
+            return reject_or_skip(line, sink, RejectReason::malformed);
+        }
+        if (id < 0 || id > kMaxExpert) return sink.on_reject(RejectReason::expert_out_of_range, line);
+        if (experts_.size() == kMaxTopK) return sink.on_reject(RejectReason::malformed, line);
+        experts_.push_back(static_cast<int32_t>(id));
+        p = scan::skip_spaces(p, end);
+    }
+    if (experts_.empty()) return sink.on_reject(RejectReason::malformed, line);
+    if (layer < 0 || layer > kMaxLayer) return sink.on_reject(RejectReason::layer_out_of_range, line);
+    RoutingRecord r;
+    r.layer = static_cast<int32_t>(layer);
+    r.experts = experts_;
+    sink.on_routing(r);
+}
+
+void LlamaCsvParser::parse_gate(std::string_view line, RecordSink& sink) {
+    const char* p = line.data() + kGatePrefix.size();
+    const char* end = line.data() + line.size();
+    int64_t layer, token;
+    if (!scan::parse_int(p, end, layer) || p == end || *p++ != ',' ||
+        !scan::parse_int(p, end, token) || p == end || *p++ != ',') {
+        return reject_or_skip(line, sink, RejectReason::malformed);
+    }
+    switch (scan::parse_float_list(p, end, values_)) {
+        case scan::FloatListStatus::malformed:
+            return reject_or_skip(line, sink, RejectReason::malformed);
+        case scan::FloatListStatus::non_finite:
+            return sink.on_reject(RejectReason::non_finite, line);
+        case scan::FloatListStatus::ok: break;
+    }
+    if (values_.empty()) return sink.on_reject(RejectReason::malformed, line);
+    if (layer < 0 || layer > kMaxLayer) return sink.on_reject(RejectReason::layer_out_of_range, line);
+    GateRecord g;
+    g.layer = static_cast<int32_t>(layer);
+    g.token = token;
+    g.values = values_;
+    sink.on_gate(g);
+}
+
+}  // namespace moe

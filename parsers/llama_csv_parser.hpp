@@ -1,0 +1,30 @@
+// The patched llama-server's moe_expert_selection.log:
+//   layer_id,expert_ids                      header (rewritten on every server start)
+//   12,52 40 85 110 79 113 60 130            one token's top-k at layer 12
+//   gate_input,20,0,0.123 -0.456 1.5e-05 ... the router input of token 0 at layer 20
+// Any other line is ordinary log output: skipped and counted, never fatal.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "parsers/record_sink.hpp"
+
+namespace moe {
+
+class LlamaCsvParser {
+public:
+    // True if the line looks like this format (used by per-line auto-detection).
+    static bool claims(std::string_view line);
+
+    void parse(std::string_view line, RecordSink& sink);
+
+private:
+    void parse_selection(std::string_view line, RecordSink& sink);
+    void parse_gate(std::string_view line, RecordSink& sink);
+
+    std::vector<int32_t> experts_;  // reused: no allocation per line
+    std::vector<float> values_;
+};
+
+}  // namespace moe

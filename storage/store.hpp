@@ -1,0 +1,46 @@
+// The moescope database: aggregates, model facts and source offsets, saved in one SQLite
+// transaction so that a crash can never separate counts from the offsets that produced them.
+// Schema (versioned with PRAGMA user_version) is described in README.md.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "analytics/aggregates.hpp"
+#include "analytics/source_stats.hpp"
+#include "storage/sqlite.hpp"
+
+namespace moe {
+
+using sql::StorageError;
+
+class Store {
+public:
+    static constexpr int kSchemaVersion = 1;
+
+    // Opens (creating if needed) a database for the daemon: WAL mode, schema migrated.
+    static Store open_for_writing(const std::string& path);
+    // Opens an existing database for queries; never writes, never creates.
+    static Store open_read_only(const std::string& path);
+
+    // Loads every stored aggregate into `agg` (which should be empty).
+    void load(Aggregates& agg) const;
+    std::vector<SourceStats> load_sources() const;
+
+    // Writes every dirty aggregate and every source (offsets included) in one transaction,
+    // then marks them clean. `force` writes everything (used by merge).
+    void save(Aggregates& agg, std::span<SourceStats* const> sources, bool force = false);
+
+    sql::Database& db() { return db_; }
+
+private:
+    explicit Store(sql::Database db) : db_(std::move(db)) {}
+    void migrate();
+    void check_version() const;
+
+    sql::Database db_;
+};
+
+}  // namespace moe
