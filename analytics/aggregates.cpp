@@ -40,9 +40,11 @@ std::optional<TagId> Aggregates::find_tag(std::string_view name) const {
 }
 
 std::optional<RejectReason> Aggregates::state_num_experts(uint32_t E) {
-    if (E == 0 || E > static_cast<uint32_t>(kMaxExpert) + 1) return RejectReason::expert_out_of_range;
+    if (E == 0 || E > static_cast<uint32_t>(kMaxExpert) + 1)
+        return RejectReason::expert_out_of_range;
     if (experts_stated_ && E != num_experts_) return RejectReason::expert_out_of_range;
-    if (!experts_stated_ && num_experts_ > E) return RejectReason::expert_out_of_range;  // ids seen >= E
+    if (!experts_stated_ && num_experts_ > E)
+        return RejectReason::expert_out_of_range;  // ids seen >= E
     num_experts_ = E;
     experts_stated_ = true;
     return std::nullopt;
@@ -64,9 +66,11 @@ std::optional<RejectReason> Aggregates::validate(const RoutingRecord& r) const {
         for (size_t j = 0; j < i; ++j)
             if (r.experts[j] == e) return RejectReason::duplicate_expert;
     }
-    if (const LayerStats* l = tags_[kAllTag]->layer(r.layer); l && l->top_k && l->top_k != r.experts.size())
+    if (const LayerStats* l = tags_[kAllTag]->layer(r.layer);
+        l && l->top_k && l->top_k != r.experts.size())
         return RejectReason::topk_changed;
-    if (!r.weights.empty() && r.weights.size() != r.experts.size()) return RejectReason::wrong_vector_length;
+    if (!r.weights.empty() && r.weights.size() != r.experts.size())
+        return RejectReason::wrong_vector_length;
     for (float w : r.weights)
         if (!std::isfinite(w)) return RejectReason::non_finite;
     return std::nullopt;
@@ -127,7 +131,8 @@ std::optional<std::string> Aggregates::merge(const Aggregates& o) {
         t.global.merge(ot->global);
         for (size_t l = 0; l < ot->layers.size(); ++l)
             if (ot->layers[l]) t.layer_or_create(static_cast<int32_t>(l)).merge(*ot->layers[l]);
-        for (const auto& [key, g] : ot->gates) t.gates[key].merge(g);
+        for (const auto& [key, g] : ot->gates)
+            t.gates[key].merge(g);
     }
     pad_to_num_experts();
     return std::nullopt;

@@ -33,15 +33,16 @@ struct TagStats {
     std::map<GatePairKey, GatePairStats> gates;
 
     const LayerStats* layer(int32_t l) const {
-        return l >= 0 && static_cast<size_t>(l) < layers.size() ? layers[static_cast<size_t>(l)].get()
-                                                               : nullptr;
+        return l >= 0 && static_cast<size_t>(l) < layers.size()
+                   ? layers[static_cast<size_t>(l)].get()
+                   : nullptr;
     }
     LayerStats& layer_or_create(int32_t l);
     std::vector<int32_t> layer_ids() const;  // ascending, only layers with records
 };
 
 class Aggregates {
-public:
+  public:
     explicit Aggregates(AnalyticsOptions opts = {});
     Aggregates(const Aggregates&) = delete;
     Aggregates& operator=(const Aggregates&) = delete;
@@ -80,7 +81,7 @@ public:
     // Makes every layer's vectors num_experts() long, so reports see dead experts.
     void pad_to_num_experts();
 
-private:
+  private:
     std::optional<RejectReason> validate(const RoutingRecord& r) const;
     void count(TagStats& t, const RoutingRecord& r);
 

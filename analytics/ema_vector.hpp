@@ -12,7 +12,7 @@
 namespace moe {
 
 class EmaVector {
-public:
+  public:
     void resize(size_t n) { v_.resize(n, 0.0); }
     size_t size() const { return v_.size(); }
 
@@ -20,7 +20,8 @@ public:
         scale_ *= decay;
         norm_ = decay * norm_ + (1.0 - decay);
         const double add = (1.0 - decay) / static_cast<double>(selected.size()) / scale_;
-        for (int32_t e : selected) v_[static_cast<size_t>(e)] += add;
+        for (int32_t e : selected)
+            v_[static_cast<size_t>(e)] += add;
         if (scale_ < 1e-200) materialize();  // keep v_ far from overflow
     }
 
@@ -37,13 +38,15 @@ public:
     }
     std::vector<double> values() const {
         std::vector<double> out(v_.size());
-        for (size_t i = 0; i < v_.size(); ++i) out[i] = scale_ * v_[i];
+        for (size_t i = 0; i < v_.size(); ++i)
+            out[i] = scale_ * v_[i];
         return out;
     }
 
-private:
+  private:
     void materialize() {
-        for (double& x : v_) x *= scale_;
+        for (double& x : v_)
+            x *= scale_;
         scale_ = 1.0;
     }
 

@@ -23,8 +23,8 @@ inline constexpr size_t kGateMetricCount = static_cast<size_t>(GateMetric::count
 
 constexpr std::string_view gate_metric_name(GateMetric m) {
     constexpr std::array<std::string_view, kGateMetricCount> names = {
-        "cosine_similarity", "cosine_distance", "euclidean",    "l2_normalized",
-        "l1",                "pearson",         "max_abs_diff", "mean_abs_diff"};
+        "cosine_similarity", "cosine_distance", "euclidean",    "l2_normalized", "l1",
+        "pearson",           "max_abs_diff",    "mean_abs_diff"};
     return names[static_cast<size_t>(m)];
 }
 

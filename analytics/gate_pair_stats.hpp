@@ -34,7 +34,8 @@ struct GatePairStats {
     }
     void merge(const GatePairStats& o) {
         pairs += o.pairs;
-        for (size_t i = 0; i < kGateMetricCount; ++i) metrics[i].merge(o.metrics[i]);
+        for (size_t i = 0; i < kGateMetricCount; ++i)
+            metrics[i].merge(o.metrics[i]);
         dirty = true;
     }
 };

@@ -12,13 +12,18 @@
 namespace moe {
 
 class GatePairer {
-public:
+  public:
     // At most this many tokens wait for their next layer; beyond it the oldest pass is dropped.
     static constexpr size_t kMaxPendingTokens = 16384;
 
     void add(TagId tag, const GateRecord& g, Aggregates& agg);
+    // The stream restarted (llama-server header, truncation, rotation): nothing pairs across.
+    void new_stream() {
+        ++pass_;
+        last_layer_ = -1;
+    }
 
-private:
+  private:
     struct Pending {
         int32_t layer = -1;
         uint64_t pass = 0;

@@ -34,11 +34,13 @@ ImbalanceFigures compute_imbalance(std::span<const uint64_t> hits) {
 
     std::vector<uint64_t> sorted(hits.begin(), hits.end());
     std::sort(sorted.begin(), sorted.end());
-    f.median = (E % 2) ? static_cast<double>(sorted[E / 2])
-                       : (static_cast<double>(sorted[E / 2 - 1]) + static_cast<double>(sorted[E / 2])) / 2;
+    f.median =
+        (E % 2) ? static_cast<double>(sorted[E / 2])
+                : (static_cast<double>(sorted[E / 2 - 1]) + static_cast<double>(sorted[E / 2])) / 2;
 
     double ss = 0;
-    for (uint64_t h : sorted) ss += (static_cast<double>(h) - f.mean) * (static_cast<double>(h) - f.mean);
+    for (uint64_t h : sorted)
+        ss += (static_cast<double>(h) - f.mean) * (static_cast<double>(h) - f.mean);
     f.std = E > 1 ? std::sqrt(ss / (En - 1)) : nan;
 
     if (f.selections == 0) {
@@ -65,7 +67,8 @@ ImbalanceFigures compute_imbalance(std::span<const uint64_t> hits) {
 
     auto top_share = [&](size_t n) {
         uint64_t s = 0;
-        for (size_t i = 0; i < std::min(n, E); ++i) s += sorted[E - 1 - i];
+        for (size_t i = 0; i < std::min(n, E); ++i)
+            s += sorted[E - 1 - i];
         return static_cast<double>(s) / S;
     };
     f.top5_share = top_share(5);

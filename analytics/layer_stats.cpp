@@ -11,10 +11,12 @@ void LayerStats::resize(size_t E) {
     weight_mass.resize(E, 0.0);
 }
 
-void LayerStats::add(std::span<const int32_t> experts, std::span<const float> weights, double decay) {
+void LayerStats::add(std::span<const int32_t> experts, std::span<const float> weights,
+                     double decay) {
     ++tokens;
     if (top_k == 0) top_k = static_cast<uint32_t>(experts.size());
-    for (int32_t e : experts) ++hits[static_cast<size_t>(e)];
+    for (int32_t e : experts)
+        ++hits[static_cast<size_t>(e)];
     ema.update(experts, decay);
     if (!weights.empty()) {
         ++weighted_tokens;

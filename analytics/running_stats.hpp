@@ -42,7 +42,9 @@ struct RunningStats {
     }
 
     // Population standard deviation (ddof = 0, as numpy's default).
-    double std_pop() const { return n ? std::sqrt(std::max(0.0, m2 / static_cast<double>(n))) : NAN; }
+    double std_pop() const {
+        return n ? std::sqrt(std::max(0.0, m2 / static_cast<double>(n))) : NAN;
+    }
     // Sample standard deviation (ddof = 1, as pandas' default).
     double std_sample() const {
         return n > 1 ? std::sqrt(std::max(0.0, m2 / static_cast<double>(n - 1))) : NAN;

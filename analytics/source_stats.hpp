@@ -21,8 +21,8 @@ struct SourceStats {
     std::string kind;  // file, tcp, unix, stdin
     std::string tag;   // the source's tag ("" = only "all")
 
-    uint64_t bytes = 0;  // bytes read
-    uint64_t lines = 0;  // complete lines seen
+    uint64_t bytes = 0;         // bytes read
+    uint64_t lines = 0;         // complete lines seen
     uint64_t records = 0;       // routing records counted
     uint64_t gate_records = 0;  // gate-input vectors accepted
     uint64_t meta_records = 0;
@@ -34,12 +34,13 @@ struct SourceStats {
     // Files only: read offset (bytes consumed up to the last complete line) and size.
     uint64_t offset = 0;
     uint64_t file_size = 0;
-    std::string file_id;  // "dev:inode" of the followed file
+    std::string file_id;    // "dev:inode" of the followed file
     uint64_t restarts = 0;  // truncations and rotations seen
 
     uint64_t total_rejects() const {
         uint64_t n = 0;
-        for (uint64_t r : rejects) n += r;
+        for (uint64_t r : rejects)
+            n += r;
         return n;
     }
     void add_reject(RejectReason why, std::string_view line) {
@@ -56,7 +57,7 @@ struct SourceStats {
     // Printable, bounded copy of a line: control bytes become "\xNN".
     static std::string sample_of(std::string_view line);
 
-private:
+  private:
     static void keep_sample(std::vector<std::string>& v, std::string_view line) {
         if (v.size() < kSamplesPerReason) v.push_back(sample_of(line));
     }

@@ -34,7 +34,10 @@ void StreamIngest::finish() {
     splitter_.reset(splitter_.consumed());
 }
 
-void StreamIngest::reset(uint64_t offset) { splitter_.reset(offset); }
+void StreamIngest::reset(uint64_t offset) {
+    splitter_.reset(offset);
+    gates_.new_stream();
+}
 
 TagId StreamIngest::resolve_tag(std::string_view record_tag) {
     if (record_tag.empty()) return source_tag_;
@@ -61,8 +64,13 @@ void StreamIngest::on_meta(const MetaRecord& m) {
     ++stats_.meta_records;
 }
 
-void StreamIngest::on_reject(RejectReason why, std::string_view line) { stats_.add_reject(why, line); }
+void StreamIngest::on_reject(RejectReason why, std::string_view line) {
+    stats_.add_reject(why, line);
+}
 
-void StreamIngest::on_skip(SkipKind kind, std::string_view line) { stats_.add_skip(kind, line); }
+void StreamIngest::on_skip(SkipKind kind, std::string_view line) {
+    if (kind == SkipKind::header) gates_.new_stream();  // llama-server rewrites it on start
+    stats_.add_skip(kind, line);
+}
 
 }  // namespace moe

@@ -13,7 +13,7 @@
 namespace moe {
 
 class StreamIngest : private RecordSink {
-public:
+  public:
     StreamIngest(Aggregates& agg, SourceStats& stats, Format format,
                  size_t max_line = LineSplitter::kDefaultMaxLine);
 
@@ -31,7 +31,7 @@ public:
     // Parses one complete line (no newline), as feed() does for each line it finds.
     void line(std::string_view text);
 
-private:
+  private:
     void on_routing(const RoutingRecord& r) override;
     void on_gate(const GateRecord& g) override;
     void on_meta(const MetaRecord& m) override;

@@ -1,11 +1,11 @@
 #include "cli/analyze.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <memory>
 #include <stdexcept>
-#include <unistd.h>
 
 #include "analytics/stream_ingest.hpp"
 
@@ -19,7 +19,7 @@ AnalyzeInput parse_input_spec(const std::string& spec) {
 
 namespace {
 class Fd {
-public:
+  public:
     explicit Fd(int fd) : fd_(fd) {}
     ~Fd() {
         if (fd_ > 0) ::close(fd_);
@@ -28,7 +28,7 @@ public:
     Fd& operator=(const Fd&) = delete;
     int get() const { return fd_; }
 
-private:
+  private:
     int fd_;
 };
 }  // namespace
@@ -42,7 +42,8 @@ std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& inputs, 
         const auto& in = inputs[i];
         const bool is_stdin = in.path == "-";
         Fd fd(is_stdin ? 0 : ::open(in.path.c_str(), O_RDONLY | O_CLOEXEC));
-        if (fd.get() < 0) throw std::runtime_error("cannot open " + in.path + ": " + std::strerror(errno));
+        if (fd.get() < 0)
+            throw std::runtime_error("cannot open " + in.path + ": " + std::strerror(errno));
         SourceStats& s = stats[i];
         s.name = is_stdin ? "stdin" : in.path;
         s.kind = is_stdin ? "stdin" : "file";
@@ -51,7 +52,8 @@ std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& inputs, 
         for (;;) {
             const ssize_t n = ::read(fd.get(), buf.get(), kChunk);
             if (n < 0 && errno == EINTR) continue;
-            if (n < 0) throw std::runtime_error("cannot read " + in.path + ": " + std::strerror(errno));
+            if (n < 0)
+                throw std::runtime_error("cannot read " + in.path + ": " + std::strerror(errno));
             if (n == 0) break;
             ingest.feed(std::string_view(buf.get(), static_cast<size_t>(n)));
         }

@@ -22,6 +22,7 @@ AnalyzeInput parse_input_spec(const std::string& spec);
 // Feeds every input through the same StreamIngest as the daemon. Throws std::runtime_error
 // with the path when a file cannot be read.
 std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& inputs, Format format,
-                                       Aggregates& agg, size_t max_line = LineSplitter::kDefaultMaxLine);
+                                       Aggregates& agg,
+                                       size_t max_line = LineSplitter::kDefaultMaxLine);
 
 }  // namespace moe

@@ -15,7 +15,8 @@ namespace {
 const TagStats& find_tag(const Aggregates& agg, const std::string& name) {
     if (auto id = agg.find_tag(name)) return agg.tag(*id);
     std::string known;
-    for (TagId i = 0; i < agg.tag_count(); ++i) known += (i ? ", " : "") + agg.tag(i).name;
+    for (TagId i = 0; i < agg.tag_count(); ++i)
+        known += (i ? ", " : "") + agg.tag(i).name;
     throw std::invalid_argument("unknown tag '" + name + "' (known: " + known + ")");
 }
 
@@ -23,15 +24,17 @@ std::string input_summary(const std::vector<SourceStats>& sources) {
     std::string s;
     for (const auto& src : sources) {
         s += "Input " + src.name + (src.tag.empty() ? "" : " [tag " + src.tag + "]") + ": " +
-             fmt_num::integer(src.lines) + " lines, " + fmt_num::integer(src.records) + " routing records, " +
-             fmt_num::integer(src.gate_records) + " gate vectors, " + fmt_num::integer(src.skipped_lines) +
-             " skipped, " + fmt_num::integer(src.total_rejects()) + " rejected\n";
+             fmt_num::integer(src.lines) + " lines, " + fmt_num::integer(src.records) +
+             " routing records, " + fmt_num::integer(src.gate_records) + " gate vectors, " +
+             fmt_num::integer(src.skipped_lines) + " skipped, " +
+             fmt_num::integer(src.total_rejects()) + " rejected\n";
         for (int r = 0; r < kRejectReasonCount; ++r) {
             const auto i = static_cast<size_t>(r);
             if (!src.rejects[i]) continue;
-            s += "  rejected " + std::string(reject_reason_name(static_cast<RejectReason>(r))) + ": " +
-                 fmt_num::integer(src.rejects[i]);
-            if (!src.reject_samples[i].empty()) s += "  (e.g. " + src.reject_samples[i].front() + ")";
+            s += "  rejected " + std::string(reject_reason_name(static_cast<RejectReason>(r))) +
+                 ": " + fmt_num::integer(src.rejects[i]);
+            if (!src.reject_samples[i].empty())
+                s += "  (e.g. " + src.reject_samples[i].front() + ")";
             s += "\n";
         }
     }
@@ -51,11 +54,21 @@ std::string render_json(Command cmd, const Aggregates& agg, const std::vector<So
             write_gates_json(w, t, q);
             break;
         }
-        case Command::layers: write_layers_json(w, agg, find_tag(agg, q.tag), q); break;
-        case Command::experts: write_experts_json(w, agg, find_tag(agg, q.tag), q); break;
-        case Command::gates: write_gates_json(w, find_tag(agg, q.tag), q); break;
-        case Command::tags: write_tags_json(w, agg); break;
-        case Command::sources: write_sources_json(w, sources); break;
+        case Command::layers:
+            write_layers_json(w, agg, find_tag(agg, q.tag), q);
+            break;
+        case Command::experts:
+            write_experts_json(w, agg, find_tag(agg, q.tag), q);
+            break;
+        case Command::gates:
+            write_gates_json(w, find_tag(agg, q.tag), q);
+            break;
+        case Command::tags:
+            write_tags_json(w, agg);
+            break;
+        case Command::sources:
+            write_sources_json(w, sources);
+            break;
     }
     w.end_object();
     return out + "\n";
@@ -65,32 +78,43 @@ std::string render_csv(Command cmd, const Aggregates& agg, const std::vector<Sou
                        const QueryOptions& q) {
     switch (cmd) {
         case Command::analyze:
-        case Command::layers: return layers_csv(agg, find_tag(agg, q.tag));
-        case Command::experts: return experts_csv(agg, find_tag(agg, q.tag), q);
-        case Command::gates: return gates_csv(find_tag(agg, q.tag), q);
-        case Command::tags: return tags_csv(agg);
-        case Command::sources: return sources_csv(sources);
+        case Command::layers:
+            return layers_csv(agg, find_tag(agg, q.tag));
+        case Command::experts:
+            return experts_csv(agg, find_tag(agg, q.tag), q);
+        case Command::gates:
+            return gates_csv(find_tag(agg, q.tag), q);
+        case Command::tags:
+            return tags_csv(agg);
+        case Command::sources:
+            return sources_csv(sources);
     }
     return {};
 }
 
-std::string render_table(Command cmd, const Aggregates& agg, const std::vector<SourceStats>& sources,
-                         const QueryOptions& q) {
+std::string render_table(Command cmd, const Aggregates& agg,
+                         const std::vector<SourceStats>& sources, const QueryOptions& q) {
     switch (cmd) {
         case Command::analyze: {
             const TagStats& t = find_tag(agg, q.tag);
             std::string s = input_summary(sources) + "\n" + layers_text(agg, t, q);
             if (!t.gates.empty()) {
-                s += "\n" + std::string(80, '=') + "\nGate-input distances between consecutive logged layers\n\n";
+                s += "\n" + std::string(80, '=') +
+                     "\nGate-input distances between consecutive logged layers\n\n";
                 s += gates_text(t, q);
             }
             return s;
         }
-        case Command::layers: return layers_text(agg, find_tag(agg, q.tag), q);
-        case Command::experts: return experts_text(agg, find_tag(agg, q.tag), q);
-        case Command::gates: return gates_text(find_tag(agg, q.tag), q);
-        case Command::tags: return tags_text(agg);
-        case Command::sources: return sources_text(sources);
+        case Command::layers:
+            return layers_text(agg, find_tag(agg, q.tag), q);
+        case Command::experts:
+            return experts_text(agg, find_tag(agg, q.tag), q);
+        case Command::gates:
+            return gates_text(find_tag(agg, q.tag), q);
+        case Command::tags:
+            return tags_text(agg);
+        case Command::sources:
+            return sources_text(sources);
     }
     return {};
 }
@@ -100,9 +124,12 @@ std::string render_table(Command cmd, const Aggregates& agg, const std::vector<S
 std::string render(Command cmd, const Aggregates& agg, const std::vector<SourceStats>& sources,
                    const QueryOptions& q) {
     switch (q.format) {
-        case OutputFormat::json: return render_json(cmd, agg, sources, q);
-        case OutputFormat::csv: return render_csv(cmd, agg, sources, q);
-        case OutputFormat::table: break;
+        case OutputFormat::json:
+            return render_json(cmd, agg, sources, q);
+        case OutputFormat::csv:
+            return render_csv(cmd, agg, sources, q);
+        case OutputFormat::table:
+            break;
     }
     return render_table(cmd, agg, sources, q);
 }

@@ -5,7 +5,9 @@
 namespace moe {
 
 namespace {
-const char* tokens_name(GateTokens t) { return t == GateTokens::first ? "first" : "all"; }
+const char* tokens_name(GateTokens t) {
+    return t == GateTokens::first ? "first" : "all";
+}
 
 template <class F>
 void for_each_pair(const TagStats& tag, const QueryOptions& q, F&& f) {
@@ -22,7 +24,9 @@ void write_gates_json(JsonWriter& w, const TagStats& tag, const QueryOptions& q)
     for_each_pair(tag, q, [&](const GatePairKey& key, const GatePairStats& g) {
         w.begin_object();
         w.field("tag", std::string_view(tag.name)).field("tokens", tokens_name(key.tokens));
-        w.field("from_layer", key.from_layer).field("to_layer", key.to_layer).field("count", g.pairs);
+        w.field("from_layer", key.from_layer)
+            .field("to_layer", key.to_layer)
+            .field("count", g.pairs);
         for (size_t m = 0; m < kGateMetricCount; ++m) {
             const RunningStats& rs = g.metrics[m];
             w.key(gate_metric_name(static_cast<GateMetric>(m))).begin_object();
@@ -38,33 +42,38 @@ void write_gates_json(JsonWriter& w, const TagStats& tag, const QueryOptions& q)
 std::string gates_text(const TagStats& tag, const QueryOptions& q) {
     std::string s;
     for_each_pair(tag, q, [&](const GatePairKey& key, const GatePairStats& g) {
-        s += "Layer " + std::to_string(key.from_layer) + " -> " + std::to_string(key.to_layer) + ": " +
-             std::to_string(g.pairs) + " token pairs (" +
+        s += "Layer " + std::to_string(key.from_layer) + " -> " + std::to_string(key.to_layer) +
+             ": " + std::to_string(g.pairs) + " token pairs (" +
              (key.tokens == GateTokens::first ? "token 0 only" : "all tokens") + ")\n";
         Table t({"metric", "mean", "std", "min", "max", "n"});
         for (size_t m = 0; m < kGateMetricCount; ++m) {
             const RunningStats& rs = g.metrics[m];
-            t.add({std::string(gate_metric_name(static_cast<GateMetric>(m))), fmt_num::sig(rs.n ? rs.mean : NAN, 6),
-                   fmt_num::sig(rs.std_pop(), 6), fmt_num::sig(rs.n ? rs.min : NAN, 6),
-                   fmt_num::sig(rs.n ? rs.max : NAN, 6), fmt_num::integer(rs.n)});
+            t.add({std::string(gate_metric_name(static_cast<GateMetric>(m))),
+                   fmt_num::sig(rs.n ? rs.mean : NAN, 6), fmt_num::sig(rs.std_pop(), 6),
+                   fmt_num::sig(rs.n ? rs.min : NAN, 6), fmt_num::sig(rs.n ? rs.max : NAN, 6),
+                   fmt_num::integer(rs.n)});
         }
         s += t.render("  ") + "\n";
     });
     if (s.empty())
-        return std::string("No gate-input pairs (") + (q.gate_tokens == GateTokens::first ? "token 0" : "all tokens") +
-               ") for tag '" + tag.name + "'.\n";
+        return std::string("No gate-input pairs (") +
+               (q.gate_tokens == GateTokens::first ? "token 0" : "all tokens") + ") for tag '" +
+               tag.name + "'.\n";
     return s;
 }
 
 std::string gates_csv(const TagStats& tag, const QueryOptions& q) {
-    Table t({"tag", "tokens", "from_layer", "to_layer", "pairs", "metric", "n", "mean", "std", "min", "max"});
+    Table t({"tag", "tokens", "from_layer", "to_layer", "pairs", "metric", "n", "mean", "std",
+             "min", "max"});
     for_each_pair(tag, q, [&](const GatePairKey& key, const GatePairStats& g) {
         for (size_t m = 0; m < kGateMetricCount; ++m) {
             const RunningStats& rs = g.metrics[m];
-            t.add({tag.name, tokens_name(key.tokens), std::to_string(key.from_layer), std::to_string(key.to_layer),
-                   fmt_num::integer(g.pairs), std::string(gate_metric_name(static_cast<GateMetric>(m))),
-                   fmt_num::integer(rs.n), fmt_num::sig(rs.n ? rs.mean : NAN, 10), fmt_num::sig(rs.std_pop(), 10),
-                   fmt_num::sig(rs.n ? rs.min : NAN, 10), fmt_num::sig(rs.n ? rs.max : NAN, 10)});
+            t.add({tag.name, tokens_name(key.tokens), std::to_string(key.from_layer),
+                   std::to_string(key.to_layer), fmt_num::integer(g.pairs),
+                   std::string(gate_metric_name(static_cast<GateMetric>(m))),
+                   fmt_num::integer(rs.n), fmt_num::sig(rs.n ? rs.mean : NAN, 10),
+                   fmt_num::sig(rs.std_pop(), 10), fmt_num::sig(rs.n ? rs.min : NAN, 10),
+                   fmt_num::sig(rs.n ? rs.max : NAN, 10)});
         }
     });
     return t.csv();

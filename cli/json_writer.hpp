@@ -10,7 +10,7 @@
 namespace moe {
 
 class JsonWriter {
-public:
+  public:
     explicit JsonWriter(std::string& out) : out_(out) {}
 
     JsonWriter& begin_object();
@@ -37,7 +37,7 @@ public:
 
     static void escape(std::string& out, std::string_view s);
 
-private:
+  private:
     void separate();
     std::string& out_;
     std::vector<bool> first_{};  // per open container: no element written yet

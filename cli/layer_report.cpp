@@ -34,8 +34,9 @@ LayerView make_view(const Aggregates& agg, int32_t layer, const LayerStats& l) {
     const double S = static_cast<double>(v.fig.selections);
     for (size_t e = 0; e < hits.size(); ++e) {
         const bool has_w = l.weighted_tokens > 0 && e < l.weight_mass.size();
-        v.ranked.push_back({static_cast<int32_t>(e), hits[e], S > 0 ? static_cast<double>(hits[e]) / S : NAN,
-                            l.ema.value(e), l.ema.corrected(e), has_w ? l.weight_mass[e] : NAN});
+        v.ranked.push_back({static_cast<int32_t>(e), hits[e],
+                            S > 0 ? static_cast<double>(hits[e]) / S : NAN, l.ema.value(e),
+                            l.ema.corrected(e), has_w ? l.weight_mass[e] : NAN});
     }
     std::stable_sort(v.ranked.begin(), v.ranked.end(),
                      [](const ExpertRow& a, const ExpertRow& b) { return a.hits > b.hits; });
@@ -44,7 +45,8 @@ LayerView make_view(const Aggregates& agg, int32_t layer, const LayerStats& l) {
 
 std::vector<LayerView> views_of(const Aggregates& agg, const TagStats& tag) {
     std::vector<LayerView> out;
-    for (int32_t id : tag.layer_ids()) out.push_back(make_view(agg, id, *tag.layer(id)));
+    for (int32_t id : tag.layer_ids())
+        out.push_back(make_view(agg, id, *tag.layer(id)));
     return out;
 }
 
@@ -52,15 +54,17 @@ const LayerStats& layer_or_throw(const TagStats& tag, const QueryOptions& q) {
     if (!q.layer) return tag.global;
     const LayerStats* l = tag.layer(*q.layer);
     if (!l || l->tokens == 0)
-        throw std::invalid_argument("no records for layer " + std::to_string(*q.layer) + " in tag '" +
-                                    tag.name + "'");
+        throw std::invalid_argument("no records for layer " + std::to_string(*q.layer) +
+                                    " in tag '" + tag.name + "'");
     return *l;
 }
 
 void write_expert_json(JsonWriter& w, const ExpertRow& e) {
     w.begin_object();
     w.field("expert", e.expert).field("hits", e.hits).field("share", e.share);
-    w.field("ema", e.ema).field("ema_corrected", e.ema_corrected).field("weight_mass", e.weight_mass);
+    w.field("ema", e.ema)
+        .field("ema_corrected", e.ema_corrected)
+        .field("weight_mass", e.weight_mass);
     w.end_object();
 }
 
@@ -82,7 +86,8 @@ void write_layer_json(JsonWriter& w, const std::string& tag, const LayerView& v,
     w.field("max_over_mean", f.max_over_mean).field("mean_over_max", f.mean_over_max);
     w.field("max_over_min", f.max_over_min);
     w.key("experts").begin_array();
-    for (const auto& e : experts) write_expert_json(w, e);
+    for (const auto& e : experts)
+        write_expert_json(w, e);
     w.end_array();
     w.end_object();
 }
@@ -103,29 +108,33 @@ std::string expert_line(const ExpertRow& e) {
 }
 
 std::string figures_line(const ImbalanceFigures& f) {
-    return "  imbalance: gini " + fmt_num::fixed(f.gini, 3) + "  cv " + fmt_num::fixed(f.cv, 3) + "  std " +
-           fmt_num::fixed(f.std, 1) + "  entropy " + fmt_num::fixed(f.entropy_bits, 3) + " bits (" +
-           fmt_num::fixed(f.entropy_norm, 3) + " of max)  max/mean " + fmt_num::fixed(f.max_over_mean, 2) +
-           "  max/min " + fmt_num::fixed(f.max_over_min, 2) + "  top-5 " + fmt_num::percent(f.top5_share) +
-           "  top-10 " + fmt_num::percent(f.top10_share) + "\n";
+    return "  imbalance: gini " + fmt_num::fixed(f.gini, 3) + "  cv " + fmt_num::fixed(f.cv, 3) +
+           "  std " + fmt_num::fixed(f.std, 1) + "  entropy " + fmt_num::fixed(f.entropy_bits, 3) +
+           " bits (" + fmt_num::fixed(f.entropy_norm, 3) + " of max)  max/mean " +
+           fmt_num::fixed(f.max_over_mean, 2) + "  max/min " + fmt_num::fixed(f.max_over_min, 2) +
+           "  top-5 " + fmt_num::percent(f.top5_share) + "  top-10 " +
+           fmt_num::percent(f.top10_share) + "\n";
 }
 
 std::string block(const LayerView& v, const std::string& title, size_t top, size_t bottom) {
     const ImbalanceFigures& f = v.fig;
     std::string s = title + ":\n";
-    s += "  Tokens: " + fmt_num::integer(v.stats->tokens) + " (top-" + std::to_string(v.stats->top_k) + ")\n";
+    s += "  Tokens: " + fmt_num::integer(v.stats->tokens) + " (top-" +
+         std::to_string(v.stats->top_k) + ")\n";
     s += "  Total expert selections: " + fmt_num::integer(f.selections) + "\n";
-    s += "  Unique experts used: " + std::to_string(f.unique_experts) + " of " + std::to_string(f.num_experts) +
-         " (" + std::to_string(f.dead_experts) + " dead)\n";
-    s += "  load: mean " + fmt_num::fixed(f.mean, 1) + "  median " + fmt_num::fixed(f.median, 1) + "  min " +
-         fmt_num::integer(f.min) + " (expert " + std::to_string(f.argmin) + ")  max " + fmt_num::integer(f.max) +
-         " (expert " + std::to_string(f.argmax) + ")\n";
+    s += "  Unique experts used: " + std::to_string(f.unique_experts) + " of " +
+         std::to_string(f.num_experts) + " (" + std::to_string(f.dead_experts) + " dead)\n";
+    s += "  load: mean " + fmt_num::fixed(f.mean, 1) + "  median " + fmt_num::fixed(f.median, 1) +
+         "  min " + fmt_num::integer(f.min) + " (expert " + std::to_string(f.argmin) + ")  max " +
+         fmt_num::integer(f.max) + " (expert " + std::to_string(f.argmax) + ")\n";
     s += figures_line(f);
     s += "  Top " + std::to_string(std::min(top, v.ranked.size())) + " most frequent experts:\n";
-    for (size_t i = 0; i < std::min(top, v.ranked.size()); ++i) s += expert_line(v.ranked[i]);
+    for (size_t i = 0; i < std::min(top, v.ranked.size()); ++i)
+        s += expert_line(v.ranked[i]);
     const size_t b = std::min(bottom, v.ranked.size());
     s += "  Bottom " + std::to_string(b) + " least frequent experts:\n";
-    for (size_t i = v.ranked.size() - b; i < v.ranked.size(); ++i) s += expert_line(v.ranked[i]);
+    for (size_t i = v.ranked.size() - b; i < v.ranked.size(); ++i)
+        s += expert_line(v.ranked[i]);
     return s;
 }
 
@@ -149,12 +158,14 @@ std::vector<std::string> figure_cells(const LayerView& v) {
 }
 
 const std::vector<std::string> kFigureHeaders = {
-    "tokens", "selections", "top_k",     "unique",      "dead",        "gini",       "cv",        "entropy_bits",
-    "entropy_norm", "max_over_mean", "max_over_min", "top5_share", "top10_share", "max_expert", "max_hits"};
+    "tokens",       "selections", "top_k",        "unique",       "dead",
+    "gini",         "cv",         "entropy_bits", "entropy_norm", "max_over_mean",
+    "max_over_min", "top5_share", "top10_share",  "max_expert",   "max_hits"};
 
 }  // namespace
 
-void write_layers_json(JsonWriter& w, const Aggregates& agg, const TagStats& tag, const QueryOptions& q) {
+void write_layers_json(JsonWriter& w, const Aggregates& agg, const TagStats& tag,
+                       const QueryOptions& q) {
     w.key("layers").begin_array();
     for (const auto& v : views_of(agg, tag)) {
         if (q.layer && v.layer != *q.layer) continue;
@@ -186,8 +197,9 @@ std::string layers_text(const Aggregates& agg, const TagStats& tag, const QueryO
         return t.render();
     }
     s += "Tag '" + tag.name + "': " + std::to_string(views.size()) + " layers, " +
-         fmt_num::integer(tag.global.tokens) + " routing records, " + std::to_string(agg.num_experts()) +
-         " experts" + (agg.num_experts_stated() ? "" : " (largest id + 1)") + "\n";
+         fmt_num::integer(tag.global.tokens) + " routing records, " +
+         std::to_string(agg.num_experts()) + " experts" +
+         (agg.num_experts_stated() ? "" : " (largest id + 1)") + "\n";
     s += std::string(80, '=') + "\n";
     for (const auto& v : views) {
         if (q.layer && v.layer != *q.layer) continue;
@@ -195,7 +207,8 @@ std::string layers_text(const Aggregates& agg, const TagStats& tag, const QueryO
     }
     if (!q.layer) {
         s += "\n" + std::string(80, '=') + "\n\n";
-        s += block(make_view(agg, -1, tag.global), "Global statistics (all layers combined)", q.top, q.bottom);
+        s += block(make_view(agg, -1, tag.global), "Global statistics (all layers combined)", q.top,
+                   q.bottom);
     }
     return s;
 }
@@ -209,12 +222,14 @@ std::string layers_csv(const Aggregates& agg, const TagStats& tag) {
         cells.insert(cells.begin(), {tag.name, layer});
         t.add(cells);
     };
-    for (const auto& v : views_of(agg, tag)) row(v, std::to_string(v.layer));
+    for (const auto& v : views_of(agg, tag))
+        row(v, std::to_string(v.layer));
     row(make_view(agg, -1, tag.global), "all");
     return t.csv();
 }
 
-void write_experts_json(JsonWriter& w, const Aggregates& agg, const TagStats& tag, const QueryOptions& q) {
+void write_experts_json(JsonWriter& w, const Aggregates& agg, const TagStats& tag,
+                        const QueryOptions& q) {
     const LayerStats& l = layer_or_throw(tag, q);
     const LayerView v = make_view(agg, q.layer.value_or(-1), l);
     if (q.layer) {
@@ -240,7 +255,8 @@ Table experts_table(const Aggregates& agg, const TagStats& tag, const QueryOptio
         t.add({std::to_string(rank), std::to_string(e.expert), fmt_num::integer(e.hits),
                q.format == OutputFormat::csv ? fmt_num::sig(e.share, 6) : fmt_num::percent(e.share),
                fmt_num::sig(e.ema, 4),
-               q.format == OutputFormat::csv ? fmt_num::sig(e.ema_corrected, 6) : fmt_num::percent(e.ema_corrected),
+               q.format == OutputFormat::csv ? fmt_num::sig(e.ema_corrected, 6)
+                                             : fmt_num::percent(e.ema_corrected),
                fmt_num::sig(e.weight_mass, 6)});
     }
     return t;
@@ -250,10 +266,11 @@ Table experts_table(const Aggregates& agg, const TagStats& tag, const QueryOptio
 std::string experts_text(const Aggregates& agg, const TagStats& tag, const QueryOptions& q) {
     const LayerStats& l = layer_or_throw(tag, q);
     const ImbalanceFigures f = make_view(agg, q.layer.value_or(-1), l).fig;
-    std::string s = (q.layer ? "Layer " + std::to_string(*q.layer) : std::string("All layers combined")) +
-                    " (tag '" + tag.name + "'): " + fmt_num::integer(l.tokens) + " tokens, " +
-                    fmt_num::integer(f.selections) + " selections, " + std::to_string(f.unique_experts) + "/" +
-                    std::to_string(f.num_experts) + " experts used\n";
+    std::string s =
+        (q.layer ? "Layer " + std::to_string(*q.layer) : std::string("All layers combined")) +
+        " (tag '" + tag.name + "'): " + fmt_num::integer(l.tokens) + " tokens, " +
+        fmt_num::integer(f.selections) + " selections, " + std::to_string(f.unique_experts) + "/" +
+        std::to_string(f.num_experts) + " experts used\n";
     s += figures_line(f) + "\n";
     return s + experts_table(agg, tag, q).render();
 }

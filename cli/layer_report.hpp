@@ -11,12 +11,14 @@
 namespace moe {
 
 // JSON: the "layers" array and the "global" object (all layers combined).
-void write_layers_json(JsonWriter& w, const Aggregates& agg, const TagStats& tag, const QueryOptions& q);
+void write_layers_json(JsonWriter& w, const Aggregates& agg, const TagStats& tag,
+                       const QueryOptions& q);
 std::string layers_text(const Aggregates& agg, const TagStats& tag, const QueryOptions& q);
 std::string layers_csv(const Aggregates& agg, const TagStats& tag);
 
 // One layer (or all layers combined when q.layer is empty): top/bottom experts.
-void write_experts_json(JsonWriter& w, const Aggregates& agg, const TagStats& tag, const QueryOptions& q);
+void write_experts_json(JsonWriter& w, const Aggregates& agg, const TagStats& tag,
+                        const QueryOptions& q);
 std::string experts_text(const Aggregates& agg, const TagStats& tag, const QueryOptions& q);
 std::string experts_csv(const Aggregates& agg, const TagStats& tag, const QueryOptions& q);
 

@@ -39,8 +39,9 @@ void add_layer_option(CLI::App* app, Args& a, const char* help) {
 }
 
 void add_gate_tokens_option(CLI::App* app, Args& a) {
-    app->add_option("--gate-tokens", a.gate_tokens,
-                    "Gate pairs over 'all' tokens or only token 0 ('first', the reference script's view)")
+    app->add_option(
+           "--gate-tokens", a.gate_tokens,
+           "Gate pairs over 'all' tokens or only token 0 ('first', the reference script's view)")
         ->check(CLI::IsMember({"all", "first"}));
 }
 
@@ -52,22 +53,28 @@ int fail(const std::string& msg, int code = 1) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"moescope: see how Mixture-of-Experts models route tokens to experts.\n"
-                 "Queries a database written by moescoped, or analyzes log files directly."};
+    CLI::App app{
+        "moescope: see how Mixture-of-Experts models route tokens to experts.\n"
+        "Queries a database written by moescoped, or analyzes log files directly."};
     app.require_subcommand(1);
     app.fallthrough();
     Args a;
     app.add_option("--db", a.db, "Database written by moescoped")->envname("MOESCOPE_DB");
 
     std::map<CLI::App*, Command> commands;
-    auto* analyze = app.add_subcommand("analyze", "Analyze log files (no daemon): every section at once");
+    auto* analyze =
+        app.add_subcommand("analyze", "Analyze log files (no daemon): every section at once");
     analyze->add_option("files", a.files, "Log files (FILE or FILE=TAG; - for stdin)")->required();
     analyze->add_option("--format", a.format, "Input format")
         ->check(CLI::IsMember({"auto", "llama-csv", "ndjson", "eval-callback"}));
-    analyze->add_option("--ema-decay", a.ema_decay, "EMA decay d per record")->check(CLI::Range(0.0, 1.0));
-    analyze->add_option("--num-experts", a.num_experts, "Experts per layer (default: from meta, else max id + 1)")
+    analyze->add_option("--ema-decay", a.ema_decay, "EMA decay d per record")
+        ->check(CLI::Range(0.0, 1.0));
+    analyze
+        ->add_option("--num-experts", a.num_experts,
+                     "Experts per layer (default: from meta, else max id + 1)")
         ->check(CLI::Range(1, kMaxExpert + 1));
-    analyze->add_option("--max-line-bytes", a.max_line, "Longer lines are rejected")->check(CLI::Range(64, 1 << 30));
+    analyze->add_option("--max-line-bytes", a.max_line, "Longer lines are rejected")
+        ->check(CLI::Range(64, 1 << 30));
     add_output_options(analyze, a);
     add_layer_option(analyze, a, "Only this layer");
     add_gate_tokens_option(analyze, a);
@@ -78,18 +85,23 @@ int main(int argc, char** argv) {
     add_output_options(layers, a);
     add_layer_option(layers, a, "Only this layer");
     layers->add_flag("--brief", a.q.brief, "One row per layer instead of a block");
-    layers->add_option("--top", a.q.top, "Experts listed as most frequent")->check(CLI::Range(0, 1 << 20));
-    layers->add_option("--bottom", a.q.bottom, "Experts listed as least frequent")->check(CLI::Range(0, 1 << 20));
+    layers->add_option("--top", a.q.top, "Experts listed as most frequent")
+        ->check(CLI::Range(0, 1 << 20));
+    layers->add_option("--bottom", a.q.bottom, "Experts listed as least frequent")
+        ->check(CLI::Range(0, 1 << 20));
     commands[layers] = Command::layers;
 
-    auto* experts = app.add_subcommand("experts", "Experts of one layer (or all layers combined), ranked by hits");
+    auto* experts = app.add_subcommand(
+        "experts", "Experts of one layer (or all layers combined), ranked by hits");
     add_output_options(experts, a);
     add_layer_option(experts, a, "Layer (default: all layers combined)");
     experts->add_option("--top", a.q.top, "Busiest experts to list")->check(CLI::Range(0, 1 << 20));
-    experts->add_option("--bottom", a.q.bottom, "Least busy experts to list")->check(CLI::Range(0, 1 << 20));
+    experts->add_option("--bottom", a.q.bottom, "Least busy experts to list")
+        ->check(CLI::Range(0, 1 << 20));
     commands[experts] = Command::experts;
 
-    auto* gates = app.add_subcommand("gates", "Gate-input distances between consecutive logged layers");
+    auto* gates =
+        app.add_subcommand("gates", "Gate-input distances between consecutive logged layers");
     add_output_options(gates, a);
     add_layer_option(gates, a, "Only pairs involving this layer");
     add_gate_tokens_option(gates, a);
@@ -99,7 +111,8 @@ int main(int argc, char** argv) {
     add_output_options(tags, a);
     commands[tags] = Command::tags;
 
-    auto* sources = app.add_subcommand("sources", "Ingest health per source: bytes, records, rejects, lag");
+    auto* sources =
+        app.add_subcommand("sources", "Ingest health per source: bytes, records, rejects, lag");
     add_output_options(sources, a);
     commands[sources] = Command::sources;
 
@@ -128,7 +141,8 @@ int main(int argc, char** argv) {
         Aggregates agg(opts);
         if (cmd == Command::analyze) {
             std::vector<AnalyzeInput> inputs;
-            for (const auto& f : a.files) inputs.push_back(parse_input_spec(f));
+            for (const auto& f : a.files)
+                inputs.push_back(parse_input_spec(f));
             src = analyze_files(inputs, *parse_format(a.format), agg, a.max_line);
         } else {
             Store store = Store::open_read_only(a.db);

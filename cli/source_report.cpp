@@ -10,12 +10,14 @@ uint64_t lag_bytes(const SourceStats& s) {
 }
 
 Table sources_table(const std::vector<SourceStats>& sources) {
-    Table t({"source", "tag", "bytes", "lines", "records", "gate_vectors", "skipped", "rejected", "offset",
-             "lag_bytes"});
+    Table t({"source", "tag", "bytes", "lines", "records", "gate_vectors", "skipped", "rejected",
+             "offset", "lag_bytes"});
     for (const auto& s : sources)
-        t.add({s.name, s.tag.empty() ? "-" : s.tag, fmt_num::integer(s.bytes), fmt_num::integer(s.lines),
-               fmt_num::integer(s.records), fmt_num::integer(s.gate_records), fmt_num::integer(s.skipped_lines),
-               fmt_num::integer(s.total_rejects()), s.kind == "file" ? fmt_num::integer(s.offset) : "-",
+        t.add({s.name, s.tag.empty() ? "-" : s.tag, fmt_num::integer(s.bytes),
+               fmt_num::integer(s.lines), fmt_num::integer(s.records),
+               fmt_num::integer(s.gate_records), fmt_num::integer(s.skipped_lines),
+               fmt_num::integer(s.total_rejects()),
+               s.kind == "file" ? fmt_num::integer(s.offset) : "-",
                s.kind == "file" ? fmt_num::integer(lag_bytes(s)) : "-"});
     return t;
 }
@@ -27,10 +29,14 @@ void write_sources_json(JsonWriter& w, const std::vector<SourceStats>& sources) 
         w.begin_object();
         w.field("source", std::string_view(s.name)).field("kind", std::string_view(s.kind));
         w.field("tag", std::string_view(s.tag)).field("bytes", s.bytes).field("lines", s.lines);
-        w.field("records", s.records).field("gate_records", s.gate_records).field("meta_records", s.meta_records);
+        w.field("records", s.records)
+            .field("gate_records", s.gate_records)
+            .field("meta_records", s.meta_records);
         w.field("skipped_lines", s.skipped_lines).field("rejected", s.total_rejects());
         if (s.kind == "file") {
-            w.field("offset", s.offset).field("file_size", s.file_size).field("lag_bytes", lag_bytes(s));
+            w.field("offset", s.offset)
+                .field("file_size", s.file_size)
+                .field("lag_bytes", lag_bytes(s));
             w.field("restarts", s.restarts);
         }
         w.key("rejects").begin_object();
@@ -39,12 +45,14 @@ void write_sources_json(JsonWriter& w, const std::vector<SourceStats>& sources) 
             if (!s.rejects[i]) continue;
             w.key(reject_reason_name(static_cast<RejectReason>(r))).begin_object();
             w.field("count", s.rejects[i]).key("samples").begin_array();
-            for (const auto& x : s.reject_samples[i]) w.value(std::string_view(x));
+            for (const auto& x : s.reject_samples[i])
+                w.value(std::string_view(x));
             w.end_array().end_object();
         }
         w.end_object();
         w.key("skipped_samples").begin_array();
-        for (const auto& x : s.skipped_samples) w.value(std::string_view(x));
+        for (const auto& x : s.skipped_samples)
+            w.value(std::string_view(x));
         w.end_array();
         w.end_object();
     }
@@ -62,18 +70,23 @@ std::string sources_text(const std::vector<SourceStats>& sources) {
             if (!header) s += "\nRejected lines of " + src.name + ":\n", header = true;
             s += "  " + std::string(reject_reason_name(static_cast<RejectReason>(r))) + ": " +
                  fmt_num::integer(src.rejects[i]) + "\n";
-            for (const auto& x : src.reject_samples[i]) s += "      e.g. " + x + "\n";
+            for (const auto& x : src.reject_samples[i])
+                s += "      e.g. " + x + "\n";
         }
         if (!src.skipped_samples.empty()) {
-            s += "\nSkipped (not records) in " + src.name + ": " + fmt_num::integer(src.skipped_lines) +
+            s += "\nSkipped (not records) in " + src.name + ": " +
+                 fmt_num::integer(src.skipped_lines) +
                  " lines (headers, blanks, other log output)\n";
-            for (const auto& x : src.skipped_samples) s += "      e.g. " + x + "\n";
+            for (const auto& x : src.skipped_samples)
+                s += "      e.g. " + x + "\n";
         }
     }
     return s;
 }
 
-std::string sources_csv(const std::vector<SourceStats>& sources) { return sources_table(sources).csv(); }
+std::string sources_csv(const std::vector<SourceStats>& sources) {
+    return sources_table(sources).csv();
+}
 
 namespace {
 Table tags_table(const Aggregates& agg) {
@@ -81,7 +94,8 @@ Table tags_table(const Aggregates& agg) {
     for (TagId id = 0; id < agg.tag_count(); ++id) {
         const TagStats& ts = agg.tag(id);
         uint64_t sel = 0, pairs = 0;
-        for (uint64_t h : ts.global.hits) sel += h;
+        for (uint64_t h : ts.global.hits)
+            sel += h;
         for (const auto& [k, g] : ts.gates)
             if (k.tokens == GateTokens::all) pairs += g.pairs;
         t.add({ts.name, fmt_num::integer(ts.global.tokens), std::to_string(ts.layer_ids().size()),
@@ -96,14 +110,21 @@ void write_tags_json(JsonWriter& w, const Aggregates& agg) {
     for (TagId id = 0; id < agg.tag_count(); ++id) {
         const TagStats& ts = agg.tag(id);
         uint64_t sel = 0;
-        for (uint64_t h : ts.global.hits) sel += h;
+        for (uint64_t h : ts.global.hits)
+            sel += h;
         w.begin_object().field("tag", std::string_view(ts.name)).field("records", ts.global.tokens);
-        w.field("layers", static_cast<uint64_t>(ts.layer_ids().size())).field("selections", sel).end_object();
+        w.field("layers", static_cast<uint64_t>(ts.layer_ids().size()))
+            .field("selections", sel)
+            .end_object();
     }
     w.end_array();
 }
 
-std::string tags_text(const Aggregates& agg) { return tags_table(agg).render(); }
-std::string tags_csv(const Aggregates& agg) { return tags_table(agg).csv(); }
+std::string tags_text(const Aggregates& agg) {
+    return tags_table(agg).render();
+}
+std::string tags_csv(const Aggregates& agg) {
+    return tags_table(agg).csv();
+}
 
 }  // namespace moe

@@ -10,16 +10,18 @@ namespace {
 bool numeric_looking(const std::string& s) {
     if (s.empty()) return false;
     const char c = s[0];
-    return (c >= '0' && c <= '9') || ((c == '-' || c == '+' || c == '.') && s.size() > 1) || s == "-" ||
-           s == "inf";
+    return (c >= '0' && c <= '9') || ((c == '-' || c == '+' || c == '.') && s.size() > 1) ||
+           s == "-" || s == "inf";
 }
 }  // namespace
 
 std::string Table::render(std::string_view indent) const {
     std::vector<size_t> width(headers_.size(), 0);
-    for (size_t c = 0; c < headers_.size(); ++c) width[c] = headers_[c].size();
+    for (size_t c = 0; c < headers_.size(); ++c)
+        width[c] = headers_[c].size();
     for (const auto& r : rows_)
-        for (size_t c = 0; c < r.size() && c < width.size(); ++c) width[c] = std::max(width[c], r[c].size());
+        for (size_t c = 0; c < r.size() && c < width.size(); ++c)
+            width[c] = std::max(width[c], r[c].size());
 
     std::vector<bool> right(headers_.size(), true);
     for (const auto& r : rows_)
@@ -37,12 +39,14 @@ std::string Table::render(std::string_view indent) const {
             line += cell;
             if (!right[c] && c + 1 < headers_.size()) line.append(pad, ' ');
         }
-        while (!line.empty() && line.back() == ' ') line.pop_back();
+        while (!line.empty() && line.back() == ' ')
+            line.pop_back();
         out += line;
         out += '\n';
     };
     emit(headers_);
-    for (const auto& r : rows_) emit(r);
+    for (const auto& r : rows_)
+        emit(r);
     return out;
 }
 
@@ -66,7 +70,8 @@ std::string Table::csv() const {
         out += '\n';
     };
     emit(headers_);
-    for (const auto& r : rows_) emit(r);
+    for (const auto& r : rows_)
+        emit(r);
     return out;
 }
 
@@ -93,7 +98,9 @@ std::string percent(double fraction, int decimals) {
     return fixed(fraction * 100.0, decimals) + "%";
 }
 
-std::string integer(uint64_t v) { return std::to_string(v); }
+std::string integer(uint64_t v) {
+    return std::to_string(v);
+}
 
 }  // namespace fmt_num
 

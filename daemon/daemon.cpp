@@ -1,10 +1,10 @@
 #include "daemon/daemon.hpp"
 
-#include <csignal>
-#include <filesystem>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
+#include <csignal>
+#include <filesystem>
 
 #include <spdlog/spdlog.h>
 
@@ -32,8 +32,9 @@ Daemon::Daemon(DaemonConfig cfg)
       agg_(cfg_.analytics) {
     store_.load(agg_);
     if (cfg_.analytics.num_experts && agg_.num_experts() != cfg_.analytics.num_experts)
-        throw StorageError(cfg_.db_path + " holds counts for " + std::to_string(agg_.num_experts()) +
-                           " experts, not --num-experts " + std::to_string(cfg_.analytics.num_experts));
+        throw StorageError(cfg_.db_path + " holds counts for " +
+                           std::to_string(agg_.num_experts()) + " experts, not --num-experts " +
+                           std::to_string(cfg_.analytics.num_experts));
     std::vector<SourceStats> stored = store_.load_sources();
     auto take_stored = [&](const std::string& name) {
         for (auto it = stored.begin(); it != stored.end(); ++it) {
@@ -50,7 +51,8 @@ Daemon::Daemon(DaemonConfig cfg)
         const std::string abs = std::filesystem::absolute(f.path).lexically_normal().string();
         SourceStats s = take_stored(abs);
         s.tag = f.tag;
-        sources_.push_back(std::make_unique<FileFollower>(io_, abs, std::move(s), agg_, cfg_.follow));
+        sources_.push_back(
+            std::make_unique<FileFollower>(io_, abs, std::move(s), agg_, cfg_.follow));
     }
     restored_sources_ = std::move(stored);
 }
@@ -61,7 +63,8 @@ Daemon::~Daemon() {
 
 std::vector<SourceStats*> Daemon::all_stats() {
     std::vector<SourceStats*> out;
-    for (auto& s : sources_) out.push_back(&s->stats());
+    for (auto& s : sources_)
+        out.push_back(&s->stats());
     return out;
 }
 
@@ -71,7 +74,8 @@ bool Daemon::flush() {
         store_.save(agg_, stats);
         return true;
     } catch (const std::exception& e) {
-        spdlog::error("flush to {} failed: {} (will retry; nothing committed is lost)", cfg_.db_path, e.what());
+        spdlog::error("flush to {} failed: {} (will retry; nothing committed is lost)",
+                      cfg_.db_path, e.what());
         return false;
     }
 }
@@ -89,12 +93,14 @@ void Daemon::wait_signals() {
     signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
         if (ec) return;
         if (sig == SIGHUP) {
-            for (auto& s : sources_) s->reopen();
+            for (auto& s : sources_)
+                s->reopen();
             wait_signals();
             return;
         }
         spdlog::info("{}: flushing and exiting", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-        for (auto& s : sources_) s->stop();
+        for (auto& s : sources_)
+            s->stop();
         flush_timer_.cancel();
         exit_code_ = flush() ? 0 : 1;
         io_.stop();
@@ -102,9 +108,10 @@ void Daemon::wait_signals() {
 }
 
 int Daemon::run() {
-    spdlog::info("moescoped: database {}, {} source(s), flush every {} ms", cfg_.db_path, sources_.size(),
-                 cfg_.flush_ms);
-    for (auto& s : sources_) s->start();
+    spdlog::info("moescoped: database {}, {} source(s), flush every {} ms", cfg_.db_path,
+                 sources_.size(), cfg_.flush_ms);
+    for (auto& s : sources_)
+        s->start();
     schedule_flush();
     wait_signals();
     io_.run();

@@ -32,7 +32,7 @@ struct DaemonConfig {
 };
 
 class Daemon {
-public:
+  public:
     // Opens (or creates) the database and restores the aggregates and offsets it holds.
     // Throws StorageError or std::runtime_error with a message for the user.
     explicit Daemon(DaemonConfig cfg);
@@ -43,7 +43,7 @@ public:
     // Commits everything dirty now. Returns false (and logs) if the database refused.
     bool flush();
 
-private:
+  private:
     void schedule_flush();
     void wait_signals();
     std::vector<SourceStats*> all_stats();

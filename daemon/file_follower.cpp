@@ -1,10 +1,10 @@
 #include "daemon/file_follower.hpp"
 
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 #include <spdlog/spdlog.h>
 
@@ -49,7 +49,7 @@ bool FileFollower::try_open(bool resume) {
         }
         return false;
     }
-    struct stat st{};
+    struct stat st {};
     ::fstat(fd, &st);
     fd_ = fd;
     dev_ = st.st_dev;
@@ -62,7 +62,8 @@ bool FileFollower::try_open(bool resume) {
         spdlog::info("{}: resuming at byte {} of {}", path_, read_pos_, size);
     } else {
         if (resume && !stats_.file_id.empty())
-            spdlog::warn("{}: not the file of the last run (or shorter); reading from the start", path_);
+            spdlog::warn("{}: not the file of the last run (or shorter); reading from the start",
+                         path_);
         if (!resume || !stats_.file_id.empty()) ++stats_.restarts;
         read_pos_ = 0;
         spdlog::info("{}: following from the start ({} bytes)", path_, size);
@@ -104,7 +105,8 @@ bool FileFollower::rewritten_behind_us() {
 bool FileFollower::read_available() {
     size_t budget = opts_.read_budget;
     while (budget > 0) {
-        const ssize_t n = ::pread(fd_, buf_.data(), std::min(buf_.size(), budget), static_cast<off_t>(read_pos_));
+        const ssize_t n =
+            ::pread(fd_, buf_.data(), std::min(buf_.size(), budget), static_cast<off_t>(read_pos_));
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
             if (n < 0) spdlog::warn("{}: read failed: {}", path_, std::strerror(errno));
@@ -121,7 +123,7 @@ bool FileFollower::read_available() {
 bool FileFollower::poll() {
     if (fd_ < 0 && !try_open(resume_pending_)) return false;
 
-    struct stat st{};
+    struct stat st {};
     ::fstat(fd_, &st);
     const auto size = static_cast<uint64_t>(st.st_size);
     if (size < read_pos_) {
@@ -136,10 +138,11 @@ bool FileFollower::poll() {
 
     // Rotation: the path now names another file, or nothing. The old file has been read
     // to its end above; its unterminated last line, if any, is a partial_line reject.
-    struct stat now{};
+    struct stat now {};
     const bool exists = ::stat(path_.c_str(), &now) == 0;
     if (!exists || now.st_ino != ino_ || now.st_dev != dev_) {
-        spdlog::info("{}: {}", path_, exists ? "rotated; switching to the new file" : "deleted; waiting");
+        spdlog::info("{}: {}", path_,
+                     exists ? "rotated; switching to the new file" : "deleted; waiting");
         close_current(true);
         if (exists && try_open(false)) return read_available();
         return false;
@@ -152,7 +155,7 @@ bool FileFollower::poll() {
 void FileFollower::reopen() {
     if (fd_ < 0) return;
     spdlog::info("{}: reopening (SIGHUP)", path_);
-    struct stat now{};
+    struct stat now {};
     if (::stat(path_.c_str(), &now) == 0 && now.st_ino == ino_ && now.st_dev == dev_) return;
     poll();
 }

@@ -3,8 +3,8 @@
 // file that does not exist yet, and resumes at the committed offset after a restart.
 #pragma once
 
-#include <string>
 #include <sys/types.h>
+#include <string>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -18,15 +18,15 @@ namespace moe {
 struct FollowOptions {
     Format format = Format::auto_detect;
     size_t max_line = LineSplitter::kDefaultMaxLine;
-    int poll_ms = 100;             // how often the file is checked for new bytes
+    int poll_ms = 100;              // how often the file is checked for new bytes
     size_t read_budget = 8u << 20;  // bytes per turn before yielding to other sources
 };
 
 class FileFollower : public Source {
-public:
+  public:
     // `restored` carries the counters and offset committed by an earlier run (or is fresh).
-    FileFollower(boost::asio::io_context& io, std::string path, SourceStats restored, Aggregates& agg,
-                 FollowOptions opts);
+    FileFollower(boost::asio::io_context& io, std::string path, SourceStats restored,
+                 Aggregates& agg, FollowOptions opts);
     ~FileFollower() override;
 
     void start() override { schedule(0); }
@@ -38,7 +38,7 @@ public:
     // Returns true if it stopped because of the read budget (more bytes are waiting).
     bool poll();
 
-private:
+  private:
     void schedule(int delay_ms);
     bool try_open(bool resume);
     void close_current(bool count_partial);
@@ -55,7 +55,7 @@ private:
     int fd_ = -1;
     dev_t dev_ = 0;
     ino_t ino_ = 0;
-    uint64_t read_pos_ = 0;  // next byte to read from fd_
+    uint64_t read_pos_ = 0;       // next byte to read from fd_
     bool resume_pending_ = true;  // first open: try the committed offset
     bool waiting_logged_ = false;
     std::vector<char> buf_;

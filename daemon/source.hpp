@@ -6,7 +6,7 @@
 namespace moe {
 
 class Source {
-public:
+  public:
     virtual ~Source() = default;
     virtual void start() = 0;
     virtual void stop() = 0;

@@ -15,10 +15,14 @@ enum class Format : uint8_t {
 
 constexpr std::string_view format_name(Format f) {
     switch (f) {
-        case Format::auto_detect: return "auto";
-        case Format::llama_csv: return "llama-csv";
-        case Format::ndjson: return "ndjson";
-        case Format::eval_callback: return "eval-callback";
+        case Format::auto_detect:
+            return "auto";
+        case Format::llama_csv:
+            return "llama-csv";
+        case Format::ndjson:
+            return "ndjson";
+        case Format::eval_callback:
+            return "eval-callback";
     }
     return "auto";
 }

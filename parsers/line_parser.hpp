@@ -11,13 +11,13 @@
 namespace moe {
 
 class LineParser {
-public:
+  public:
     explicit LineParser(Format format = Format::auto_detect) : format_(format) {}
 
     void parse(std::string_view line, RecordSink& sink);
     Format format() const { return format_; }
 
-private:
+  private:
     Format format_;
     LlamaCsvParser csv_;
 };

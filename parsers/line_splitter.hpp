@@ -12,7 +12,7 @@
 namespace moe {
 
 class LineSplitter {
-public:
+  public:
     static constexpr size_t kDefaultMaxLine = 4u << 20;
 
     explicit LineSplitter(size_t max_line = kDefaultMaxLine) : max_line_(max_line) {}
@@ -73,7 +73,7 @@ public:
         return s;
     }
 
-private:
+  private:
     static constexpr size_t kSampleBytes = 256;
 
     template <class OnTooLong>

@@ -53,13 +53,15 @@ void LlamaCsvParser::parse_selection(std::string_view line, RecordSink& sink) {
         if (!scan::parse_int(p, end, id) || (p < end && *p != ' ' && *p != '\t')) {
             return reject_or_skip(line, sink, RejectReason::malformed);
         }
-        if (id < 0 || id > kMaxExpert) return sink.on_reject(RejectReason::expert_out_of_range, line);
+        if (id < 0 || id > kMaxExpert)
+            return sink.on_reject(RejectReason::expert_out_of_range, line);
         if (experts_.size() == kMaxTopK) return sink.on_reject(RejectReason::malformed, line);
         experts_.push_back(static_cast<int32_t>(id));
         p = scan::skip_spaces(p, end);
     }
     if (experts_.empty()) return sink.on_reject(RejectReason::malformed, line);
-    if (layer < 0 || layer > kMaxLayer) return sink.on_reject(RejectReason::layer_out_of_range, line);
+    if (layer < 0 || layer > kMaxLayer)
+        return sink.on_reject(RejectReason::layer_out_of_range, line);
     RoutingRecord r;
     r.layer = static_cast<int32_t>(layer);
     r.experts = experts_;
@@ -79,10 +81,12 @@ void LlamaCsvParser::parse_gate(std::string_view line, RecordSink& sink) {
             return reject_or_skip(line, sink, RejectReason::malformed);
         case scan::FloatListStatus::non_finite:
             return sink.on_reject(RejectReason::non_finite, line);
-        case scan::FloatListStatus::ok: break;
+        case scan::FloatListStatus::ok:
+            break;
     }
     if (values_.empty()) return sink.on_reject(RejectReason::malformed, line);
-    if (layer < 0 || layer > kMaxLayer) return sink.on_reject(RejectReason::layer_out_of_range, line);
+    if (layer < 0 || layer > kMaxLayer)
+        return sink.on_reject(RejectReason::layer_out_of_range, line);
     GateRecord g;
     g.layer = static_cast<int32_t>(layer);
     g.token = token;

@@ -13,13 +13,13 @@
 namespace moe {
 
 class LlamaCsvParser {
-public:
+  public:
     // True if the line looks like this format (used by per-line auto-detection).
     static bool claims(std::string_view line);
 
     void parse(std::string_view line, RecordSink& sink);
 
-private:
+  private:
     void parse_selection(std::string_view line, RecordSink& sink);
     void parse_gate(std::string_view line, RecordSink& sink);
 

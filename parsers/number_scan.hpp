@@ -11,10 +11,13 @@
 
 namespace moe::scan {
 
-inline bool is_digit(char c) { return static_cast<unsigned char>(c - '0') < 10; }
+inline bool is_digit(char c) {
+    return static_cast<unsigned char>(c - '0') < 10;
+}
 
 inline const char* skip_spaces(const char* p, const char* end) {
-    while (p < end && (*p == ' ' || *p == '\t')) ++p;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        ++p;
     return p;
 }
 
@@ -29,7 +32,8 @@ inline bool parse_int(const char*& p, const char* end, int64_t& out) {
     }
     const char* digits = q;
     int64_t v = 0;
-    while (q < end && is_digit(*q) && q - digits < 18) v = v * 10 + (*q++ - '0');
+    while (q < end && is_digit(*q) && q - digits < 18)
+        v = v * 10 + (*q++ - '0');
     if (q == digits || (q < end && is_digit(*q))) return false;
     out = neg ? -v : v;
     p = q;

@@ -13,7 +13,7 @@ namespace moe {
 struct RoutingRecord {
     std::string_view tag;  // empty: use the source's tag
     int32_t layer = -1;
-    int64_t token = -1;    // index within the forward pass; -1 when unknown
+    int64_t token = -1;                // index within the forward pass; -1 when unknown
     std::span<const int32_t> experts;  // top-k ids in rank order
     std::span<const float> weights;    // top-k weights, empty when absent
     std::span<const float> logits;     // full router logits (one per expert), empty when absent
@@ -39,18 +39,18 @@ struct MetaRecord {
 // Why a line was not turned into records. Stable names (see reject_reason_name) are
 // stored in the database and printed by `moescope sources`.
 enum class RejectReason : uint8_t {
-    malformed,           // does not follow the syntax of its format
-    invalid_json,        // NDJSON line that is not valid JSON
-    missing_field,       // valid JSON without the fields a record needs
-    expert_out_of_range, // id >= num_experts (once known), or negative
-    layer_out_of_range,  // layer id negative or absurdly large
-    duplicate_expert,    // the same id twice in one top-k
-    topk_changed,        // top-k size differs from earlier records of that layer
-    non_finite,          // NaN or Inf in weights, logits or a gate vector
-    wrong_vector_length, // gate vector or logits length differs from earlier ones
-    line_too_long,       // longer than the per-line limit
-    binary,              // control bytes: not text
-    partial_line,        // connection closed or file rotated in the middle of a line
+    malformed,            // does not follow the syntax of its format
+    invalid_json,         // NDJSON line that is not valid JSON
+    missing_field,        // valid JSON without the fields a record needs
+    expert_out_of_range,  // id >= num_experts (once known), or negative
+    layer_out_of_range,   // layer id negative or absurdly large
+    duplicate_expert,     // the same id twice in one top-k
+    topk_changed,         // top-k size differs from earlier records of that layer
+    non_finite,           // NaN or Inf in weights, logits or a gate vector
+    wrong_vector_length,  // gate vector or logits length differs from earlier ones
+    line_too_long,        // longer than the per-line limit
+    binary,               // control bytes: not text
+    partial_line,         // connection closed or file rotated in the middle of a line
     count_
 };
 
@@ -58,19 +58,32 @@ inline constexpr int kRejectReasonCount = static_cast<int>(RejectReason::count_)
 
 constexpr std::string_view reject_reason_name(RejectReason r) {
     switch (r) {
-        case RejectReason::malformed: return "malformed";
-        case RejectReason::invalid_json: return "invalid_json";
-        case RejectReason::missing_field: return "missing_field";
-        case RejectReason::expert_out_of_range: return "expert_out_of_range";
-        case RejectReason::layer_out_of_range: return "layer_out_of_range";
-        case RejectReason::duplicate_expert: return "duplicate_expert";
-        case RejectReason::topk_changed: return "topk_changed";
-        case RejectReason::non_finite: return "non_finite";
-        case RejectReason::wrong_vector_length: return "wrong_vector_length";
-        case RejectReason::line_too_long: return "line_too_long";
-        case RejectReason::binary: return "binary";
-        case RejectReason::partial_line: return "partial_line";
-        case RejectReason::count_: break;
+        case RejectReason::malformed:
+            return "malformed";
+        case RejectReason::invalid_json:
+            return "invalid_json";
+        case RejectReason::missing_field:
+            return "missing_field";
+        case RejectReason::expert_out_of_range:
+            return "expert_out_of_range";
+        case RejectReason::layer_out_of_range:
+            return "layer_out_of_range";
+        case RejectReason::duplicate_expert:
+            return "duplicate_expert";
+        case RejectReason::topk_changed:
+            return "topk_changed";
+        case RejectReason::non_finite:
+            return "non_finite";
+        case RejectReason::wrong_vector_length:
+            return "wrong_vector_length";
+        case RejectReason::line_too_long:
+            return "line_too_long";
+        case RejectReason::binary:
+            return "binary";
+        case RejectReason::partial_line:
+            return "partial_line";
+        case RejectReason::count_:
+            break;
     }
     return "unknown";
 }

@@ -12,7 +12,7 @@ namespace moe {
 enum class SkipKind : uint8_t { header, blank, other };
 
 class RecordSink {
-public:
+  public:
     virtual ~RecordSink() = default;
     virtual void on_routing(const RoutingRecord& r) = 0;
     virtual void on_gate(const GateRecord& g) = 0;

@@ -9,8 +9,8 @@ namespace moe::sql {
 namespace {
 std::string message(sqlite3* db, int rc) {
     std::string m = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-    if (rc == SQLITE_READONLY || rc == SQLITE_CANTOPEN || rc == SQLITE_FULL || rc == SQLITE_CORRUPT ||
-        rc == SQLITE_NOTADB || rc == SQLITE_BUSY || rc == SQLITE_IOERR)
+    if (rc == SQLITE_READONLY || rc == SQLITE_CANTOPEN || rc == SQLITE_FULL ||
+        rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB || rc == SQLITE_BUSY || rc == SQLITE_IOERR)
         m += std::string(" (") + sqlite3_errstr(rc) + ")";
     return m;
 }
@@ -19,12 +19,17 @@ std::string message(sqlite3* db, int rc) {
 Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
     const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
                                       SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
-    if (rc != SQLITE_OK) throw StorageError("SQL error: " + message(db, rc) + " in: " + std::string(sql));
+    if (rc != SQLITE_OK)
+        throw StorageError("SQL error: " + message(db, rc) + " in: " + std::string(sql));
 }
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+Statement::~Statement() {
+    sqlite3_finalize(stmt_);
+}
 
-void Statement::fail(int rc) const { throw StorageError(message(db_, rc)); }
+void Statement::fail(int rc) const {
+    throw StorageError(message(db_, rc));
+}
 
 Statement& Statement::bind(int i, int64_t v) {
     if (int rc = sqlite3_bind_int64(stmt_, i, v); rc != SQLITE_OK) fail(rc);
@@ -36,13 +41,15 @@ Statement& Statement::bind(int i, double v) {
     return *this;
 }
 Statement& Statement::bind(int i, std::string_view v) {
-    if (int rc = sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    if (int rc =
+            sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
         rc != SQLITE_OK)
         fail(rc);
     return *this;
 }
 Statement& Statement::bind_blob(int i, std::span<const std::byte> v) {
-    if (int rc = sqlite3_bind_blob64(stmt_, i, v.data(), v.size(), SQLITE_TRANSIENT); rc != SQLITE_OK)
+    if (int rc = sqlite3_bind_blob64(stmt_, i, v.data(), v.size(), SQLITE_TRANSIENT);
+        rc != SQLITE_OK)
         fail(rc);
     return *this;
 }
@@ -70,12 +77,19 @@ void Statement::reset() {
     sqlite3_clear_bindings(stmt_);
 }
 
-int64_t Statement::int64(int col) const { return sqlite3_column_int64(stmt_, col); }
-double Statement::real(int col) const { return is_null(col) ? NAN : sqlite3_column_double(stmt_, col); }
-bool Statement::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+int64_t Statement::int64(int col) const {
+    return sqlite3_column_int64(stmt_, col);
+}
+double Statement::real(int col) const {
+    return is_null(col) ? NAN : sqlite3_column_double(stmt_, col);
+}
+bool Statement::is_null(int col) const {
+    return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
+}
 std::string Statement::text(int col) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
-    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col)))
+             : std::string();
 }
 std::span<const std::byte> Statement::blob(int col) const {
     const auto* p = static_cast<const std::byte*>(sqlite3_column_blob(stmt_, col));
@@ -83,8 +97,8 @@ std::span<const std::byte> Statement::blob(int col) const {
 }
 
 Database::Database(const std::string& path, Mode mode) : path_(path) {
-    const int flags = mode == Mode::read_only ? SQLITE_OPEN_READONLY
-                                              : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    const int flags =
+        mode == Mode::read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     const int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
         std::string m = message(db_, rc);
@@ -97,7 +111,9 @@ Database::Database(const std::string& path, Mode mode) : path_(path) {
     sqlite3_extended_result_codes(db_, 0);
 }
 
-Database::~Database() { sqlite3_close(db_); }
+Database::~Database() {
+    sqlite3_close(db_);
+}
 
 void Database::exec(std::string_view sql) {
     char* err = nullptr;
@@ -115,7 +131,9 @@ int64_t Database::query_int(std::string_view sql) const {
     return s.step() ? s.int64(0) : 0;
 }
 
-Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+Transaction::Transaction(Database& db) : db_(db) {
+    db_.exec("BEGIN IMMEDIATE");
+}
 Transaction::~Transaction() {
     if (open_) {
         try {

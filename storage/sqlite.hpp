@@ -15,12 +15,12 @@ struct sqlite3_stmt;
 namespace moe::sql {
 
 class StorageError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 class Statement {
-public:
+  public:
     Statement(sqlite3* db, std::string_view sql);
     ~Statement();
     Statement(Statement&& o) noexcept : db_(o.db_), stmt_(o.stmt_) { o.stmt_ = nullptr; }
@@ -43,14 +43,14 @@ public:
     std::string text(int col) const;
     std::span<const std::byte> blob(int col) const;
 
-private:
+  private:
     [[noreturn]] void fail(int rc) const;
     sqlite3* db_;
     sqlite3_stmt* stmt_ = nullptr;
 };
 
 class Database {
-public:
+  public:
     enum class Mode { read_only, read_write_create };
     Database(const std::string& path, Mode mode);
     ~Database();
@@ -64,19 +64,19 @@ public:
     const std::string& path() const { return path_; }
     sqlite3* handle() const { return db_; }
 
-private:
+  private:
     sqlite3* db_ = nullptr;
     std::string path_;
 };
 
 // RAII transaction: commits on commit(), rolls back if destroyed before.
 class Transaction {
-public:
+  public:
     explicit Transaction(Database& db);
     ~Transaction();
     void commit();
 
-private:
+  private:
     Database& db_;
     bool open_ = true;
 };

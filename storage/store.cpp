@@ -1,9 +1,9 @@
 #include "storage/store.hpp"
 
-#include <bit>
-#include <cstring>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <bit>
+#include <cstring>
 #include <ctime>
 
 namespace moe {
@@ -106,7 +106,8 @@ double now_seconds() {
 Store Store::open_for_writing(const std::string& path) {
     const bool existed = ::access(path.c_str(), F_OK) == 0;
     Store s(sql::Database(path, sql::Database::Mode::read_write_create));
-    if (!existed) ::chmod(path.c_str(), 0640);  // aggregates may reveal workload: not world-readable
+    if (!existed)
+        ::chmod(path.c_str(), 0640);  // aggregates may reveal workload: not world-readable
     s.db_.exec("PRAGMA journal_mode=WAL");
     s.db_.exec("PRAGMA synchronous=NORMAL");
     s.migrate();
@@ -115,8 +116,8 @@ Store Store::open_for_writing(const std::string& path) {
 
 Store Store::open_read_only(const std::string& path) {
     if (::access(path.c_str(), F_OK) != 0)
-        throw StorageError("database " + path + " does not exist (start moescoped with --db " + path +
-                           ", or use `moescope analyze FILE`)");
+        throw StorageError("database " + path + " does not exist (start moescoped with --db " +
+                           path + ", or use `moescope analyze FILE`)");
     Store s(sql::Database(path, sql::Database::Mode::read_only));
     s.check_version();
     return s;
@@ -135,7 +136,8 @@ void Store::migrate() {
     if (v > kSchemaVersion) check_version();
     if (v == kSchemaVersion) return;
     if (v == 0 && db_.query_int("SELECT count(*) FROM sqlite_master") > 0)
-        throw StorageError(db_.path() + " is an SQLite database but not a moescope one; refusing to write");
+        throw StorageError(db_.path() +
+                           " is an SQLite database but not a moescope one; refusing to write");
     sql::Transaction tx(db_);
     db_.exec(kSchema);
     db_.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
@@ -148,9 +150,12 @@ void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool fo
     // read-only file system) leaves everything to be written again by the next one.
     std::vector<bool*> written;
 
-    auto meta = db_.prepare("INSERT INTO meta(key, value) VALUES(?, ?) "
-                            "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
-    auto put_meta = [&](std::string_view k, const std::string& v) { meta.bind(1, k).bind(2, v).run(); };
+    auto meta = db_.prepare(
+        "INSERT INTO meta(key, value) VALUES(?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    auto put_meta = [&](std::string_view k, const std::string& v) {
+        meta.bind(1, k).bind(2, v).run();
+    };
     put_meta("num_experts", std::to_string(agg.num_experts()));
     put_meta("num_experts_stated", agg.num_experts_stated() ? "1" : "0");
     put_meta("model_id", agg.model_id());
@@ -158,15 +163,18 @@ void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool fo
     put_meta("ema_decay", std::to_string(agg.options().ema_decay));
 
     auto layer = db_.prepare(
-        "INSERT OR REPLACE INTO layer_stats(tag, layer, tokens, top_k, weighted_tokens, num_experts, "
+        "INSERT OR REPLACE INTO layer_stats(tag, layer, tokens, top_k, weighted_tokens, "
+        "num_experts, "
         "hits, ema, ema_norm, weight_mass) VALUES(?,?,?,?,?,?,?,?,?,?)");
     auto gate = db_.prepare(
-        "INSERT OR REPLACE INTO gate_pairs(tag, tokens, from_layer, to_layer, metric, pairs, n, mean, "
+        "INSERT OR REPLACE INTO gate_pairs(tag, tokens, from_layer, to_layer, metric, pairs, n, "
+        "mean, "
         "m2, min, max) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
     auto save_layer = [&](const std::string& tag, int64_t id, LayerStats& l) {
         if (!l.dirty && !force) return;
         layer.bind(1, tag).bind(2, id).bind(3, static_cast<int64_t>(l.tokens));
-        layer.bind(4, static_cast<int64_t>(l.top_k)).bind(5, static_cast<int64_t>(l.weighted_tokens));
+        layer.bind(4, static_cast<int64_t>(l.top_k))
+            .bind(5, static_cast<int64_t>(l.weighted_tokens));
         layer.bind(6, static_cast<int64_t>(l.num_experts())).bind_blob(7, as_bytes(l.hits));
         layer.bind_blob(8, as_bytes(l.ema.values())).bind(9, l.ema.norm());
         layer.bind_blob(10, as_bytes(l.weight_mass)).run();
@@ -182,7 +190,8 @@ void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool fo
             for (size_t m = 0; m < kGateMetricCount; ++m) {
                 const RunningStats& rs = g.metrics[m];
                 gate.bind(1, ts.name).bind(2, key.tokens == GateTokens::first ? "first" : "all");
-                gate.bind(3, static_cast<int64_t>(key.from_layer)).bind(4, static_cast<int64_t>(key.to_layer));
+                gate.bind(3, static_cast<int64_t>(key.from_layer))
+                    .bind(4, static_cast<int64_t>(key.to_layer));
                 gate.bind(5, gate_metric_name(static_cast<GateMetric>(m)));
                 gate.bind(6, static_cast<int64_t>(g.pairs)).bind(7, static_cast<int64_t>(rs.n));
                 gate.bind(8, rs.mean).bind(9, rs.m2).bind(10, rs.min).bind(11, rs.max).run();
@@ -193,7 +202,8 @@ void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool fo
 
     auto src = db_.prepare(
         "INSERT OR REPLACE INTO sources(name, kind, tag, file_id, offset, file_size, bytes, lines, "
-        "records, gate_records, meta_records, skipped_lines, skipped_samples, restarts, updated_at) "
+        "records, gate_records, meta_records, skipped_lines, skipped_samples, restarts, "
+        "updated_at) "
         "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     auto rej = db_.prepare(
         "INSERT OR REPLACE INTO rejects(source, reason, count, samples) VALUES(?,?,?,?)");
@@ -203,8 +213,10 @@ void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool fo
         src.bind(1, s->name).bind(2, s->kind).bind(3, s->tag).bind(4, s->file_id);
         src.bind(5, static_cast<int64_t>(s->offset)).bind(6, static_cast<int64_t>(s->file_size));
         src.bind(7, static_cast<int64_t>(s->bytes)).bind(8, static_cast<int64_t>(s->lines));
-        src.bind(9, static_cast<int64_t>(s->records)).bind(10, static_cast<int64_t>(s->gate_records));
-        src.bind(11, static_cast<int64_t>(s->meta_records)).bind(12, static_cast<int64_t>(s->skipped_lines));
+        src.bind(9, static_cast<int64_t>(s->records))
+            .bind(10, static_cast<int64_t>(s->gate_records));
+        src.bind(11, static_cast<int64_t>(s->meta_records))
+            .bind(12, static_cast<int64_t>(s->skipped_lines));
         src.bind(13, join_lines(s->skipped_samples)).bind(14, static_cast<int64_t>(s->restarts));
         src.bind(15, now).run();
         for (int r = 0; r < kRejectReasonCount; ++r) {
@@ -216,7 +228,8 @@ void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool fo
         written.push_back(&s->dirty);
     }
     tx.commit();
-    for (bool* d : written) *d = false;
+    for (bool* d : written)
+        *d = false;
 }
 
 void Store::load(Aggregates& agg) const {
@@ -226,13 +239,19 @@ void Store::load(Aggregates& agg) const {
         bool stated = false;
         while (q.step()) {
             const std::string k = q.text(0), v = q.text(1);
-            if (k == "num_experts") experts = static_cast<uint32_t>(std::stoul(v));
-            else if (k == "num_experts_stated") stated = v == "1";
-            else if (k == "model_id") agg.set_model_id(v);
-            else if (k == "gate_dim") agg.set_gate_dim(static_cast<uint32_t>(std::stoul(v)));
+            if (k == "num_experts")
+                experts = static_cast<uint32_t>(std::stoul(v));
+            else if (k == "num_experts_stated")
+                stated = v == "1";
+            else if (k == "model_id")
+                agg.set_model_id(v);
+            else if (k == "gate_dim")
+                agg.set_gate_dim(static_cast<uint32_t>(std::stoul(v)));
         }
-        if (stated) agg.state_num_experts(experts);
-        else agg.set_inferred_num_experts(experts);
+        if (stated)
+            agg.state_num_experts(experts);
+        else
+            agg.set_inferred_num_experts(experts);
     }
     {
         auto q = db_.prepare(
@@ -270,7 +289,8 @@ void Store::load(Aggregates& agg) const {
                 if (gate_metric_name(static_cast<GateMetric>(m)) != metric) continue;
                 RunningStats& rs = g.metrics[m];
                 rs.n = static_cast<uint64_t>(q.int64(6));
-                if (rs.n) rs.mean = q.real(7), rs.m2 = q.real(8), rs.min = q.real(9), rs.max = q.real(10);
+                if (rs.n)
+                    rs.mean = q.real(7), rs.m2 = q.real(8), rs.min = q.real(9), rs.max = q.real(10);
             }
             g.dirty = false;
         }

@@ -17,7 +17,7 @@ namespace moe {
 using sql::StorageError;
 
 class Store {
-public:
+  public:
     static constexpr int kSchemaVersion = 1;
 
     // Opens (creating if needed) a database for the daemon: WAL mode, schema migrated.
@@ -35,7 +35,7 @@ public:
 
     sql::Database& db() { return db_; }
 
-private:
+  private:
     explicit Store(sql::Database db) : db_(std::move(db)) {}
     void migrate();
     void check_version() const;

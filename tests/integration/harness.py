@@ -1,0 +1,88 @@
+"""Shared helpers for moescope's integration tests: find the binaries, run the CLI, start
+and stop the daemon, and poll for a condition with a bounded number of attempts."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD = os.environ.get("MOESCOPE_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+MOESCOPE = os.path.join(BUILD, "moescope")
+MOESCOPED = os.path.join(BUILD, "moescoped")
+SOURCE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def fail(msg):
+    print("FAIL: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def cli(*args, expect_rc=0):
+    p = subprocess.run([MOESCOPE, *args], capture_output=True, text=True, timeout=120)
+    if expect_rc is not None and p.returncode != expect_rc:
+        raise RuntimeError("moescope %s exited %d (wanted %d): %s" % (" ".join(args), p.returncode, expect_rc, p.stderr))
+    return p
+
+
+def cli_json(*args):
+    return json.loads(cli(*args, "--json").stdout)
+
+
+def wait_for(cond, what, attempts=200, delay=0.05):
+    """Polls cond() up to `attempts` times; fails the test with `what` if it never holds."""
+    last = None
+    for _ in range(attempts):
+        try:
+            last = cond()
+            if last:
+                return last
+        except Exception as e:  # the database may not exist yet
+            last = e
+        time.sleep(delay)
+    fail("timed out waiting for %s (last: %r)" % (what, last))
+
+
+class Daemon:
+    def __init__(self, *args, log=None):
+        self.args = [MOESCOPED, *args]
+        self.log = log or tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
+
+    def stop(self, sig=signal.SIGTERM, expect_rc=0):
+        self.proc.send_signal(sig)
+        rc = self.proc.wait(timeout=30)
+        if expect_rc is not None and rc != expect_rc:
+            fail("moescoped exited %d after %s; log:\n%s" % (rc, sig, self.output()))
+        return rc
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+
+    def output(self):
+        self.log.seek(0)
+        return self.log.read()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def hits_by_layer(doc, tag="all"):
+    """{layer: {expert: hits}} from a --json document's "layers" section."""
+    out = {}
+    for l in doc["layers"]:
+        if l["tag"] == tag:
+            out[l["layer"]] = {e["expert"]: e["hits"] for e in l["experts"]}
+    return out

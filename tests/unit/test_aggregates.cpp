@@ -1,0 +1,131 @@
+#include <catch2/catch.hpp>
+
+#include "analytics/aggregates.hpp"
+#include "analytics/stream_ingest.hpp"
+
+using namespace moe;
+
+namespace {
+std::optional<RejectReason> add(Aggregates& agg, int32_t layer, std::vector<int32_t> experts,
+                                std::vector<float> weights = {}, TagId tag = kAllTag) {
+    RoutingRecord r;
+    r.layer = layer;
+    r.experts = experts;
+    r.weights = weights;
+    return agg.add_routing(tag, r);
+}
+}  // namespace
+
+TEST_CASE("semantic validation rejects bad records and counts nothing from them") {
+    Aggregates agg;
+    REQUIRE_FALSE(add(agg, 0, {1, 2}));
+    CHECK(add(agg, 0, {3, 3}) == RejectReason::duplicate_expert);
+    CHECK(add(agg, 0, {1, 2, 3}) == RejectReason::topk_changed);
+    CHECK(add(agg, 0, {1, 2}, {0.5f}) == RejectReason::wrong_vector_length);
+    CHECK(add(agg, 0, {1, 2}, {0.5f, NAN}) == RejectReason::non_finite);
+    CHECK(add(agg, -1, {1, 2}) == RejectReason::layer_out_of_range);
+    CHECK(add(agg, 0, {1, 70000}) == RejectReason::expert_out_of_range);
+    CHECK(agg.tag(kAllTag).layer(0)->tokens == 1);
+    CHECK(agg.num_experts() == 3);  // largest id + 1
+
+    // Once the expert count is stated, ids beyond it are out of range.
+    MetaRecord m;
+    m.num_experts = 8;
+    REQUIRE_FALSE(agg.apply_meta(m));
+    CHECK(add(agg, 1, {7, 8}) == RejectReason::expert_out_of_range);
+    CHECK_FALSE(add(agg, 1, {7, 6}));
+    m.num_experts = 16;
+    CHECK(agg.apply_meta(m) == RejectReason::expert_out_of_range);  // contradicts the stated 8
+    CHECK(agg.num_experts() == 8);
+}
+
+TEST_CASE("a stated expert count below ids already counted is refused") {
+    Aggregates agg;
+    REQUIRE_FALSE(add(agg, 0, {1, 9}));
+    MetaRecord m;
+    m.num_experts = 4;
+    CHECK(agg.apply_meta(m) == RejectReason::expert_out_of_range);
+}
+
+TEST_CASE("tagged records count under their tag and under all; weights add to weight mass") {
+    Aggregates agg;
+    const TagId code = agg.tag_id("code");
+    REQUIRE_FALSE(add(agg, 2, {0, 1}, {0.75f, 0.25f}, code));
+    REQUIRE_FALSE(add(agg, 2, {1, 3}, {}, kAllTag));
+    agg.pad_to_num_experts();
+    const LayerStats& all = *agg.tag(kAllTag).layer(2);
+    const LayerStats& c = *agg.tag(code).layer(2);
+    CHECK(all.tokens == 2);
+    CHECK(c.tokens == 1);
+    CHECK(all.hits == std::vector<uint64_t>{1, 2, 0, 1});
+    CHECK(c.hits == std::vector<uint64_t>{1, 1, 0, 0});
+    CHECK(c.weight_mass[0] == Approx(0.75));
+    CHECK(all.weighted_tokens == 1);
+    CHECK(agg.tag(kAllTag).global.tokens == 2);
+    CHECK(agg.tag_id("code") == code);
+    CHECK(agg.tag_id("") == kAllTag);
+    CHECK(agg.tag_id("all") == kAllTag);
+}
+
+TEST_CASE("gate vectors pair with the nearest logged layer below, within one forward pass") {
+    Aggregates agg;
+    SourceStats stats;
+    StreamIngest in(agg, stats, Format::llama_csv);
+    // Pass 1: layers 20, 21, 23 for tokens 0 and 1. Pass 2 (layer drops back): 20, 21 token 0.
+    in.feed(
+        "gate_input,20,0,1 0\ngate_input,20,1,0 1\n"
+        "gate_input,21,0,1 1\ngate_input,21,1,0 1\n"
+        "gate_input,23,0,2 2\n"
+        "gate_input,20,0,1 0\ngate_input,21,0,0 1\n");
+    const auto& g = agg.tag(kAllTag).gates;
+    const GatePairStats& p2021 = g.at({GateTokens::all, 20, 21});
+    CHECK(p2021.pairs == 3);  // tokens 0 and 1 in pass 1, token 0 in pass 2
+    CHECK(g.at({GateTokens::first, 20, 21}).pairs == 2);
+    const GatePairStats& p2123 = g.at({GateTokens::all, 21, 23});
+    CHECK(p2123.pairs == 1);  // 21 -> 23: 22 is not logged
+    CHECK(p2123.metrics[static_cast<size_t>(GateMetric::cosine_similarity)].mean == Approx(1.0));
+    CHECK(g.count({GateTokens::all, 23, 20}) == 0);  // never across passes
+    // (1,0)->(1,1), (0,1)->(0,1), (1,0)->(0,1): cosine 1/sqrt2, 1, 0
+    const auto& cs = p2021.metrics[static_cast<size_t>(GateMetric::cosine_similarity)];
+    CHECK(cs.mean == Approx((1 / std::sqrt(2.0) + 1 + 0) / 3));
+    CHECK(cs.min == Approx(0.0).margin(1e-12));
+    CHECK(stats.gate_records == 7);
+}
+
+TEST_CASE("gate vectors never pair across a llama-server restart (header line)") {
+    Aggregates agg;
+    SourceStats stats;
+    StreamIngest in(agg, stats, Format::llama_csv);
+    in.feed("gate_input,20,0,1 0\nlayer_id,expert_ids\ngate_input,21,0,1 1\ngate_input,22,0,1 1\n");
+    const auto& g = agg.tag(kAllTag).gates;
+    CHECK(g.count({GateTokens::all, 20, 21}) == 0);
+    CHECK(g.at({GateTokens::all, 21, 22}).pairs == 1);
+}
+
+TEST_CASE("gate vectors of a different length are rejected") {
+    Aggregates agg;
+    SourceStats stats;
+    StreamIngest in(agg, stats, Format::llama_csv);
+    in.feed("gate_input,1,0,1 2 3\ngate_input,2,0,1 2\n");
+    CHECK(stats.gate_records == 1);
+    CHECK(stats.rejects[static_cast<size_t>(RejectReason::wrong_vector_length)] == 1);
+    CHECK(stats.reject_samples[static_cast<size_t>(RejectReason::wrong_vector_length)][0] ==
+          "gate_input,2,0,1 2");
+}
+
+TEST_CASE("stream ingest: partial last line is never parsed, only reported at the end") {
+    Aggregates agg;
+    SourceStats stats;
+    StreamIngest in(agg, stats, Format::auto_detect);
+    in.feed("layer_id,expert_ids\r\n0,1 2\r\n0,3 ");
+    CHECK(stats.records == 1);
+    in.feed("4\r\n1,5 6");  // completes "0,3 4"
+    CHECK(stats.records == 2);
+    CHECK(in.consumed() == 21 + 7 + 7);
+    in.finish();
+    CHECK(stats.records == 2);
+    CHECK(stats.rejects[static_cast<size_t>(RejectReason::partial_line)] == 1);
+    CHECK(stats.skipped_lines == 1);
+    CHECK(stats.lines == 3);
+    CHECK(agg.tag(kAllTag).layer(0)->hits[3] == 1);
+}

@@ -1,0 +1,119 @@
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <fstream>
+
+#include "analytics/stream_ingest.hpp"
+#include "storage/store.hpp"
+#include "temp_dir.hpp"
+
+using namespace moe;
+
+namespace {
+void ingest(Aggregates& agg, SourceStats& s, const std::string& text) {
+    StreamIngest in(agg, s, Format::auto_detect);
+    in.feed(text);
+    s.offset = in.consumed();
+}
+
+const std::string kLog =
+    "layer_id,expert_ids\n0,1 2\n0,2 3\n1,0 3\n1,0 1\ngate_input,0,0,1 2 3\ngate_input,1,0,1 2 4\n"
+    "junk line\n0,5 5\n";
+}  // namespace
+
+TEST_CASE("everything saved is loaded back identically") {
+    test::TempDir dir;
+    const std::string db = dir.file("m.db");
+    Aggregates agg;
+    SourceStats s;
+    s.name = "/var/log/x.log";
+    s.kind = "file";
+    s.tag = "code";
+    s.file_id = "1:2";
+    ingest(agg, s, kLog);
+    {
+        Store store = Store::open_for_writing(db);
+        SourceStats* ptr = &s;
+        store.save(agg, std::span(&ptr, 1));
+    }
+    Store ro = Store::open_read_only(db);
+    Aggregates back;
+    ro.load(back);
+    for (const std::string tag : {"all", "code"}) {
+        const TagStats& a = agg.tag(*agg.find_tag(tag));
+        const TagStats& b = back.tag(*back.find_tag(tag));
+        REQUIRE(a.layer_ids() == b.layer_ids());
+        for (int32_t l : a.layer_ids()) {
+            CHECK(a.layer(l)->hits == b.layer(l)->hits);
+            CHECK(a.layer(l)->tokens == b.layer(l)->tokens);
+            CHECK(a.layer(l)->top_k == b.layer(l)->top_k);
+            for (size_t e = 0; e < a.layer(l)->hits.size(); ++e)
+                CHECK(a.layer(l)->ema.value(e) == Approx(b.layer(l)->ema.value(e)).epsilon(1e-15));
+        }
+        CHECK(a.global.hits == b.global.hits);
+        REQUIRE(a.gates.size() == b.gates.size());
+        const auto& ga = a.gates.begin()->second;
+        const auto& gb = b.gates.begin()->second;
+        CHECK(ga.pairs == gb.pairs);
+        for (size_t m = 0; m < kGateMetricCount; ++m) {
+            CHECK(ga.metrics[m].n == gb.metrics[m].n);
+            CHECK(ga.metrics[m].mean == gb.metrics[m].mean);
+        }
+    }
+    CHECK(back.num_experts() == agg.num_experts());
+    CHECK(back.gate_dim() == 3);
+    const auto sources = ro.load_sources();
+    REQUIRE(sources.size() == 1);
+    CHECK(sources[0].name == s.name);
+    CHECK(sources[0].offset == kLog.size());
+    CHECK(sources[0].records == 4);
+    CHECK(sources[0].tag == "code");
+    CHECK(sources[0].file_id == "1:2");
+    CHECK(sources[0].rejects[static_cast<size_t>(RejectReason::duplicate_expert)] == 1);
+    CHECK(sources[0].reject_samples[static_cast<size_t>(RejectReason::duplicate_expert)] ==
+          std::vector<std::string>{"0,5 5"});
+    CHECK(sources[0].skipped_samples == std::vector<std::string>{"junk line"});
+}
+
+TEST_CASE("database files are created without world access, in WAL mode, versioned") {
+    test::TempDir dir;
+    const std::string db = dir.file("m.db");
+    Store store = Store::open_for_writing(db);
+    struct stat st {};
+    REQUIRE(::stat(db.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0007) == 0);
+    CHECK(store.db().query_int("PRAGMA user_version") == Store::kSchemaVersion);
+    auto q = store.db().prepare("PRAGMA journal_mode");
+    REQUIRE(q.step());
+    CHECK(q.text(0) == "wal");
+}
+
+TEST_CASE("clear errors for a missing, foreign or newer database") {
+    test::TempDir dir;
+    CHECK_THROWS_WITH(Store::open_read_only(dir.file("nope.db")),
+                      Catch::Contains("does not exist"));
+    {
+        sql::Database foreign(dir.file("foreign.db"), sql::Database::Mode::read_write_create);
+        foreign.exec("CREATE TABLE t(x)");
+    }
+    CHECK_THROWS_WITH(Store::open_for_writing(dir.file("foreign.db")),
+                      Catch::Contains("not a moescope"));
+    CHECK_THROWS_WITH(Store::open_read_only(dir.file("foreign.db")),
+                      Catch::Contains("not a moescope"));
+    {
+        Store s = Store::open_for_writing(dir.file("new.db"));
+        s.db().exec("PRAGMA user_version = 99");
+    }
+    CHECK_THROWS_WITH(Store::open_read_only(dir.file("new.db")), Catch::Contains("newer"));
+    std::ofstream(dir.file("text.db"))
+        << "this is not sqlite at all, just some text padding padding";
+    CHECK_THROWS(Store::open_read_only(dir.file("text.db")));
+}
+
+TEST_CASE("the read-only store never writes") {
+    test::TempDir dir;
+    { Store::open_for_writing(dir.file("m.db")); }
+    Store ro = Store::open_read_only(dir.file("m.db"));
+    Aggregates agg;
+    CHECK_THROWS(ro.save(agg, {}));
+}
