@@ -9,6 +9,16 @@ StreamIngest::StreamIngest(Aggregates& agg, SourceStats& stats, Format format, s
       splitter_(max_line),
       parser_(format) {}
 
+namespace {
+std::string_view trimmed(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
+    return s;
+}
+}  // namespace
+
 void StreamIngest::feed(std::string_view bytes) {
     stats_.bytes += bytes.size();
     stats_.dirty = true;
@@ -18,16 +28,66 @@ void StreamIngest::feed(std::string_view bytes) {
             ++stats_.lines;
             stats_.add_reject(RejectReason::line_too_long, sample);
         });
+    after_feed();
+}
+
+bool StreamIngest::json_allowed() const {
+    return parser_.format() == Format::auto_detect || parser_.format() == Format::ndjson;
 }
 
 void StreamIngest::line(std::string_view text) {
     ++stats_.lines;
     current_line_ = text;
+    if (in_document_) {
+        if (!document_too_large_) {
+            if (doc_.size() + text.size() + 1 > kMaxDocumentBytes) {
+                document_too_large_ = true;
+                stats_.add_reject(RejectReason::line_too_long, doc_.substr(0, 200));
+                doc_.clear();
+            } else {
+                doc_.append(text);
+                doc_ += '\n';
+            }
+        }
+        if (text == "}" || text == "]") end_document(true);
+        return;
+    }
+    if (json_allowed() && (trimmed(text) == "{" || trimmed(text) == "[")) {
+        in_document_ = true;
+        document_too_large_ = false;
+        doc_start_ = splitter_.consumed();  // the start of this line
+        doc_.assign(text);
+        doc_ += '\n';
+        return;
+    }
     parser_.parse(text, *this);
 }
 
+void StreamIngest::after_feed() {
+    // json.dump() writes no newline after the closing brace: accept it as the end.
+    if (in_document_ && (splitter_.pending() == "}" || splitter_.pending() == "]")) {
+        ++stats_.lines;
+        if (!document_too_large_) doc_.append(splitter_.pending());
+        splitter_.take_pending();
+        end_document(true);
+    }
+}
+
+void StreamIngest::end_document(bool complete) {
+    in_document_ = false;
+    if (document_too_large_ || doc_.empty()) return;
+    current_line_ = std::string_view(doc_).substr(0, 200);
+    if (complete)
+        parser_.parse_document(doc_, *this);
+    else
+        stats_.add_reject(RejectReason::partial_line, current_line_);
+    doc_.clear();
+}
+
 void StreamIngest::finish() {
-    if (splitter_.pending_bytes() > 0) {
+    if (in_document_) {
+        end_document(false);  // one partial_line for the whole unfinished document
+    } else if (splitter_.pending_bytes() > 0) {
         stats_.add_reject(RejectReason::partial_line, splitter_.pending());
         stats_.dirty = true;
     }
@@ -36,7 +96,10 @@ void StreamIngest::finish() {
 
 void StreamIngest::reset(uint64_t offset) {
     splitter_.reset(offset);
+    in_document_ = false;
+    doc_.clear();
     gates_.new_stream();
+    parser_.reset();
 }
 
 TagId StreamIngest::resolve_tag(std::string_view record_tag) {

@@ -22,8 +22,10 @@ class StreamIngest : private RecordSink {
     // The stream ended (connection closed, analyzed file done): a pending partial line is
     // counted as a partial_line reject, never parsed.
     void finish();
-    // Offset just past the last complete line, counted from the last reset().
-    uint64_t consumed() const { return splitter_.consumed(); }
+    // Offset just past the last complete line, counted from the last reset(); while a
+    // multi-line JSON document is being read, the offset where that document starts (so a
+    // restart re-reads the whole document, never half of it).
+    uint64_t consumed() const { return in_document_ ? doc_start_ : splitter_.consumed(); }
     uint64_t pending_bytes() const { return splitter_.pending_bytes(); }
     // Starts over at `offset` (file truncated, rotated, or resumed after a restart).
     void reset(uint64_t offset);
@@ -39,6 +41,9 @@ class StreamIngest : private RecordSink {
     void on_skip(SkipKind kind, std::string_view line) override;
 
     TagId resolve_tag(std::string_view record_tag);
+    bool json_allowed() const;
+    void end_document(bool complete);
+    void after_feed();
 
     Aggregates& agg_;
     SourceStats& stats_;
@@ -49,6 +54,14 @@ class StreamIngest : private RecordSink {
     LineParser parser_;
     GatePairer gates_;
     std::string_view current_line_;
+
+    // Multi-line JSON documents (a pretty-printed router-pipeline file): a line that is just
+    // "{" starts one, a line that is just "}" ends it.
+    static constexpr size_t kMaxDocumentBytes = 512u << 20;
+    bool in_document_ = false;
+    bool document_too_large_ = false;
+    uint64_t doc_start_ = 0;
+    std::string doc_;
 };
 
 }  // namespace moe

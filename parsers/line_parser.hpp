@@ -1,11 +1,14 @@
-// Turns one line into records, in a forced format or by looking at the line itself
-// (auto-detection is per line, so a file may mix formats, e.g. NDJSON in a text log).
+// Turns one line into records, in a forced format or by looking at the line itself.
+// Detection is per line, so a stream may mix formats (NDJSON lines inside a server log,
+// say); a forced format treats every line as that format.
 #pragma once
 
 #include <string_view>
 
+#include "parsers/eval_callback_parser.hpp"
 #include "parsers/format.hpp"
 #include "parsers/llama_csv_parser.hpp"
+#include "parsers/ndjson_parser.hpp"
 #include "parsers/record_sink.hpp"
 
 namespace moe {
@@ -15,11 +18,19 @@ class LineParser {
     explicit LineParser(Format format = Format::auto_detect) : format_(format) {}
 
     void parse(std::string_view line, RecordSink& sink);
+    // A whole JSON document (pretty-printed router-pipeline file).
+    void parse_document(std::string_view doc, RecordSink& sink) { json_.parse_document(doc, sink); }
     Format format() const { return format_; }
+    // Forget stream state (eval-callback's current layer) after a restart.
+    void reset() { eval_.reset(); }
 
   private:
+    void other(std::string_view line, RecordSink& sink);
+
     Format format_;
     LlamaCsvParser csv_;
+    NdjsonParser json_;
+    EvalCallbackParser eval_;
 };
 
 }  // namespace moe

@@ -60,6 +60,14 @@ class LineSplitter {
     std::string_view pending() const { return partial_; }
     size_t max_line() const { return max_line_; }
 
+    // Treats the partial line as consumed (its bytes are accounted for by the caller).
+    void take_pending() {
+        consumed_ += partial_bytes_;
+        partial_.clear();
+        partial_bytes_ = 0;
+        discarding_ = false;
+    }
+
     // Forget any partial line; subsequent offsets count from `offset`.
     void reset(uint64_t offset = 0) {
         consumed_ = offset;

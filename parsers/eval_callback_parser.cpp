@@ -1,0 +1,76 @@
+#include "parsers/eval_callback_parser.hpp"
+
+#include "parsers/number_scan.hpp"
+
+namespace moe {
+
+namespace {
+constexpr std::string_view kLayer = "Layer ";
+constexpr std::string_view kSelected = " - Selected Expert IDs";
+constexpr std::string_view kToken = "Token ";
+
+std::string_view trim_left(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    return s;
+}
+}  // namespace
+
+bool EvalCallbackParser::claims(std::string_view line) {
+    return line.starts_with(kLayer) && line.find(kSelected) != std::string_view::npos;
+}
+
+bool EvalCallbackParser::parse(std::string_view line, RecordSink& sink) {
+    if (claims(line)) {
+        const char* p = line.data() + kLayer.size();
+        int64_t layer;
+        if (!scan::parse_int(p, line.data() + line.size(), layer) || layer < 0 ||
+            layer > kMaxLayer) {
+            layer_ = -1;
+            sink.on_reject(RejectReason::layer_out_of_range, line);
+            return true;
+        }
+        layer_ = static_cast<int32_t>(layer);
+        sink.on_skip(SkipKind::header, line);
+        return true;
+    }
+    const std::string_view t = trim_left(line);
+    if (layer_ < 0 || !t.starts_with(kToken)) return false;
+
+    const char* p = t.data() + kToken.size();
+    const char* end = t.data() + t.size();
+    int64_t token;
+    if (!scan::parse_int(p, end, token) || p == end || *p++ != ':') {
+        sink.on_reject(RejectReason::malformed, line);
+        return true;
+    }
+    p = scan::skip_spaces(p, end);
+    if (p == end || *p++ != '[') {
+        sink.on_reject(RejectReason::malformed, line);
+        return true;
+    }
+    experts_.clear();
+    for (;;) {
+        p = scan::skip_spaces(p, end);
+        int64_t id;
+        if (!scan::parse_int(p, end, id)) break;
+        experts_.push_back(id < 0            ? -1
+                           : id > kMaxExpert ? kMaxExpert + 1
+                                             : static_cast<int32_t>(id));
+        p = scan::skip_spaces(p, end);
+        if (p < end && *p == ',') ++p;
+    }
+    p = scan::skip_spaces(p, end);
+    if (p == end || *p != ']' || experts_.empty() || scan::skip_spaces(p + 1, end) != end) {
+        sink.on_reject(RejectReason::malformed, line);
+        return true;
+    }
+    RoutingRecord r;
+    r.layer = layer_;
+    r.token = token;
+    r.experts = experts_;
+    sink.on_routing(r);
+    return true;
+}
+
+}  // namespace moe

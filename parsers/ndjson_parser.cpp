@@ -1,0 +1,427 @@
+#include "parsers/ndjson_parser.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <simdjson.h>
+
+#include "parsers/json_fields.hpp"
+
+namespace moe {
+
+namespace od = simdjson::ondemand;
+using simdjson::error_code;
+
+namespace {
+
+// Values of one field: a flat list (one record) or a list of lists (a batch).
+template <class T>
+struct Rows {
+    std::vector<T> v;
+    std::vector<uint32_t> start;  // row starts when nested
+    bool nested = false;
+    bool present = false;
+
+    void clear() {
+        v.clear();
+        start.clear();
+        nested = present = false;
+    }
+    size_t count() const { return nested ? start.size() : (present ? 1 : 0); }
+    std::span<const T> row(size_t i) const {
+        if (!nested) return v;
+        const size_t b = start[i], e = i + 1 < start.size() ? start[i + 1] : v.size();
+        return {v.data() + b, e - b};
+    }
+};
+
+enum class Status { ok, invalid_json, malformed, non_finite };
+
+Status status_of(error_code e) {
+    switch (e) {
+        case simdjson::SUCCESS:
+            return Status::ok;
+        case simdjson::INCORRECT_TYPE:
+        case simdjson::NUMBER_OUT_OF_RANGE:
+            return Status::malformed;
+        default:
+            return Status::invalid_json;
+    }
+}
+
+template <class T>
+error_code read_scalar(od::value x, T& out);
+
+template <>
+error_code read_scalar<int32_t>(od::value x, int32_t& out) {
+    int64_t i;
+    if (auto e = x.get_int64().get(i)) return e;
+    // Out-of-range ids are kept (clamped) so validation reports them as such.
+    out = i < INT32_MIN ? INT32_MIN : i > INT32_MAX ? INT32_MAX : static_cast<int32_t>(i);
+    return simdjson::SUCCESS;
+}
+
+template <>
+error_code read_scalar<float>(od::value x, float& out) {
+    double d;
+    if (auto e = x.get_double().get(d)) return e;
+    out = static_cast<float>(d);
+    return simdjson::SUCCESS;
+}
+
+template <class T>
+error_code read_rows(od::value val, Rows<T>& out) {
+    out.present = true;
+    od::array arr;
+    if (auto e = val.get_array().get(arr)) return e;
+    for (auto el_res : arr) {
+        od::value el;
+        if (auto e = el_res.get(el)) return e;
+        od::json_type t;
+        if (auto e = el.type().get(t)) return e;
+        if (t == od::json_type::array) {
+            if (!out.v.empty() && !out.nested) return simdjson::INCORRECT_TYPE;
+            out.nested = true;
+            out.start.push_back(static_cast<uint32_t>(out.v.size()));
+            od::array inner;
+            if (auto e = el.get_array().get(inner)) return e;
+            for (auto x_res : inner) {
+                od::value x;
+                T v;
+                if (auto e = x_res.get(x)) return e;
+                if (auto e = read_scalar<T>(x, v)) return e;
+                out.v.push_back(v);
+            }
+        } else {
+            if (out.nested) return simdjson::INCORRECT_TYPE;
+            T v;
+            if (auto e = read_scalar<T>(el, v)) return e;
+            out.v.push_back(v);
+        }
+    }
+    return simdjson::SUCCESS;
+}
+
+bool all_finite(std::span<const float> v) {
+    for (float x : v)
+        if (!std::isfinite(x)) return false;
+    return true;
+}
+
+// Python's json module writes NaN and Infinity, which are not JSON: report them as such.
+bool mentions_non_finite(std::string_view line) {
+    return line.find("NaN") != std::string_view::npos ||
+           line.find("Infinity") != std::string_view::npos;
+}
+
+}  // namespace
+
+struct NdjsonParser::Impl {
+    od::parser parser;
+    simdjson::dom::parser dom;
+    std::string padded;
+
+    // One record's fields, reused from line to line.
+    std::string type, tag, model_id;
+    bool has_layer = false, has_token = false;
+    int64_t layer = -1, token = -1, num_experts = 0, top_k = 0;
+    double timestamp = NAN;
+    Rows<int32_t> experts;
+    Rows<float> weights, logits, values;
+    bool saw_samples = false;
+
+    void reset_fields() {
+        type.clear();
+        tag.clear();
+        model_id.clear();
+        has_layer = has_token = saw_samples = false;
+        layer = token = -1;
+        num_experts = top_k = 0;
+        timestamp = NAN;
+        experts.clear();
+        weights.clear();
+        logits.clear();
+        values.clear();
+    }
+
+    error_code read_field(JsonField f, od::value val) {
+        switch (f) {
+            case JsonField::type: {
+                std::string_view s;
+                if (auto e = val.get_string().get(s)) return e;
+                type = s;
+                return simdjson::SUCCESS;
+            }
+            case JsonField::tag: {
+                std::string_view s;
+                if (auto e = val.get_string().get(s)) return e;
+                tag = s;
+                return simdjson::SUCCESS;
+            }
+            case JsonField::model_id: {
+                std::string_view s;
+                if (val.get_string().get(s) == simdjson::SUCCESS) model_id = s;
+                return simdjson::SUCCESS;  // a non-string model field is ignored
+            }
+            case JsonField::layer:
+                has_layer = true;
+                return val.get_int64().get(layer);
+            case JsonField::token:
+                has_token = true;
+                return val.get_int64().get(token);
+            case JsonField::num_experts:
+                return val.get_int64().get(num_experts);
+            case JsonField::top_k:
+                return val.get_int64().get(top_k);
+            case JsonField::timestamp: {
+                double d;
+                if (val.get_double().get(d) == simdjson::SUCCESS)
+                    timestamp = d > 1e11 ? d / 1000.0 : d;
+                return simdjson::SUCCESS;  // an ISO string is ignored
+            }
+            case JsonField::experts:
+                return read_rows(val, experts);
+            case JsonField::weights:
+                return read_rows(val, weights);
+            case JsonField::logits:
+                return read_rows(val, logits);
+            case JsonField::values:
+                return read_rows(val, values);
+            case JsonField::samples: {
+                od::json_type t;
+                if (auto e = val.type().get(t)) return e;
+                saw_samples = t == od::json_type::array;
+                return simdjson::SUCCESS;
+            }
+            case JsonField::request:
+            case JsonField::unknown:
+                return simdjson::SUCCESS;  // skipped by the iterator
+        }
+        return simdjson::SUCCESS;
+    }
+
+    void emit(std::string_view line, RecordSink& sink) {
+        if (type == "meta" ||
+            (!experts.present && !values.present && (num_experts || !model_id.empty()))) {
+            if (num_experts < 0 || num_experts > kMaxExpert + 1 || top_k < 0 ||
+                top_k > int64_t(kMaxTopK))
+                return sink.on_reject(RejectReason::expert_out_of_range, line);
+            MetaRecord m;
+            m.tag = tag;
+            m.model_id = model_id;
+            m.num_experts = static_cast<uint32_t>(num_experts);
+            m.top_k = static_cast<uint32_t>(top_k);
+            return sink.on_meta(m);
+        }
+        if (!has_layer) return sink.on_reject(RejectReason::missing_field, line);
+        if (layer < 0 || layer > kMaxLayer)
+            return sink.on_reject(RejectReason::layer_out_of_range, line);
+        if (type == "gate_input" || type == "gate" || (values.present && !experts.present))
+            return emit_gates(line, sink);
+        if (!experts.present) return sink.on_reject(RejectReason::missing_field, line);
+        if (!type.empty() && type != "routing" && type != "route" && type != "selection")
+            return sink.on_skip(SkipKind::other, line);
+        if (num_experts > 0 && num_experts <= kMaxExpert + 1) {
+            MetaRecord m;
+            m.num_experts = static_cast<uint32_t>(num_experts);
+            m.model_id = model_id;
+            sink.on_meta(m);
+        }
+        const size_t n = experts.count();
+        if ((weights.present && weights.count() != n) || (logits.present && logits.count() != n))
+            return sink.on_reject(RejectReason::wrong_vector_length, line);
+        if (!all_finite(weights.v) || !all_finite(logits.v))
+            return sink.on_reject(RejectReason::non_finite, line);
+        const int64_t t0 = has_token ? token : (experts.nested ? 0 : -1);
+        for (size_t i = 0; i < n; ++i) {
+            RoutingRecord r;
+            r.tag = tag;
+            r.layer = static_cast<int32_t>(layer);
+            r.token = t0 < 0 ? -1 : t0 + static_cast<int64_t>(i);
+            r.experts = experts.row(i);
+            if (weights.present) r.weights = weights.row(i);
+            if (logits.present) r.logits = logits.row(i);
+            r.timestamp = timestamp;
+            sink.on_routing(r);
+        }
+    }
+
+    void emit_gates(std::string_view line, RecordSink& sink) {
+        if (!all_finite(values.v)) return sink.on_reject(RejectReason::non_finite, line);
+        const int64_t t0 = has_token ? token : 0;
+        for (size_t i = 0; i < values.count(); ++i) {
+            GateRecord g;
+            g.tag = tag;
+            g.layer = static_cast<int32_t>(layer);
+            g.token = t0 + static_cast<int64_t>(i);
+            g.values = values.row(i);
+            sink.on_gate(g);
+        }
+    }
+
+    void reject(Status s, std::string_view line, RecordSink& sink) {
+        if (s == Status::malformed) return sink.on_reject(RejectReason::malformed, line);
+        if (mentions_non_finite(line)) return sink.on_reject(RejectReason::non_finite, line);
+        sink.on_reject(RejectReason::invalid_json, line);
+    }
+
+    void parse_line(std::string_view line, RecordSink& sink) {
+        padded.assign(line);
+        padded.append(simdjson::SIMDJSON_PADDING, '\0');
+        reset_fields();
+        od::document doc;
+        if (auto e = parser.iterate(padded.data(), line.size(), padded.size()).get(doc))
+            return reject(status_of(e), line, sink);
+        od::object obj;
+        if (doc.get_object().get(obj)) return reject(Status::invalid_json, line, sink);
+        for (auto field_res : obj) {
+            od::field field;
+            if (auto e = std::move(field_res).get(field)) return reject(status_of(e), line, sink);
+            std::string_view key;
+            if (auto e = field.unescaped_key().get(key)) return reject(status_of(e), line, sink);
+            const JsonField f = json_field(key);
+            if (auto e = read_field(f, field.value())) return reject(status_of(e), line, sink);
+            if (saw_samples)
+                return parse_doc(line, sink);  // a router-pipeline document on one line
+        }
+        // On-demand parsing stops at the object's end: anything after it is not NDJSON.
+        const char* end = nullptr;
+        if (doc.current_location().get(end) == simdjson::SUCCESS)
+            return reject(Status::invalid_json, line, sink);
+        emit(line, sink);
+    }
+
+    // --- router-pipeline documents (DOM: random access to a nested layout) ---
+
+    void parse_doc(std::string_view text, RecordSink& sink) {
+        simdjson::dom::element root;
+        if (auto e = dom.parse(text.data(), text.size(), true).get(root))
+            return reject(status_of(e), text, sink);
+        simdjson::dom::object obj;
+        if (root.get_object().get(obj)) return sink.on_reject(RejectReason::invalid_json, text);
+        simdjson::dom::array samples;
+        if (obj["samples"].get_array().get(samples)) {
+            // A single record object spread over several lines: parse it as a line.
+            std::string compact = simdjson::minify(root);
+            return parse_line(compact, sink);
+        }
+        MetaRecord m;
+        int64_t ne = 0, k = 0;
+        std::string_view ds, model;
+        // Optional fields: a missing or mistyped one just stays unset.
+        auto found = [](auto&& res, auto& out) {
+            return std::move(res).get(out) == simdjson::SUCCESS;
+        };
+        found(obj["num_experts"].get_int64(), ne);
+        found(obj["top_k"].get_int64(), k);
+        found(obj["dataset"].get_string(), ds);
+        simdjson::dom::element config;
+        if (found(obj["config"], config) && !found(config.get_string(), model) &&
+            !found(config["model"].get_string(), model))
+            found(config["model_id"].get_string(), model);
+        const std::string tag_copy(ds), model_copy(model);
+        if (ne < 0 || ne > kMaxExpert + 1 || k < 0 || k > int64_t(kMaxTopK))
+            return sink.on_reject(RejectReason::expert_out_of_range, text.substr(0, 200));
+        m.tag = tag_copy;
+        m.model_id = model_copy;
+        m.num_experts = static_cast<uint32_t>(ne);
+        m.top_k = static_cast<uint32_t>(k);
+        if (ne > 0 || !model_copy.empty()) sink.on_meta(m);
+
+        std::vector<int32_t> ids;
+        std::vector<float> w, lg;
+        for (simdjson::dom::element sample : samples) {
+            simdjson::dom::array layers;
+            if (sample["layers"].get_array().get(layers)) {
+                sink.on_reject(RejectReason::missing_field, text.substr(0, 200));
+                continue;
+            }
+            for (simdjson::dom::element L : layers) {
+                int64_t layer = -1;
+                simdjson::dom::array sel, wts, lgs;
+                if (L["layer"].get_int64().get(layer) ||
+                    L["selected_experts"].get_array().get(sel)) {
+                    sink.on_reject(RejectReason::missing_field, text.substr(0, 200));
+                    continue;
+                }
+                const bool has_w = L["expert_weights"].get_array().get(wts) == simdjson::SUCCESS;
+                const bool has_l =
+                    L["router_logits_sample"].get_array().get(lgs) == simdjson::SUCCESS;
+                emit_doc_layer(text, sink, tag_copy, layer, sel, has_w ? &wts : nullptr,
+                               has_l ? &lgs : nullptr, ids, w, lg);
+            }
+        }
+    }
+
+    void emit_doc_layer(std::string_view text, RecordSink& sink, const std::string& tag_s,
+                        int64_t layer, simdjson::dom::array sel, simdjson::dom::array* wts,
+                        simdjson::dom::array* lgs, std::vector<int32_t>& ids, std::vector<float>& w,
+                        std::vector<float>& lg) {
+        auto wit = wts ? wts->begin() : simdjson::dom::array::iterator{};
+        auto lit = lgs ? lgs->begin() : simdjson::dom::array::iterator{};
+        int64_t token = 0;
+        for (simdjson::dom::element row : sel) {
+            ids.clear();
+            w.clear();
+            lg.clear();
+            bool ok = true, finite = true;
+            simdjson::dom::array r;
+            if (row.get_array().get(r))
+                ok = false;
+            else
+                for (simdjson::dom::element x : r) {
+                    int64_t id = -1;
+                    if (x.get_int64().get(id)) ok = false;
+                    ids.push_back(id < INT32_MIN   ? INT32_MIN
+                                  : id > INT32_MAX ? INT32_MAX
+                                                   : static_cast<int32_t>(id));
+                }
+            auto read_floats = [&](simdjson::dom::element e, std::vector<float>& out) {
+                simdjson::dom::array a;
+                if (e.get_array().get(a)) return false;
+                for (simdjson::dom::element x : a) {
+                    double d;
+                    if (x.get_double().get(d)) return false;
+                    if (!std::isfinite(d)) finite = false;
+                    out.push_back(static_cast<float>(d));
+                }
+                return true;
+            };
+            if (wts && wit != wts->end()) ok = read_floats(*wit, w) && ok, ++wit;
+            if (lgs && lit != lgs->end()) ok = read_floats(*lit, lg) && ok, ++lit;
+            const std::string_view where = text.substr(0, 200);
+            if (!ok) {
+                sink.on_reject(RejectReason::malformed, where);
+            } else if (!finite) {
+                sink.on_reject(RejectReason::non_finite, where);
+            } else if (layer < 0 || layer > kMaxLayer) {
+                sink.on_reject(RejectReason::layer_out_of_range, where);
+            } else {
+                RoutingRecord rec;
+                rec.tag = tag_s;
+                rec.layer = static_cast<int32_t>(layer);
+                rec.token = token;
+                rec.experts = ids;
+                rec.weights = w;
+                rec.logits = lg;
+                sink.on_routing(rec);
+            }
+            ++token;
+        }
+    }
+};
+
+NdjsonParser::NdjsonParser() : impl_(std::make_unique<Impl>()) {}
+NdjsonParser::~NdjsonParser() = default;
+
+void NdjsonParser::parse(std::string_view line, RecordSink& sink) {
+    impl_->parse_line(line, sink);
+}
+
+void NdjsonParser::parse_document(std::string_view doc, RecordSink& sink) {
+    impl_->parse_doc(doc, sink);
+}
+
+}  // namespace moe

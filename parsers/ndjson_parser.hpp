@@ -1,0 +1,32 @@
+// JSON records: one object per line (NDJSON, the socket protocol and what Python hooks in
+// vLLM/transformers write) with every field alias of DESIGN.md, meta and gate_input
+// records, batches (lists of lists), and router-pipeline documents ({"samples": [...]}),
+// whether on one line or pretty-printed over many (parse_document).
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include "parsers/record_sink.hpp"
+
+namespace moe {
+
+class NdjsonParser {
+  public:
+    NdjsonParser();
+    ~NdjsonParser();
+    NdjsonParser(const NdjsonParser&) = delete;
+    NdjsonParser& operator=(const NdjsonParser&) = delete;
+
+    // One line holding one JSON object (simdjson on-demand; buffers are reused, so the
+    // hot path does not allocate once warmed up).
+    void parse(std::string_view line, RecordSink& sink);
+    // One complete JSON document, possibly spanning many lines.
+    void parse_document(std::string_view doc, RecordSink& sink);
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;  // keeps simdjson.h out of every includer
+};
+
+}  // namespace moe
