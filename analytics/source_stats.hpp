@@ -37,6 +37,10 @@ struct SourceStats {
     std::string file_id;    // "dev:inode" of the followed file
     uint64_t restarts = 0;  // truncations and rotations seen
 
+    // Listeners only.
+    uint64_t connections = 0;          // accepted
+    uint64_t connections_refused = 0;  // closed at once: too many open
+
     uint64_t total_rejects() const {
         uint64_t n = 0;
         for (uint64_t r : rejects)

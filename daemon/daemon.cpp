@@ -8,6 +8,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "daemon/stdin_source.hpp"
+
 namespace moe {
 
 namespace {
@@ -35,18 +37,7 @@ Daemon::Daemon(DaemonConfig cfg)
         throw StorageError(cfg_.db_path + " holds counts for " +
                            std::to_string(agg_.num_experts()) + " experts, not --num-experts " +
                            std::to_string(cfg_.analytics.num_experts));
-    std::vector<SourceStats> stored = store_.load_sources();
-    auto take_stored = [&](const std::string& name) {
-        for (auto it = stored.begin(); it != stored.end(); ++it) {
-            if (it->name != name) continue;
-            SourceStats s = std::move(*it);
-            stored.erase(it);
-            return s;
-        }
-        SourceStats s;
-        s.name = name;
-        return s;
-    };
+    stored_sources_ = store_.load_sources();
     for (const auto& f : cfg_.follows) {
         const std::string abs = std::filesystem::absolute(f.path).lexically_normal().string();
         SourceStats s = take_stored(abs);
@@ -54,7 +45,66 @@ Daemon::Daemon(DaemonConfig cfg)
         sources_.push_back(
             std::make_unique<FileFollower>(io_, abs, std::move(s), agg_, cfg_.follow));
     }
-    restored_sources_ = std::move(stored);
+    for (const auto& l : cfg_.listens)
+        add_listener(l);
+    if (cfg_.read_stdin) {
+        SourceStats s = take_stored("stdin");
+        s.tag = cfg_.stdin_tag;
+        const bool only_source = sources_.empty();
+        sources_.push_back(std::make_unique<StdinSource>(
+            io_, std::move(s), agg_, cfg_.stream.format, cfg_.stream.max_line, [this, only_source] {
+                if (only_source) shutdown("end of standard input");
+            }));
+    }
+}
+
+SourceStats Daemon::take_stored(const std::string& name) {
+    for (auto it = stored_sources_.begin(); it != stored_sources_.end(); ++it) {
+        if (it->name != name) continue;
+        SourceStats s = std::move(*it);
+        stored_sources_.erase(it);
+        return s;
+    }
+    SourceStats s;
+    s.name = name;
+    return s;
+}
+
+void Daemon::add_listener(const ListenSpec& spec) {
+    namespace ip = boost::asio::ip;
+    SourceStats s = take_stored(spec.name());
+    s.tag = spec.tag;
+    try {
+        if (spec.kind == ListenSpec::Kind::unix_socket) {
+            auto file = std::make_unique<UnixSocketFile>(spec.path);
+            s.kind = "unix";
+            auto l = std::make_unique<UnixListener>(
+                io_, boost::asio::local::stream_protocol::endpoint(spec.path), std::move(s), agg_,
+                cfg_.stream);
+            file->restrict_mode();
+            spdlog::info("listening on {} (mode 0660)", spec.name());
+            socket_files_.push_back(std::move(file));
+            sources_.push_back(std::move(l));
+            return;
+        }
+        const ip::address addr = ip::make_address(spec.host);
+        s.kind = "tcp";
+        auto l = std::make_unique<TcpListener>(io_, ip::tcp::endpoint(addr, spec.port),
+                                               std::move(s), agg_, cfg_.stream);
+        // With port 0 the kernel picks one: name the source by the real port.
+        ListenSpec bound = spec;
+        bound.port = l->local_endpoint().port();
+        l->stats().name = bound.name();
+        if (addr.is_loopback())
+            spdlog::info("listening on {} (loopback only)", bound.name());
+        else
+            spdlog::warn(
+                "listening on {}: NOT loopback, anyone who can reach this address can send records",
+                bound.name());
+        sources_.push_back(std::move(l));
+    } catch (const boost::system::system_error& e) {
+        throw std::runtime_error("cannot listen on " + spec.name() + ": " + e.code().message());
+    }
 }
 
 Daemon::~Daemon() {
@@ -98,13 +148,19 @@ void Daemon::wait_signals() {
             wait_signals();
             return;
         }
-        spdlog::info("{}: flushing and exiting", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-        for (auto& s : sources_)
-            s->stop();
-        flush_timer_.cancel();
-        exit_code_ = flush() ? 0 : 1;
-        io_.stop();
+        shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
     });
+}
+
+void Daemon::shutdown(const char* why) {
+    if (stopping_) return;
+    stopping_ = true;
+    spdlog::info("{}: flushing and exiting", why);
+    for (auto& s : sources_)
+        s->stop();
+    flush_timer_.cancel();
+    exit_code_ = flush() ? 0 : 1;
+    io_.stop();
 }
 
 int Daemon::run() {

@@ -13,7 +13,10 @@
 
 #include "analytics/aggregates.hpp"
 #include "daemon/file_follower.hpp"
+#include "daemon/listen_spec.hpp"
+#include "daemon/listener.hpp"
 #include "daemon/source.hpp"
+#include "daemon/unix_socket_file.hpp"
 #include "storage/store.hpp"
 
 namespace moe {
@@ -26,8 +29,12 @@ struct FollowSpec {
 struct DaemonConfig {
     std::string db_path;
     std::vector<FollowSpec> follows;
+    std::vector<ListenSpec> listens;
+    bool read_stdin = false;
+    std::string stdin_tag;
     AnalyticsOptions analytics;
     FollowOptions follow;
+    StreamOptions stream;
     int flush_ms = 500;
 };
 
@@ -42,11 +49,15 @@ class Daemon {
     int run();
     // Commits everything dirty now. Returns false (and logs) if the database refused.
     bool flush();
+    // Flushes and makes run() return `code` (what SIGTERM does).
+    void shutdown(const char* why);
 
   private:
     void schedule_flush();
     void wait_signals();
     std::vector<SourceStats*> all_stats();
+    SourceStats take_stored(const std::string& name);
+    void add_listener(const ListenSpec& spec);
 
     DaemonConfig cfg_;
     boost::asio::io_context io_;
@@ -55,9 +66,11 @@ class Daemon {
     Store store_;
     int lock_fd_ = -1;
     Aggregates agg_;
+    std::vector<SourceStats> stored_sources_;  // from earlier runs, not (yet) configured
+    std::vector<std::unique_ptr<UnixSocketFile>> socket_files_;  // outlive their listeners
     std::vector<std::unique_ptr<Source>> sources_;
-    std::vector<SourceStats> restored_sources_;  // from earlier runs, no longer configured
     int exit_code_ = 0;
+    bool stopping_ = false;
 };
 
 }  // namespace moe

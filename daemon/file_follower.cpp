@@ -12,7 +12,8 @@ namespace moe {
 
 namespace {
 std::string file_id_of(const struct stat& st) {
-    std::string id = std::to_string(st.st_dev);  // (appends avoid a GCC 12 -Wrestrict false positive)
+    std::string id =
+        std::to_string(st.st_dev);  // (appends avoid a GCC 12 -Wrestrict false positive)
     id += ':';
     id += std::to_string(st.st_ino);
     return id;

@@ -1,4 +1,5 @@
-// moescoped: follows MoE routing logs and keeps their statistics in SQLite.
+// moescoped: follows MoE routing logs and receives routing records over sockets and stdin,
+// and keeps their statistics in SQLite.
 #include <cstdio>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -9,18 +10,38 @@
 
 using namespace moe;
 
+namespace {
+int usage_error(const std::string& msg) {
+    std::fprintf(stderr, "moescoped: %s (see moescoped --help)\n", msg.c_str());
+    return 2;
+}
+
+std::pair<std::string, std::string> split_tag(const std::string& spec) {
+    const auto eq = spec.rfind('=');
+    if (eq == std::string::npos) return {spec, ""};
+    return {spec.substr(0, eq), spec.substr(eq + 1)};
+}
+}  // namespace
+
 int main(int argc, char** argv) {
     CLI::App app{
-        "moescoped: follow MoE routing logs and keep their statistics in SQLite.\n"
-        "Runs in the foreground; SIGTERM/SIGINT flush and exit 0, SIGHUP reopens files."};
+        "moescoped: follow MoE routing logs, receive routing records over TCP, Unix sockets\n"
+        "and stdin, and keep their statistics in SQLite. Runs in the foreground;\n"
+        "SIGTERM/SIGINT flush and exit 0, SIGHUP reopens files."};
     DaemonConfig cfg;
-    std::vector<std::string> follows;
+    std::vector<std::string> follows, listens;
     std::string format = "auto", log_level = "info";
     app.add_option("--db", cfg.db_path, "SQLite database to write (created if missing)")
         ->required();
     app.add_option("--follow", follows,
                    "Log file to follow like tail -F (FILE or FILE=TAG); repeatable");
-    app.add_option("--format", format, "Input format of followed files")
+    app.add_option("--listen", listens,
+                   "Accept records on tcp://HOST:PORT (tcp://:PORT means 127.0.0.1) or unix:PATH, "
+                   "optionally followed by =TAG; repeatable");
+    app.add_flag("--stdin", cfg.read_stdin,
+                 "Read records from standard input (exit at its end if it is the only source)");
+    app.add_option("--stdin-tag", cfg.stdin_tag, "Tag for records read from standard input");
+    app.add_option("--format", format, "Input format (default: detected per line)")
         ->check(CLI::IsMember({"auto", "llama-csv", "ndjson", "eval-callback"}));
     app.add_option("--flush-ms", cfg.flush_ms, "Commit interval in milliseconds")
         ->check(CLI::Range(10, 3600000));
@@ -31,8 +52,15 @@ int main(int argc, char** argv) {
     app.add_option("--num-experts", cfg.analytics.num_experts,
                    "Experts per layer (default: from meta, else max id + 1)")
         ->check(CLI::Range(1, kMaxExpert + 1));
-    app.add_option("--max-line-bytes", cfg.follow.max_line, "Longer lines are rejected")
+    app.add_option("--max-line-bytes", cfg.follow.max_line,
+                   "Longer lines are rejected (default 1 MiB)")
         ->check(CLI::Range(64, 1 << 30));
+    app.add_option("--max-connections", cfg.stream.max_connections,
+                   "Open connections per listener (default 64)")
+        ->check(CLI::Range(1, 100000));
+    app.add_option("--idle-timeout-s", cfg.stream.idle_timeout_s,
+                   "Close connections silent this long; 0: never (default 300)")
+        ->check(CLI::Range(0, 86400 * 365));
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
@@ -41,25 +69,26 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        std::fprintf(stderr, "moescoped: %s (see moescoped --help)\n", e.what());
-        return 2;
+        return usage_error(e.what());
     }
+
+    cfg.follow.format = cfg.stream.format = *parse_format(format);
+    cfg.stream.max_line = cfg.follow.max_line;
+    for (const auto& f : follows) {
+        auto [path, tag] = split_tag(f);
+        cfg.follows.push_back({path, tag});
+    }
+    for (const auto& l : listens) {
+        std::string err;
+        auto spec = parse_listen_spec(l, err);
+        if (!spec) return usage_error(err);
+        cfg.listens.push_back(*spec);
+    }
+    if (cfg.follows.empty() && cfg.listens.empty() && !cfg.read_stdin)
+        return usage_error("nothing to do: give --follow FILE, --listen ADDRESS or --stdin");
 
     spdlog::set_default_logger(spdlog::stderr_color_mt("moescoped"));
     spdlog::set_level(spdlog::level::from_str(log_level));
-    cfg.follow.format = *parse_format(format);
-    for (const auto& f : follows) {
-        const auto eq = f.rfind('=');
-        cfg.follows.push_back(eq == std::string::npos
-                                  ? FollowSpec{f, ""}
-                                  : FollowSpec{f.substr(0, eq), f.substr(eq + 1)});
-    }
-    if (cfg.follows.empty()) {
-        std::fprintf(
-            stderr,
-            "moescoped: nothing to do: give at least one --follow FILE (see moescoped --help)\n");
-        return 2;
-    }
     try {
         Daemon d(cfg);
         return d.run();

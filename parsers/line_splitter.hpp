@@ -13,7 +13,7 @@ namespace moe {
 
 class LineSplitter {
   public:
-    static constexpr size_t kDefaultMaxLine = 4u << 20;
+    static constexpr size_t kDefaultMaxLine = 1u << 20;  // a 7,168-float gate line is ~110 KB
 
     explicit LineSplitter(size_t max_line = kDefaultMaxLine) : max_line_(max_line) {}
 

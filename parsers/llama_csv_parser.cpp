@@ -12,18 +12,23 @@ bool is_blank(std::string_view line) {
     return scan::skip_spaces(line.data(), line.data() + line.size()) == line.data() + line.size();
 }
 
+// "12,..." (or "-1,...": a selection line with a bad layer, still a selection line).
+bool selection_like(std::string_view line) {
+    return !line.empty() && (scan::is_digit(line.front()) ||
+                             (line.size() > 1 && line[0] == '-' && scan::is_digit(line[1])));
+}
+
 void reject_or_skip(std::string_view line, RecordSink& sink, RejectReason why) {
     sink.on_reject(scan::has_control_bytes(line) ? RejectReason::binary : why, line);
 }
 }  // namespace
 
 bool LlamaCsvParser::claims(std::string_view line) {
-    return (!line.empty() && scan::is_digit(line.front())) || line.starts_with(kGatePrefix) ||
-           line.starts_with(kHeader);
+    return selection_like(line) || line.starts_with(kGatePrefix) || line.starts_with(kHeader);
 }
 
 void LlamaCsvParser::parse(std::string_view line, RecordSink& sink) {
-    if (!line.empty() && scan::is_digit(line.front())) {
+    if (selection_like(line)) {
         parse_selection(line, sink);
     } else if (line.starts_with(kGatePrefix)) {
         parse_gate(line, sink);

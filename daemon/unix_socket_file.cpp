@@ -1,0 +1,44 @@
+#include "daemon/unix_socket_file.hpp"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace moe {
+
+namespace {
+bool someone_listens(const std::string& path) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    const bool alive = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return alive;
+}
+}  // namespace
+
+UnixSocketFile::UnixSocketFile(std::string path) : path_(std::move(path)) {
+    struct stat st {};
+    if (::lstat(path_.c_str(), &st) != 0) return;
+    if (!S_ISSOCK(st.st_mode))
+        throw std::runtime_error(path_ + " exists and is not a socket; not touching it");
+    if (someone_listens(path_)) throw std::runtime_error(path_ + " is in use by another process");
+    ::unlink(path_.c_str());  // stale, left by a process that died
+}
+
+UnixSocketFile::~UnixSocketFile() {
+    ::unlink(path_.c_str());
+}
+
+void UnixSocketFile::restrict_mode() const {
+    if (::chmod(path_.c_str(), 0660) != 0)
+        throw std::runtime_error("cannot chmod " + path_ + ": " + std::strerror(errno));
+}
+
+}  // namespace moe
