@@ -37,6 +37,11 @@ struct SourceStats {
     std::string file_id;    // "dev:inode" of the followed file
     uint64_t restarts = 0;  // truncations and rotations seen
 
+    // Multi-token batches checked for the llama-server strided-view defect, and how many
+    // looked defective (see strided_batch_check.hpp).
+    uint64_t batches_checked = 0;
+    uint64_t batches_strided = 0;
+
     // Listeners only.
     uint64_t connections = 0;          // accepted
     uint64_t connections_refused = 0;  // closed at once: too many open

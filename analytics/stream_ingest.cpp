@@ -99,6 +99,7 @@ void StreamIngest::reset(uint64_t offset) {
     in_document_ = false;
     doc_.clear();
     gates_.new_stream();
+    strided_.new_stream();
     parser_.reset();
 }
 
@@ -114,6 +115,10 @@ TagId StreamIngest::resolve_tag(std::string_view record_tag) {
 void StreamIngest::on_routing(const RoutingRecord& r) {
     if (auto why = agg_.add_routing(resolve_tag(r.tag), r)) return on_reject(*why, current_line_);
     ++stats_.records;
+    if (const int verdict = strided_.add(r.layer, r.experts, agg_.num_experts()); verdict >= 0) {
+        ++stats_.batches_checked;
+        stats_.batches_strided += static_cast<uint64_t>(verdict);
+    }
 }
 
 void StreamIngest::on_gate(const GateRecord& g) {
@@ -132,7 +137,10 @@ void StreamIngest::on_reject(RejectReason why, std::string_view line) {
 }
 
 void StreamIngest::on_skip(SkipKind kind, std::string_view line) {
-    if (kind == SkipKind::header) gates_.new_stream();  // llama-server rewrites it on start
+    if (kind == SkipKind::header) {  // llama-server rewrites it on start
+        gates_.new_stream();
+        strided_.new_stream();
+    }
     stats_.add_skip(kind, line);
 }
 

@@ -7,6 +7,7 @@
 #include "analytics/aggregates.hpp"
 #include "analytics/gate_pairer.hpp"
 #include "analytics/source_stats.hpp"
+#include "analytics/strided_batch_check.hpp"
 #include "parsers/line_parser.hpp"
 #include "parsers/line_splitter.hpp"
 
@@ -53,6 +54,7 @@ class StreamIngest : private RecordSink {
     LineSplitter splitter_;
     LineParser parser_;
     GatePairer gates_;
+    StridedBatchCheck strided_;
     std::string_view current_line_;
 
     // Multi-line JSON documents (a pretty-printed router-pipeline file): a line that is just

@@ -4,6 +4,17 @@
 
 namespace moe {
 
+// One line for people when a log shows the llama-server patch's strided-view defect.
+std::string strided_warning(const SourceStats& s) {
+    if (s.batches_strided == 0 || s.batches_strided * 2 < s.batches_checked) return {};
+    return "warning: " + std::to_string(s.batches_strided) + " of " +
+           std::to_string(s.batches_checked) + " multi-token batches in " + s.name +
+           " list every expert exactly once in their first E/k lines: the llama-server logging "
+           "patch's "
+           "strided-view defect. Routing of tokens > 0 in multi-token batches is not "
+           "trustworthy.\n";
+}
+
 namespace {
 uint64_t lag_bytes(const SourceStats& s) {
     return s.kind == "file" && s.file_size > s.offset ? s.file_size - s.offset : 0;
@@ -33,6 +44,7 @@ void write_sources_json(JsonWriter& w, const std::vector<SourceStats>& sources) 
             .field("gate_records", s.gate_records)
             .field("meta_records", s.meta_records);
         w.field("skipped_lines", s.skipped_lines).field("rejected", s.total_rejects());
+        w.field("batches_checked", s.batches_checked).field("batches_strided", s.batches_strided);
         if (s.kind == "file") {
             w.field("offset", s.offset)
                 .field("file_size", s.file_size)
@@ -63,6 +75,7 @@ std::string sources_text(const std::vector<SourceStats>& sources) {
     if (sources.empty()) return "No sources yet.\n";
     std::string s = sources_table(sources).render();
     for (const auto& src : sources) {
+        if (auto w = strided_warning(src); !w.empty()) s += "\n" + w;
         bool header = false;
         for (int r = 0; r < kRejectReasonCount; ++r) {
             const auto i = static_cast<size_t>(r);

@@ -14,6 +14,8 @@ namespace moe {
 void write_sources_json(JsonWriter& w, const std::vector<SourceStats>& sources);
 std::string sources_text(const std::vector<SourceStats>& sources);
 std::string sources_csv(const std::vector<SourceStats>& sources);
+// A warning line when a source shows the llama-server strided-view defect, else "".
+std::string strided_warning(const SourceStats& s);
 
 void write_tags_json(JsonWriter& w, const Aggregates& agg);
 std::string tags_text(const Aggregates& agg);

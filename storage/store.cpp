@@ -55,6 +55,8 @@ CREATE TABLE IF NOT EXISTS sources(
     restarts INTEGER NOT NULL,
     connections INTEGER NOT NULL,
     connections_refused INTEGER NOT NULL,
+    batches_checked INTEGER NOT NULL,
+    batches_strided INTEGER NOT NULL,
     updated_at REAL NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rejects(
     source TEXT NOT NULL,
@@ -205,8 +207,8 @@ void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool fo
     auto src = db_.prepare(
         "INSERT OR REPLACE INTO sources(name, kind, tag, file_id, offset, file_size, bytes, lines, "
         "records, gate_records, meta_records, skipped_lines, skipped_samples, restarts, "
-        "connections, connections_refused, updated_at) "
-        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        "connections, connections_refused, batches_checked, batches_strided, updated_at) "
+        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     auto rej = db_.prepare(
         "INSERT OR REPLACE INTO rejects(source, reason, count, samples) VALUES(?,?,?,?)");
     const double now = now_seconds();
@@ -222,7 +224,8 @@ void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool fo
         src.bind(13, join_lines(s->skipped_samples)).bind(14, static_cast<int64_t>(s->restarts));
         src.bind(15, static_cast<int64_t>(s->connections))
             .bind(16, static_cast<int64_t>(s->connections_refused));
-        src.bind(17, now).run();
+        src.bind(17, static_cast<int64_t>(s->batches_checked));
+        src.bind(18, static_cast<int64_t>(s->batches_strided)).bind(19, now).run();
         for (int r = 0; r < kRejectReasonCount; ++r) {
             if (s->rejects[static_cast<size_t>(r)] == 0) continue;
             rej.bind(1, s->name).bind(2, reject_reason_name(static_cast<RejectReason>(r)));
@@ -306,7 +309,8 @@ std::vector<SourceStats> Store::load_sources() const {
     std::vector<SourceStats> out;
     auto q = db_.prepare(
         "SELECT name, kind, tag, file_id, offset, file_size, bytes, lines, records, gate_records, "
-        "meta_records, skipped_lines, skipped_samples, restarts, connections, connections_refused "
+        "meta_records, skipped_lines, skipped_samples, restarts, connections, connections_refused, "
+        "batches_checked, batches_strided "
         "FROM sources ORDER BY name");
     while (q.step()) {
         SourceStats s;
@@ -326,6 +330,8 @@ std::vector<SourceStats> Store::load_sources() const {
         s.restarts = static_cast<uint64_t>(q.int64(13));
         s.connections = static_cast<uint64_t>(q.int64(14));
         s.connections_refused = static_cast<uint64_t>(q.int64(15));
+        s.batches_checked = static_cast<uint64_t>(q.int64(16));
+        s.batches_strided = static_cast<uint64_t>(q.int64(17));
         s.dirty = false;
         out.push_back(std::move(s));
     }

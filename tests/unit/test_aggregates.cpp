@@ -129,3 +129,17 @@ TEST_CASE("stream ingest: partial last line is never parsed, only reported at th
     CHECK(stats.lines == 3);
     CHECK(agg.tag(kAllTag).layer(0)->hits[3] == 1);
 }
+
+TEST_CASE("the llama-server strided-view defect is detected, honest batches are not flagged") {
+    Aggregates agg;
+    SourceStats stats;
+    StreamIngest in(agg, stats, Format::llama_csv);
+    // E = 8, k = 2: a defective 6-token batch at layer 0 lists 0..7 once in its first 4 lines.
+    in.feed("0,7 1\n0,0 2\n0,3 4\n0,5 6\n0,1 2\n0,2 3\n");
+    // An honest batch at layer 1: expert 1 twice in the first four lines.
+    in.feed("1,1 2\n1,1 3\n1,4 5\n1,6 7\n1,0 1\n");
+    // Single-token passes are never checked.
+    in.feed("0,1 2\n1,3 4\n2,5 6\n");
+    CHECK(stats.batches_checked == 2);
+    CHECK(stats.batches_strided == 1);
+}
