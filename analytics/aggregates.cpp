@@ -19,7 +19,7 @@ std::vector<int32_t> TagStats::layer_ids() const {
     return ids;
 }
 
-Aggregates::Aggregates(AnalyticsOptions opts) : opts_(opts) {
+Aggregates::Aggregates(AnalyticsOptions opts) : opts_(opts), timeline_(opts.bucket_seconds) {
     tag_id(kAllTagName);
     if (opts_.num_experts) state_num_experts(opts_.num_experts);
 }
@@ -73,25 +73,48 @@ std::optional<RejectReason> Aggregates::validate(const RoutingRecord& r) const {
         return RejectReason::wrong_vector_length;
     for (float w : r.weights)
         if (!std::isfinite(w)) return RejectReason::non_finite;
+    if (!r.logits.empty()) {
+        // One logit per expert: the vector's length is the expert count.
+        if (experts_stated_ && r.logits.size() != num_experts_)
+            return RejectReason::wrong_vector_length;
+        if (logits_len_ && r.logits.size() != logits_len_) return RejectReason::wrong_vector_length;
+        for (int32_t e : r.experts)
+            if (static_cast<size_t>(e) >= r.logits.size()) return RejectReason::wrong_vector_length;
+        for (float x : r.logits)
+            if (!std::isfinite(x)) return RejectReason::non_finite;
+    }
     return std::nullopt;
 }
 
 void Aggregates::count(TagStats& t, const RoutingRecord& r) {
+    const LayerOptions o = layer_options();
     LayerStats& l = t.layer_or_create(r.layer);
-    l.resize(num_experts_);
-    l.add(r.experts, r.weights, opts_.ema_decay);
-    t.global.resize(num_experts_);
-    t.global.add(r.experts, r.weights, opts_.ema_decay);
+    l.resize(num_experts_, o.cooc);
+    l.add(r, o, true, scratch_);
+    t.global.resize(num_experts_, false);
+    t.global.add(r, o, false, scratch_);
 }
 
-std::optional<RejectReason> Aggregates::add_routing(TagId tag, const RoutingRecord& r) {
+std::optional<RejectReason> Aggregates::add_routing(TagId tag, const RoutingRecord& r,
+                                                    double arrival) {
     if (auto why = validate(r)) return why;
     if (!experts_stated_) {
         const int32_t top = *std::max_element(r.experts.begin(), r.experts.end());
         num_experts_ = std::max(num_experts_, static_cast<uint32_t>(top) + 1);
+        if (!r.logits.empty())
+            num_experts_ = std::max(num_experts_, static_cast<uint32_t>(r.logits.size()));
     }
+    if (!r.logits.empty()) logits_len_ = static_cast<uint32_t>(r.logits.size());
     count(*tags_[kAllTag], r);
     if (tag != kAllTag) count(*tags_[tag], r);
+    const double when = std::isfinite(r.timestamp) ? r.timestamp : arrival;
+    if (std::isfinite(when)) {
+        for (TagId t : {kAllTag, tag}) {
+            timeline_.add(when, t, r.layer, r.experts, num_experts_);
+            timeline_.add(when, t, -1, r.experts, num_experts_);
+            if (tag == kAllTag) break;
+        }
+    }
     return std::nullopt;
 }
 
@@ -109,9 +132,9 @@ void Aggregates::add_gate_pair(TagId tag, const GatePairKey& key, const GateDist
 
 void Aggregates::pad_to_num_experts() {
     for (auto& t : tags_) {
-        t->global.resize(num_experts_);
+        t->global.resize(num_experts_, false);
         for (auto& l : t->layers)
-            if (l) l->resize(num_experts_);
+            if (l) l->resize(num_experts_, opts_.cooc);
     }
 }
 
@@ -136,6 +159,35 @@ std::optional<std::string> Aggregates::merge(const Aggregates& o) {
     }
     pad_to_num_experts();
     return std::nullopt;
+}
+
+}  // namespace moe
+
+namespace moe {
+
+void Aggregates::restrict_to_window(int64_t since, int64_t until) {
+    for (auto& t : tags_) {
+        t->layers.clear();
+        t->global = LayerStats{};
+        t->gates.clear();
+    }
+    for (const auto& [key, b] : timeline_.buckets()) {
+        if (key.start < since || key.start >= until || key.tag >= tags_.size()) continue;
+        TagStats& t = *tags_[key.tag];
+        LayerStats& l = key.layer < 0 ? t.global : t.layer_or_create(key.layer);
+        l.resize(std::max<size_t>(num_experts_, b.hits.size()), false);
+        l.tokens += b.tokens;
+        for (size_t e = 0; e < b.hits.size(); ++e)
+            l.hits[e] += b.hits[e];
+        if (l.top_k == 0 && b.tokens) {
+            uint64_t s = 0;
+            for (uint64_t h : b.hits)
+                s += h;
+            l.top_k = static_cast<uint32_t>(s / b.tokens);
+        }
+    }
+    windowed_ = true;
+    pad_to_num_experts();
 }
 
 }  // namespace moe

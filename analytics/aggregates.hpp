@@ -3,6 +3,7 @@
 // This is the in-memory state that storage/ saves and loads and cli/ reports on.
 #pragma once
 
+#include <cmath>
 #include <map>
 #include <memory>
 #include <optional>
@@ -13,6 +14,7 @@
 
 #include "analytics/gate_pair_stats.hpp"
 #include "analytics/layer_stats.hpp"
+#include "analytics/timeline.hpp"
 #include "parsers/record.hpp"
 
 namespace moe {
@@ -24,6 +26,10 @@ inline constexpr std::string_view kAllTagName = "all";
 struct AnalyticsOptions {
     double ema_decay = 0.99999;
     uint32_t num_experts = 0;  // 0: learn from meta records, else largest id + 1
+    bool ema = true;           // the benchmark's analytics sets switch these off
+    bool cooc = true;
+    bool logits = true;
+    int64_t bucket_seconds = 60;  // timeline bucket width
 };
 
 struct TagStats {
@@ -69,7 +75,9 @@ class Aggregates {
     const TagStats& tag(TagId id) const { return *tags_[id]; }
 
     // Validates a record and, if it is good, counts it under "all" and under `tag`.
-    std::optional<RejectReason> add_routing(TagId tag, const RoutingRecord& r);
+    // `arrival` (seconds since the epoch, NaN if unknown) times records without a timestamp.
+    std::optional<RejectReason> add_routing(TagId tag, const RoutingRecord& r,
+                                            double arrival = NAN);
     std::optional<RejectReason> apply_meta(const MetaRecord& m);
     // Checks a gate vector's length against the first one seen.
     std::optional<RejectReason> check_gate(const GateRecord& g);
@@ -81,16 +89,33 @@ class Aggregates {
     // Makes every layer's vectors num_experts() long, so reports see dead experts.
     void pad_to_num_experts();
 
+    // Hits per time bucket (see timeline.hpp). The daemon's store empties it at each flush.
+    Timeline& timeline() { return timeline_; }
+    const Timeline& timeline() const { return timeline_; }
+    // Replaces the totals with the sum of the timeline buckets starting in [since, until):
+    // the view behind --since/--until (hit counts only; EMA, co-occurrence, logits and gate
+    // distances are not kept per bucket).
+    void restrict_to_window(int64_t since, int64_t until);
+    bool windowed() const { return windowed_; }
+
   private:
     std::optional<RejectReason> validate(const RoutingRecord& r) const;
     void count(TagStats& t, const RoutingRecord& r);
 
+    LayerOptions layer_options() const {
+        return {opts_.ema_decay, opts_.ema, opts_.cooc, opts_.logits};
+    }
+
     AnalyticsOptions opts_;
+    std::vector<double> scratch_;  // softmax buffer, reused
+    uint32_t logits_len_ = 0;      // length of the first logits vector seen
     uint32_t num_experts_ = 0;
     bool experts_stated_ = false;
     uint32_t gate_dim_ = 0;
     std::string model_id_;
     std::vector<std::unique_ptr<TagStats>> tags_;
+    Timeline timeline_;
+    bool windowed_ = false;
     std::unordered_map<std::string, TagId> tag_ids_;
 };
 

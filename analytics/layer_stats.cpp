@@ -1,33 +1,36 @@
 #include "analytics/layer_stats.hpp"
 
-#include <algorithm>
-
 namespace moe {
 
-void LayerStats::resize(size_t E) {
-    if (E <= hits.size()) return;
-    hits.resize(E, 0);
-    ema.resize(E);
-    weight_mass.resize(E, 0.0);
+void LayerStats::resize(size_t E, bool with_cooc) {
+    if (E > hits.size()) {
+        hits.resize(E, 0);
+        ema.resize(E);
+        weight_mass.resize(E, 0.0);
+    }
+    if (with_cooc) cooc.resize(E);
 }
 
-void LayerStats::add(std::span<const int32_t> experts, std::span<const float> weights,
-                     double decay) {
+void LayerStats::add(const RoutingRecord& r, const LayerOptions& o, bool with_cooc,
+                     std::vector<double>& scratch) {
     ++tokens;
-    if (top_k == 0) top_k = static_cast<uint32_t>(experts.size());
-    for (int32_t e : experts)
+    if (top_k == 0) top_k = static_cast<uint32_t>(r.experts.size());
+    for (int32_t e : r.experts)
         ++hits[static_cast<size_t>(e)];
-    ema.update(experts, decay);
-    if (!weights.empty()) {
+    if (o.ema) ema.update(r.experts, o.ema_decay);
+    if (!r.weights.empty()) {
         ++weighted_tokens;
-        for (size_t i = 0; i < experts.size(); ++i)
-            weight_mass[static_cast<size_t>(experts[i])] += static_cast<double>(weights[i]);
+        for (size_t i = 0; i < r.experts.size(); ++i)
+            weight_mass[static_cast<size_t>(r.experts[i])] += static_cast<double>(r.weights[i]);
+        if (o.logits) logits.add_weights(r.weights);
     }
+    if (with_cooc && o.cooc) cooc.add(r.experts);
+    if (o.logits && !r.logits.empty()) logits.add_logits(r.logits, r.experts, scratch);
     dirty = true;
 }
 
 void LayerStats::merge(const LayerStats& o) {
-    resize(o.num_experts());
+    resize(o.num_experts(), o.cooc.num_experts() > 0);
     tokens += o.tokens;
     if (top_k == 0) top_k = o.top_k;
     weighted_tokens += o.weighted_tokens;
@@ -40,6 +43,8 @@ void LayerStats::merge(const LayerStats& o) {
         ema_sum[e] += other_ema[e];
     }
     ema.assign(ema_sum, ema.norm() + o.ema.norm());
+    cooc.merge(o.cooc);
+    logits.merge(o.logits);
     dirty = true;
 }
 

@@ -5,9 +5,20 @@
 #include <span>
 #include <vector>
 
+#include "analytics/cooccurrence.hpp"
 #include "analytics/ema_vector.hpp"
+#include "analytics/logit_stats.hpp"
+#include "parsers/record.hpp"
 
 namespace moe {
+
+// Which optional aggregates to keep (the benchmark's analytics sets switch them off).
+struct LayerOptions {
+    double ema_decay = 0.99999;
+    bool ema = true;
+    bool cooc = true;
+    bool logits = true;
+};
 
 struct LayerStats {
     uint64_t tokens = 0;              // T: routing records
@@ -16,17 +27,20 @@ struct LayerStats {
     EmaVector ema;                    // see ema_vector.hpp
     std::vector<double> weight_mass;  // sum of routing weights given to e
     uint64_t weighted_tokens = 0;     // records that carried weights
+    CoocMatrix cooc;                  // pairs selected together (not for "all layers")
+    LogitStats logits;                // when records carry logits or weights
     bool dirty = false;               // changed since the last save
 
     size_t num_experts() const { return hits.size(); }
 
     // Grows the per-expert vectors to E entries (never shrinks).
-    void resize(size_t E);
+    void resize(size_t E, bool with_cooc);
 
-    // Counts one validated record; ids must be < num_experts().
-    void add(std::span<const int32_t> experts, std::span<const float> weights, double decay);
+    // Counts one validated record; ids must be < num_experts(). `scratch` is reused memory.
+    void add(const RoutingRecord& r, const LayerOptions& o, bool with_cooc,
+             std::vector<double>& scratch);
 
-    // Adds another node's counts (EMA values are added, see merge docs in README).
+    // Adds another node's counts (EMA values add; see README "Merging").
     void merge(const LayerStats& o);
 };
 

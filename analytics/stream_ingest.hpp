@@ -2,6 +2,7 @@
 // Used alike by `moescope analyze` and by every daemon source, so both give the same figures.
 #pragma once
 
+#include <cmath>
 #include <string_view>
 
 #include "analytics/aggregates.hpp"
@@ -31,6 +32,10 @@ class StreamIngest : private RecordSink {
     // Starts over at `offset` (file truncated, rotated, or resumed after a restart).
     void reset(uint64_t offset);
 
+    // Arrival time (seconds since the epoch) for records that carry no timestamp; the
+    // daemon sets it before each read, `analyze` leaves it unknown.
+    void set_arrival_time(double t) { arrival_ = t; }
+
     // Parses one complete line (no newline), as feed() does for each line it finds.
     void line(std::string_view text);
 
@@ -56,6 +61,7 @@ class StreamIngest : private RecordSink {
     GatePairer gates_;
     StridedBatchCheck strided_;
     std::string_view current_line_;
+    double arrival_ = NAN;
 
     // Multi-line JSON documents (a pretty-printed router-pipeline file): a line that is just
     // "{" starts one, a line that is just "}" ends it.

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "cli/deep_report.hpp"
 #include "cli/gate_report.hpp"
 #include "cli/json_writer.hpp"
 #include "cli/layer_report.hpp"
@@ -18,6 +19,11 @@ const TagStats& find_tag(const Aggregates& agg, const std::string& name) {
     for (TagId i = 0; i < agg.tag_count(); ++i)
         known += (i ? ", " : "") + agg.tag(i).name;
     throw std::invalid_argument("unknown tag '" + name + "' (known: " + known + ")");
+}
+
+TagId tag_id(const Aggregates& agg, const std::string& name) {
+    find_tag(agg, name);  // throws for an unknown tag
+    return *agg.find_tag(name);
 }
 
 std::string input_summary(const std::vector<SourceStats>& sources) {
@@ -52,8 +58,30 @@ std::string render_json(Command cmd, const Aggregates& agg, const std::vector<So
             write_sources_json(w, sources);
             write_layers_json(w, agg, t, q);
             write_gates_json(w, t, q);
+            if (!q.windowed) {
+                write_cooc_json(w, agg, t, q);
+                write_logits_json(w, t, q);
+            }
+            write_corr_json(w, agg, t, q);
+            if (q.vs != t.name && agg.find_tag(q.vs))
+                write_compare_json(w, agg, t, find_tag(agg, q.vs), q);
             break;
         }
+        case Command::cooc:
+            write_cooc_json(w, agg, find_tag(agg, q.tag), q);
+            break;
+        case Command::corr:
+            write_corr_json(w, agg, find_tag(agg, q.tag), q);
+            break;
+        case Command::compare:
+            write_compare_json(w, agg, find_tag(agg, q.tag), find_tag(agg, q.vs), q);
+            break;
+        case Command::logits:
+            write_logits_json(w, find_tag(agg, q.tag), q);
+            break;
+        case Command::timeline:
+            write_timeline_json(w, agg, tag_id(agg, q.tag), q);
+            break;
         case Command::layers:
             write_layers_json(w, agg, find_tag(agg, q.tag), q);
             break;
@@ -88,6 +116,16 @@ std::string render_csv(Command cmd, const Aggregates& agg, const std::vector<Sou
             return tags_csv(agg);
         case Command::sources:
             return sources_csv(sources);
+        case Command::cooc:
+            return cooc_csv(agg, find_tag(agg, q.tag), q);
+        case Command::corr:
+            return corr_csv(agg, find_tag(agg, q.tag), q);
+        case Command::compare:
+            return compare_csv(agg, find_tag(agg, q.tag), find_tag(agg, q.vs), q);
+        case Command::logits:
+            return logits_csv(find_tag(agg, q.tag), q);
+        case Command::timeline:
+            return timeline_csv(agg, tag_id(agg, q.tag), q);
     }
     return {};
 }
@@ -103,8 +141,22 @@ std::string render_table(Command cmd, const Aggregates& agg,
                      "\nGate-input distances between consecutive logged layers\n\n";
                 s += gates_text(t, q);
             }
+            s += "\n" + std::string(80, '=') + "\n" + corr_text(agg, t, q);
+            if (q.vs != t.name && agg.find_tag(q.vs))
+                s += "\n" + std::string(80, '=') + "\n" +
+                     compare_text(agg, t, find_tag(agg, q.vs), q);
             return s;
         }
+        case Command::cooc:
+            return cooc_text(agg, find_tag(agg, q.tag), q);
+        case Command::corr:
+            return corr_text(agg, find_tag(agg, q.tag), q);
+        case Command::compare:
+            return compare_text(agg, find_tag(agg, q.tag), find_tag(agg, q.vs), q);
+        case Command::logits:
+            return logits_text(find_tag(agg, q.tag), q);
+        case Command::timeline:
+            return timeline_text(agg, tag_id(agg, q.tag), q);
         case Command::layers:
             return layers_text(agg, find_tag(agg, q.tag), q);
         case Command::experts:

@@ -11,7 +11,19 @@
 
 namespace moe {
 
-enum class Command { analyze, layers, experts, gates, tags, sources };
+enum class Command {
+    analyze,
+    layers,
+    experts,
+    gates,
+    tags,
+    sources,
+    cooc,
+    corr,
+    compare,
+    logits,
+    timeline
+};
 
 // Renders one command's output. Throws std::invalid_argument for an unknown tag or layer.
 std::string render(Command cmd, const Aggregates& agg, const std::vector<SourceStats>& sources,

@@ -4,6 +4,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "analytics/cooc_figures.hpp"
 
 #include "analytics/gate_pair_stats.hpp"
 
@@ -18,7 +21,14 @@ struct QueryOptions {
     size_t top = 10;
     size_t bottom = 5;
     GateTokens gate_tokens = GateTokens::all;
-    bool brief = false;  // layers: one row per layer instead of a block
+    bool brief = false;               // layers: one row per layer instead of a block
+    std::string vs = "all";           // compare: the second tag
+    CoocOrder by = CoocOrder::count;  // cooc: ranking
+    bool matrix = false;              // cooc: full E x E counts; corr: every (layer, delta)
+    int32_t delta_max = 30;           // corr
+    std::vector<int32_t> periodic = {12, 24};  // corr: deltas summarised
+    std::optional<int32_t> expert;             // timeline: one expert's hits
+    bool windowed = false;                     // --since/--until in effect (EMA not defined)
 };
 
 }  // namespace moe

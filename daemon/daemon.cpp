@@ -32,6 +32,7 @@ Daemon::Daemon(DaemonConfig cfg)
       store_(Store::open_for_writing(cfg_.db_path)),
       lock_fd_(lock_database(cfg_.db_path)),
       agg_(cfg_.analytics) {
+    store_.set_retention_seconds(cfg_.retention_seconds);
     store_.load(agg_);
     if (cfg_.analytics.num_experts && agg_.num_experts() != cfg_.analytics.num_experts)
         throw StorageError(cfg_.db_path + " holds counts for " +

@@ -36,6 +36,7 @@ struct DaemonConfig {
     FollowOptions follow;
     StreamOptions stream;
     int flush_ms = 500;
+    int64_t retention_seconds = 168 * 3600;  // timeline buckets older than this are deleted
 };
 
 class Daemon {

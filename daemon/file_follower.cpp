@@ -1,5 +1,7 @@
 #include "daemon/file_follower.hpp"
 
+#include "daemon/wall_clock.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -108,6 +110,7 @@ bool FileFollower::rewritten_behind_us() {
 
 bool FileFollower::read_available() {
     size_t budget = opts_.read_budget;
+    ingest_.set_arrival_time(wall_clock_seconds());
     while (budget > 0) {
         const ssize_t n =
             ::pread(fd_, buf_.data(), std::min(buf_.size(), budget), static_cast<off_t>(read_pos_));

@@ -18,6 +18,7 @@
 
 #include "analytics/stream_ingest.hpp"
 #include "daemon/source.hpp"
+#include "daemon/wall_clock.hpp"
 
 namespace moe {
 
@@ -89,6 +90,7 @@ class Listener : public Source {
                 boost::asio::buffer(buf_), [self](const boost::system::error_code& ec, size_t n) {
                     if (!self->owner_) return;
                     if (n > 0) {
+                        self->ingest_.set_arrival_time(wall_clock_seconds());
                         self->ingest_.feed(std::string_view(self->buf_.data(), n));
                         self->arm_idle();
                     }

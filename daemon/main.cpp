@@ -61,6 +61,13 @@ int main(int argc, char** argv) {
     app.add_option("--idle-timeout-s", cfg.stream.idle_timeout_s,
                    "Close connections silent this long; 0: never (default 300)")
         ->check(CLI::Range(0, 86400 * 365));
+    app.add_option("--bucket-s", cfg.analytics.bucket_seconds,
+                   "Timeline bucket width in seconds (default 60)")
+        ->check(CLI::Range(1, 86400 * 366));
+    double retention_h = 168;
+    app.add_option("--retention-h", retention_h,
+                   "Delete timeline buckets older than this many hours; 0 keeps all (default 168)")
+        ->check(CLI::Range(0.0, 24.0 * 365 * 100));
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
@@ -73,6 +80,7 @@ int main(int argc, char** argv) {
     }
 
     cfg.follow.format = cfg.stream.format = *parse_format(format);
+    cfg.retention_seconds = static_cast<int64_t>(retention_h * 3600);
     cfg.stream.max_line = cfg.follow.max_line;
     for (const auto& f : follows) {
         auto [path, tag] = split_tag(f);

@@ -1,5 +1,7 @@
 #include "daemon/stdin_source.hpp"
 
+#include "daemon/wall_clock.hpp"
+
 #include <unistd.h>
 #include <cerrno>
 
@@ -44,7 +46,10 @@ void StdinSource::read_async() {
     in_.async_read_some(boost::asio::buffer(buf_),
                         [this](const boost::system::error_code& ec, size_t n) {
                             if (stopped_) return;
-                            if (n > 0) ingest_.feed(std::string_view(buf_.data(), n));
+                            if (n > 0) {
+                                ingest_.set_arrival_time(wall_clock_seconds());
+                                ingest_.feed(std::string_view(buf_.data(), n));
+                            }
                             if (ec) return end();
                             read_async();
                         });
@@ -55,6 +60,7 @@ void StdinSource::read_blocking_chunk() {
     const ssize_t n = ::read(STDIN_FILENO, buf_.data(), buf_.size());
     if (n < 0 && errno == EINTR) return boost::asio::post(io_, [this] { read_blocking_chunk(); });
     if (n <= 0) return end();
+    ingest_.set_arrival_time(wall_clock_seconds());
     ingest_.feed(std::string_view(buf_.data(), static_cast<size_t>(n)));
     boost::asio::post(io_, [this] { read_blocking_chunk(); });
 }

@@ -48,6 +48,10 @@ Statement& Statement::bind(int i, std::string_view v) {
     return *this;
 }
 Statement& Statement::bind_blob(int i, std::span<const std::byte> v) {
+    if (v.empty()) {  // a null pointer would bind SQL NULL, not an empty blob
+        if (int rc = sqlite3_bind_zeroblob(stmt_, i, 0); rc != SQLITE_OK) fail(rc);
+        return *this;
+    }
     if (int rc = sqlite3_bind_blob64(stmt_, i, v.data(), v.size(), SQLITE_TRANSIENT);
         rc != SQLITE_OK)
         fail(rc);

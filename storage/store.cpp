@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 #include <bit>
 #include <cstring>
 #include <ctime>
@@ -27,6 +29,14 @@ CREATE TABLE IF NOT EXISTS layer_stats(
     ema BLOB NOT NULL,                 -- float64, one per expert
     ema_norm REAL NOT NULL,            -- 1 - d^T
     weight_mass BLOB NOT NULL,         -- float64, one per expert
+    cooc BLOB NOT NULL,                -- uint64 upper triangle, C[a][b] for a < b, row by row
+    logit_records INTEGER NOT NULL,
+    logit_moments BLOB NOT NULL,       -- per expert: n, mean, m2, min, max (5 float64)
+    hist_logits BLOB NOT NULL,         -- uint64 counts: underflow, bins, overflow
+    hist_probs BLOB NOT NULL,
+    hist_prob_mass BLOB NOT NULL,
+    weight_records INTEGER NOT NULL,
+    hist_weight_sum BLOB NOT NULL,
     PRIMARY KEY(tag, layer)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS gate_pairs(
     tag TEXT NOT NULL,
@@ -58,6 +68,15 @@ CREATE TABLE IF NOT EXISTS sources(
     batches_checked INTEGER NOT NULL,
     batches_strided INTEGER NOT NULL,
     updated_at REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS timeline(
+    tag TEXT NOT NULL,
+    layer INTEGER NOT NULL,            -- -1: all layers combined
+    bucket INTEGER NOT NULL,           -- bucket start, seconds since the epoch (UTC)
+    seconds INTEGER NOT NULL,          -- bucket width
+    tokens INTEGER NOT NULL,
+    hits BLOB NOT NULL,                -- uint64 little-endian, one per expert
+    PRIMARY KEY(tag, layer, bucket)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS timeline_by_bucket ON timeline(bucket);
 CREATE TABLE IF NOT EXISTS rejects(
     source TEXT NOT NULL,
     reason TEXT NOT NULL,
@@ -76,6 +95,31 @@ std::vector<T> from_blob(std::span<const std::byte> b) {
     std::vector<T> v(b.size() / sizeof(T));
     if (!v.empty()) std::memcpy(v.data(), b.data(), v.size() * sizeof(T));
     return v;
+}
+
+std::vector<double> moments_of(const LogitStats& ls) {
+    std::vector<double> out;
+    out.reserve(ls.per_expert.size() * 5);
+    for (const RunningStats& r : ls.per_expert)
+        out.insert(out.end(), {static_cast<double>(r.n), r.mean, r.m2, r.min, r.max});
+    return out;
+}
+
+void restore_moments(LogitStats& ls, const std::vector<double>& v) {
+    ls.per_expert.assign(v.size() / 5, RunningStats{});
+    for (size_t e = 0; e < ls.per_expert.size(); ++e) {
+        RunningStats& r = ls.per_expert[e];
+        r.n = static_cast<uint64_t>(v[e * 5]);
+        r.mean = v[e * 5 + 1];
+        r.m2 = v[e * 5 + 2];
+        r.min = v[e * 5 + 3];
+        r.max = v[e * 5 + 4];
+    }
+}
+
+void restore_histogram(Histogram& h, std::vector<uint64_t> counts, const std::string& db) {
+    if (counts.size() != h.counts.size()) throw StorageError(db + ": corrupt histogram");
+    h.counts = std::move(counts);
 }
 
 std::string join_lines(const std::vector<std::string>& v) {
@@ -99,6 +143,20 @@ std::vector<std::string> split_lines(const std::string& s) {
     return v;
 }
 
+// moe_add_counts(a, b): element-wise sum of two uint64 blobs (the longer one's length), so
+// timeline increments can be added to stored buckets inside an UPSERT.
+void add_counts_fn(sqlite3_context* ctx, int, sqlite3_value** argv) {
+    const auto a = std::span(static_cast<const std::byte*>(sqlite3_value_blob(argv[0])),
+                             static_cast<size_t>(sqlite3_value_bytes(argv[0])));
+    const auto b = std::span(static_cast<const std::byte*>(sqlite3_value_blob(argv[1])),
+                             static_cast<size_t>(sqlite3_value_bytes(argv[1])));
+    std::vector<uint64_t> x = from_blob<uint64_t>(a), y = from_blob<uint64_t>(b);
+    if (x.size() < y.size()) x.resize(y.size(), 0);
+    for (size_t i = 0; i < y.size(); ++i)
+        x[i] += y[i];
+    sqlite3_result_blob64(ctx, x.data(), x.size() * sizeof(uint64_t), SQLITE_TRANSIENT);
+}
+
 double now_seconds() {
     timespec ts{};
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -112,6 +170,9 @@ Store Store::open_for_writing(const std::string& path) {
     Store s(sql::Database(path, sql::Database::Mode::read_write_create));
     if (!existed)
         ::chmod(path.c_str(), 0640);  // aggregates may reveal workload: not world-readable
+    sqlite3_create_function_v2(s.db_.handle(), "moe_add_counts", 2,
+                               SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, add_counts_fn, nullptr,
+                               nullptr, nullptr);
     s.db_.exec("PRAGMA journal_mode=WAL");
     s.db_.exec("PRAGMA synchronous=NORMAL");
     s.migrate();
@@ -165,11 +226,15 @@ void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool fo
     put_meta("model_id", agg.model_id());
     put_meta("gate_dim", std::to_string(agg.gate_dim()));
     put_meta("ema_decay", std::to_string(agg.options().ema_decay));
+    put_meta("bucket_seconds", std::to_string(agg.timeline().bucket_seconds()));
 
     auto layer = db_.prepare(
         "INSERT OR REPLACE INTO layer_stats(tag, layer, tokens, top_k, weighted_tokens, "
         "num_experts, "
-        "hits, ema, ema_norm, weight_mass) VALUES(?,?,?,?,?,?,?,?,?,?)");
+        "hits, ema, ema_norm, weight_mass, cooc, logit_records, logit_moments, hist_logits, "
+        "hist_probs, "
+        "hist_prob_mass, weight_records, hist_weight_sum) "
+        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     auto gate = db_.prepare(
         "INSERT OR REPLACE INTO gate_pairs(tag, tokens, from_layer, to_layer, metric, pairs, n, "
         "mean, "
@@ -181,7 +246,14 @@ void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool fo
             .bind(5, static_cast<int64_t>(l.weighted_tokens));
         layer.bind(6, static_cast<int64_t>(l.num_experts())).bind_blob(7, as_bytes(l.hits));
         layer.bind_blob(8, as_bytes(l.ema.values())).bind(9, l.ema.norm());
-        layer.bind_blob(10, as_bytes(l.weight_mass)).run();
+        layer.bind_blob(10, as_bytes(l.weight_mass)).bind_blob(11, as_bytes(l.cooc.raw()));
+        layer.bind(12, static_cast<int64_t>(l.logits.records))
+            .bind_blob(13, as_bytes(moments_of(l.logits)));
+        layer.bind_blob(14, as_bytes(l.logits.logits.counts))
+            .bind_blob(15, as_bytes(l.logits.probs.counts));
+        layer.bind_blob(16, as_bytes(l.logits.topk_prob_mass.counts));
+        layer.bind(17, static_cast<int64_t>(l.logits.weight_records));
+        layer.bind_blob(18, as_bytes(l.logits.topk_weight_sum.counts)).run();
         written.push_back(&l.dirty);
     };
     for (TagId t = 0; t < agg.tag_count(); ++t) {
@@ -202,6 +274,25 @@ void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool fo
             }
             written.push_back(&g.dirty);
         }
+    }
+
+    // Timeline buckets are increments since the last save: added to what is stored.
+    auto tl = db_.prepare(
+        "INSERT INTO timeline(tag, layer, bucket, seconds, tokens, hits) VALUES(?,?,?,?,?,?) "
+        "ON CONFLICT(tag, layer, bucket) DO UPDATE SET tokens = tokens + excluded.tokens, "
+        "hits = moe_add_counts(hits, excluded.hits)");
+    for (const auto& [key, b] : agg.timeline().buckets()) {
+        tl.bind(1, agg.tag(key.tag).name)
+            .bind(2, static_cast<int64_t>(key.layer))
+            .bind(3, key.start);
+        tl.bind(4, b.seconds)
+            .bind(5, static_cast<int64_t>(b.tokens))
+            .bind_blob(6, as_bytes(b.hits))
+            .run();
+    }
+    if (retention_seconds_ > 0) {
+        auto del = db_.prepare("DELETE FROM timeline WHERE bucket < ?");
+        del.bind(1, static_cast<int64_t>(now_seconds()) - retention_seconds_).run();
     }
 
     auto src = db_.prepare(
@@ -262,8 +353,11 @@ void Store::load(Aggregates& agg) const {
     }
     {
         auto q = db_.prepare(
-            "SELECT tag, layer, tokens, top_k, weighted_tokens, hits, ema, ema_norm, weight_mass "
-            "FROM layer_stats ORDER BY tag, layer");
+            "SELECT tag, layer, tokens, top_k, weighted_tokens, hits, ema, ema_norm, weight_mass, "
+            "cooc, "
+            "logit_records, logit_moments, hist_logits, hist_probs, hist_prob_mass, "
+            "weight_records, "
+            "hist_weight_sum, num_experts FROM layer_stats ORDER BY tag, layer");
         while (q.step()) {
             TagStats& t = agg.tag(agg.tag_id(q.text(0)));
             const int64_t id = q.int64(1);
@@ -278,6 +372,17 @@ void Store::load(Aggregates& agg) const {
             l.weight_mass = from_blob<double>(q.blob(8));
             if (l.ema.size() != l.hits.size() || l.weight_mass.size() != l.hits.size())
                 throw StorageError(db_.path() + ": corrupt layer_stats row");
+            auto cooc = from_blob<uint64_t>(q.blob(9));
+            if (!cooc.empty() && !l.cooc.assign(l.hits.size(), std::move(cooc)))
+                throw StorageError(db_.path() + ": corrupt co-occurrence matrix");
+            l.logits.records = static_cast<uint64_t>(q.int64(10));
+            restore_moments(l.logits, from_blob<double>(q.blob(11)));
+            restore_histogram(l.logits.logits, from_blob<uint64_t>(q.blob(12)), db_.path());
+            restore_histogram(l.logits.probs, from_blob<uint64_t>(q.blob(13)), db_.path());
+            restore_histogram(l.logits.topk_prob_mass, from_blob<uint64_t>(q.blob(14)), db_.path());
+            l.logits.weight_records = static_cast<uint64_t>(q.int64(15));
+            restore_histogram(l.logits.topk_weight_sum, from_blob<uint64_t>(q.blob(16)),
+                              db_.path());
             l.dirty = false;
         }
     }
@@ -348,6 +453,23 @@ std::vector<SourceStats> Store::load_sources() const {
         }
     }
     return out;
+}
+
+}  // namespace moe
+
+namespace moe {
+
+void Store::load_timeline(Aggregates& agg) const {
+    auto q = db_.prepare(
+        "SELECT tag, layer, bucket, seconds, tokens, hits FROM timeline ORDER BY bucket");
+    while (q.step()) {
+        BucketKey key{agg.tag_id(q.text(0)), static_cast<int32_t>(q.int64(1)), q.int64(2)};
+        BucketCounts c;
+        c.seconds = q.int64(3);
+        c.tokens = static_cast<uint64_t>(q.int64(4));
+        c.hits = from_blob<uint64_t>(q.blob(5));
+        agg.timeline().add_counts(key, c);
+    }
 }
 
 }  // namespace moe

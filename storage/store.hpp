@@ -27,10 +27,15 @@ class Store {
 
     // Loads every stored aggregate into `agg` (which should be empty).
     void load(Aggregates& agg) const;
+    // Loads the timeline buckets (hits over time) into agg.timeline().
+    void load_timeline(Aggregates& agg) const;
+    // Timeline buckets older than this are deleted at each save (0: kept forever).
+    void set_retention_seconds(int64_t s) { retention_seconds_ = s; }
     std::vector<SourceStats> load_sources() const;
 
-    // Writes every dirty aggregate and every source (offsets included) in one transaction,
-    // then marks them clean. `force` writes everything (used by merge).
+    // Writes every dirty aggregate, the timeline increments and every source (offsets
+    // included) in one transaction, then marks them clean and empties agg.timeline().
+    // `force` writes everything (used by merge).
     void save(Aggregates& agg, std::span<SourceStats* const> sources, bool force = false);
 
     sql::Database& db() { return db_; }
@@ -41,6 +46,7 @@ class Store {
     void check_version() const;
 
     sql::Database db_;
+    int64_t retention_seconds_ = 0;
 };
 
 }  // namespace moe

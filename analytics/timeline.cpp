@@ -1,0 +1,28 @@
+#include "analytics/timeline.hpp"
+
+#include <cmath>
+
+namespace moe {
+
+void Timeline::add(double time, uint32_t tag, int32_t layer, std::span<const int32_t> experts,
+                   size_t E) {
+    const auto t = static_cast<int64_t>(std::floor(time));
+    const int64_t start = t - ((t % seconds_) + seconds_) % seconds_;
+    BucketCounts& b = buckets_[BucketKey{tag, layer, start}];
+    b.seconds = seconds_;
+    if (b.hits.size() < E) b.hits.resize(E, 0);
+    ++b.tokens;
+    for (int32_t e : experts)
+        ++b.hits[static_cast<size_t>(e)];
+}
+
+void Timeline::add_counts(const BucketKey& key, const BucketCounts& c) {
+    BucketCounts& b = buckets_[key];
+    b.seconds = c.seconds;
+    b.tokens += c.tokens;
+    if (b.hits.size() < c.hits.size()) b.hits.resize(c.hits.size(), 0);
+    for (size_t e = 0; e < c.hits.size(); ++e)
+        b.hits[e] += c.hits[e];
+}
+
+}  // namespace moe

@@ -1,0 +1,51 @@
+// Hits over time: per time bucket (default one minute), tag and layer (-1 = all layers
+// combined), the tokens and per-expert hits. A record's time is its own timestamp, else
+// its arrival time at the daemon; records with neither (a file without timestamps read by
+// `analyze`) are not bucketed. Buckets are additive: the daemon writes the buckets it
+// touched since the last flush as increments, so late records and restarts stay exact.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <vector>
+
+namespace moe {
+
+struct BucketKey {
+    uint32_t tag = 0;  // TagId
+    int32_t layer = -1;
+    int64_t start = 0;  // seconds since the epoch, a multiple of the bucket width
+    auto operator<=>(const BucketKey&) const = default;
+};
+
+struct BucketCounts {
+    int64_t seconds = 60;  // bucket width
+    uint64_t tokens = 0;
+    std::vector<uint64_t> hits;
+};
+
+class Timeline {
+  public:
+    explicit Timeline(int64_t bucket_seconds = 60)
+        : seconds_(bucket_seconds > 0 ? bucket_seconds : 60) {}
+
+    int64_t bucket_seconds() const { return seconds_; }
+    void set_bucket_seconds(int64_t s) { seconds_ = s > 0 ? s : 60; }
+
+    void add(double time, uint32_t tag, int32_t layer, std::span<const int32_t> experts,
+             size_t num_experts);
+    // Adds a stored bucket (load, merge).
+    void add_counts(const BucketKey& key, const BucketCounts& c);
+
+    const std::map<BucketKey, BucketCounts>& buckets() const { return buckets_; }
+    void clear() { buckets_.clear(); }
+    bool empty() const { return buckets_.empty(); }
+
+  private:
+    int64_t seconds_;
+    std::map<BucketKey, BucketCounts> buckets_;
+};
+
+}  // namespace moe

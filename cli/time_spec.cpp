@@ -1,0 +1,43 @@
+#include "cli/time_spec.hpp"
+
+#include <charconv>
+#include <ctime>
+
+namespace moe {
+
+namespace {
+std::optional<int64_t> parse_int(std::string_view s) {
+    int64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return std::nullopt;
+    return v;
+}
+}  // namespace
+
+std::optional<int64_t> parse_time_spec(const std::string& text, int64_t now) {
+    if (text == "now") return now;
+    if (text.size() > 2 && text[0] == '-') {
+        const char unit = text.back();
+        const int64_t mult = unit == 's'   ? 1
+                             : unit == 'm' ? 60
+                             : unit == 'h' ? 3600
+                             : unit == 'd' ? 86400
+                                           : 0;
+        if (mult) {
+            if (auto n = parse_int(std::string_view(text).substr(1, text.size() - 2)); n && *n >= 0)
+                return now - *n * mult;
+            return std::nullopt;
+        }
+    }
+    if (auto n = parse_int(text)) return n;
+    std::tm tm{};
+    for (const char* fmt : {"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S",
+                            "%Y-%m-%dT%H:%MZ", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"}) {
+        tm = {};
+        const char* end = strptime(text.c_str(), fmt, &tm);
+        if (end && *end == '\0') return static_cast<int64_t>(timegm(&tm));
+    }
+    return std::nullopt;
+}
+
+}  // namespace moe

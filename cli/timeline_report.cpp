@@ -1,0 +1,121 @@
+// `moescope timeline`: hits per time bucket for one layer (or all layers combined).
+#include <ctime>
+#include <stdexcept>
+
+#include "analytics/imbalance.hpp"
+#include "cli/deep_report.hpp"
+
+namespace moe {
+
+std::string iso_utc(int64_t seconds) {
+    const time_t t = static_cast<time_t>(seconds);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+namespace {
+struct Row {
+    int64_t start, seconds;
+    uint64_t tokens, selections;
+    const std::vector<uint64_t>* hits;
+    ImbalanceFigures fig;
+};
+
+std::vector<Row> rows_of(const Aggregates& agg, TagId tag, const QueryOptions& q) {
+    const int32_t layer = q.layer.value_or(-1);
+    std::vector<Row> out;
+    for (const auto& [key, b] : agg.timeline().buckets()) {
+        if (key.tag != tag || key.layer != layer) continue;
+        std::vector<uint64_t> h = b.hits;
+        h.resize(std::max<size_t>(h.size(), agg.num_experts()), 0);
+        Row r{key.start, b.seconds, b.tokens, 0, &b.hits, compute_imbalance(h)};
+        r.selections = r.fig.selections;
+        out.push_back(r);
+    }
+    if (q.expert && *q.expert >= static_cast<int32_t>(agg.num_experts()))
+        throw std::invalid_argument("expert " + std::to_string(*q.expert) +
+                                    " out of range (the model has " +
+                                    std::to_string(agg.num_experts()) + " experts)");
+    return out;
+}
+
+uint64_t hits_of(const Row& r, int32_t e) {
+    return static_cast<size_t>(e) < r.hits->size() ? (*r.hits)[static_cast<size_t>(e)] : 0;
+}
+
+Table timeline_table(const Aggregates& agg, TagId tag, const QueryOptions& q) {
+    std::vector<std::string> h = {"start_utc", "seconds", "tokens", "selections"};
+    if (q.expert)
+        h.insert(h.end(), {"expert", "hits", "share"});
+    else
+        h.insert(h.end(), {"top_expert", "top_share", "gini", "entropy_norm"});
+    Table t(h);
+    for (const auto& r : rows_of(agg, tag, q)) {
+        std::vector<std::string> row = {iso_utc(r.start), std::to_string(r.seconds),
+                                        fmt_num::integer(r.tokens), fmt_num::integer(r.selections)};
+        const double S = static_cast<double>(r.selections);
+        if (q.expert) {
+            const uint64_t x = hits_of(r, *q.expert);
+            row.insert(row.end(), {std::to_string(*q.expert), fmt_num::integer(x),
+                                   fmt_num::percent(S > 0 ? static_cast<double>(x) / S : NAN)});
+        } else {
+            row.insert(row.end(),
+                       {std::to_string(r.fig.argmax),
+                        fmt_num::percent(S > 0 ? static_cast<double>(r.fig.max) / S : NAN),
+                        fmt_num::fixed(r.fig.gini, 4), fmt_num::fixed(r.fig.entropy_norm, 4)});
+        }
+        t.add(row);
+    }
+    return t;
+}
+}  // namespace
+
+void write_timeline_json(JsonWriter& w, const Aggregates& agg, TagId tag, const QueryOptions& q) {
+    w.key("timeline").begin_array();
+    for (const auto& r : rows_of(agg, tag, q)) {
+        w.begin_object().field("tag", std::string_view(agg.tag(tag).name));
+        if (q.layer)
+            w.field("layer", *q.layer);
+        else
+            w.key("layer").null();
+        w.field("start", r.start)
+            .field("start_utc", std::string_view(iso_utc(r.start)))
+            .field("seconds", r.seconds);
+        w.field("tokens", r.tokens).field("selections", r.selections);
+        if (q.expert) {
+            const uint64_t x = hits_of(r, *q.expert);
+            w.field("expert", *q.expert).field("hits", x);
+            w.field("share", r.selections
+                                 ? static_cast<double>(x) / static_cast<double>(r.selections)
+                                 : NAN);
+        } else {
+            w.field("top_expert", r.fig.argmax)
+                .field("top_hits", r.fig.max)
+                .field("gini", r.fig.gini);
+            w.field("entropy_norm", r.fig.entropy_norm).key("hits").begin_array();
+            for (size_t e = 0; e < agg.num_experts(); ++e)
+                w.value(e < r.hits->size() ? (*r.hits)[e] : uint64_t{0});
+            w.end_array();
+        }
+        w.end_object();
+    }
+    w.end_array();
+}
+
+std::string timeline_text(const Aggregates& agg, TagId tag, const QueryOptions& q) {
+    const Table t = timeline_table(agg, tag, q);
+    if (t.empty())
+        return "No timed records for tag '" + agg.tag(tag).name +
+               "' (the daemon times records on arrival; analyze needs a ts/timestamp field).\n";
+    return (q.layer ? "Layer " + std::to_string(*q.layer) : std::string("All layers combined")) +
+           ", tag '" + agg.tag(tag).name + "', per time bucket (UTC):\n" + t.render();
+}
+
+std::string timeline_csv(const Aggregates& agg, TagId tag, const QueryOptions& q) {
+    return timeline_table(agg, tag, q).csv();
+}
+
+}  // namespace moe
