@@ -43,6 +43,7 @@ std::string input_summary(const std::vector<SourceStats>& sources) {
                 s += "  (e.g. " + src.reject_samples[i].front() + ")";
             s += "\n";
         }
+        s += strided_warning(src);
     }
     return s;
 }
@@ -63,6 +64,7 @@ std::string render_json(Command cmd, const Aggregates& agg, const std::vector<So
                 write_logits_json(w, t, q);
             }
             write_corr_json(w, agg, t, q);
+            if (!agg.timeline().empty()) write_timeline_json(w, agg, tag_id(agg, q.tag), q);
             if (q.vs != t.name && agg.find_tag(q.vs))
                 write_compare_json(w, agg, t, find_tag(agg, q.vs), q);
             break;
@@ -142,6 +144,8 @@ std::string render_table(Command cmd, const Aggregates& agg,
                 s += gates_text(t, q);
             }
             s += "\n" + std::string(80, '=') + "\n" + corr_text(agg, t, q);
+            if (!agg.timeline().empty())
+                s += "\n" + std::string(80, '=') + "\n" + timeline_text(agg, tag_id(agg, q.tag), q);
             if (q.vs != t.name && agg.find_tag(q.vs))
                 s += "\n" + std::string(80, '=') + "\n" +
                      compare_text(agg, t, find_tag(agg, q.vs), q);

@@ -32,11 +32,13 @@ LayerView make_view(const Aggregates& agg, int32_t layer, const LayerStats& l) {
     hits.resize(std::max<size_t>(hits.size(), agg.num_experts()), 0);
     v.fig = compute_imbalance(hits);
     const double S = static_cast<double>(v.fig.selections);
+    const bool windowed = agg.windowed();  // EMA is not kept per time bucket
     for (size_t e = 0; e < hits.size(); ++e) {
         const bool has_w = l.weighted_tokens > 0 && e < l.weight_mass.size();
         v.ranked.push_back({static_cast<int32_t>(e), hits[e],
-                            S > 0 ? static_cast<double>(hits[e]) / S : NAN, l.ema.value(e),
-                            l.ema.corrected(e), has_w ? l.weight_mass[e] : NAN});
+                            S > 0 ? static_cast<double>(hits[e]) / S : NAN,
+                            windowed ? NAN : l.ema.value(e), windowed ? NAN : l.ema.corrected(e),
+                            has_w ? l.weight_mass[e] : NAN});
     }
     std::stable_sort(v.ranked.begin(), v.ranked.end(),
                      [](const ExpertRow& a, const ExpertRow& b) { return a.hits > b.hits; });

@@ -328,6 +328,7 @@ void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool fo
     tx.commit();
     for (bool* d : written)
         *d = false;
+    agg.timeline().clear();  // written as increments: the next save starts from zero
 }
 
 void Store::load(Aggregates& agg) const {

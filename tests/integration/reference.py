@@ -120,3 +120,116 @@ def gate_pairs(events, first_only=False):
             vals = vals[~np.isnan(vals)]
             out[key][m] = {"mean": vals.mean(), "std": vals.std(), "min": vals.min(), "max": vals.max()}
     return out
+
+
+# --- deeper analyses (issue 4), from records as dicts: layer, experts, tag, weights, logits, ts ---
+
+def read_ndjson(paths):
+    import json
+    recs = []
+    for p in paths:
+        for line in open(p):
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            try:
+                r = json.loads(line)
+            except ValueError:
+                continue
+            if r.get("type") in ("meta", "gate_input") or "layer" not in r:
+                continue
+            recs.append({"layer": r["layer"], "experts": r.get("experts"), "tag": r.get("dataset", r.get("tag")),
+                         "weights": r.get("gating_probs", r.get("weights")), "logits": r.get("logits"),
+                         "ts": r.get("ts")})
+    return recs
+
+
+def select(recs, tag):
+    return [r for r in recs if tag == "all" or r["tag"] == tag]
+
+
+def hits_matrix(recs, E):
+    """{layer: (T, h[E])}"""
+    out = {}
+    for r in recs:
+        T, h = out.setdefault(r["layer"], [0, np.zeros(E)])
+        out[r["layer"]][0] += 1
+        h[r["experts"]] += 1
+    return out
+
+
+def cooc(recs, E):
+    out = {}
+    for r in recs:
+        C = out.setdefault(r["layer"], np.zeros((E, E)))
+        ex = r["experts"]
+        for i in range(len(ex)):
+            for j in range(i + 1, len(ex)):
+                a, b = sorted((ex[i], ex[j]))
+                C[a, b] += 1
+    res = {}
+    H = hits_matrix(recs, E)
+    for layer, C in out.items():
+        T, h = H[layer]
+        for a in range(E):
+            for b in range(a + 1, E):
+                c = C[a, b]
+                if c:
+                    res[(layer, a, b)] = {"count": int(c), "p_b_given_a": c / h[a], "p_a_given_b": c / h[b],
+                                          "jaccard": c / (h[a] + h[b] - c), "lift": c * T / (h[a] * h[b])}
+    return res
+
+
+def layer_corr(recs, E, delta_max):
+    H = hits_matrix(recs, E)
+    a = {l: h / T for l, (T, h) in H.items()}
+    res = {}
+    for l in a:
+        for d in range(1, delta_max + 1):
+            if l + d in a:
+                x, y = a[l], a[l + d]
+                res[(l, d)] = float(np.corrcoef(x, y)[0, 1]) if x.std() > 0 and y.std() > 0 else None
+    return res
+
+
+def periodic(corr, delta):
+    vals = np.array([r for (l, d), r in corr.items() if d == delta and r is not None])
+    return (float(vals.mean()), float(vals.std()), len(vals)) if len(vals) else (None, None, 0)
+
+
+def js_bits(h1, h2):
+    p, q = h1 / h1.sum(), h2 / h2.sum()
+    m = (p + q) / 2
+    def kl(x):
+        nz = x > 0
+        return float((x[nz] * np.log2(x[nz] / m[nz])).sum())
+    return 0.5 * kl(p) + 0.5 * kl(q)
+
+
+def logit_figures(recs, E):
+    out = {}
+    for r in recs:
+        if r["logits"] is None and r["weights"] is None:
+            continue
+        L = out.setdefault(r["layer"], {"logits": [], "probs": [], "mass": [], "wsum": []})
+        if r["logits"] is not None:
+            lg = np.array(r["logits"], dtype=np.float32).astype(np.float64)
+            p = np.exp(lg - lg.max())
+            p /= p.sum()
+            L["logits"].append(lg)
+            L["probs"].append(p)
+            L["mass"].append(p[r["experts"]].sum())
+        if r["weights"] is not None:
+            L["wsum"].append(float(np.array(r["weights"], dtype=np.float32).astype(np.float64).sum()))
+    return out
+
+
+def histogram(values, lo, hi, bins):
+    v = np.asarray(values, dtype=np.float64).ravel()
+    width = (hi - lo) / bins
+    idx = np.floor((v - lo) / width).astype(np.int64)
+    under = int((v < lo).sum())
+    over = int((v >= hi).sum())
+    inside = idx[(v >= lo) & (v < hi)]
+    counts = np.bincount(np.minimum(inside, bins - 1), minlength=bins)
+    return under, [int(c) for c in counts], over

@@ -2,6 +2,7 @@
 
 #include "analytics/aggregates.hpp"
 #include "analytics/stream_ingest.hpp"
+#include "cli/source_report.hpp"
 
 using namespace moe;
 
@@ -142,4 +143,9 @@ TEST_CASE("the llama-server strided-view defect is detected, honest batches are 
     in.feed("0,1 2\n1,3 4\n2,5 6\n");
     CHECK(stats.batches_checked == 2);
     CHECK(stats.batches_strided == 1);
+    CHECK(strided_warning(stats).find("1 of 2 multi-token batches") != std::string::npos);
+    SourceStats honest;
+    honest.batches_checked = 10;
+    honest.batches_strided = 1;  // chance happens: no warning below half
+    CHECK(strided_warning(honest).empty());
 }
