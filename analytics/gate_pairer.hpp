@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "analytics/aggregates.hpp"
+#include "analytics/state_codec.hpp"
 
 namespace moe {
 
@@ -17,7 +18,12 @@ class GatePairer {
     static constexpr size_t kMaxPendingTokens = 16384;
 
     void add(TagId tag, const GateRecord& g, Aggregates& agg);
+    // Checkpoint of the vectors waiting for their next layer (tags by name).
+    void save(StateWriter& w, const Aggregates& agg) const;
+    bool restore(StateReader& r, Aggregates& agg);
+
     // The stream restarted (llama-server header, truncation, rotation): nothing pairs across.
+
     void new_stream() {
         ++pass_;
         last_layer_ = -1;

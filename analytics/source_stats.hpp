@@ -42,7 +42,11 @@ struct SourceStats {
     uint64_t batches_checked = 0;
     uint64_t batches_strided = 0;
 
+    // Files only: StreamIngest::checkpoint() as of `offset` (opaque bytes).
+    std::string stream_state;
+
     // Listeners only.
+
     uint64_t connections = 0;          // accepted
     uint64_t connections_refused = 0;  // closed at once: too many open
 

@@ -146,3 +146,34 @@ void StreamIngest::on_skip(SkipKind kind, std::string_view line) {
 }
 
 }  // namespace moe
+
+namespace moe {
+
+namespace {
+constexpr uint32_t kCheckpointMagic = 0x3153534d;  // "MSS1"
+}
+
+std::string StreamIngest::checkpoint() const {
+    StateWriter w;
+    w.put<uint32_t>(kCheckpointMagic);
+    w.put<int32_t>(parser_.eval_layer());
+    strided_.save(w);
+    gates_.save(w, agg_);
+    return w.take();
+}
+
+bool StreamIngest::restore(std::string_view state) {
+    if (state.empty()) return false;
+    StateReader r(state);
+    if (r.get<uint32_t>() != kCheckpointMagic) return false;
+    parser_.set_eval_layer(r.get<int32_t>());
+    const bool ok = strided_.restore(r) && gates_.restore(r, agg_) && r.at_end();
+    if (!ok) {
+        gates_.new_stream();
+        strided_.new_stream();
+        parser_.reset();
+    }
+    return ok;
+}
+
+}  // namespace moe

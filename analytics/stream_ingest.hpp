@@ -36,7 +36,15 @@ class StreamIngest : private RecordSink {
     // daemon sets it before each read, `analyze` leaves it unknown.
     void set_arrival_time(double t) { arrival_ = t; }
 
+    // State that spans lines (gate vectors waiting for their next layer, eval-callback's
+    // current layer, the strided-batch check), as of consumed(): saved with the offset so a
+    // restart continues exactly where the committed offset left off.
+    std::string checkpoint() const;
+    // Restores a checkpoint() after reset(offset); an unreadable one is ignored.
+    bool restore(std::string_view state);
+
     // Parses one complete line (no newline), as feed() does for each line it finds.
+
     void line(std::string_view text);
 
   private:

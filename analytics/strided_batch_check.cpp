@@ -27,3 +27,28 @@ int StridedBatchCheck::add(int32_t layer, std::span<const int32_t> experts, uint
 }
 
 }  // namespace moe
+
+namespace moe {
+
+void StridedBatchCheck::save(StateWriter& w) const {
+    w.put<int32_t>(layer_);
+    w.put<uint64_t>(run_);
+    w.put<uint64_t>(need_);
+    w.put<uint8_t>(duplicate_);
+    w.put<uint64_t>(covered_);
+    w.put_string(std::string_view(reinterpret_cast<const char*>(seen_.data()), seen_.size()));
+}
+
+bool StridedBatchCheck::restore(StateReader& r) {
+    layer_ = r.get<int32_t>();
+    run_ = r.get<uint64_t>();
+    need_ = r.get<uint64_t>();
+    duplicate_ = r.get<uint8_t>() != 0;
+    covered_ = r.get<uint64_t>();
+    const std::string seen = r.get_string();
+    seen_.assign(seen.begin(), seen.end());
+    if (!r.ok()) layer_ = -1;
+    return r.ok();
+}
+
+}  // namespace moe

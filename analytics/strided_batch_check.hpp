@@ -11,6 +11,8 @@
 #include <span>
 #include <vector>
 
+#include "analytics/state_codec.hpp"
+
 namespace moe {
 
 class StridedBatchCheck {
@@ -20,6 +22,8 @@ class StridedBatchCheck {
     // and looks fine, -1 when nothing was decided.
     int add(int32_t layer, std::span<const int32_t> experts, uint32_t num_experts);
     void new_stream() { layer_ = -1; }
+    void save(StateWriter& w) const;
+    bool restore(StateReader& r);
 
   private:
     int32_t layer_ = -1;

@@ -120,6 +120,8 @@ std::vector<SourceStats*> Daemon::all_stats() {
 }
 
 bool Daemon::flush() {
+    for (auto& s : sources_)
+        s->checkpoint();
     try {
         const auto stats = all_stats();
         store_.save(agg_, stats);

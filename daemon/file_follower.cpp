@@ -63,7 +63,8 @@ bool FileFollower::try_open(bool resume) {
     waiting_logged_ = false;
     const std::string id = file_id_of(st);
     const auto size = static_cast<uint64_t>(st.st_size);
-    if (resume && stats_.file_id == id && stats_.offset <= size) {
+    const bool resumed = resume && stats_.file_id == id && stats_.offset <= size;
+    if (resumed) {
         read_pos_ = stats_.offset;
         spdlog::info("{}: resuming at byte {} of {}", path_, read_pos_, size);
     } else {
@@ -80,6 +81,7 @@ bool FileFollower::try_open(bool resume) {
     stats_.offset = read_pos_;
     stats_.dirty = true;
     ingest_.reset(read_pos_);
+    if (resumed) ingest_.restore(stats_.stream_state);  // pending gate vectors etc.
     return true;
 }
 

@@ -33,6 +33,9 @@ class FileFollower : public Source {
     void stop() override { timer_.cancel(); }
     void reopen() override;
     SourceStats& stats() override { return stats_; }
+    void checkpoint() override {
+        if (stats_.dirty) stats_.stream_state = ingest_.checkpoint();
+    }
 
     // One polling step (public for tests): open, detect rotation or truncation, read.
     // Returns true if it stopped because of the read budget (more bytes are waiting).

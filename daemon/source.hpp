@@ -13,6 +13,8 @@ class Source {
     // SIGHUP: reopen files (no-op for sockets).
     virtual void reopen() {}
     virtual SourceStats& stats() = 0;
+    // Called before every save: put resumable stream state into stats() (files only).
+    virtual void checkpoint() {}
 };
 
 }  // namespace moe

@@ -31,7 +31,8 @@ bool EvalCallbackParser::parse(std::string_view line, RecordSink& sink) {
             return true;
         }
         layer_ = static_cast<int32_t>(layer);
-        sink.on_skip(SkipKind::header, line);
+        sink.on_skip(SkipKind::context, line);
+
         return true;
     }
     const std::string_view t = trim_left(line);

@@ -18,6 +18,8 @@ class EvalCallbackParser {
     // True if the line was this format's (a header or a token line after a header).
     bool parse(std::string_view line, RecordSink& sink);
     void reset() { layer_ = -1; }
+    int32_t layer() const { return layer_; }
+    void set_layer(int32_t layer) { layer_ = layer >= 0 && layer <= kMaxLayer ? layer : -1; }
 
   private:
     int32_t layer_ = -1;

@@ -23,6 +23,9 @@ class LineParser {
     Format format() const { return format_; }
     // Forget stream state (eval-callback's current layer) after a restart.
     void reset() { eval_.reset(); }
+    // The only parser state that spans lines: eval-callback's current layer (checkpoints).
+    int32_t eval_layer() const { return eval_.layer(); }
+    void set_eval_layer(int32_t layer) { eval_.set_layer(layer); }
 
   private:
     void other(std::string_view line, RecordSink& sink);

@@ -9,7 +9,9 @@
 namespace moe {
 
 // Lines that are not records but not errors either (headers, other log output, blanks).
-enum class SkipKind : uint8_t { header, blank, other };
+// `header` is the llama-server CSV header, written on every server start (a restart marker);
+// `context` sets state for the following lines (an eval-callback "Layer N" line).
+enum class SkipKind : uint8_t { header, context, blank, other };
 
 class RecordSink {
   public:

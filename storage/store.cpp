@@ -67,6 +67,7 @@ CREATE TABLE IF NOT EXISTS sources(
     connections_refused INTEGER NOT NULL,
     batches_checked INTEGER NOT NULL,
     batches_strided INTEGER NOT NULL,
+    stream_state BLOB NOT NULL,        -- resumable parser/pairing state at `offset`
     updated_at REAL NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS timeline(
     tag TEXT NOT NULL,
@@ -298,8 +299,9 @@ void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool fo
     auto src = db_.prepare(
         "INSERT OR REPLACE INTO sources(name, kind, tag, file_id, offset, file_size, bytes, lines, "
         "records, gate_records, meta_records, skipped_lines, skipped_samples, restarts, "
-        "connections, connections_refused, batches_checked, batches_strided, updated_at) "
-        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        "connections, connections_refused, batches_checked, batches_strided, stream_state, "
+        "updated_at) "
+        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     auto rej = db_.prepare(
         "INSERT OR REPLACE INTO rejects(source, reason, count, samples) VALUES(?,?,?,?)");
     const double now = now_seconds();
@@ -316,7 +318,9 @@ void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool fo
         src.bind(15, static_cast<int64_t>(s->connections))
             .bind(16, static_cast<int64_t>(s->connections_refused));
         src.bind(17, static_cast<int64_t>(s->batches_checked));
-        src.bind(18, static_cast<int64_t>(s->batches_strided)).bind(19, now).run();
+        src.bind(18, static_cast<int64_t>(s->batches_strided));
+        src.bind_blob(19, std::as_bytes(std::span(s->stream_state.data(), s->stream_state.size())));
+        src.bind(20, now).run();
         for (int r = 0; r < kRejectReasonCount; ++r) {
             if (s->rejects[static_cast<size_t>(r)] == 0) continue;
             rej.bind(1, s->name).bind(2, reject_reason_name(static_cast<RejectReason>(r)));
@@ -416,7 +420,7 @@ std::vector<SourceStats> Store::load_sources() const {
     auto q = db_.prepare(
         "SELECT name, kind, tag, file_id, offset, file_size, bytes, lines, records, gate_records, "
         "meta_records, skipped_lines, skipped_samples, restarts, connections, connections_refused, "
-        "batches_checked, batches_strided "
+        "batches_checked, batches_strided, stream_state "
         "FROM sources ORDER BY name");
     while (q.step()) {
         SourceStats s;
@@ -438,6 +442,8 @@ std::vector<SourceStats> Store::load_sources() const {
         s.connections_refused = static_cast<uint64_t>(q.int64(15));
         s.batches_checked = static_cast<uint64_t>(q.int64(16));
         s.batches_strided = static_cast<uint64_t>(q.int64(17));
+        const auto state = q.blob(18);
+        s.stream_state.assign(reinterpret_cast<const char*>(state.data()), state.size());
         s.dirty = false;
         out.push_back(std::move(s));
     }

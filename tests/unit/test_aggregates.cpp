@@ -149,3 +149,34 @@ TEST_CASE("the llama-server strided-view defect is detected, honest batches are 
     honest.batches_strided = 1;  // chance happens: no warning below half
     CHECK(strided_warning(honest).empty());
 }
+
+TEST_CASE("a stream checkpoint resumes pairing and eval-callback state exactly") {
+    const std::string part1 =
+        "gate_input,20,0,1 0\ngate_input,20,1,0 1\nLayer 3 - Selected Expert IDs (top-2):\n  Token "
+        "0: [1, 2]\n"
+        "0,7 1\n0,0 2\n";
+    const std::string part2 =
+        "  Token 1: [3, 4]\ngate_input,21,0,1 1\ngate_input,21,1,1 1\n0,3 4\n0,5 6\n";
+    Aggregates whole_agg;
+    SourceStats whole_stats;
+    StreamIngest whole(whole_agg, whole_stats, Format::auto_detect);
+    whole.feed(part1 + part2);
+
+    Aggregates agg;
+    SourceStats s1, s2;
+    std::string state;
+    {
+        StreamIngest a(agg, s1, Format::auto_detect);
+        a.feed(part1);
+        state = a.checkpoint();
+    }
+    StreamIngest b(agg, s2, Format::auto_detect);
+    b.reset(part1.size());
+    REQUIRE(b.restore(state));
+    b.feed(part2);
+    CHECK(s1.records + s2.records == whole_stats.records);
+    CHECK(agg.tag(kAllTag).layer(3)->hits == whole_agg.tag(kAllTag).layer(3)->hits);
+    CHECK(agg.tag(kAllTag).gates.at({GateTokens::all, 20, 21}).pairs == 2);
+    CHECK(s1.batches_checked + s2.batches_checked == whole_stats.batches_checked);
+    CHECK_FALSE(b.restore("garbage"));
+}
