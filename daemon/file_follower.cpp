@@ -140,26 +140,42 @@ bool FileFollower::poll() {
     } else if (size > read_pos_ && rewritten_behind_us()) {
         restart_from_zero("rewritten");
     }
+    const uint64_t before = read_pos_;
     if (read_available()) {
         stats_.file_size = size;
         return true;
     }
 
-    // Rotation: the path now names another file, or nothing. The old file has been read
-    // to its end above; its unterminated last line, if any, is a partial_line reject.
+    // Rotation: the path now names another file, or nothing. Writers often keep appending
+    // to the renamed file for a moment, so the old file is read until it has been quiet for
+    // opts_.rotate_quiet_ms (at most opts_.rotate_max_ms); then its unterminated last line,
+    // if any, is a partial_line reject and the new file is read from its start.
     struct stat now {};
     const bool exists = ::stat(path_.c_str(), &now) == 0;
-    if (!exists || now.st_ino != ino_ || now.st_dev != dev_) {
-        spdlog::info("{}: {}", path_,
-                     exists ? "rotated; switching to the new file" : "deleted; waiting");
-        close_current(true);
-        if (exists && try_open(false)) return read_available();
+    if (exists && now.st_ino == ino_ && now.st_dev == dev_) {
+        draining_ = false;
+        ::fstat(fd_, &st);
+        stats_.file_size = static_cast<uint64_t>(st.st_size);
         return false;
     }
-    ::fstat(fd_, &st);
-    stats_.file_size = static_cast<uint64_t>(st.st_size);
+    const auto t = std::chrono::steady_clock::now();
+    if (!draining_) {
+        draining_ = true;
+        drain_started_ = drain_quiet_since_ = t;
+        spdlog::info("{}: {}; reading the old file until it is quiet", path_, exists ? "rotated" : "deleted");
+        return false;
+    }
+    if (read_pos_ != before) drain_quiet_since_ = t;
+    if (t - drain_quiet_since_ < std::chrono::milliseconds(opts_.rotate_quiet_ms) &&
+        t - drain_started_ < std::chrono::milliseconds(opts_.rotate_max_ms))
+        return false;
+    draining_ = false;
+    close_current(true);
+    spdlog::info("{}: {}", path_, exists ? "switching to the new file" : "waiting for the file to reappear");
+    if (exists && try_open(false)) return read_available();
     return false;
 }
+
 
 void FileFollower::reopen() {
     if (fd_ < 0) return;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,9 @@ struct FollowOptions {
     size_t max_line = LineSplitter::kDefaultMaxLine;
     int poll_ms = 100;              // how often the file is checked for new bytes
     size_t read_budget = 8u << 20;  // bytes per turn before yielding to other sources
+    int rotate_quiet_ms = 1000;     // after a rename, read the old file until quiet this long
+    int rotate_max_ms = 10000;      // ... but no longer than this
+
 };
 
 class FileFollower : public Source {
@@ -61,6 +65,9 @@ class FileFollower : public Source {
     uint64_t read_pos_ = 0;       // next byte to read from fd_
     bool resume_pending_ = true;  // first open: try the committed offset
     bool waiting_logged_ = false;
+    bool draining_ = false;  // the path moved away; still reading the old file
+    std::chrono::steady_clock::time_point drain_started_, drain_quiet_since_;
+
     std::vector<char> buf_;
 };
 
