@@ -87,7 +87,7 @@ void StreamIngest::end_document(bool complete) {
 void StreamIngest::finish() {
     if (in_document_) {
         end_document(false);  // one partial_line for the whole unfinished document
-    } else if (splitter_.pending_bytes() > 0) {
+    } else if (splitter_.pending_bytes() > 0 && !splitter_.discarding()) {  // not reported twice
         stats_.add_reject(RejectReason::partial_line, splitter_.pending());
         stats_.dirty = true;
     }

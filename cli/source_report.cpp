@@ -45,7 +45,11 @@ void write_sources_json(JsonWriter& w, const std::vector<SourceStats>& sources) 
             .field("meta_records", s.meta_records);
         w.field("skipped_lines", s.skipped_lines).field("rejected", s.total_rejects());
         w.field("batches_checked", s.batches_checked).field("batches_strided", s.batches_strided);
+        if (s.kind == "tcp" || s.kind == "unix") {
+            w.field("connections", s.connections).field("connections_refused", s.connections_refused);
+        }
         if (s.kind == "file") {
+
             w.field("offset", s.offset)
                 .field("file_size", s.file_size)
                 .field("lag_bytes", lag_bytes(s));

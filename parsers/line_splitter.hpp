@@ -59,6 +59,9 @@ class LineSplitter {
     // The kept start of the partial line (at most max_line bytes).
     std::string_view pending() const { return partial_; }
     size_t max_line() const { return max_line_; }
+    // True while dropping the rest of a line already reported as too long.
+    bool discarding() const { return discarding_; }
+
 
     // Treats the partial line as consumed (its bytes are accounted for by the caller).
     void take_pending() {

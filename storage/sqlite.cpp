@@ -1,5 +1,6 @@
 #include "storage/sqlite.hpp"
 
+#include <cctype>
 #include <cmath>
 
 #include <sqlite3.h>
@@ -7,11 +8,27 @@
 namespace moe::sql {
 
 namespace {
+std::string uri_escape(const std::string& path) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : path) {
+        if (std::isalnum(c) || c == '/' || c == '.' || c == '_' || c == '-') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
 std::string message(sqlite3* db, int rc) {
     std::string m = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-    if (rc == SQLITE_READONLY || rc == SQLITE_CANTOPEN || rc == SQLITE_FULL ||
-        rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB || rc == SQLITE_BUSY || rc == SQLITE_IOERR)
-        m += std::string(" (") + sqlite3_errstr(rc) + ")";
+    const std::string generic = sqlite3_errstr(rc);
+    if (m != generic && (rc == SQLITE_READONLY || rc == SQLITE_CANTOPEN || rc == SQLITE_FULL || rc == SQLITE_CORRUPT ||
+                         rc == SQLITE_NOTADB || rc == SQLITE_BUSY || rc == SQLITE_IOERR))
+        m += " (" + generic + ")";
     return m;
 }
 }  // namespace
@@ -101,18 +118,33 @@ std::span<const std::byte> Statement::blob(int col) const {
 }
 
 Database::Database(const std::string& path, Mode mode) : path_(path) {
-    const int flags =
-        mode == Mode::read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    const int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+    int flags = SQLITE_OPEN_NOMUTEX;
+    std::string name = path;
+    switch (mode) {
+        case Mode::read_only: flags |= SQLITE_OPEN_READONLY; break;
+        case Mode::read_write_create: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE; break;
+        case Mode::immutable:
+            // A file on read-only media: no locks, no -shm (nobody can be writing it).
+            flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;
+            name = "file:" + uri_escape(path) + "?immutable=1";
+            break;
+    }
+    const int rc = sqlite3_open_v2(name.c_str(), &db_, flags, nullptr);
     if (rc != SQLITE_OK) {
         std::string m = message(db_, rc);
         sqlite3_close(db_);
         db_ = nullptr;
         throw StorageError("cannot open database " + path + ": " + m);
     }
-    // Readers never fail with "database is locked" while the daemon commits.
-    sqlite3_busy_timeout(db_, 10000);
+    // Readers never fail with "database is locked" while the daemon commits; the writer
+    // gives up sooner and retries at its next flush rather than stall its sources.
+    sqlite3_busy_timeout(db_, mode == Mode::read_write_create ? 2000 : 10000);
     sqlite3_extended_result_codes(db_, 0);
+    if (mode == Mode::read_write_create && sqlite3_db_readonly(db_, "main") == 1) {
+        sqlite3_close(db_);
+        db_ = nullptr;
+        throw StorageError("cannot write database " + path + ": read-only file system or no write permission");
+    }
 }
 
 Database::~Database() {
@@ -125,7 +157,7 @@ void Database::exec(std::string_view sql) {
     if (rc != SQLITE_OK) {
         std::string m = err ? err : sqlite3_errstr(rc);
         sqlite3_free(err);
-        if (rc != SQLITE_ERROR) m += std::string(" (") + sqlite3_errstr(rc) + ")";
+        if (rc != SQLITE_ERROR && m != sqlite3_errstr(rc)) m += std::string(" (") + sqlite3_errstr(rc) + ")";
         throw StorageError(path_ + ": " + m);
     }
 }

@@ -51,7 +51,8 @@ class Statement {
 
 class Database {
   public:
-    enum class Mode { read_only, read_write_create };
+    // immutable: read-only media (no locking, no -shm); only when nobody can write the file.
+    enum class Mode { read_only, read_write_create, immutable };
     Database(const std::string& path, Mode mode);
     ~Database();
     Database(Database&& o) noexcept : db_(o.db_), path_(std::move(o.path_)) { o.db_ = nullptr; }

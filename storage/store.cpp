@@ -1,6 +1,7 @@
 #include "storage/store.hpp"
 
 #include <sys/stat.h>
+#include <cerrno>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -184,9 +185,18 @@ Store Store::open_read_only(const std::string& path) {
     if (::access(path.c_str(), F_OK) != 0)
         throw StorageError("database " + path + " does not exist (start moescoped with --db " +
                            path + ", or use `moescope analyze FILE`)");
-    Store s(sql::Database(path, sql::Database::Mode::read_only));
-    s.check_version();
-    return s;
+    try {
+        Store s(sql::Database(path, sql::Database::Mode::read_only));
+        s.check_version();
+        return s;
+    } catch (const StorageError&) {
+        // A WAL database on a read-only file system cannot get its -shm file: read it as
+        // immutable (nobody can be writing it there). Other errors are reported as they are.
+        if (::access(path.c_str(), W_OK) == 0 || errno != EROFS) throw;
+        Store s(sql::Database(path, sql::Database::Mode::immutable));
+        s.check_version();
+        return s;
+    }
 }
 
 void Store::check_version() const {
