@@ -34,6 +34,20 @@ TagId Aggregates::tag_id(std::string_view name) {
     return id;
 }
 
+TagId Aggregates::record_tag_id(std::string_view name) {
+    if (auto id = find_tag(name)) return *id;
+    if (name.empty() || tags_.size() < opts_.max_tags) return tag_id(name);
+    tag_cap_reached_ = true;
+    return kAllTag;
+}
+
+uint64_t Aggregates::layer_bytes(size_t E) {
+    // hits, ema, weight mass, logit moments per expert; the histograms; co-occurrence.
+    const uint64_t per_expert = 8 + 8 + 8 + sizeof(RunningStats);
+    const uint64_t cooc = E <= kMaxCoocExperts ? E * (E - (E ? 1 : 0)) / 2 * 8 : 0;
+    return E * per_expert + cooc + 2048;
+}
+
 std::optional<TagId> Aggregates::find_tag(std::string_view name) const {
     if (auto it = tag_ids_.find(std::string(name)); it != tag_ids_.end()) return it->second;
     return std::nullopt;
@@ -98,12 +112,19 @@ void Aggregates::count(TagStats& t, const RoutingRecord& r) {
 std::optional<RejectReason> Aggregates::add_routing(TagId tag, const RoutingRecord& r,
                                                     double arrival) {
     if (auto why = validate(r)) return why;
+    uint32_t E = num_experts_;
     if (!experts_stated_) {
         const int32_t top = *std::max_element(r.experts.begin(), r.experts.end());
-        num_experts_ = std::max(num_experts_, static_cast<uint32_t>(top) + 1);
-        if (!r.logits.empty())
-            num_experts_ = std::max(num_experts_, static_cast<uint32_t>(r.logits.size()));
+        E = std::max(E, static_cast<uint32_t>(top) + 1);
+        if (!r.logits.empty()) E = std::max(E, static_cast<uint32_t>(r.logits.size()));
     }
+    // The memory budget: new per-layer state, or every layer growing to more experts.
+    const uint64_t new_layers =
+        !tags_[kAllTag]->layer(r.layer) + (tag != kAllTag && !tags_[tag]->layer(r.layer));
+    if ((layer_count_ + new_layers) * layer_bytes(E) > opts_.memory_budget)
+        return RejectReason::memory_budget;
+    layer_count_ += new_layers;
+    num_experts_ = E;
     if (!r.logits.empty()) logits_len_ = static_cast<uint32_t>(r.logits.size());
     count(*tags_[kAllTag], r);
     if (tag != kAllTag) count(*tags_[tag], r);
@@ -131,10 +152,11 @@ void Aggregates::add_gate_pair(TagId tag, const GatePairKey& key, const GateDist
 }
 
 void Aggregates::pad_to_num_experts() {
+    layer_count_ = 0;  // also re-counts the layers restored from a database
     for (auto& t : tags_) {
         t->global.resize(num_experts_, false);
         for (auto& l : t->layers)
-            if (l) l->resize(num_experts_, opts_.cooc);
+            if (l) l->resize(num_experts_, opts_.cooc), ++layer_count_;
     }
 }
 

@@ -29,7 +29,9 @@ struct AnalyticsOptions {
     bool ema = true;           // the benchmark's analytics sets switch these off
     bool cooc = true;
     bool logits = true;
-    int64_t bucket_seconds = 60;  // timeline bucket width
+    int64_t bucket_seconds = 60;          // timeline bucket width
+    size_t max_tags = 256;                // further tags are counted under "all" only
+    uint64_t memory_budget = 2ull << 30;  // bytes of per-layer state before memory_budget rejects
 };
 
 struct TagStats {
@@ -69,6 +71,11 @@ class Aggregates {
     void set_gate_dim(uint32_t n) { gate_dim_ = n; }
 
     TagId tag_id(std::string_view name);  // creates the tag on first use
+    // For records: like tag_id, but beyond options().max_tags new tags map to "all".
+    TagId record_tag_id(std::string_view name);
+    bool tag_cap_reached() const { return tag_cap_reached_; }
+    // Approximate bytes of per-layer state (what the memory budget limits).
+    uint64_t approx_bytes() const { return layer_count_ * layer_bytes(num_experts_); }
     std::optional<TagId> find_tag(std::string_view name) const;
     size_t tag_count() const { return tags_.size(); }
     TagStats& tag(TagId id) { return *tags_[id]; }
@@ -102,6 +109,8 @@ class Aggregates {
     std::optional<RejectReason> validate(const RoutingRecord& r) const;
     void count(TagStats& t, const RoutingRecord& r);
 
+    static uint64_t layer_bytes(size_t E);
+
     LayerOptions layer_options() const {
         return {opts_.ema_decay, opts_.ema, opts_.cooc, opts_.logits};
     }
@@ -116,6 +125,8 @@ class Aggregates {
     std::vector<std::unique_ptr<TagStats>> tags_;
     Timeline timeline_;
     bool windowed_ = false;
+    bool tag_cap_reached_ = false;
+    uint64_t layer_count_ = 0;  // LayerStats objects created by counting
     std::unordered_map<std::string, TagId> tag_ids_;
 };
 

@@ -9,6 +9,10 @@
 
 namespace moe {
 
+// Beyond this many experts co-occurrence is not kept: the matrix grows as E^2 / 2
+// (512 experts: 1 MB per layer and tag).
+inline constexpr size_t kMaxCoocExperts = 512;
+
 class CoocMatrix {
   public:
     size_t num_experts() const { return E_; }

@@ -8,7 +8,10 @@ void LayerStats::resize(size_t E, bool with_cooc) {
         ema.resize(E);
         weight_mass.resize(E, 0.0);
     }
-    if (with_cooc) cooc.resize(E);
+    if (E > kMaxCoocExperts)
+        cooc = CoocMatrix{};  // too large to keep (see cooccurrence.hpp)
+    else if (with_cooc)
+        cooc.resize(E);
 }
 
 void LayerStats::add(const RoutingRecord& r, const LayerOptions& o, bool with_cooc,
@@ -24,7 +27,7 @@ void LayerStats::add(const RoutingRecord& r, const LayerOptions& o, bool with_co
             weight_mass[static_cast<size_t>(r.experts[i])] += static_cast<double>(r.weights[i]);
         if (o.logits) logits.add_weights(r.weights);
     }
-    if (with_cooc && o.cooc) cooc.add(r.experts);
+    if (with_cooc && o.cooc && cooc.num_experts() == hits.size()) cooc.add(r.experts);
     if (o.logits && !r.logits.empty()) logits.add_logits(r.logits, r.experts, scratch);
     dirty = true;
 }

@@ -107,7 +107,7 @@ TagId StreamIngest::resolve_tag(std::string_view record_tag) {
     if (record_tag.empty()) return source_tag_;
     if (record_tag != last_tag_) {
         last_tag_ = record_tag;
-        last_tag_id_ = agg_.tag_id(record_tag);
+        last_tag_id_ = agg_.record_tag_id(record_tag);
     }
     return last_tag_id_;
 }

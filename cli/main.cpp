@@ -102,6 +102,10 @@ int main(int argc, char** argv) {
         ->add_option("--bucket-s", a.analytics.bucket_seconds,
                      "Timeline bucket width in seconds (default 60)")
         ->check(CLI::Range(1, 86400 * 366));
+    analyze
+        ->add_option("--max-tags", a.analytics.max_tags,
+                     "Distinct tags kept; further ones count under all (default 256)")
+        ->check(CLI::Range(1, 1 << 20));
     analyze->add_option("--max-line-bytes", a.max_line, "Longer lines are rejected (default 1 MiB)")
         ->check(CLI::Range(64, 1 << 30));
     add_common(analyze, a);

@@ -46,10 +46,10 @@ void write_sources_json(JsonWriter& w, const std::vector<SourceStats>& sources) 
         w.field("skipped_lines", s.skipped_lines).field("rejected", s.total_rejects());
         w.field("batches_checked", s.batches_checked).field("batches_strided", s.batches_strided);
         if (s.kind == "tcp" || s.kind == "unix") {
-            w.field("connections", s.connections).field("connections_refused", s.connections_refused);
+            w.field("connections", s.connections)
+                .field("connections_refused", s.connections_refused);
         }
         if (s.kind == "file") {
-
             w.field("offset", s.offset)
                 .field("file_size", s.file_size)
                 .field("lag_bytes", lag_bytes(s));
@@ -138,7 +138,12 @@ void write_tags_json(JsonWriter& w, const Aggregates& agg) {
 }
 
 std::string tags_text(const Aggregates& agg) {
-    return tags_table(agg).render();
+    std::string s = tags_table(agg).render();
+    if (agg.tag_cap_reached())
+        s +=
+            "note: more than " + std::to_string(agg.options().max_tags) +
+            " distinct tags were seen; records of the others count under 'all' only (--max-tags)\n";
+    return s;
 }
 std::string tags_csv(const Aggregates& agg) {
     return tags_table(agg).csv();

@@ -162,7 +162,8 @@ bool FileFollower::poll() {
     if (!draining_) {
         draining_ = true;
         drain_started_ = drain_quiet_since_ = t;
-        spdlog::info("{}: {}; reading the old file until it is quiet", path_, exists ? "rotated" : "deleted");
+        spdlog::info("{}: {}; reading the old file until it is quiet", path_,
+                     exists ? "rotated" : "deleted");
         return false;
     }
     if (read_pos_ != before) drain_quiet_since_ = t;
@@ -171,11 +172,11 @@ bool FileFollower::poll() {
         return false;
     draining_ = false;
     close_current(true);
-    spdlog::info("{}: {}", path_, exists ? "switching to the new file" : "waiting for the file to reappear");
+    spdlog::info("{}: {}", path_,
+                 exists ? "switching to the new file" : "waiting for the file to reappear");
     if (exists && try_open(false)) return read_available();
     return false;
 }
-
 
 void FileFollower::reopen() {
     if (fd_ < 0) return;

@@ -23,7 +23,6 @@ struct FollowOptions {
     size_t read_budget = 8u << 20;  // bytes per turn before yielding to other sources
     int rotate_quiet_ms = 1000;     // after a rename, read the old file until quiet this long
     int rotate_max_ms = 10000;      // ... but no longer than this
-
 };
 
 class FileFollower : public Source {

@@ -68,6 +68,14 @@ int main(int argc, char** argv) {
     app.add_option("--retention-h", retention_h,
                    "Delete timeline buckets older than this many hours; 0 keeps all (default 168)")
         ->check(CLI::Range(0.0, 24.0 * 365 * 100));
+    app.add_option("--max-tags", cfg.analytics.max_tags,
+                   "Distinct tags kept; further ones count under all (default 256)")
+        ->check(CLI::Range(1, 1 << 20));
+    uint64_t memory_mb = 2048;
+    app.add_option(
+           "--max-memory-mb", memory_mb,
+           "Budget for per-layer statistics; records needing more are rejected (default 2048)")
+        ->check(CLI::Range(16, 1 << 24));
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
@@ -81,6 +89,7 @@ int main(int argc, char** argv) {
 
     cfg.follow.format = cfg.stream.format = *parse_format(format);
     cfg.retention_seconds = static_cast<int64_t>(retention_h * 3600);
+    cfg.analytics.memory_budget = memory_mb << 20;
     cfg.stream.max_line = cfg.follow.max_line;
     for (const auto& f : follows) {
         auto [path, tag] = split_tag(f);

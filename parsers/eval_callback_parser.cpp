@@ -62,7 +62,8 @@ bool EvalCallbackParser::parse(std::string_view line, RecordSink& sink) {
         if (p < end && *p == ',') ++p;
     }
     p = scan::skip_spaces(p, end);
-    if (p == end || *p != ']' || experts_.empty() || scan::skip_spaces(p + 1, end) != end) {
+    if (p == end || *p != ']' || experts_.empty() || experts_.size() > kMaxTopK ||
+        scan::skip_spaces(p + 1, end) != end) {
         sink.on_reject(RejectReason::malformed, line);
         return true;
     }

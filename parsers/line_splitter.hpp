@@ -62,7 +62,6 @@ class LineSplitter {
     // True while dropping the rest of a line already reported as too long.
     bool discarding() const { return discarding_; }
 
-
     // Treats the partial line as consumed (its bytes are accounted for by the caller).
     void take_pending() {
         consumed_ += partial_bytes_;

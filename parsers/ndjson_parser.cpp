@@ -104,6 +104,15 @@ error_code read_rows(od::value val, Rows<T>& out) {
     return simdjson::SUCCESS;
 }
 
+// An empty list, or an empty row of a batch: no record can be made of it.
+template <class T>
+bool has_empty_row(const Rows<T>& r) {
+    if (r.count() == 0) return true;
+    for (size_t i = 0; i < r.count(); ++i)
+        if (r.row(i).empty()) return true;
+    return false;
+}
+
 bool all_finite(std::span<const float> v) {
     for (float x : v)
         if (!std::isfinite(x)) return false;
@@ -234,7 +243,13 @@ struct NdjsonParser::Impl {
             return sink.on_reject(RejectReason::wrong_vector_length, line);
         if (!all_finite(weights.v) || !all_finite(logits.v))
             return sink.on_reject(RejectReason::non_finite, line);
+        if (has_empty_row(experts)) return sink.on_reject(RejectReason::malformed, line);
+        for (size_t i = 0; i < experts.count(); ++i)
+            if (experts.row(i).size() > kMaxTopK)
+                return sink.on_reject(RejectReason::malformed, line);
+
         const int64_t t0 = has_token ? token : (experts.nested ? 0 : -1);
+
         for (size_t i = 0; i < n; ++i) {
             RoutingRecord r;
             r.tag = tag;
@@ -249,7 +264,9 @@ struct NdjsonParser::Impl {
     }
 
     void emit_gates(std::string_view line, RecordSink& sink) {
+        if (has_empty_row(values)) return sink.on_reject(RejectReason::malformed, line);
         if (!all_finite(values.v)) return sink.on_reject(RejectReason::non_finite, line);
+
         const int64_t t0 = has_token ? token : 0;
         for (size_t i = 0; i < values.count(); ++i) {
             GateRecord g;
@@ -284,7 +301,7 @@ struct NdjsonParser::Impl {
             const JsonField f = json_field(key);
             if (auto e = read_field(f, field.value())) return reject(status_of(e), line, sink);
             if (saw_samples)
-                return parse_doc(line, sink);  // a router-pipeline document on one line
+                return parse_doc(line, sink, true);  // a router-pipeline document on one line
         }
         // On-demand parsing stops at the object's end: anything after it is not NDJSON.
         const char* end = nullptr;
@@ -295,7 +312,10 @@ struct NdjsonParser::Impl {
 
     // --- router-pipeline documents (DOM: random access to a nested layout) ---
 
-    void parse_doc(std::string_view text, RecordSink& sink) {
+    // `from_line`: called by parse_line for a line with a "samples" array; a document that
+    // then turns out not to be a router document (duplicate keys) is malformed, never
+    // handed back to parse_line (which would recurse).
+    void parse_doc(std::string_view text, RecordSink& sink, bool from_line = false) {
         simdjson::dom::element root;
         if (auto e = dom.parse(text.data(), text.size(), true).get(root))
             return reject(status_of(e), text, sink);
@@ -303,10 +323,12 @@ struct NdjsonParser::Impl {
         if (root.get_object().get(obj)) return sink.on_reject(RejectReason::invalid_json, text);
         simdjson::dom::array samples;
         if (obj["samples"].get_array().get(samples)) {
+            if (from_line) return sink.on_reject(RejectReason::malformed, text);
             // A single record object spread over several lines: parse it as a line.
             std::string compact = simdjson::minify(root);
             return parse_line(compact, sink);
         }
+
         MetaRecord m;
         int64_t ne = 0, k = 0;
         std::string_view ds, model;
@@ -392,8 +414,9 @@ struct NdjsonParser::Impl {
             if (wts && wit != wts->end()) ok = read_floats(*wit, w) && ok, ++wit;
             if (lgs && lit != lgs->end()) ok = read_floats(*lit, lg) && ok, ++lit;
             const std::string_view where = text.substr(0, 200);
-            if (!ok) {
+            if (!ok || ids.empty() || ids.size() > kMaxTopK) {
                 sink.on_reject(RejectReason::malformed, where);
+
             } else if (!finite) {
                 sink.on_reject(RejectReason::non_finite, where);
             } else if (layer < 0 || layer > kMaxLayer) {

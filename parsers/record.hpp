@@ -51,6 +51,7 @@ enum class RejectReason : uint8_t {
     line_too_long,        // longer than the per-line limit
     binary,               // control bytes: not text
     partial_line,         // connection closed or file rotated in the middle of a line
+    memory_budget,        // a new (tag, layer) would exceed the aggregates' memory budget
     count_
 };
 
@@ -82,6 +83,8 @@ constexpr std::string_view reject_reason_name(RejectReason r) {
             return "binary";
         case RejectReason::partial_line:
             return "partial_line";
+        case RejectReason::memory_budget:
+            return "memory_budget";
         case RejectReason::count_:
             break;
     }
@@ -89,8 +92,9 @@ constexpr std::string_view reject_reason_name(RejectReason r) {
 }
 
 // Sanity bounds that keep a hostile line from allocating gigabytes of per-layer state.
-inline constexpr int32_t kMaxLayer = 4095;
-inline constexpr int32_t kMaxExpert = 65535;
+// (Real models: about 100 MoE layers and 384 routed experts at most.)
+inline constexpr int32_t kMaxLayer = 1023;
+inline constexpr int32_t kMaxExpert = 4095;
 inline constexpr size_t kMaxTopK = 256;
 
 }  // namespace moe

@@ -26,8 +26,9 @@ std::string uri_escape(const std::string& path) {
 std::string message(sqlite3* db, int rc) {
     std::string m = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     const std::string generic = sqlite3_errstr(rc);
-    if (m != generic && (rc == SQLITE_READONLY || rc == SQLITE_CANTOPEN || rc == SQLITE_FULL || rc == SQLITE_CORRUPT ||
-                         rc == SQLITE_NOTADB || rc == SQLITE_BUSY || rc == SQLITE_IOERR))
+    if (m != generic &&
+        (rc == SQLITE_READONLY || rc == SQLITE_CANTOPEN || rc == SQLITE_FULL ||
+         rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB || rc == SQLITE_BUSY || rc == SQLITE_IOERR))
         m += " (" + generic + ")";
     return m;
 }
@@ -121,8 +122,12 @@ Database::Database(const std::string& path, Mode mode) : path_(path) {
     int flags = SQLITE_OPEN_NOMUTEX;
     std::string name = path;
     switch (mode) {
-        case Mode::read_only: flags |= SQLITE_OPEN_READONLY; break;
-        case Mode::read_write_create: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE; break;
+        case Mode::read_only:
+            flags |= SQLITE_OPEN_READONLY;
+            break;
+        case Mode::read_write_create:
+            flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+            break;
         case Mode::immutable:
             // A file on read-only media: no locks, no -shm (nobody can be writing it).
             flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;
@@ -143,7 +148,8 @@ Database::Database(const std::string& path, Mode mode) : path_(path) {
     if (mode == Mode::read_write_create && sqlite3_db_readonly(db_, "main") == 1) {
         sqlite3_close(db_);
         db_ = nullptr;
-        throw StorageError("cannot write database " + path + ": read-only file system or no write permission");
+        throw StorageError("cannot write database " + path +
+                           ": read-only file system or no write permission");
     }
 }
 
@@ -157,7 +163,8 @@ void Database::exec(std::string_view sql) {
     if (rc != SQLITE_OK) {
         std::string m = err ? err : sqlite3_errstr(rc);
         sqlite3_free(err);
-        if (rc != SQLITE_ERROR && m != sqlite3_errstr(rc)) m += std::string(" (") + sqlite3_errstr(rc) + ")";
+        if (rc != SQLITE_ERROR && m != sqlite3_errstr(rc))
+            m += std::string(" (") + sqlite3_errstr(rc) + ")";
         throw StorageError(path_ + ": " + m);
     }
 }

@@ -1,8 +1,8 @@
 #include "storage/store.hpp"
 
 #include <sys/stat.h>
-#include <cerrno>
 #include <unistd.h>
+#include <cerrno>
 
 #include <sqlite3.h>
 #include <bit>

@@ -180,3 +180,29 @@ TEST_CASE("a stream checkpoint resumes pairing and eval-callback state exactly")
     CHECK(s1.batches_checked + s2.batches_checked == whole_stats.batches_checked);
     CHECK_FALSE(b.restore("garbage"));
 }
+
+TEST_CASE("memory stays bounded whatever ids, layers and tags a hostile stream sends") {
+    AnalyticsOptions o;
+    o.max_tags = 4;
+    o.memory_budget = 4u << 20;  // 4 MiB of per-layer state
+    Aggregates agg(o);
+    SourceStats stats;
+    StreamIngest in(agg, stats, Format::auto_detect);
+    std::string lines;
+    for (int t = 0; t < 10; ++t)
+        lines += R"({"layer": 1, "experts": [1, 2], "tag": "t)" + std::to_string(t) + "\"}\n";
+    lines += "5,4095 1\n";  // E jumps to 4,096: no co-occurrence matrix at that size
+    for (int l = 0; l < 1000; ++l)
+        lines += std::to_string(l) + ",1 2\n";
+    in.feed(lines);
+    CHECK(agg.tag_count() == 4);  // all + 3 tags; the 7 others count under "all"
+    CHECK(agg.tag_cap_reached());
+    CHECK(agg.tag(kAllTag).layer(1)->tokens == 11);
+    CHECK(agg.num_experts() == 4096);
+    CHECK(agg.tag(kAllTag).layer(5)->cooc.num_experts() == 0);
+    CHECK(stats.rejects[static_cast<size_t>(RejectReason::memory_budget)] > 900);
+    CHECK(agg.approx_bytes() <= o.memory_budget);
+    CHECK(stats.rejects[static_cast<size_t>(RejectReason::expert_out_of_range)] == 0);
+    in.feed("3,4096 1\n");
+    CHECK(stats.rejects[static_cast<size_t>(RejectReason::expert_out_of_range)] == 1);
+}

@@ -118,6 +118,13 @@ TEST_CASE("malformed JSON records: each with its reason") {
         {R"({"type": "gate_input", "layer": 1, "values": [1e999]})",
          RejectReason::invalid_json},  // not a double
         {R"({"type": "meta", "num_experts": 99999999})", RejectReason::expert_out_of_range},
+        {R"({"type": "gate_input", "layer": 3, "values": []})",
+         RejectReason::malformed},  // found by fuzzing
+        {R"({"layer": 3, "experts": [[1, 2], []]})", RejectReason::malformed},
+        {R"({"layer": 3, "experts": []})", RejectReason::malformed},
+        {R"({"samples": 2, "samples": [9]})",
+         RejectReason::malformed},  // found by fuzzing: recursed
+
     };
     for (const auto& c : cases) {
         INFO(c.line);
