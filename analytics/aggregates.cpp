@@ -5,6 +5,15 @@
 
 namespace moe {
 
+bool apply_analytics_set(std::string_view name, AnalyticsOptions& o) {
+    const bool standard = name == "standard" || name == "full";
+    const bool full = name == "full";
+    if (!standard && name != "counts") return false;
+    o.ema = o.cooc = standard;
+    o.logits = o.gates = o.timeline = o.checks = full;
+    return true;
+}
+
 LayerStats& TagStats::layer_or_create(int32_t l) {
     const auto i = static_cast<size_t>(l);
     if (i >= layers.size()) layers.resize(i + 1);
@@ -74,11 +83,17 @@ std::optional<RejectReason> Aggregates::validate(const RoutingRecord& r) const {
     if (r.experts.empty() || r.experts.size() > kMaxTopK) return RejectReason::malformed;
     if (r.layer < 0 || r.layer > kMaxLayer) return RejectReason::layer_out_of_range;
     const int32_t limit = experts_stated_ ? static_cast<int32_t>(num_experts_) : kMaxExpert + 1;
+    // Duplicates: a 64-bit filter on the low bits finds most top-k clean in k steps; only a
+    // filter hit pays the pairwise comparison.
+    uint64_t seen = 0;
     for (size_t i = 0; i < r.experts.size(); ++i) {
         const int32_t e = r.experts[i];
         if (e < 0 || e >= limit) return RejectReason::expert_out_of_range;
-        for (size_t j = 0; j < i; ++j)
-            if (r.experts[j] == e) return RejectReason::duplicate_expert;
+        const uint64_t bit = uint64_t{1} << (static_cast<uint32_t>(e) & 63);
+        if (seen & bit)
+            for (size_t j = 0; j < i; ++j)
+                if (r.experts[j] == e) return RejectReason::duplicate_expert;
+        seen |= bit;
     }
     if (const LayerStats* l = tags_[kAllTag]->layer(r.layer);
         l && l->top_k && l->top_k != r.experts.size())
@@ -129,7 +144,7 @@ std::optional<RejectReason> Aggregates::add_routing(TagId tag, const RoutingReco
     count(*tags_[kAllTag], r);
     if (tag != kAllTag) count(*tags_[tag], r);
     const double when = std::isfinite(r.timestamp) ? r.timestamp : arrival;
-    if (std::isfinite(when)) {
+    if (opts_.timeline && std::isfinite(when)) {
         for (TagId t : {kAllTag, tag}) {
             timeline_.add(when, t, r.layer, r.experts, num_experts_);
             timeline_.add(when, t, -1, r.experts, num_experts_);

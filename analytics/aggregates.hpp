@@ -26,13 +26,20 @@ inline constexpr std::string_view kAllTagName = "all";
 struct AnalyticsOptions {
     double ema_decay = 0.99999;
     uint32_t num_experts = 0;  // 0: learn from meta records, else largest id + 1
-    bool ema = true;           // the benchmark's analytics sets switch these off
+    bool ema = true;           // the analytics sets (parse_analytics_set) switch these off
     bool cooc = true;
     bool logits = true;
+    bool gates = true;                    // gate-input distances
+    bool timeline = true;                 // hits per time bucket
+    bool checks = true;                   // the strided-batch diagnostic
     int64_t bucket_seconds = 60;          // timeline bucket width
     size_t max_tags = 256;                // further tags are counted under "all" only
     uint64_t memory_budget = 2ull << 30;  // bytes of per-layer state before memory_budget rejects
 };
+
+// --analytics: "counts" (hits, tokens, weight mass), "standard" (counts + EMA +
+// co-occurrence), "full" (everything: also logits, gate distances, timeline, diagnostics).
+bool apply_analytics_set(std::string_view name, AnalyticsOptions& o);
 
 struct TagStats {
     std::string name;

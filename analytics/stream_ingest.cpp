@@ -116,6 +116,7 @@ void StreamIngest::on_routing(const RoutingRecord& r) {
     if (auto why = agg_.add_routing(resolve_tag(r.tag), r, arrival_))
         return on_reject(*why, current_line_);
     ++stats_.records;
+    if (!agg_.options().checks) return;
     if (const int verdict = strided_.add(r.layer, r.experts, agg_.num_experts()); verdict >= 0) {
         ++stats_.batches_checked;
         stats_.batches_strided += static_cast<uint64_t>(verdict);
@@ -125,7 +126,7 @@ void StreamIngest::on_routing(const RoutingRecord& r) {
 void StreamIngest::on_gate(const GateRecord& g) {
     if (auto why = agg_.check_gate(g)) return on_reject(*why, current_line_);
     ++stats_.gate_records;
-    gates_.add(resolve_tag(g.tag), g, agg_);
+    if (agg_.options().gates) gates_.add(resolve_tag(g.tag), g, agg_);
 }
 
 void StreamIngest::on_meta(const MetaRecord& m) {

@@ -4,16 +4,30 @@ namespace moe {
 
 int StridedBatchCheck::add(int32_t layer, std::span<const int32_t> experts, uint32_t num_experts) {
     if (layer != layer_) {
+        // A new batch. Most are one token long (generation), so only its first record is
+        // remembered; the per-expert marks are set up when a second record arrives.
         layer_ = layer;
-        run_ = 0;
+        run_ = 1;
         const size_t k = experts.size();
         need_ = (k > 0 && num_experts % k == 0 && num_experts / k >= 2) ? num_experts / k : 0;
-        duplicate_ = false;
-        covered_ = 0;
-        seen_.assign(need_ ? num_experts : 0, 0);
+        first_.assign(experts.begin(), experts.end());
+        experts_ = num_experts;
+        return -1;
     }
     ++run_;
     if (need_ == 0 || run_ > need_) return -1;
+    if (run_ == 2) {
+        seen_.assign(experts_, 0);
+        duplicate_ = false;
+        covered_ = 0;
+        mark(first_);
+    }
+    mark(experts);
+    if (run_ < need_) return -1;
+    return (!duplicate_ && covered_ == seen_.size()) ? 1 : 0;
+}
+
+void StridedBatchCheck::mark(std::span<const int32_t> experts) {
     for (int32_t e : experts) {
         if (e < 0 || static_cast<size_t>(e) >= seen_.size() || seen_[static_cast<size_t>(e)]) {
             duplicate_ = true;
@@ -22,8 +36,6 @@ int StridedBatchCheck::add(int32_t layer, std::span<const int32_t> experts, uint
             ++covered_;
         }
     }
-    if (run_ < need_) return -1;
-    return (!duplicate_ && covered_ == seen_.size()) ? 1 : 0;
 }
 
 }  // namespace moe
@@ -37,6 +49,10 @@ void StridedBatchCheck::save(StateWriter& w) const {
     w.put<uint8_t>(duplicate_);
     w.put<uint64_t>(covered_);
     w.put_string(std::string_view(reinterpret_cast<const char*>(seen_.data()), seen_.size()));
+    w.put<uint32_t>(experts_);
+    w.put<uint32_t>(static_cast<uint32_t>(first_.size()));
+    for (int32_t e : first_)
+        w.put<int32_t>(e);
 }
 
 bool StridedBatchCheck::restore(StateReader& r) {
@@ -47,6 +63,11 @@ bool StridedBatchCheck::restore(StateReader& r) {
     covered_ = r.get<uint64_t>();
     const std::string seen = r.get_string();
     seen_.assign(seen.begin(), seen.end());
+    experts_ = r.get<uint32_t>();
+    const auto n = r.get<uint32_t>();
+    first_.clear();
+    for (uint32_t i = 0; i < n && r.ok() && i <= 256; ++i)
+        first_.push_back(r.get<int32_t>());
     if (!r.ok()) layer_ = -1;
     return r.ok();
 }

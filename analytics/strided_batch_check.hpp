@@ -32,6 +32,10 @@ class StridedBatchCheck {
     bool duplicate_ = false;
     size_t covered_ = 0;
     std::vector<uint8_t> seen_;
+    std::vector<int32_t> first_;  // the batch's first record
+    uint32_t experts_ = 0;        // E when the batch started
+
+    void mark(std::span<const int32_t> experts);
 };
 
 }  // namespace moe

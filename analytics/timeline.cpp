@@ -8,7 +8,14 @@ void Timeline::add(double time, uint32_t tag, int32_t layer, std::span<const int
                    size_t E) {
     const auto t = static_cast<int64_t>(std::floor(time));
     const int64_t start = t - ((t % seconds_) + seconds_) % seconds_;
-    BucketCounts& b = buckets_[BucketKey{tag, layer, start}];
+    const size_t slot = static_cast<size_t>(tag) * (kLayers + 1) + static_cast<size_t>(layer + 1);
+    if (slot >= cache_.size()) cache_.resize(slot + 1);
+    Current& cur = cache_[slot];
+    if (cur.start != start || !cur.counts) {
+        cur.start = start;
+        cur.counts = &buckets_[BucketKey{tag, layer, start}];
+    }
+    BucketCounts& b = *cur.counts;
     b.seconds = seconds_;
     if (b.hits.size() < E) b.hits.resize(E, 0);
     ++b.tokens;

@@ -40,12 +40,23 @@ class Timeline {
     void add_counts(const BucketKey& key, const BucketCounts& c);
 
     const std::map<BucketKey, BucketCounts>& buckets() const { return buckets_; }
-    void clear() { buckets_.clear(); }
+    void clear() {
+        buckets_.clear();
+        cache_.clear();
+    }
     bool empty() const { return buckets_.empty(); }
 
   private:
     int64_t seconds_;
     std::map<BucketKey, BucketCounts> buckets_;
+    // The current bucket of each (tag, layer): records arrive in time order, so the map is
+    // searched once per bucket, not once per record. Map nodes never move.
+    struct Current {
+        int64_t start = INT64_MIN;
+        BucketCounts* counts = nullptr;
+    };
+    std::vector<Current> cache_;  // index: tag * (kLayers + 1) + layer + 1
+    static constexpr size_t kLayers = 1024;
 };
 
 }  // namespace moe

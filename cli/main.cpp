@@ -23,7 +23,7 @@ struct Args {
     std::vector<int32_t> periodic;
     // analyze
     std::vector<std::string> files;
-    std::string format = "auto";
+    std::string format = "auto", analytics_set = "full";
     AnalyticsOptions analytics;
     size_t max_line = LineSplitter::kDefaultMaxLine;
 };
@@ -102,6 +102,10 @@ int main(int argc, char** argv) {
         ->add_option("--bucket-s", a.analytics.bucket_seconds,
                      "Timeline bucket width in seconds (default 60)")
         ->check(CLI::Range(1, 86400 * 366));
+    analyze
+        ->add_option("--analytics", a.analytics_set,
+                     "counts, standard (+ EMA, co-occurrence) or full (default)")
+        ->check(CLI::IsMember({"counts", "standard", "full"}));
     analyze
         ->add_option("--max-tags", a.analytics.max_tags,
                      "Distinct tags kept; further ones count under all (default 256)")
@@ -213,6 +217,7 @@ int main(int argc, char** argv) {
     if (!a.periodic.empty()) a.q.periodic = a.periodic;
     a.q.gate_tokens = a.gate_tokens == "first" ? GateTokens::first : GateTokens::all;
     a.q.by = *parse_cooc_order(a.by);
+    apply_analytics_set(a.analytics_set, a.analytics);
     const int64_t now = now_seconds();
     std::optional<int64_t> since, until;
     if (!a.since.empty() && !(since = parse_time_spec(a.since, now)))

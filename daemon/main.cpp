@@ -76,6 +76,10 @@ int main(int argc, char** argv) {
            "--max-memory-mb", memory_mb,
            "Budget for per-layer statistics; records needing more are rejected (default 2048)")
         ->check(CLI::Range(16, 1 << 24));
+    std::string analytics_set = "full";
+    app.add_option("--analytics", analytics_set,
+                   "counts, standard (+ EMA, co-occurrence) or full (default)")
+        ->check(CLI::IsMember({"counts", "standard", "full"}));
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
@@ -90,6 +94,7 @@ int main(int argc, char** argv) {
     cfg.follow.format = cfg.stream.format = *parse_format(format);
     cfg.retention_seconds = static_cast<int64_t>(retention_h * 3600);
     cfg.analytics.memory_budget = memory_mb << 20;
+    apply_analytics_set(analytics_set, cfg.analytics);
     cfg.stream.max_line = cfg.follow.max_line;
     for (const auto& f : follows) {
         auto [path, tag] = split_tag(f);

@@ -257,7 +257,7 @@ void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool fo
             .bind(5, static_cast<int64_t>(l.weighted_tokens));
         layer.bind(6, static_cast<int64_t>(l.num_experts())).bind_blob(7, as_bytes(l.hits));
         layer.bind_blob(8, as_bytes(l.ema.values())).bind(9, l.ema.norm());
-        layer.bind_blob(10, as_bytes(l.weight_mass)).bind_blob(11, as_bytes(l.cooc.raw()));
+        layer.bind_blob(10, as_bytes(l.weight_mass)).bind_blob(11, as_bytes(l.cooc.counts()));
         layer.bind(12, static_cast<int64_t>(l.logits.records))
             .bind_blob(13, as_bytes(moments_of(l.logits)));
         layer.bind_blob(14, as_bytes(l.logits.logits.counts))

@@ -34,7 +34,7 @@ TEST_CASE("co-occurrence counts every unordered pair once per record, across res
     CHECK(m.get(2, 5) == 1);
     CHECK(m.get(0, 5) == 0);
     CHECK(m.get(3, 3) == 0);
-    CHECK(m.raw().size() == 15);
+    CHECK(m.counts().size() == 15);
     CoocMatrix other;
     other.resize(6);
     other.add(std::vector<int32_t>{0, 2});

@@ -1,0 +1,126 @@
+// Deterministic generator of realistic MoE routing logs for the benchmarks.
+//   gen_log --shape qwen3|deepseek --format csv|gate|ndjson --mb 200 [--seed 1] > file
+// Shapes: qwen3 = Qwen3-30B-A3B (48 layers, 128 experts, top-8, n_embd 2048);
+//         deepseek = DeepSeek-V3 (58 layers, 256 experts, top-8, n_embd 7168).
+// Routing is Zipf-skewed (s = 1.1) with a different hot set per layer. Formats:
+//   csv    llama-server selection lines ("12,52 40 85 ...") with a header;
+//   gate   llama-server gate_input lines for 4 consecutive layers, token 0 (n_embd floats,
+//          6 significant digits as ostream prints them), between selection lines;
+//   ndjson one object per line with layer, experts, weights, token, tag.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct Shape {
+    int layers, experts, top_k, n_embd;
+};
+
+struct Router {
+    std::vector<std::vector<int>> perm;   // per layer: rank -> expert
+    std::vector<double> cdf;              // Zipf over ranks
+    std::mt19937_64 rng;
+
+    Router(const Shape& s, uint64_t seed) : rng(seed) {
+        for (int l = 0; l < s.layers; ++l) {
+            std::vector<int> p(s.experts);
+            for (int e = 0; e < s.experts; ++e) p[e] = e;
+            std::shuffle(p.begin(), p.end(), rng);
+            perm.push_back(p);
+        }
+        double z = 0;
+        for (int r = 0; r < s.experts; ++r) cdf.push_back(z += 1.0 / std::pow(r + 1, 1.1));
+        for (double& c : cdf) c /= z;
+    }
+
+    void pick(int layer, int k, std::vector<int>& out) {
+        out.clear();
+        std::uniform_real_distribution<double> u(0, 1);
+        while (static_cast<int>(out.size()) < k) {
+            const auto r = std::lower_bound(cdf.begin(), cdf.end(), u(rng)) - cdf.begin();
+            const int e = perm[layer][std::min<size_t>(r, cdf.size() - 1)];
+            if (std::find(out.begin(), out.end(), e) == out.end()) out.push_back(e);
+        }
+    }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string shape = "qwen3", format = "csv";
+    double mb = 100;
+    uint64_t seed = 1;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!std::strcmp(argv[i], "--shape")) shape = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--format")) format = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--mb")) mb = std::atof(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--seed")) seed = std::strtoull(argv[i + 1], nullptr, 10);
+        else {
+            std::fprintf(stderr, "gen_log: unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
+    const Shape s = shape == "deepseek" ? Shape{58, 256, 8, 7168} : Shape{48, 128, 8, 2048};
+    Router router(s, seed);
+    std::normal_distribution<float> gauss(0.0f, 1.0f);
+    const uint64_t target = static_cast<uint64_t>(mb * 1e6);
+    uint64_t written = 0;
+    std::string out;
+    out.reserve(1 << 22);
+    std::vector<int> ex;
+    std::vector<float> resid(s.n_embd);
+    auto flush = [&] {
+        std::fwrite(out.data(), 1, out.size(), stdout);
+        written += out.size();
+        out.clear();
+    };
+    char buf[64];
+    if (format != "ndjson") out += "layer_id,expert_ids\n";
+    for (uint64_t token = 0; written + out.size() < target; ++token) {
+        if (format == "gate")
+            for (float& x : resid) x = gauss(router.rng);
+        for (int l = 0; l < s.layers; ++l) {
+            if (format == "gate" && l >= 20 && l < 24) {
+                out += "gate_input,";
+                out += std::to_string(l);
+                out += ",0,";
+                for (int i = 0; i < s.n_embd; ++i) {
+                    resid[i] += 0.3f * gauss(router.rng);
+                    const int n = std::snprintf(buf, sizeof buf, i ? " %g" : "%g", resid[i] * (i % 97 ? 1.0f : 1e-5f));
+                    out.append(buf, n);
+                }
+                out += '\n';
+            }
+            router.pick(l, s.top_k, ex);
+            if (format == "ndjson") {
+                out += "{\"layer\": " + std::to_string(l) + ", \"experts\": [";
+                for (int i = 0; i < s.top_k; ++i) out += (i ? ", " : "") + std::to_string(ex[i]);
+                out += "], \"weights\": [";
+                for (int i = 0; i < s.top_k; ++i) {
+                    const int n = std::snprintf(buf, sizeof buf, i ? ", %.4f" : "%.4f", 0.3 / (i + 1));
+                    out.append(buf, n);
+                }
+                out += "], \"token\": " + std::to_string(token % 4096) + ", \"tag\": \"" +
+                       (token % 3 ? "code" : "math") + "\"}\n";
+            } else {
+                out += std::to_string(l);
+                out += ',';
+                for (int i = 0; i < s.top_k; ++i) {
+                    if (i) out += ' ';
+                    out += std::to_string(ex[i]);
+                }
+                out += '\n';
+            }
+            if (out.size() > (1 << 21)) flush();
+        }
+    }
+    flush();
+    return 0;
+}
