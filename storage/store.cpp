@@ -1,5 +1,7 @@
 #include "storage/store.hpp"
 
+#include "storage/varint.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cerrno>
@@ -30,7 +32,7 @@ CREATE TABLE IF NOT EXISTS layer_stats(
     ema BLOB NOT NULL,                 -- float64, one per expert
     ema_norm REAL NOT NULL,            -- 1 - d^T
     weight_mass BLOB NOT NULL,         -- float64, one per expert
-    cooc BLOB NOT NULL,                -- uint64 upper triangle, C[a][b] for a < b, row by row
+    cooc BLOB NOT NULL,                -- LEB128 varints: upper triangle, C[a][b] for a < b, row by row
     logit_records INTEGER NOT NULL,
     logit_moments BLOB NOT NULL,       -- per expert: n, mean, m2, min, max (5 float64)
     hist_logits BLOB NOT NULL,         -- uint64 counts: underflow, bins, overflow
@@ -257,7 +259,9 @@ void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool fo
             .bind(5, static_cast<int64_t>(l.weighted_tokens));
         layer.bind(6, static_cast<int64_t>(l.num_experts())).bind_blob(7, as_bytes(l.hits));
         layer.bind_blob(8, as_bytes(l.ema.values())).bind(9, l.ema.norm());
-        layer.bind_blob(10, as_bytes(l.weight_mass)).bind_blob(11, as_bytes(l.cooc.counts()));
+        const std::string cooc = encode_varints(l.cooc.counts());
+        layer.bind_blob(10, as_bytes(l.weight_mass))
+            .bind_blob(11, std::as_bytes(std::span(cooc.data(), cooc.size())));
         layer.bind(12, static_cast<int64_t>(l.logits.records))
             .bind_blob(13, as_bytes(moments_of(l.logits)));
         layer.bind_blob(14, as_bytes(l.logits.logits.counts))
@@ -387,8 +391,8 @@ void Store::load(Aggregates& agg) const {
             l.weight_mass = from_blob<double>(q.blob(8));
             if (l.ema.size() != l.hits.size() || l.weight_mass.size() != l.hits.size())
                 throw StorageError(db_.path() + ": corrupt layer_stats row");
-            auto cooc = from_blob<uint64_t>(q.blob(9));
-            if (!cooc.empty() && !l.cooc.assign(l.hits.size(), std::move(cooc)))
+            auto cooc = decode_varints(q.blob(9));
+            if (!cooc || (!cooc->empty() && !l.cooc.assign(l.hits.size(), std::move(*cooc))))
                 throw StorageError(db_.path() + ": corrupt co-occurrence matrix");
             l.logits.records = static_cast<uint64_t>(q.int64(10));
             restore_moments(l.logits, from_blob<double>(q.blob(11)));

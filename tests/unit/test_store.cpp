@@ -5,6 +5,7 @@
 
 #include "analytics/stream_ingest.hpp"
 #include "storage/store.hpp"
+#include "storage/varint.hpp"
 #include "temp_dir.hpp"
 
 using namespace moe;
@@ -116,4 +117,14 @@ TEST_CASE("the read-only store never writes") {
     Store ro = Store::open_read_only(dir.file("m.db"));
     Aggregates agg;
     CHECK_THROWS(ro.save(agg, {}));
+}
+
+TEST_CASE("varint blobs round-trip and refuse truncated input") {
+    const std::vector<uint64_t> v = {0, 1, 127, 128, 300, 1ull << 35, UINT64_MAX};
+    const std::string enc = encode_varints(v);
+    CHECK(enc.size() == 1 + 1 + 1 + 2 + 2 + 6 + 10);
+    auto dec = decode_varints(std::as_bytes(std::span(enc.data(), enc.size())));
+    REQUIRE(dec);
+    CHECK(*dec == v);
+    CHECK_FALSE(decode_varints(std::as_bytes(std::span(enc.data(), enc.size() - 1))));
 }

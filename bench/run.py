@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+"""moescope's benchmark: throughput and memory of `moescope analyze` and of the daemon
+(file replay into SQLite) per input format and analytics set, side by side with what users
+run today (a pandas script, and `wc -l` as the speed of just reading the bytes); the
+memory of a 2 GB DeepSeek-shaped replay; and a live tail at a fixed record rate (lag and
+CPU). Deterministic inputs from build/gen_log. Run bench/setup first.
+
+    python3 bench/run.py                 # ~300 MB inputs, everything but the 2 GB run
+    python3 bench/run.py --mb 1000 --big # larger inputs, plus the 2 GB memory check
+Results print as a table and are written to bench/out/results.json.
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+BUILD = os.environ.get("MOESCOPE_BUILD", os.path.join(ROOT, "build"))
+OUT = os.path.join(HERE, "out")
+GEN, CLI, DAEMON = (os.path.join(BUILD, x) for x in ("gen_log", "moescope", "moescoped"))
+SETS = ("counts", "standard", "full")
+
+
+def generate(shape, fmt, mb):
+    path = os.path.join(OUT, "%s_%s_%dmb.log" % (shape, fmt, mb))
+    if not os.path.exists(path):
+        with open(path + ".tmp", "wb") as f:
+            subprocess.run([GEN, "--shape", shape, "--format", fmt, "--mb", str(mb)], stdout=f, check=True)
+        os.rename(path + ".tmp", path)
+    return path
+
+
+def run_measured(cmd, **kw):
+    """Runs cmd; returns (seconds, peak RSS MB, CPU seconds) of that process alone."""
+    t0 = time.time()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+    _, status, ru = os.wait4(p.pid, 0)
+    if status != 0:
+        raise RuntimeError("%s failed (%d)" % (" ".join(cmd), status))
+    return time.time() - t0, ru.ru_maxrss / 1024, ru.ru_utime + ru.ru_stime
+
+
+def records_in(path):
+    with open(path, "rb") as f:
+        return sum(1 for line in f if line[:1].isdigit() or line[:1] == b"{")
+
+
+def committed_offset(db):
+    try:
+        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=5)
+        row = con.execute("SELECT offset FROM sources").fetchone()
+        con.close()
+        return row[0] if row else 0
+    except sqlite3.Error:
+        return 0
+
+
+def proc_stat(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    with open("/proc/%d/status" % pid) as f:
+        hwm = int(re.search(r"VmHWM:\s+(\d+)", f.read()).group(1)) / 1024
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), hwm
+
+
+def replay(path, analytics, flush_ms=500):
+    """Daemon path: seconds until the whole file is committed to SQLite, peak RSS, CPU s."""
+    db = os.path.join(OUT, "replay.db")
+    for s in ("", "-wal", "-shm"):
+        if os.path.exists(db + s):
+            os.remove(db + s)
+    size = os.path.getsize(path)
+    t0 = time.time()
+    p = subprocess.Popen([DAEMON, "--db", db, "--follow", path, "--analytics", analytics, "--flush-ms",
+                          str(flush_ms), "--poll-ms", "20"], stderr=subprocess.DEVNULL)
+    while committed_offset(db) < size:
+        time.sleep(0.02)
+        if p.poll() is not None:
+            raise RuntimeError("moescoped exited")
+    t = time.time() - t0
+    cpu, hwm = proc_stat(p.pid)
+    p.terminate()
+    p.wait()
+    return t, hwm, cpu
+
+
+def live_tail(rate, seconds, analytics="standard"):
+    """A writer appends CSV lines at `rate` records/s; returns (p50, max lag s, CPU % of one core)."""
+    log, db = os.path.join(OUT, "live.log"), os.path.join(OUT, "live.db")
+    for f in (log, db, db + "-wal", db + "-shm"):
+        if os.path.exists(f):
+            os.remove(f)
+    src = generate("qwen3", "csv", 50)
+    with open(src, "rb") as f:
+        lines = f.read().split(b"\n")[1:-1]
+    open(log, "wb").close()
+    p = subprocess.Popen([DAEMON, "--db", db, "--follow", log, "--analytics", analytics], stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    written = [0, 0]  # bytes, records
+    history = []      # (time, bytes written)
+    stop = threading.Event()
+
+    def writer():
+        i, tick = 0, 0.01
+        t_start = time.time()
+        with open(log, "ab", buffering=0) as f:
+            while not stop.is_set():
+                due = int((time.time() - t_start) * rate)
+                if due > written[1]:
+                    n = due - written[1]
+                    chunk = b"\n".join(lines[(i + j) % len(lines)] for j in range(n)) + b"\n"
+                    i += n
+                    f.write(chunk)
+                    written[0] += len(chunk)
+                    written[1] = due
+                    history.append((time.time(), written[0]))
+                time.sleep(tick)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    cpu0, _ = proc_stat(p.pid)
+    t0 = time.time()
+    lags = []
+    while time.time() - t0 < seconds:
+        time.sleep(0.1)
+        off = committed_offset(db)
+        now = time.time()
+        # lag: how long ago the writer had written as much as is committed now
+        behind = [ts for ts, b in history if b > off]
+        lags.append(now - behind[0] if behind else 0.0)
+    cpu1, _ = proc_stat(p.pid)
+    wall = time.time() - t0
+    stop.set()
+    t.join()
+    p.terminate()
+    p.wait()
+    lags = sorted(lags[10:])  # skip the first second
+    return lags[len(lags) // 2], lags[-1], 100.0 * (cpu1 - cpu0) / wall, written[1] / (time.time() - t0)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mb", type=int, default=300, help="size of each generated input (MB)")
+    ap.add_argument("--pandas-mb", type=int, default=30, help="size of the pandas baseline input (MB)")
+    ap.add_argument("--big", action="store_true", help="also replay a 2 GB DeepSeek-shaped log (memory target)")
+    ap.add_argument("--live-seconds", type=int, default=10)
+    args = ap.parse_args()
+    os.makedirs(OUT, exist_ok=True)
+    results = {"machine": {"cpu": platform.processor() or "unknown", "cores": os.cpu_count(),
+                           "kernel": platform.release()}, "runs": []}
+    try:
+        with open("/proc/cpuinfo") as f:
+            results["machine"]["cpu"] = re.search(r"model name\s*:\s*(.*)", f.read()).group(1)
+    except (OSError, AttributeError):
+        pass
+    print("machine: %s, %d cores" % (results["machine"]["cpu"], os.cpu_count()))
+
+    inputs = {"csv": generate("qwen3", "csv", args.mb), "gate": generate("qwen3", "gate", args.mb),
+              "ndjson": generate("qwen3", "ndjson", args.mb)}
+    print("\n%-8s %-9s %-8s %9s %11s %9s %8s" % ("format", "analytics", "path", "MB/s", "records/s", "RSS MB", "CPU s"))
+    for fmt, path in inputs.items():
+        size = os.path.getsize(path) / 1e6
+        n = records_in(path)
+        t, _, _ = run_measured(["wc", "-l", path])
+        results["runs"].append({"format": fmt, "path": "wc -l", "mb_s": size / t})
+        print("%-8s %-9s %-8s %9.0f %11s %9s %8.2f" % (fmt, "-", "wc -l", size / t, "-", "-", t))
+        for a in SETS:
+            t, rss, cpu = run_measured([CLI, "analyze", path, "--brief", "--analytics", a])
+            results["runs"].append({"format": fmt, "analytics": a, "path": "analyze", "mb_s": size / t,
+                                    "records_s": n / t, "rss_mb": rss, "cpu_s": cpu})
+            print("%-8s %-9s %-8s %9.0f %11.0f %9.0f %8.2f" % (fmt, a, "analyze", size / t, n / t, rss, cpu))
+            t, rss, cpu = replay(path, a)
+            results["runs"].append({"format": fmt, "analytics": a, "path": "daemon", "mb_s": size / t,
+                                    "records_s": n / t, "rss_mb": rss, "cpu_s": cpu})
+            print("%-8s %-9s %-8s %9.0f %11.0f %9.0f %8.2f" % (fmt, a, "daemon", size / t, n / t, rss, cpu))
+
+    # The pandas baseline (what users run today) on a slice of the CSV log.
+    slice_path = os.path.join(OUT, "pandas_slice.log")
+    with open(inputs["csv"], "rb") as f, open(slice_path, "wb") as g:
+        g.write(f.read(args.pandas_mb * 1000000).rsplit(b"\n", 1)[0] + b"\n")
+    size = os.path.getsize(slice_path) / 1e6
+    try:
+        t, rss, cpu = run_measured([sys.executable, os.path.join(HERE, "baseline_pandas.py"), slice_path])
+        pandas_mb_s = size / t
+        results["pandas"] = {"mb_s": pandas_mb_s, "rss_mb": rss, "input_mb": size}
+        print("\npandas baseline (counts + imbalance, %d MB): %.1f MB/s, peak RSS %.0f MB" % (size, pandas_mb_s, rss))
+    except RuntimeError:
+        pandas_mb_s = None
+        print("\npandas baseline skipped: run bench/setup (python3-pandas)")
+
+    def best(fmt, path, a):
+        return [r for r in results["runs"] if r["format"] == fmt and r["path"] == path and r.get("analytics") == a][0]
+
+    print("\nratios (CSV, counts + EMA + co-occurrence):")
+    d, an = best("csv", "daemon", "standard"), best("csv", "analyze", "standard")
+    wc = [r for r in results["runs"] if r["format"] == "csv" and r["path"] == "wc -l"][0]
+    if pandas_mb_s:
+        print("  daemon / pandas  = %5.0fx   analyze / pandas = %5.0fx" % (d["mb_s"] / pandas_mb_s, an["mb_s"] / pandas_mb_s))
+        results["ratio_daemon_pandas"] = d["mb_s"] / pandas_mb_s
+    print("  daemon / wc -l   = %5.2fx   analyze / wc -l  = %5.2fx" % (d["mb_s"] / wc["mb_s"], an["mb_s"] / wc["mb_s"]))
+
+    if args.big:
+        path = generate("deepseek", "csv", 2000)
+        t, rss, cpu = replay(path, "standard")
+        results["big"] = {"mb": os.path.getsize(path) / 1e6, "seconds": t, "rss_mb": rss}
+        print("\n2 GB DeepSeek-V3-shaped CSV (58 layers, 256 experts), daemon, standard: %.0f MB/s, peak RSS %.0f MB"
+              % (os.path.getsize(path) / 1e6 / t, rss))
+
+    print("\nlive tail (CSV, standard analytics, default --flush-ms 500 --poll-ms 100):")
+    results["live"] = []
+    for rate in (20000, 200000):
+        p50, worst, cpu, achieved = live_tail(rate, args.live_seconds)
+        results["live"].append({"rate": rate, "achieved": achieved, "lag_p50_s": p50, "lag_max_s": worst, "cpu_pct": cpu})
+        print("  %7d records/s: lag p50 %.2f s, max %.2f s; daemon CPU %.1f %% of one core" % (achieved, p50, worst, cpu))
+
+    with open(os.path.join(OUT, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    print("\nwritten: bench/out/results.json")
+
+
+if __name__ == "__main__":
+    main()
