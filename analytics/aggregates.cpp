@@ -176,12 +176,29 @@ void Aggregates::pad_to_num_experts() {
 }
 
 std::optional<std::string> Aggregates::merge(const Aggregates& o) {
-    if (experts_stated_ && o.experts_stated_ && num_experts_ != o.num_experts_)
-        return "different expert counts (" + std::to_string(num_experts_) + " vs " +
-               std::to_string(o.num_experts_) + ")";
+    // Everything is checked before anything changes: a refused merge leaves *this intact.
+    auto count = [](uint32_t E, bool stated) {
+        return std::to_string(E) + (stated ? "" : " (largest id + 1)");
+    };
+    const bool both_stated = experts_stated_ && o.experts_stated_;
+    if ((both_stated && num_experts_ != o.num_experts_) ||
+        (experts_stated_ && o.num_experts_ > num_experts_) ||
+        (o.experts_stated_ && num_experts_ > o.num_experts_))
+        return "different expert counts: " + count(num_experts_, experts_stated_) + " vs " +
+               count(o.num_experts_, o.experts_stated_);
+    if (!model_id_.empty() && !o.model_id_.empty() && model_id_ != o.model_id_)
+        return "different models: '" + model_id_ + "' vs '" + o.model_id_ + "'";
     if (gate_dim_ && o.gate_dim_ && gate_dim_ != o.gate_dim_)
         return "different gate-input sizes (" + std::to_string(gate_dim_) + " vs " +
                std::to_string(o.gate_dim_) + ")";
+    const TagStats& mine = *tags_[kAllTag];
+    for (int32_t l : o.tags_[kAllTag]->layer_ids())
+        if (const LayerStats* m = mine.layer(l);
+            m && m->top_k && o.tags_[kAllTag]->layer(l)->top_k != m->top_k)
+            return "layer " + std::to_string(l) + " has top-" + std::to_string(m->top_k) +
+                   " in one and top-" + std::to_string(o.tags_[kAllTag]->layer(l)->top_k) +
+                   " in the other";
+
     if (o.experts_stated_) state_num_experts(o.num_experts_);
     num_experts_ = std::max(num_experts_, o.num_experts_);
     if (!gate_dim_) gate_dim_ = o.gate_dim_;
@@ -193,6 +210,11 @@ std::optional<std::string> Aggregates::merge(const Aggregates& o) {
             if (ot->layers[l]) t.layer_or_create(static_cast<int32_t>(l)).merge(*ot->layers[l]);
         for (const auto& [key, g] : ot->gates)
             t.gates[key].merge(g);
+    }
+    for (const auto& [key, b] : o.timeline_.buckets()) {
+        BucketKey k = key;
+        k.tag = tag_id(o.tags_[key.tag]->name);
+        timeline_.add_counts(k, b);
     }
     pad_to_num_experts();
     return std::nullopt;

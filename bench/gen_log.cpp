@@ -24,20 +24,23 @@ struct Shape {
 };
 
 struct Router {
-    std::vector<std::vector<int>> perm;   // per layer: rank -> expert
-    std::vector<double> cdf;              // Zipf over ranks
+    std::vector<std::vector<int>> perm;  // per layer: rank -> expert
+    std::vector<double> cdf;             // Zipf over ranks
     std::mt19937_64 rng;
 
     Router(const Shape& s, uint64_t seed) : rng(seed) {
         for (int l = 0; l < s.layers; ++l) {
             std::vector<int> p(s.experts);
-            for (int e = 0; e < s.experts; ++e) p[e] = e;
+            for (int e = 0; e < s.experts; ++e)
+                p[e] = e;
             std::shuffle(p.begin(), p.end(), rng);
             perm.push_back(p);
         }
         double z = 0;
-        for (int r = 0; r < s.experts; ++r) cdf.push_back(z += 1.0 / std::pow(r + 1, 1.1));
-        for (double& c : cdf) c /= z;
+        for (int r = 0; r < s.experts; ++r)
+            cdf.push_back(z += 1.0 / std::pow(r + 1, 1.1));
+        for (double& c : cdf)
+            c /= z;
     }
 
     void pick(int layer, int k, std::vector<int>& out) {
@@ -58,10 +61,14 @@ int main(int argc, char** argv) {
     double mb = 100;
     uint64_t seed = 1;
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (!std::strcmp(argv[i], "--shape")) shape = argv[i + 1];
-        else if (!std::strcmp(argv[i], "--format")) format = argv[i + 1];
-        else if (!std::strcmp(argv[i], "--mb")) mb = std::atof(argv[i + 1]);
-        else if (!std::strcmp(argv[i], "--seed")) seed = std::strtoull(argv[i + 1], nullptr, 10);
+        if (!std::strcmp(argv[i], "--shape"))
+            shape = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--format"))
+            format = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--mb"))
+            mb = std::atof(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--seed"))
+            seed = std::strtoull(argv[i + 1], nullptr, 10);
         else {
             std::fprintf(stderr, "gen_log: unknown option %s\n", argv[i]);
             return 2;
@@ -85,7 +92,8 @@ int main(int argc, char** argv) {
     if (format != "ndjson") out += "layer_id,expert_ids\n";
     for (uint64_t token = 0; written + out.size() < target; ++token) {
         if (format == "gate")
-            for (float& x : resid) x = gauss(router.rng);
+            for (float& x : resid)
+                x = gauss(router.rng);
         for (int l = 0; l < s.layers; ++l) {
             if (format == "gate" && l >= 20 && l < 24) {
                 out += "gate_input,";
@@ -93,7 +101,8 @@ int main(int argc, char** argv) {
                 out += ",0,";
                 for (int i = 0; i < s.n_embd; ++i) {
                     resid[i] += 0.3f * gauss(router.rng);
-                    const int n = std::snprintf(buf, sizeof buf, i ? " %g" : "%g", resid[i] * (i % 97 ? 1.0f : 1e-5f));
+                    const int n = std::snprintf(buf, sizeof buf, i ? " %g" : "%g",
+                                                resid[i] * (i % 97 ? 1.0f : 1e-5f));
                     out.append(buf, n);
                 }
                 out += '\n';
@@ -101,10 +110,12 @@ int main(int argc, char** argv) {
             router.pick(l, s.top_k, ex);
             if (format == "ndjson") {
                 out += "{\"layer\": " + std::to_string(l) + ", \"experts\": [";
-                for (int i = 0; i < s.top_k; ++i) out += (i ? ", " : "") + std::to_string(ex[i]);
+                for (int i = 0; i < s.top_k; ++i)
+                    out += (i ? ", " : "") + std::to_string(ex[i]);
                 out += "], \"weights\": [";
                 for (int i = 0; i < s.top_k; ++i) {
-                    const int n = std::snprintf(buf, sizeof buf, i ? ", %.4f" : "%.4f", 0.3 / (i + 1));
+                    const int n =
+                        std::snprintf(buf, sizeof buf, i ? ", %.4f" : "%.4f", 0.3 / (i + 1));
                     out.append(buf, n);
                 }
                 out += "], \"token\": " + std::to_string(token % 4096) + ", \"tag\": \"" +

@@ -7,6 +7,8 @@
 
 #include "cli/analyze.hpp"
 #include "cli/commands.hpp"
+#include "cli/html_report.hpp"
+#include "cli/merge.hpp"
 #include "cli/time_spec.hpp"
 #include "storage/store.hpp"
 
@@ -24,6 +26,11 @@ struct Args {
     // analyze
     std::vector<std::string> files;
     std::string format = "auto", analytics_set = "full";
+    // merge, report
+    std::vector<std::string> merge_inputs;
+    std::string merge_out, html;
+    bool force = false;
+    int32_t cooc_layer = -1;
     AnalyticsOptions analytics;
     size_t max_line = LineSplitter::kDefaultMaxLine;
 };
@@ -189,6 +196,22 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0, kMaxExpert));
     commands[timeline] = Command::timeline;
 
+    auto* merge = app.add_subcommand("merge", "Combine databases from several nodes into one");
+    merge->add_option("databases", a.merge_inputs, "Databases to combine")
+        ->required()
+        ->check(CLI::ExistingFile);
+    merge->add_option("--out", a.merge_out, "The combined database to write")->required();
+    merge->add_flag("--force", a.force, "Replace --out if it exists");
+
+    auto* report = app.add_subcommand("report", "Write a self-contained HTML report");
+    report->add_option("--html", a.html, "Output file")->required();
+    report->add_option("--tag", a.q.tag, "Report on this tag (default: all)");
+    report
+        ->add_option("--cooc-layer", a.cooc_layer,
+                     "Layer of the co-occurrence heatmap (default: the least balanced)")
+        ->check(CLI::Range(0, kMaxLayer));
+    analyze->add_option("--html", a.html, "Also write the HTML report of these files");
+
     auto* tags = app.add_subcommand("tags", "Tags with their record counts");
     add_common(tags, a);
     commands[tags] = Command::tags;
@@ -226,9 +249,16 @@ int main(int argc, char** argv) {
         return fail("bad --until '" + a.until + "'", 2);
 
     try {
+        if (merge->parsed()) {
+            const MergeResult r = merge_databases(a.merge_inputs, a.merge_out, a.force);
+            std::printf("merged %zu databases (%llu records) into %s\n", r.inputs,
+                        static_cast<unsigned long long>(r.records), r.out.c_str());
+            return 0;
+        }
         std::vector<SourceStats> src;
         Aggregates agg(a.analytics);
-        if (cmd == Command::analyze) {
+        const bool reporting = report->parsed();
+        if (cmd == Command::analyze && !reporting) {
             std::vector<AnalyzeInput> inputs;
             for (const auto& f : a.files)
                 inputs.push_back(parse_input_spec(f));
@@ -236,12 +266,21 @@ int main(int argc, char** argv) {
         } else {
             Store store = Store::open_read_only(a.db);
             store.load(agg);
-            if (cmd == Command::timeline || since || until) store.load_timeline(agg);
+            if (cmd == Command::timeline || since || until || reporting) store.load_timeline(agg);
             src = store.load_sources();
         }
         if (since || until) {
             agg.restrict_to_window(since.value_or(INT64_MIN), until.value_or(INT64_MAX));
             a.q.windowed = true;
+        }
+        if (!a.html.empty()) {
+            HtmlReportOptions ro;
+            ro.cooc_layer = a.cooc_layer;
+            write_html_report(a.html, agg, src, a.q, ro);
+            if (reporting) {
+                std::printf("wrote %s\n", a.html.c_str());
+                return 0;
+            }
         }
         std::fputs(render(cmd, agg, src, a.q).c_str(), stdout);
     } catch (const std::invalid_argument& e) {

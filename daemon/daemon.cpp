@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "daemon/prometheus_text.hpp"
 #include "daemon/stdin_source.hpp"
 
 namespace moe {
@@ -56,6 +57,30 @@ Daemon::Daemon(DaemonConfig cfg)
             io_, std::move(s), agg_, cfg_.stream.format, cfg_.stream.max_line, [this, only_source] {
                 if (only_source) shutdown("end of standard input");
             }));
+    }
+    if (cfg_.metrics) start_metrics(*cfg_.metrics);
+}
+
+void Daemon::start_metrics(const ListenSpec& spec) {
+    namespace ip = boost::asio::ip;
+    try {
+        const ip::address addr = ip::make_address(spec.host);
+        metrics_ = std::make_unique<MetricsServer>(io_, ip::tcp::endpoint(addr, spec.port), [this] {
+            std::vector<const SourceStats*> stats;
+            for (auto& s : sources_)
+                stats.push_back(&s->stats());
+            return prometheus_text(agg_, stats);
+        });
+        ListenSpec bound = spec;
+        bound.port = metrics_->port();
+        const std::string url = "http://" + bound.name().substr(6) + "/metrics";
+        if (addr.is_loopback())
+            spdlog::info("metrics on {} (loopback only)", url);
+        else
+            spdlog::warn("metrics on {}: NOT loopback, anyone who can reach it can read them", url);
+    } catch (const boost::system::system_error& e) {
+        throw std::runtime_error("cannot serve metrics on " + spec.name() + ": " +
+                                 e.code().message());
     }
 }
 
@@ -161,6 +186,7 @@ void Daemon::shutdown(const char* why) {
     spdlog::info("{}: flushing and exiting", why);
     for (auto& s : sources_)
         s->stop();
+    if (metrics_) metrics_->stop();
     flush_timer_.cancel();
     exit_code_ = flush() ? 0 : 1;
     io_.stop();
@@ -171,6 +197,7 @@ int Daemon::run() {
                  sources_.size(), cfg_.flush_ms);
     for (auto& s : sources_)
         s->start();
+    if (metrics_) metrics_->start();
     schedule_flush();
     wait_signals();
     io_.run();

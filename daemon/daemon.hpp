@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "daemon/file_follower.hpp"
 #include "daemon/listen_spec.hpp"
 #include "daemon/listener.hpp"
+#include "daemon/metrics_server.hpp"
 #include "daemon/source.hpp"
 #include "daemon/unix_socket_file.hpp"
 #include "storage/store.hpp"
@@ -37,6 +39,7 @@ struct DaemonConfig {
     StreamOptions stream;
     int flush_ms = 500;
     int64_t retention_seconds = 168 * 3600;  // timeline buckets older than this are deleted
+    std::optional<ListenSpec> metrics;       // Prometheus endpoint (tcp only)
 };
 
 class Daemon {
@@ -59,6 +62,7 @@ class Daemon {
     std::vector<SourceStats*> all_stats();
     SourceStats take_stored(const std::string& name);
     void add_listener(const ListenSpec& spec);
+    void start_metrics(const ListenSpec& spec);
 
     DaemonConfig cfg_;
     boost::asio::io_context io_;
@@ -70,6 +74,7 @@ class Daemon {
     std::vector<SourceStats> stored_sources_;  // from earlier runs, not (yet) configured
     std::vector<std::unique_ptr<UnixSocketFile>> socket_files_;  // outlive their listeners
     std::vector<std::unique_ptr<Source>> sources_;
+    std::unique_ptr<MetricsServer> metrics_;
     int exit_code_ = 0;
     bool stopping_ = false;
 };

@@ -76,7 +76,9 @@ int main(int argc, char** argv) {
            "--max-memory-mb", memory_mb,
            "Budget for per-layer statistics; records needing more are rejected (default 2048)")
         ->check(CLI::Range(16, 1 << 24));
-    std::string analytics_set = "full";
+    std::string analytics_set = "full", metrics;
+    app.add_option("--metrics", metrics,
+                   "Serve Prometheus /metrics and /healthz on HOST:PORT (:PORT = 127.0.0.1)");
     app.add_option("--analytics", analytics_set,
                    "counts, standard (+ EMA, co-occurrence) or full (default)")
         ->check(CLI::IsMember({"counts", "standard", "full"}));
@@ -105,6 +107,12 @@ int main(int argc, char** argv) {
         auto spec = parse_listen_spec(l, err);
         if (!spec) return usage_error(err);
         cfg.listens.push_back(*spec);
+    }
+    if (!metrics.empty()) {
+        std::string err;
+        auto spec = parse_listen_spec("tcp://" + metrics, err);
+        if (!spec) return usage_error("--metrics " + metrics + ": " + err);
+        cfg.metrics = spec;
     }
     if (cfg.follows.empty() && cfg.listens.empty() && !cfg.read_stdin)
         return usage_error("nothing to do: give --follow FILE, --listen ADDRESS or --stdin");

@@ -1,0 +1,27 @@
+// `moescope report --html out.html`: one self-contained HTML file (inline CSS and JS, data
+// embedded as JSON, no network access when opened) with a layer x expert heatmap of shares,
+// imbalance across layers, a co-occurrence heatmap, the layer correlation matrix with its
+// periodic summary, gate-distance charts, tag comparison and hits over time.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "analytics/aggregates.hpp"
+#include "analytics/source_stats.hpp"
+#include "cli/query_options.hpp"
+
+namespace moe {
+
+struct HtmlReportOptions {
+    int32_t cooc_layer = -1;  // -1: the layer with the highest Gini
+};
+
+// The report as a string (tests), and written to a file (throws std::runtime_error).
+std::string html_report(const Aggregates& agg, const std::vector<SourceStats>& sources,
+                        const QueryOptions& q, const HtmlReportOptions& o);
+void write_html_report(const std::string& path, const Aggregates& agg,
+                       const std::vector<SourceStats>& sources, const QueryOptions& q,
+                       const HtmlReportOptions& o);
+
+}  // namespace moe

@@ -1,0 +1,185 @@
+// The data behind the HTML report, as one JSON object (see html_report.cpp for the page).
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+
+#include "analytics/imbalance.hpp"
+#include "analytics/layer_correlation.hpp"
+#include "analytics/tag_compare.hpp"
+#include "cli/deep_report.hpp"
+#include "cli/html_report.hpp"
+#include "cli/json_writer.hpp"
+
+namespace moe {
+
+std::string html_report_data(const Aggregates& agg, const std::vector<SourceStats>& sources,
+                             const QueryOptions& q, const HtmlReportOptions& o);
+
+namespace {
+
+double rounded(double v, double scale = 1e6) {
+    return std::isfinite(v) ? std::round(v * scale) / scale : v;
+}
+
+std::vector<uint64_t> padded(const LayerStats& l, size_t E) {
+    std::vector<uint64_t> h = l.hits;
+    h.resize(std::max(h.size(), E), 0);
+    return h;
+}
+
+void write_figures(JsonWriter& w, const ImbalanceFigures& f) {
+    w.field("selections", f.selections)
+        .field("dead", f.dead_experts)
+        .field("gini", rounded(f.gini));
+    w.field("cv", rounded(f.cv)).field("entropy_norm", rounded(f.entropy_norm));
+    w.field("max_over_mean", rounded(f.max_over_mean)).field("top10_share", rounded(f.top10_share));
+    w.field("max_expert", f.argmax);
+}
+
+int32_t busiest_imbalance_layer(const TagStats& t, size_t E) {
+    int32_t best = -1;
+    double gini = -1;
+    for (int32_t l : t.layer_ids()) {
+        const double g = compute_imbalance(padded(*t.layer(l), E)).gini;
+        if (g > gini && t.layer(l)->cooc.num_experts() > 0) gini = g, best = l;
+    }
+    return best;
+}
+
+}  // namespace
+
+std::string html_report_data(const Aggregates& agg, const std::vector<SourceStats>& sources,
+                             const QueryOptions& q, const HtmlReportOptions& o) {
+    const auto id = agg.find_tag(q.tag);
+    if (!id) throw std::invalid_argument("unknown tag '" + q.tag + "'");
+    const TagStats& t = agg.tag(*id);
+    const size_t E = agg.num_experts();
+    std::string out;
+    JsonWriter w(out);
+    w.begin_object();
+    w.field("tag", std::string_view(t.name)).field("num_experts", static_cast<uint64_t>(E));
+    w.field("model_id", std::string_view(agg.model_id()))
+        .field("generated", std::string_view(iso_utc(std::time(nullptr))));
+    w.field("tokens", t.global.tokens);
+
+    w.key("layers").begin_array();
+    for (int32_t l : t.layer_ids()) {
+        const auto h = padded(*t.layer(l), E);
+        const ImbalanceFigures f = compute_imbalance(h);
+        w.begin_object().field("layer", l).field("tokens", t.layer(l)->tokens);
+        write_figures(w, f);
+        w.key("hits").begin_array();
+        for (uint64_t x : h)
+            w.value(x);
+        w.end_array().end_object();
+    }
+    w.end_array();
+    w.key("global").begin_object();
+    write_figures(w, compute_imbalance(padded(t.global, E)));
+    w.end_object();
+
+    const int32_t cl = o.cooc_layer >= 0 ? o.cooc_layer : busiest_imbalance_layer(t, E);
+    if (const LayerStats* l = cl >= 0 ? t.layer(cl) : nullptr; l && l->cooc.num_experts() > 0) {
+        w.key("cooc")
+            .begin_object()
+            .field("layer", cl)
+            .field("tokens", l->tokens)
+            .key("hits")
+            .begin_array();
+        for (uint64_t x : padded(*l, E))
+            w.value(x);
+        w.end_array().key("counts").begin_array();  // upper triangle, row by row
+        for (size_t a = 0; a < E; ++a)
+            for (size_t b = a + 1; b < E; ++b)
+                w.value(l->cooc.get(a, b));
+        w.end_array().end_object();
+    }
+
+    const auto rs = layer_correlations(t, E, q.delta_max);
+    w.key("corr").begin_array();
+    for (const auto& c : rs)
+        w.begin_array().value(c.layer).value(c.delta).value(rounded(c.r, 1e4)).end_array();
+    w.end_array().key("periodic").begin_array();
+    for (int32_t d : q.periodic) {
+        const auto p = periodic_summary(layer_correlations(t, E, std::max(q.delta_max, d)), d);
+        w.begin_object()
+            .field("delta", d)
+            .field("mean", rounded(p.mean, 1e4))
+            .field("std", rounded(p.std, 1e4));
+        w.field("n", static_cast<uint64_t>(p.n)).end_object();
+    }
+    w.end_array();
+
+    w.key("gates").begin_array();
+    for (const auto& [key, g] : t.gates) {
+        if (key.tokens != GateTokens::all) continue;
+        w.begin_object()
+            .field("from", key.from_layer)
+            .field("to", key.to_layer)
+            .field("count", g.pairs);
+        for (size_t m = 0; m < kGateMetricCount; ++m) {
+            const RunningStats& rs1 = g.metrics[m];
+            w.key(gate_metric_name(static_cast<GateMetric>(m))).begin_array();
+            w.value(rounded(rs1.n ? rs1.mean : NAN))
+                .value(rounded(rs1.std_pop()))
+                .value(rounded(rs1.n ? rs1.min : NAN));
+            w.value(rounded(rs1.n ? rs1.max : NAN)).end_array();
+        }
+        w.end_object();
+    }
+    w.end_array();
+
+    // Each tag against "all" (or, for a tag's report, that tag against "all").
+    w.key("compare").begin_array();
+    const TagStats& all = agg.tag(kAllTag);
+    for (TagId other = 1; other < agg.tag_count(); ++other) {
+        const TagStats& a = agg.tag(other);
+        if (a.global.tokens == 0 || (&t != &all && &a != &t)) continue;
+        w.begin_object()
+            .field("tag_a", std::string_view(a.name))
+            .field("tag_b", std::string_view(all.name));
+        w.key("layers").begin_array();
+        for (const auto& c : compare_tags(a, all, E)) {
+            w.begin_object()
+                .field("layer", c.layer)
+                .field("js", rounded(c.js_divergence_bits))
+                .key("top")
+                .begin_array();
+            for (size_t i = 0; i < std::min<size_t>(5, c.experts.size()); ++i) {
+                const auto& e = c.experts[i];
+                w.begin_array()
+                    .value(e.expert)
+                    .value(rounded(e.share_a))
+                    .value(rounded(e.share_b))
+                    .end_array();
+            }
+            w.end_array().end_object();
+        }
+        w.end_array().end_object();
+    }
+    w.end_array();
+
+    w.key("timeline").begin_array();
+    for (const auto& [key, b] : agg.timeline().buckets()) {
+        if (key.tag != *id || key.layer != -1) continue;
+        std::vector<uint64_t> h = b.hits;
+        h.resize(std::max(h.size(), E), 0);
+        const ImbalanceFigures f = compute_imbalance(h);
+        w.begin_array().value(key.start).value(b.seconds).value(b.tokens).value(f.argmax);
+        w.value(rounded(
+            f.selections ? static_cast<double>(f.max) / static_cast<double>(f.selections) : NAN));
+        w.value(rounded(f.gini)).end_array();
+    }
+    w.end_array();
+
+    w.key("sources").begin_array();
+    for (const auto& s : sources) {
+        w.begin_object().field("name", std::string_view(s.name)).field("records", s.records);
+        w.field("rejected", s.total_rejects()).field("skipped", s.skipped_lines).end_object();
+    }
+    w.end_array();
+    w.end_object();
+    return out;
+}
+
+}  // namespace moe

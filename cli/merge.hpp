@@ -1,0 +1,21 @@
+// `moescope merge A.db B.db ... --out fleet.db`: one database from many nodes' databases.
+// Every stored aggregate is additive (hits, co-occurrence, moments, histograms, timeline
+// buckets); EMAs add (see README). Models that differ are refused with the reason.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace moe {
+
+struct MergeResult {
+    std::string out;
+    size_t inputs = 0;
+    uint64_t records = 0;
+};
+
+// Throws std::runtime_error (unreadable input, incompatible models, existing output).
+MergeResult merge_databases(const std::vector<std::string>& inputs, const std::string& out,
+                            bool force);
+
+}  // namespace moe
