@@ -51,25 +51,36 @@ void LlamaCsvParser::parse_selection(std::string_view line, RecordSink& sink) {
         return reject_or_skip(line, sink, RejectReason::malformed);
     }
     ++p;
-    experts_.clear();
-    p = scan::skip_spaces(p, end);
-    while (p < end) {
-        int64_t id;
-        if (!scan::parse_int(p, end, id) || (p < end && *p != ' ' && *p != '\t')) {
+    // The hot loop of the whole CSV path: small unsigned ids separated by spaces, into a
+    // fixed array (no vector bookkeeping per id).
+    size_t n = 0;
+    bool out_of_range = false;
+    for (;;) {
+        while (p < end && (*p == ' ' || *p == '\t'))
+            ++p;
+        if (p == end) break;
+        const bool negative = *p == '-';
+        if (negative) ++p;
+        unsigned d = static_cast<unsigned char>(*p) - static_cast<unsigned>('0');
+        if (p == end || d > 9) return reject_or_skip(line, sink, RejectReason::malformed);
+        uint32_t id = d;
+        for (++p; p < end && (d = static_cast<unsigned char>(*p) - static_cast<unsigned>('0')) <= 9;
+             ++p)
+            id = id > static_cast<uint32_t>(kMaxExpert) ? id
+                                                        : id * 10 + d;  // saturates: no overflow
+        if (p < end && *p != ' ' && *p != '\t')
             return reject_or_skip(line, sink, RejectReason::malformed);
-        }
-        if (id < 0 || id > kMaxExpert)
-            return sink.on_reject(RejectReason::expert_out_of_range, line);
-        if (experts_.size() == kMaxTopK) return sink.on_reject(RejectReason::malformed, line);
-        experts_.push_back(static_cast<int32_t>(id));
-        p = scan::skip_spaces(p, end);
+        if (n == kMaxTopK) return sink.on_reject(RejectReason::malformed, line);
+        out_of_range |= negative || id > static_cast<uint32_t>(kMaxExpert);
+        ids_[n++] = static_cast<int32_t>(id);
     }
-    if (experts_.empty()) return sink.on_reject(RejectReason::malformed, line);
+    if (n == 0) return sink.on_reject(RejectReason::malformed, line);
+    if (out_of_range) return sink.on_reject(RejectReason::expert_out_of_range, line);
     if (layer < 0 || layer > kMaxLayer)
         return sink.on_reject(RejectReason::layer_out_of_range, line);
     RoutingRecord r;
     r.layer = static_cast<int32_t>(layer);
-    r.experts = experts_;
+    r.experts = std::span<const int32_t>(ids_.data(), n);
     sink.on_routing(r);
 }
 

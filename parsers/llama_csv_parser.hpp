@@ -5,6 +5,7 @@
 // Any other line is ordinary log output: skipped and counted, never fatal.
 #pragma once
 
+#include <array>
 #include <string_view>
 #include <vector>
 
@@ -23,7 +24,7 @@ class LlamaCsvParser {
     void parse_selection(std::string_view line, RecordSink& sink);
     void parse_gate(std::string_view line, RecordSink& sink);
 
-    std::vector<int32_t> experts_;  // reused: no allocation per line
+    std::array<int32_t, kMaxTopK> ids_;  // the current line's top-k
     std::vector<float> values_;
 };
 
