@@ -1,5 +1,7 @@
 #include "analytics/stream_ingest.hpp"
 
+#include "parsers/number_scan.hpp"
+
 namespace moe {
 
 StreamIngest::StreamIngest(Aggregates& agg, SourceStats& stats, Format format, size_t max_line)
@@ -8,16 +10,6 @@ StreamIngest::StreamIngest(Aggregates& agg, SourceStats& stats, Format format, s
       source_tag_(agg.tag_id(stats.tag)),
       splitter_(max_line),
       parser_(format) {}
-
-namespace {
-std::string_view trimmed(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
-}  // namespace
 
 void StreamIngest::feed(std::string_view bytes) {
     stats_.bytes += bytes.size();
@@ -52,7 +44,7 @@ void StreamIngest::line(std::string_view text) {
         if (text == "}" || text == "]") end_document(true);
         return;
     }
-    if (json_allowed() && (trimmed(text) == "{" || trimmed(text) == "[")) {
+    if (json_allowed() && (scan::trim(text) == "{" || scan::trim(text) == "[")) {
         in_document_ = true;
         document_too_large_ = false;
         doc_start_ = splitter_.consumed();  // the start of this line

@@ -4,18 +4,8 @@
 
 namespace moe {
 
-namespace {
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
-}  // namespace
-
 void LineParser::other(std::string_view line, RecordSink& sink) {
-    if (trim(line).empty()) return sink.on_skip(SkipKind::blank, line);
+    if (scan::trim(line).empty()) return sink.on_skip(SkipKind::blank, line);
     if (scan::has_control_bytes(line)) return sink.on_reject(RejectReason::binary, line);
     sink.on_skip(SkipKind::other, line);
 }
@@ -25,7 +15,7 @@ void LineParser::parse(std::string_view line, RecordSink& sink) {
         case Format::llama_csv:
             return csv_.parse(line, sink);
         case Format::ndjson: {
-            const std::string_view t = trim(line);
+            const std::string_view t = scan::trim(line);
             if (t.empty()) return sink.on_skip(SkipKind::blank, line);
             return json_.parse(t, sink);
         }
@@ -35,7 +25,7 @@ void LineParser::parse(std::string_view line, RecordSink& sink) {
         case Format::auto_detect:
             break;
     }
-    const std::string_view t = trim(line);
+    const std::string_view t = scan::trim(line);
     if (!t.empty() && t.front() == '{') return json_.parse(t, sink);
     if (LlamaCsvParser::claims(line)) return csv_.parse(line, sink);
     if (eval_.parse(line, sink)) return;

@@ -61,6 +61,15 @@ inline FloatListStatus parse_float_list(const char* p, const char* end, std::vec
     return non_finite ? FloatListStatus::non_finite : FloatListStatus::ok;
 }
 
+// Without leading and trailing spaces and tabs.
+inline std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
+    return s;
+}
+
 // True if the bytes contain control characters other than tab: binary junk, not text.
 inline bool has_control_bytes(std::string_view s) {
     for (unsigned char c : s)
