@@ -60,9 +60,9 @@ void LlamaCsvParser::parse_selection(std::string_view line, RecordSink& sink) {
             ++p;
         if (p == end) break;
         const bool negative = *p == '-';
-        if (negative) ++p;
+        if (negative && ++p == end) return reject_or_skip(line, sink, RejectReason::malformed);
         unsigned d = static_cast<unsigned char>(*p) - static_cast<unsigned>('0');
-        if (p == end || d > 9) return reject_or_skip(line, sink, RejectReason::malformed);
+        if (d > 9) return reject_or_skip(line, sink, RejectReason::malformed);
         uint32_t id = d;
         for (++p; p < end && (d = static_cast<unsigned char>(*p) - static_cast<unsigned>('0')) <= 9;
              ++p)

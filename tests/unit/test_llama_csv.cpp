@@ -61,6 +61,9 @@ TEST_CASE("malformed record lines are rejected with a reason") {
         {"12", RejectReason::malformed},
         {"12,", RejectReason::malformed},
         {"12,52 40 x", RejectReason::malformed},
+        {"1,-", RejectReason::malformed},  // found by fuzzing: read past the line
+        {"1,3 -", RejectReason::malformed},
+        {"1,- 3", RejectReason::malformed},
         {"12,52,40", RejectReason::malformed},
         {"12;52 40", RejectReason::malformed},
         {"12,52 4.5", RejectReason::malformed},
