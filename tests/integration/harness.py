@@ -55,7 +55,15 @@ class Daemon:
         self.log = log or tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
 
+    def wait_ready(self):
+        """Until the daemon has started its event loop (and so handles SIGTERM)."""
+        for _ in range(400):
+            if "moescoped: database" in self.output() or self.proc.poll() is not None:
+                return
+            time.sleep(0.025)
+
     def stop(self, sig=signal.SIGTERM, expect_rc=0):
+        self.wait_ready()
         self.proc.send_signal(sig)
         rc = self.proc.wait(timeout=30)
         if expect_rc is not None and rc != expect_rc:
