@@ -75,6 +75,10 @@ std::optional<RejectReason> Aggregates::state_num_experts(uint32_t E) {
 
 std::optional<RejectReason> Aggregates::apply_meta(const MetaRecord& m) {
     if (!m.model_id.empty()) model_id_ = m.model_id;
+    if (m.top_k) {
+        if (stated_top_k_ && stated_top_k_ != m.top_k) return RejectReason::topk_changed;
+        stated_top_k_ = m.top_k;
+    }
     if (m.num_experts) return state_num_experts(m.num_experts);
     return std::nullopt;
 }
@@ -95,6 +99,7 @@ std::optional<RejectReason> Aggregates::validate(const RoutingRecord& r) const {
                 if (r.experts[j] == e) return RejectReason::duplicate_expert;
         seen |= bit;
     }
+    if (stated_top_k_ && r.experts.size() != stated_top_k_) return RejectReason::topk_changed;
     if (const LayerStats* l = tags_[kAllTag]->layer(r.layer);
         l && l->top_k && l->top_k != r.experts.size())
         return RejectReason::topk_changed;

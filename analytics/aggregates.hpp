@@ -128,6 +128,7 @@ class Aggregates {
     uint32_t num_experts_ = 0;
     bool experts_stated_ = false;
     uint32_t gate_dim_ = 0;
+    uint32_t stated_top_k_ = 0;  // from a meta record; 0: each layer's first record decides
     std::string model_id_;
     std::vector<std::unique_ptr<TagStats>> tags_;
     Timeline timeline_;

@@ -179,6 +179,18 @@ std::string render_table(Command cmd, const Aggregates& agg,
 
 std::string render(Command cmd, const Aggregates& agg, const std::vector<SourceStats>& sources,
                    const QueryOptions& q) {
+    // A layer that was never seen is a mistake worth saying, not an empty table.
+    if (q.layer && (cmd == Command::analyze || cmd == Command::layers || cmd == Command::corr)) {
+        const TagStats& t = find_tag(agg, q.tag);
+        if (const LayerStats* l = t.layer(*q.layer); !l || l->tokens == 0) {
+            const auto ids = t.layer_ids();
+            throw std::invalid_argument(
+                "no records for layer " + std::to_string(*q.layer) + " in tag '" + t.name + "'" +
+                (ids.empty() ? std::string()
+                             : " (layers " + std::to_string(ids.front()) + " to " +
+                                   std::to_string(ids.back()) + ")"));
+        }
+    }
     switch (q.format) {
         case OutputFormat::json:
             return render_json(cmd, agg, sources, q);

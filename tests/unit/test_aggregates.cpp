@@ -38,6 +38,15 @@ TEST_CASE("semantic validation rejects bad records and counts nothing from them"
     m.num_experts = 16;
     CHECK(agg.apply_meta(m) == RejectReason::expert_out_of_range);  // contradicts the stated 8
     CHECK(agg.num_experts() == 8);
+
+    // A stated top-k is a model fact too.
+    MetaRecord k;
+    k.top_k = 2;
+    REQUIRE_FALSE(agg.apply_meta(k));
+    CHECK(add(agg, 3, {1, 2, 3}) == RejectReason::topk_changed);  // a new layer, but k = 3
+    CHECK_FALSE(add(agg, 3, {1, 2}));
+    k.top_k = 4;
+    CHECK(agg.apply_meta(k) == RejectReason::topk_changed);
 }
 
 TEST_CASE("a stated expert count below ids already counted is refused") {
