@@ -12,7 +12,7 @@ import tempfile
 import numpy as np
 
 import reference as ref
-from harness import SOURCE, Daemon, check, cli, cli_json, wait_for
+from harness import SOURCE, check, cli, cli_json, ingest
 
 MIXTRAL = [os.path.join(SOURCE, "samples", "realdata", "mixtral", f)
            for f in ("humaneval_2_routing.jsonl", "gsm8k_2_routing.jsonl")]
@@ -180,12 +180,7 @@ def main():
 
         # --- the daemon gives the same numbers (one database per model) ---
         for files, n, label in ((MIXTRAL, 10779 + 7889, "mixtral"), ([gen], 900, "generated")):
-            db = os.path.join(tmp, label + ".db")
-            follows = [a for f in files for a in ("--follow", f)]
-            with Daemon("--db", db, *follows, "--flush-ms", "50") as d:
-                wait_for(lambda: sum(s["records"] for s in cli_json("--db", db, "sources")["sources"]) == n,
-                         "all %s records" % label)
-                d.stop()
+            db = ingest(os.path.join(tmp, label + ".db"), files, n)
             cmds = [("cooc", ["--top", "1000"]), ("corr", []), ("logits", [])]
             if label == "mixtral":
                 cmds.append(("compare", ["--tag", "gsm8k", "--vs", "humaneval"]))

@@ -87,6 +87,20 @@ class Daemon:
             self.proc.wait()
 
 
+def committed_records(db):
+    """Routing records committed to a daemon's database, over all its sources."""
+    return sum(s["records"] for s in cli_json("--db", db, "sources")["sources"])
+
+
+def ingest(db, files, n_records, *extra):
+    """Runs moescoped on `files` until `n_records` are committed, then stops it (SIGTERM)."""
+    follows = [a for f in files for a in ("--follow", f)]
+    with Daemon("--db", db, *follows, "--flush-ms", "50", *extra) as d:
+        wait_for(lambda: committed_records(db) == n_records, "%d records in %s" % (n_records, db))
+        d.stop()
+    return db
+
+
 def hits_by_layer(doc, tag="all"):
     """{layer: {expert: hits}} from a --json document's "layers" section."""
     out = {}

@@ -6,20 +6,14 @@ import os
 import subprocess
 import tempfile
 
-from harness import MOESCOPE, SOURCE, Daemon, check, cli, cli_json, hits_by_layer, wait_for
+from harness import MOESCOPE, SOURCE, check, cli, cli_json, hits_by_layer, ingest
 
 MIX = os.path.join(SOURCE, "samples", "realdata", "mixtral")
 SAMPLE = os.path.join(SOURCE, "samples", "llama_server", "moe_expert_selection.log")
 
 
 def node(tmp, name, files, n_records):
-    db = os.path.join(tmp, name + ".db")
-    follows = [a for f in files for a in ("--follow", f)]
-    with Daemon("--db", db, *follows, "--flush-ms", "50") as d:
-        wait_for(lambda: sum(s["records"] for s in cli_json("--db", db, "sources")["sources"]) == n_records,
-                 "node %s ingested" % name)
-        d.stop()
-    return db
+    return ingest(os.path.join(tmp, name + ".db"), files, n_records)
 
 
 def split(path, parts, tmp, header=b""):
