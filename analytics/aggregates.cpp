@@ -255,3 +255,51 @@ void Aggregates::restrict_to_window(int64_t since, int64_t until) {
 }
 
 }  // namespace moe
+
+namespace moe {
+
+std::unique_ptr<Aggregates> Aggregates::take_changes() {
+    auto c = std::make_unique<Aggregates>(opts_);
+    c->num_experts_ = num_experts_;
+    c->experts_stated_ = experts_stated_;
+    c->gate_dim_ = gate_dim_;
+    c->stated_top_k_ = stated_top_k_;
+    c->model_id_ = model_id_;
+    for (TagId t = 0; t < tags_.size(); ++t) {
+        TagStats& mine = *tags_[t];
+        TagStats& theirs = c->tag(c->tag_id(mine.name));
+        if (mine.global.dirty) {
+            theirs.global = mine.global;
+            mine.global.dirty = false;
+        }
+        for (size_t l = 0; l < mine.layers.size(); ++l) {
+            if (!mine.layers[l] || !mine.layers[l]->dirty) continue;
+            theirs.layer_or_create(static_cast<int32_t>(l)) = *mine.layers[l];
+            mine.layers[l]->dirty = false;
+        }
+        for (auto& [key, g] : mine.gates) {
+            if (!g.dirty) continue;
+            theirs.gates[key] = g;
+            g.dirty = false;
+        }
+    }
+    for (auto& [key, b] : timeline_.take())
+        c->timeline_.add_counts(key, b);
+    return c;
+}
+
+void Aggregates::restore_changes(const Aggregates& c) {
+    for (TagId t = 0; t < c.tags_.size(); ++t) {
+        const TagStats& theirs = *c.tags_[t];
+        TagStats& mine = tag(tag_id(theirs.name));
+        if (theirs.global.dirty) mine.global.dirty = true;
+        for (size_t l = 0; l < theirs.layers.size(); ++l)
+            if (theirs.layers[l]) mine.layer_or_create(static_cast<int32_t>(l)).dirty = true;
+        for (const auto& [key, g] : theirs.gates)
+            mine.gates[key].dirty = true;
+    }
+    for (const auto& [key, b] : c.timeline_.buckets())
+        timeline_.add_counts(key, b);
+}
+
+}  // namespace moe

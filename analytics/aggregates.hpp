@@ -103,6 +103,13 @@ class Aggregates {
     // Makes every layer's vectors num_experts() long, so reports see dead experts.
     void pad_to_num_experts();
 
+    // For a background writer: a new Aggregates holding copies of what changed since the
+    // last call (dirty layers and gate pairs, the timeline increments) and the model facts;
+    // here those parts are marked clean. Tag ids are the same in both.
+    std::unique_ptr<Aggregates> take_changes();
+    // Writing take_changes() failed: mark those parts dirty again and re-add the timeline.
+    void restore_changes(const Aggregates& changes);
+
     // Hits per time bucket (see timeline.hpp). The daemon's store empties it at each flush.
     Timeline& timeline() { return timeline_; }
     const Timeline& timeline() const { return timeline_; }

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace moe {
@@ -43,6 +44,11 @@ class Timeline {
     void clear() {
         buckets_.clear();
         cache_.clear();
+    }
+    // Hands the buckets over (a background writer's snapshot) and starts empty.
+    std::map<BucketKey, BucketCounts> take() {
+        cache_.clear();
+        return std::exchange(buckets_, {});
     }
     bool empty() const { return buckets_.empty(); }
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
 
 #include "daemon/prometheus_text.hpp"
 #include "daemon/stdin_source.hpp"
@@ -162,9 +163,54 @@ void Daemon::schedule_flush() {
     flush_timer_.expires_after(std::chrono::milliseconds(cfg_.flush_ms));
     flush_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec) return;
-        flush();
+        flush_in_background();
         schedule_flush();
     });
+}
+
+// What changed (aggregates, and every source's counters, offset and stream state, taken in
+// the same loop turn so they stay consistent) is copied and written by the writer thread;
+// the loop goes on reading. A slow or locked database therefore delays commits, never
+// ingestion. One write at a time: a tick during a write is skipped (changes accumulate).
+void Daemon::flush_in_background() {
+    if (write_in_flight_) return;
+    for (auto& s : sources_)
+        s->checkpoint();
+    auto changes = std::shared_ptr<Aggregates>(agg_.take_changes());
+    auto sources = std::make_shared<std::vector<SourceStats>>();
+    for (SourceStats* s : all_stats()) {
+        if (!s->dirty) continue;
+        sources->push_back(*s);
+        s->dirty = false;
+    }
+    write_in_flight_ = true;
+    boost::asio::post(writer_, [this, changes, sources] {
+        std::string error;
+        try {
+            std::vector<SourceStats*> ptrs;
+            for (auto& s : *sources)
+                ptrs.push_back(&s);
+            store_.save(*changes, ptrs);
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+        boost::asio::post(
+            io_, [this, changes, sources, error] { write_done(*changes, *sources, error); });
+    });
+}
+
+void Daemon::write_done(const Aggregates& changes, const std::vector<SourceStats>& sources,
+                        const std::string& error) {
+    write_in_flight_ = false;
+    if (!error.empty()) {
+        spdlog::error("flush to {} failed: {} (will retry; nothing committed is lost)",
+                      cfg_.db_path, error);
+        agg_.restore_changes(changes);
+        for (SourceStats* s : all_stats())
+            for (const auto& w : sources)
+                if (w.name == s->name) s->dirty = true;
+    }
+    if (stopping_) finish_shutdown();
 }
 
 void Daemon::wait_signals() {
@@ -188,7 +234,11 @@ void Daemon::shutdown(const char* why) {
         s->stop();
     if (metrics_) metrics_->stop();
     flush_timer_.cancel();
-    exit_code_ = flush() ? 0 : 1;
+    if (!write_in_flight_) finish_shutdown();  // else write_done() finishes it
+}
+
+void Daemon::finish_shutdown() {
+    exit_code_ = flush() ? 0 : 1;  // the last changes, synchronously
     io_.stop();
 }
 

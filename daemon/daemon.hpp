@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "analytics/aggregates.hpp"
 #include "daemon/file_follower.hpp"
@@ -58,6 +59,10 @@ class Daemon {
 
   private:
     void schedule_flush();
+    void flush_in_background();
+    void write_done(const Aggregates& changes, const std::vector<SourceStats>& sources,
+                    const std::string& error);
+    void finish_shutdown();
     void wait_signals();
     std::vector<SourceStats*> all_stats();
     SourceStats take_stored(const std::string& name);
@@ -77,6 +82,9 @@ class Daemon {
     std::unique_ptr<MetricsServer> metrics_;
     int exit_code_ = 0;
     bool stopping_ = false;
+    bool write_in_flight_ = false;
+    // The writer thread; declared last so it is joined before anything it uses goes away.
+    boost::asio::thread_pool writer_{1};
 };
 
 }  // namespace moe
