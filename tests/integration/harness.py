@@ -10,7 +10,7 @@ import time
 
 BUILD = os.environ.get("MOESCOPE_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
 MOESCOPE = os.path.join(BUILD, "moescope")
-MOESCOPED = os.path.join(BUILD, "moescoped")
+MOESCOPED = os.environ.get("MOESCOPED", os.path.join(BUILD, "moescoped"))  # e.g. a sanitizer build
 SOURCE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
