@@ -270,6 +270,13 @@ int main(int argc, char** argv) {
             src = store.load_sources();
         }
         if (since || until) {
+            if (agg.timeline().empty())
+                throw std::invalid_argument(cmd == Command::analyze
+                                                ? "--since/--until need timed records, and these "
+                                                  "inputs have no ts/timestamp field"
+                                                : "--since/--until need the timeline, which this "
+                                                  "database does not have (moescoped "
+                                                  "--analytics full keeps it)");
             agg.restrict_to_window(since.value_or(INT64_MIN), until.value_or(INT64_MAX));
             a.q.windowed = true;
         }

@@ -176,6 +176,8 @@ def main():
             w = layers_w[l["layer"]]
             check(l["tokens"] == w["tokens"] and close(l["gini"], w["gini"]), "window layer %d" % l["layer"])
         check(cli("analyze", gen, "--since", str(lo), "--json").returncode == 0, "windowed analyze runs")
+        p = cli("analyze", MIXTRAL[0], "--since", "-1h", expect_rc=2)
+        check("no ts/timestamp field" in p.stderr, "a window over untimed records explains itself: %r" % p.stderr)
         print("  generated log: logits moments and histograms, timeline, window, edge cases == numpy")
 
         # --- the daemon gives the same numbers (one database per model) ---
