@@ -8,6 +8,7 @@
 #include <simdjson.h>
 
 #include "parsers/json_fields.hpp"
+#include "parsers/router_document.hpp"
 
 namespace moe {
 
@@ -36,20 +37,6 @@ struct Rows {
         return {v.data() + b, e - b};
     }
 };
-
-enum class Status { ok, invalid_json, malformed, non_finite };
-
-Status status_of(error_code e) {
-    switch (e) {
-        case simdjson::SUCCESS:
-            return Status::ok;
-        case simdjson::INCORRECT_TYPE:
-        case simdjson::NUMBER_OUT_OF_RANGE:
-            return Status::malformed;
-        default:
-            return Status::invalid_json;
-    }
-}
 
 template <class T>
 error_code read_scalar(od::value x, T& out);
@@ -119,17 +106,11 @@ bool all_finite(std::span<const float> v) {
     return true;
 }
 
-// Python's json module writes NaN and Infinity, which are not JSON: report them as such.
-bool mentions_non_finite(std::string_view line) {
-    return line.find("NaN") != std::string_view::npos ||
-           line.find("Infinity") != std::string_view::npos;
-}
-
 }  // namespace
 
 struct NdjsonParser::Impl {
     od::parser parser;
-    simdjson::dom::parser dom;
+    RouterDocumentParser router;
     std::string padded;
 
     // One record's fields, reused from line to line.
@@ -278,10 +259,8 @@ struct NdjsonParser::Impl {
         }
     }
 
-    void reject(Status s, std::string_view line, RecordSink& sink) {
-        if (s == Status::malformed) return sink.on_reject(RejectReason::malformed, line);
-        if (mentions_non_finite(line)) return sink.on_reject(RejectReason::non_finite, line);
-        sink.on_reject(RejectReason::invalid_json, line);
+    void reject(error_code e, std::string_view line, RecordSink& sink) {
+        sink.on_reject(json_reject_reason(e, line), line);
     }
 
     void parse_line(std::string_view line, RecordSink& sink) {
@@ -290,149 +269,36 @@ struct NdjsonParser::Impl {
         reset_fields();
         od::document doc;
         if (auto e = parser.iterate(padded.data(), line.size(), padded.size()).get(doc))
-            return reject(status_of(e), line, sink);
+            return reject(e, line, sink);
         od::object obj;
-        if (doc.get_object().get(obj)) return reject(Status::invalid_json, line, sink);
+        if (doc.get_object().get(obj))
+            return reject(simdjson::TAPE_ERROR, line, sink) /* not one object */;
         for (auto field_res : obj) {
             od::field field;
-            if (auto e = std::move(field_res).get(field)) return reject(status_of(e), line, sink);
+            if (auto e = std::move(field_res).get(field)) return reject(e, line, sink);
             std::string_view key;
-            if (auto e = field.unescaped_key().get(key)) return reject(status_of(e), line, sink);
+            if (auto e = field.unescaped_key().get(key)) return reject(e, line, sink);
             const JsonField f = json_field(key);
-            if (auto e = read_field(f, field.value())) return reject(status_of(e), line, sink);
+            if (auto e = read_field(f, field.value())) return reject(e, line, sink);
             if (saw_samples)
                 return parse_doc(line, sink, true);  // a router-pipeline document on one line
         }
         // On-demand parsing stops at the object's end: anything after it is not NDJSON.
         const char* end = nullptr;
         if (doc.current_location().get(end) == simdjson::SUCCESS)
-            return reject(Status::invalid_json, line, sink);
+            return reject(simdjson::TAPE_ERROR, line, sink) /* not one object */;
         emit(line, sink);
     }
 
-    // --- router-pipeline documents (DOM: random access to a nested layout) ---
-
-    // `from_line`: called by parse_line for a line with a "samples" array; a document that
-    // then turns out not to be a router document (duplicate keys) is malformed, never
-    // handed back to parse_line (which would recurse).
+    // A whole document: router-pipeline layout, or one record spread over several lines.
+    // `from_line`: called by parse_line for a line with a "samples" array; if that turns out
+    // not to be a router document (duplicate keys), it is malformed, never handed back to
+    // parse_line (which would recurse).
     void parse_doc(std::string_view text, RecordSink& sink, bool from_line = false) {
-        simdjson::dom::element root;
-        if (auto e = dom.parse(text.data(), text.size(), true).get(root))
-            return reject(status_of(e), text, sink);
-        simdjson::dom::object obj;
-        if (root.get_object().get(obj)) return sink.on_reject(RejectReason::invalid_json, text);
-        simdjson::dom::array samples;
-        if (obj["samples"].get_array().get(samples)) {
-            if (from_line) return sink.on_reject(RejectReason::malformed, text);
-            // A single record object spread over several lines: parse it as a line.
-            std::string compact = simdjson::minify(root);
-            return parse_line(compact, sink);
-        }
-
-        MetaRecord m;
-        int64_t ne = 0, k = 0;
-        std::string_view ds, model;
-        // Optional fields: a missing or mistyped one just stays unset.
-        auto found = [](auto&& res, auto& out) {
-            return std::move(res).get(out) == simdjson::SUCCESS;
-        };
-        found(obj["num_experts"].get_int64(), ne);
-        found(obj["top_k"].get_int64(), k);
-        found(obj["dataset"].get_string(), ds);
-        simdjson::dom::element config;
-        if (found(obj["config"], config) && !found(config.get_string(), model) &&
-            !found(config["model"].get_string(), model))
-            found(config["model_id"].get_string(), model);
-        const std::string tag_copy(ds), model_copy(model);
-        if (ne < 0 || ne > kMaxExpert + 1 || k < 0 || k > int64_t(kMaxTopK))
-            return sink.on_reject(RejectReason::expert_out_of_range, text.substr(0, 200));
-        m.tag = tag_copy;
-        m.model_id = model_copy;
-        m.num_experts = static_cast<uint32_t>(ne);
-        m.top_k = static_cast<uint32_t>(k);
-        if (ne > 0 || !model_copy.empty()) sink.on_meta(m);
-
-        std::vector<int32_t> ids;
-        std::vector<float> w, lg;
-        for (simdjson::dom::element sample : samples) {
-            simdjson::dom::array layers;
-            if (sample["layers"].get_array().get(layers)) {
-                sink.on_reject(RejectReason::missing_field, text.substr(0, 200));
-                continue;
-            }
-            for (simdjson::dom::element L : layers) {
-                int64_t layer = -1;
-                simdjson::dom::array sel, wts, lgs;
-                if (L["layer"].get_int64().get(layer) ||
-                    L["selected_experts"].get_array().get(sel)) {
-                    sink.on_reject(RejectReason::missing_field, text.substr(0, 200));
-                    continue;
-                }
-                const bool has_w = L["expert_weights"].get_array().get(wts) == simdjson::SUCCESS;
-                const bool has_l =
-                    L["router_logits_sample"].get_array().get(lgs) == simdjson::SUCCESS;
-                emit_doc_layer(text, sink, tag_copy, layer, sel, has_w ? &wts : nullptr,
-                               has_l ? &lgs : nullptr, ids, w, lg);
-            }
-        }
-    }
-
-    void emit_doc_layer(std::string_view text, RecordSink& sink, const std::string& tag_s,
-                        int64_t layer, simdjson::dom::array sel, simdjson::dom::array* wts,
-                        simdjson::dom::array* lgs, std::vector<int32_t>& ids, std::vector<float>& w,
-                        std::vector<float>& lg) {
-        auto wit = wts ? wts->begin() : simdjson::dom::array::iterator{};
-        auto lit = lgs ? lgs->begin() : simdjson::dom::array::iterator{};
-        int64_t token = 0;
-        for (simdjson::dom::element row : sel) {
-            ids.clear();
-            w.clear();
-            lg.clear();
-            bool ok = true, finite = true;
-            simdjson::dom::array r;
-            if (row.get_array().get(r))
-                ok = false;
-            else
-                for (simdjson::dom::element x : r) {
-                    int64_t id = -1;
-                    if (x.get_int64().get(id)) ok = false;
-                    ids.push_back(id < INT32_MIN   ? INT32_MIN
-                                  : id > INT32_MAX ? INT32_MAX
-                                                   : static_cast<int32_t>(id));
-                }
-            auto read_floats = [&](simdjson::dom::element e, std::vector<float>& out) {
-                simdjson::dom::array a;
-                if (e.get_array().get(a)) return false;
-                for (simdjson::dom::element x : a) {
-                    double d;
-                    if (x.get_double().get(d)) return false;
-                    if (!std::isfinite(d)) finite = false;
-                    out.push_back(static_cast<float>(d));
-                }
-                return true;
-            };
-            if (wts && wit != wts->end()) ok = read_floats(*wit, w) && ok, ++wit;
-            if (lgs && lit != lgs->end()) ok = read_floats(*lit, lg) && ok, ++lit;
-            const std::string_view where = text.substr(0, 200);
-            if (!ok || ids.empty() || ids.size() > kMaxTopK) {
-                sink.on_reject(RejectReason::malformed, where);
-
-            } else if (!finite) {
-                sink.on_reject(RejectReason::non_finite, where);
-            } else if (layer < 0 || layer > kMaxLayer) {
-                sink.on_reject(RejectReason::layer_out_of_range, where);
-            } else {
-                RoutingRecord rec;
-                rec.tag = tag_s;
-                rec.layer = static_cast<int32_t>(layer);
-                rec.token = token;
-                rec.experts = ids;
-                rec.weights = w;
-                rec.logits = lg;
-                sink.on_routing(rec);
-            }
-            ++token;
-        }
+        std::string compact;
+        if (router.parse(text, sink, compact)) return;
+        if (from_line) return sink.on_reject(RejectReason::malformed, text);
+        parse_line(compact, sink);
     }
 };
 
