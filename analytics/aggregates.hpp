@@ -63,7 +63,6 @@ class Aggregates {
     Aggregates& operator=(const Aggregates&) = delete;
 
     const AnalyticsOptions& options() const { return opts_; }
-    void set_ema_decay(double d) { opts_.ema_decay = d; }
 
     // Model facts. num_experts() is the stated count, else the largest id seen + 1.
     uint32_t num_experts() const { return num_experts_; }

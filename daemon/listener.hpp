@@ -56,7 +56,6 @@ class Listener : public Source {
     }
     SourceStats& stats() override { return stats_; }
     Endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
-    size_t open_connections() const { return conns_.size(); }
 
   private:
     class Connection : public std::enable_shared_from_this<Connection> {

@@ -58,7 +58,6 @@ class LineSplitter {
     uint64_t pending_bytes() const { return partial_bytes_; }
     // The kept start of the partial line (at most max_line bytes).
     std::string_view pending() const { return partial_; }
-    size_t max_line() const { return max_line_; }
     // True while dropping the rest of a line already reported as too long.
     bool discarding() const { return discarding_; }
 
