@@ -7,10 +7,10 @@
 
 namespace moe {
 
-ImbalanceFigures compute_imbalance(std::span<const uint64_t> hits) {
+ImbalanceFigures compute_imbalance(std::span<const uint64_t> hits, size_t num_experts) {
     constexpr double nan = std::numeric_limits<double>::quiet_NaN();
     ImbalanceFigures f;
-    const size_t E = hits.size();
+    const size_t E = std::max(hits.size(), num_experts);
     f.num_experts = static_cast<uint32_t>(E);
     if (E == 0) {
         f.mean = f.median = f.std = f.cv = f.gini = f.entropy_bits = f.entropy_norm = nan;
@@ -20,7 +20,7 @@ ImbalanceFigures compute_imbalance(std::span<const uint64_t> hits) {
 
     f.min = std::numeric_limits<uint64_t>::max();
     for (size_t e = 0; e < E; ++e) {
-        const uint64_t h = hits[e];
+        const uint64_t h = e < hits.size() ? hits[e] : 0;
         f.selections += h;
         if (h > 0) ++f.unique_experts;
         if (h > f.max || f.argmax < 0) f.max = h, f.argmax = static_cast<int32_t>(e);
@@ -33,6 +33,7 @@ ImbalanceFigures compute_imbalance(std::span<const uint64_t> hits) {
     f.mean = S / En;
 
     std::vector<uint64_t> sorted(hits.begin(), hits.end());
+    sorted.resize(E, 0);
     std::sort(sorted.begin(), sorted.end());
     f.median =
         (E % 2) ? static_cast<double>(sorted[E / 2])

@@ -29,6 +29,8 @@ struct ImbalanceFigures {
     double max_over_min = 0;   // +inf when an expert is dead
 };
 
-ImbalanceFigures compute_imbalance(std::span<const uint64_t> hits);
+// `num_experts` > hits.size() counts the experts beyond the vector as dead (zero hits):
+// layers grown before the expert count was known are shorter than E.
+ImbalanceFigures compute_imbalance(std::span<const uint64_t> hits, size_t num_experts = 0);
 
 }  // namespace moe

@@ -32,6 +32,12 @@ struct LayerStats {
     bool dirty = false;               // changed since the last save
 
     size_t num_experts() const { return hits.size(); }
+    uint64_t selections() const {  // S = sum of h_e
+        uint64_t s = 0;
+        for (uint64_t h : hits)
+            s += h;
+        return s;
+    }
 
     // Grows the per-expert vectors to E entries (never shrinks).
     void resize(size_t E, bool with_cooc);

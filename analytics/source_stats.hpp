@@ -50,6 +50,9 @@ struct SourceStats {
     uint64_t connections = 0;          // accepted
     uint64_t connections_refused = 0;  // closed at once: too many open
 
+    // Bytes of a followed file not yet committed (0 for streams, whose file_size stays 0).
+    uint64_t lag_bytes() const { return file_size > offset ? file_size - offset : 0; }
+
     uint64_t total_rejects() const {
         uint64_t n = 0;
         for (uint64_t r : rejects)

@@ -40,7 +40,7 @@ int32_t busiest_imbalance_layer(const TagStats& t, size_t E) {
     int32_t best = -1;
     double gini = -1;
     for (int32_t l : t.layer_ids()) {
-        const double g = compute_imbalance(padded(*t.layer(l), E)).gini;
+        const double g = compute_imbalance(t.layer(l)->hits, E).gini;
         if (g > gini && t.layer(l)->cooc.num_experts() > 0) gini = g, best = l;
     }
     return best;
@@ -75,7 +75,7 @@ std::string html_report_data(const Aggregates& agg, const std::vector<SourceStat
     }
     w.end_array();
     w.key("global").begin_object();
-    write_figures(w, compute_imbalance(padded(t.global, E)));
+    write_figures(w, compute_imbalance(t.global.hits, E));
     w.end_object();
 
     const int32_t cl = o.cooc_layer >= 0 ? o.cooc_layer : busiest_imbalance_layer(t, E);
@@ -162,9 +162,7 @@ std::string html_report_data(const Aggregates& agg, const std::vector<SourceStat
     w.key("timeline").begin_array();
     for (const auto& [key, b] : agg.timeline().buckets()) {
         if (key.tag != *id || key.layer != -1) continue;
-        std::vector<uint64_t> h = b.hits;
-        h.resize(std::max(h.size(), E), 0);
-        const ImbalanceFigures f = compute_imbalance(h);
+        const ImbalanceFigures f = compute_imbalance(b.hits, E);
         w.begin_array().value(key.start).value(b.seconds).value(b.tokens).value(f.argmax);
         w.value(rounded(
             f.selections ? static_cast<double>(f.max) / static_cast<double>(f.selections) : NAN));

@@ -28,15 +28,13 @@ struct LayerView {
 
 LayerView make_view(const Aggregates& agg, int32_t layer, const LayerStats& l) {
     LayerView v{layer, &l, {}, {}};
-    std::vector<uint64_t> hits = l.hits;
-    hits.resize(std::max<size_t>(hits.size(), agg.num_experts()), 0);
-    v.fig = compute_imbalance(hits);
+    v.fig = compute_imbalance(l.hits, agg.num_experts());
     const double S = static_cast<double>(v.fig.selections);
     const bool windowed = agg.windowed();  // EMA is not kept per time bucket
-    for (size_t e = 0; e < hits.size(); ++e) {
+    for (size_t e = 0; e < v.fig.num_experts; ++e) {
+        const uint64_t h = e < l.hits.size() ? l.hits[e] : 0;
         const bool has_w = l.weighted_tokens > 0 && e < l.weight_mass.size();
-        v.ranked.push_back({static_cast<int32_t>(e), hits[e],
-                            S > 0 ? static_cast<double>(hits[e]) / S : NAN,
+        v.ranked.push_back({static_cast<int32_t>(e), h, S > 0 ? static_cast<double>(h) / S : NAN,
                             windowed ? NAN : l.ema.value(e), windowed ? NAN : l.ema.corrected(e),
                             has_w ? l.weight_mass[e] : NAN});
     }

@@ -16,9 +16,6 @@ std::string strided_warning(const SourceStats& s) {
 }
 
 namespace {
-uint64_t lag_bytes(const SourceStats& s) {
-    return s.kind == "file" && s.file_size > s.offset ? s.file_size - s.offset : 0;
-}
 
 Table sources_table(const std::vector<SourceStats>& sources) {
     Table t({"source", "tag", "bytes", "lines", "records", "gate_vectors", "skipped", "rejected",
@@ -29,7 +26,7 @@ Table sources_table(const std::vector<SourceStats>& sources) {
                fmt_num::integer(s.gate_records), fmt_num::integer(s.skipped_lines),
                fmt_num::integer(s.total_rejects()),
                s.kind == "file" ? fmt_num::integer(s.offset) : "-",
-               s.kind == "file" ? fmt_num::integer(lag_bytes(s)) : "-"});
+               s.kind == "file" ? fmt_num::integer(s.lag_bytes()) : "-"});
     return t;
 }
 }  // namespace
@@ -52,7 +49,7 @@ void write_sources_json(JsonWriter& w, const std::vector<SourceStats>& sources) 
         if (s.kind == "file") {
             w.field("offset", s.offset)
                 .field("file_size", s.file_size)
-                .field("lag_bytes", lag_bytes(s));
+                .field("lag_bytes", s.lag_bytes());
             w.field("restarts", s.restarts);
         }
         w.key("rejects").begin_object();
@@ -110,13 +107,11 @@ Table tags_table(const Aggregates& agg) {
     Table t({"tag", "records", "layers", "selections", "gate_pairs"});
     for (TagId id = 0; id < agg.tag_count(); ++id) {
         const TagStats& ts = agg.tag(id);
-        uint64_t sel = 0, pairs = 0;
-        for (uint64_t h : ts.global.hits)
-            sel += h;
+        uint64_t pairs = 0;
         for (const auto& [k, g] : ts.gates)
             if (k.tokens == GateTokens::all) pairs += g.pairs;
         t.add({ts.name, fmt_num::integer(ts.global.tokens), std::to_string(ts.layer_ids().size()),
-               fmt_num::integer(sel), fmt_num::integer(pairs)});
+               fmt_num::integer(ts.global.selections()), fmt_num::integer(pairs)});
     }
     return t;
 }
@@ -126,12 +121,9 @@ void write_tags_json(JsonWriter& w, const Aggregates& agg) {
     w.key("tags").begin_array();
     for (TagId id = 0; id < agg.tag_count(); ++id) {
         const TagStats& ts = agg.tag(id);
-        uint64_t sel = 0;
-        for (uint64_t h : ts.global.hits)
-            sel += h;
         w.begin_object().field("tag", std::string_view(ts.name)).field("records", ts.global.tokens);
         w.field("layers", static_cast<uint64_t>(ts.layer_ids().size()))
-            .field("selections", sel)
+            .field("selections", ts.global.selections())
             .end_object();
     }
     w.end_array();

@@ -29,9 +29,8 @@ std::vector<Row> rows_of(const Aggregates& agg, TagId tag, const QueryOptions& q
     std::vector<Row> out;
     for (const auto& [key, b] : agg.timeline().buckets()) {
         if (key.tag != tag || key.layer != layer) continue;
-        std::vector<uint64_t> h = b.hits;
-        h.resize(std::max<size_t>(h.size(), agg.num_experts()), 0);
-        Row r{key.start, b.seconds, b.tokens, 0, &b.hits, compute_imbalance(h)};
+        Row r{key.start, b.seconds, b.tokens,
+              0,         &b.hits,   compute_imbalance(b.hits, agg.num_experts())};
         r.selections = r.fig.selections;
         out.push_back(r);
     }

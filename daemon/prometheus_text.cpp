@@ -114,9 +114,7 @@ std::string prometheus_text(const Aggregates& agg, const std::vector<const Sourc
         const TagStats& ts = agg.tag(t);
         const std::string tag = prometheus_label(ts.name);
         auto fig = [&](const LayerStats& ls) {
-            std::vector<uint64_t> h = ls.hits;
-            h.resize(std::max<size_t>(h.size(), agg.num_experts()), 0);
-            return compute_imbalance(h);
+            return compute_imbalance(ls.hits, agg.num_experts());
         };
         for (int32_t l : ts.layer_ids())
             figs.emplace_back(layer_labels(tag, l), fig(*ts.layer(l)));
@@ -149,10 +147,9 @@ std::string prometheus_text(const Aggregates& agg, const std::vector<const Sourc
     per_source("moescope_source_skipped_lines_total", "counter",
                "Lines that are not records (headers, other log output).",
                [](const SourceStats& x) { return x.skipped_lines; });
-    per_source(
-        "moescope_source_lag_bytes", "gauge",
-        "Bytes of a followed file not yet committed (0 for sockets).",
-        [](const SourceStats& x) { return x.file_size > x.offset ? x.file_size - x.offset : 0; });
+    per_source("moescope_source_lag_bytes", "gauge",
+               "Bytes of a followed file not yet committed (0 for sockets).",
+               [](const SourceStats& x) { return x.lag_bytes(); });
     header(s, "moescope_source_rejects_total", "counter", "Rejected lines by reason (see README).");
     for (const SourceStats* src : sources)
         for (int r = 0; r < kRejectReasonCount; ++r)
