@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "analytics/tag_compare.hpp"
+#include "cli/command.hpp"
 #include "cli/deep_report.hpp"
 
 namespace moe {
@@ -90,5 +91,22 @@ std::string compare_csv(const Aggregates& agg, const TagStats& a, const TagStats
                    fmt_num::sig(e.ratio, 10), fmt_num::sig(e.diff, 10)});
     return t.csv();
 }
+
+extern const CommandSpec kCompareCommand = {
+    "compare",
+    "How --tag routes differently from --vs: JS divergence, experts",
+    [](CLI::App& app, CommandArgs& a) {
+        flag::query(app, a);
+        flag::vs(app, a, "The tag to compare with");
+        flag::layer(app, a, "Only this layer");
+        flag::top(app, a, 10, "Experts listed per layer");
+    },
+    kNeedsLayer,
+    [](JsonWriter& w, const Query& x) {
+        write_compare_json(w, x.agg, x.tag(), x.tag_named(x.q.vs), x.q);
+    },
+    [](const Query& x) { return compare_csv(x.agg, x.tag(), x.tag_named(x.q.vs), x.q); },
+    [](const Query& x) { return compare_text(x.agg, x.tag(), x.tag_named(x.q.vs), x.q); },
+};
 
 }  // namespace moe

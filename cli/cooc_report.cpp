@@ -1,7 +1,9 @@
 // `moescope cooc`: pairs of experts selected together.
+#include <map>
 #include <stdexcept>
 
 #include "analytics/cooc_figures.hpp"
+#include "cli/command.hpp"
 #include "cli/deep_report.hpp"
 
 namespace moe {
@@ -9,17 +11,7 @@ namespace moe {
 namespace {
 std::vector<int32_t> layers_for(const TagStats& tag, const QueryOptions& q) {
     if (!q.layer) return tag.layer_ids();
-    const LayerStats* l = tag.layer(*q.layer);
-    if (!l || l->tokens == 0)
-        throw std::invalid_argument("no records for layer " + std::to_string(*q.layer) +
-                                    " in tag '" + tag.name + "'");
-    return {*q.layer};
-}
-
-void require_totals(const QueryOptions& q) {
-    if (q.windowed)
-        throw std::invalid_argument(
-            "--since/--until apply to hit counts only; co-occurrence is kept as totals");
+    return {*q.layer};  // the runner checked it has records (require_layer)
 }
 
 std::vector<CoocPair> top_pairs(const LayerStats& l, const QueryOptions& q) {
@@ -67,7 +59,6 @@ const LayerStats& one_layer(const TagStats& tag, const QueryOptions& q) {
 
 void write_cooc_json(JsonWriter& w, const Aggregates& agg, const TagStats& tag,
                      const QueryOptions& q) {
-    require_totals(q);
     if (q.matrix) {
         const auto m = full_matrix(one_layer(tag, q), agg.num_experts());
         w.key("cooc_matrix")
@@ -101,7 +92,6 @@ void write_cooc_json(JsonWriter& w, const Aggregates& agg, const TagStats& tag,
 }
 
 std::string cooc_text(const Aggregates& agg, const TagStats& tag, const QueryOptions& q) {
-    require_totals(q);
     if (q.matrix) return cooc_csv(agg, tag, q);
     std::string s;
     for (int32_t id : layers_for(tag, q)) {
@@ -119,7 +109,6 @@ std::string cooc_text(const Aggregates& agg, const TagStats& tag, const QueryOpt
 }
 
 std::string cooc_csv(const Aggregates& agg, const TagStats& tag, const QueryOptions& q) {
-    require_totals(q);
     if (!q.matrix) return pairs_table(tag, q, true).csv();
     const auto m = full_matrix(one_layer(tag, q), agg.num_experts());
     std::string s = "expert";
@@ -134,5 +123,26 @@ std::string cooc_csv(const Aggregates& agg, const TagStats& tag, const QueryOpti
     }
     return s;
 }
+
+extern const CommandSpec kCoocCommand = {
+    "cooc",
+    "Experts selected together: counts, P(b|a), Jaccard, lift",
+    [](CLI::App& app, CommandArgs& a) {
+        flag::query(app, a);
+        flag::layer(app, a, "Layer (default: every layer)");
+        flag::top(app, a, 20, "Pairs per layer");
+        const std::map<std::string, CoocOrder> by{{"count", CoocOrder::count},
+                                                  {"lift", CoocOrder::lift},
+                                                  {"jaccard", CoocOrder::jaccard}};
+        app.add_option("--by", a.q.by, "Rank pairs by count, lift or jaccard")
+            ->transform(CLI::CheckedTransformer(by).description("{count,lift,jaccard}"))
+            ->default_str("count");
+        flag::matrix(app, a, "Print the full E x E count matrix of --layer (diagonal: hits)");
+    },
+    kNeedsTotals | kNeedsLayer,
+    [](JsonWriter& w, const Query& x) { write_cooc_json(w, x.agg, x.tag(), x.q); },
+    [](const Query& x) { return cooc_csv(x.agg, x.tag(), x.q); },
+    [](const Query& x) { return cooc_text(x.agg, x.tag(), x.q); },
+};
 
 }  // namespace moe

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "analytics/layer_correlation.hpp"
+#include "cli/command.hpp"
 #include "cli/deep_report.hpp"
 
 namespace moe {
@@ -100,5 +101,20 @@ std::string corr_csv(const Aggregates& agg, const TagStats& tag, const QueryOpti
                    fmt_num::sig(c.r, 10)});
     return t.csv();
 }
+
+extern const CommandSpec kCorrCommand = {
+    "corr",
+    "Correlation of expert load between layers l and l + delta",
+    [](CLI::App& app, CommandArgs& a) {
+        flag::query(app, a);
+        flag::layer(app, a, "Only correlations starting at this layer");
+        flag::corr(app, a);
+        flag::matrix(app, a, "Also print r for every (layer, delta)");
+    },
+    kNeedsLayer,
+    [](JsonWriter& w, const Query& x) { write_corr_json(w, x.agg, x.tag(), x.q); },
+    [](const Query& x) { return corr_csv(x.agg, x.tag(), x.q); },
+    [](const Query& x) { return corr_text(x.agg, x.tag(), x.q); },
+};
 
 }  // namespace moe

@@ -1,5 +1,6 @@
 #include "cli/gate_report.hpp"
 
+#include "cli/command.hpp"
 #include "cli/table.hpp"
 
 namespace moe {
@@ -78,5 +79,19 @@ std::string gates_csv(const TagStats& tag, const QueryOptions& q) {
     });
     return t.csv();
 }
+
+extern const CommandSpec kGatesCommand = {
+    "gates",
+    "Gate-input distances between consecutive logged layers",
+    [](CLI::App& app, CommandArgs& a) {
+        flag::query(app, a);
+        flag::layer(app, a, "Only pairs involving this layer");
+        flag::gate_tokens(app, a);
+    },
+    kNeedsTotals,
+    [](JsonWriter& w, const Query& x) { write_gates_json(w, x.tag(), x.q); },
+    [](const Query& x) { return gates_csv(x.tag(), x.q); },
+    [](const Query& x) { return gates_text(x.tag(), x.q); },
+};
 
 }  // namespace moe

@@ -1,7 +1,10 @@
 #include "cli/html_report.hpp"
 
+#include <cstdio>
 #include <fstream>
 #include <stdexcept>
+
+#include "cli/command.hpp"
 
 namespace moe {
 
@@ -231,5 +234,30 @@ void write_html_report(const std::string& path, const Aggregates& agg,
     out << page;
     if (!out.flush()) throw std::runtime_error("cannot write " + path);
 }
+
+extern const CommandSpec kReportCommand = {
+    "report",
+    "Write a self-contained HTML report (of the database, or of FILE arguments)",
+    [](CLI::App& app, CommandArgs& a) {
+        app.add_option("--html", a.html, "Output file")->required();
+        flag::tag(app, a);
+        flag::window(app, a);
+        flag::files(app, a);
+        app.add_option("--cooc-layer", a.cooc_layer,
+                       "Layer of the co-occurrence heatmap (default: the least balanced)")
+            ->check(CLI::Range(0, kMaxLayer));
+    },
+    kNeedsTimeline,
+    nullptr,
+    nullptr,
+    nullptr,
+    [](const Query& x) {
+        HtmlReportOptions ro;
+        ro.cooc_layer = x.args.cooc_layer;
+        write_html_report(x.args.html, x.agg, x.sources, x.q, ro);
+        std::printf("wrote %s\n", x.args.html.c_str());
+        return 0;
+    },
+};
 
 }  // namespace moe

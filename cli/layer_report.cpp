@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "analytics/figures.hpp"
 #include "analytics/imbalance.hpp"
+#include "cli/command.hpp"
+#include "cli/figure_output.hpp"
 #include "cli/table.hpp"
 
 namespace moe {
@@ -50,13 +53,9 @@ std::vector<LayerView> views_of(const Aggregates& agg, const TagStats& tag) {
     return out;
 }
 
-const LayerStats& layer_or_throw(const TagStats& tag, const QueryOptions& q) {
-    if (!q.layer) return tag.global;
-    const LayerStats* l = tag.layer(*q.layer);
-    if (!l || l->tokens == 0)
-        throw std::invalid_argument("no records for layer " + std::to_string(*q.layer) +
-                                    " in tag '" + tag.name + "'");
-    return *l;
+// --layer (checked by the runner to have records), else all layers combined.
+const LayerStats& selected_layer(const TagStats& tag, const QueryOptions& q) {
+    return q.layer ? *tag.layer(*q.layer) : tag.global;
 }
 
 void write_expert_json(JsonWriter& w, const ExpertRow& e) {
@@ -68,23 +67,13 @@ void write_expert_json(JsonWriter& w, const ExpertRow& e) {
     w.end_object();
 }
 
-// The keys of DESIGN.md's "layers" objects; `experts` is the list given.
+// The figures of layer_figures() under their keys, then the experts given.
 void write_layer_json(JsonWriter& w, const std::string& tag, const LayerView& v,
                       const std::vector<ExpertRow>& experts) {
-    const ImbalanceFigures& f = v.fig;
     w.begin_object();
     w.field("tag", std::string_view(tag));
     if (v.layer >= 0) w.field("layer", v.layer);
-    w.field("tokens", v.stats->tokens).field("selections", f.selections);
-    w.field("num_experts", f.num_experts).field("top_k", v.stats->top_k);
-    w.field("unique_experts", f.unique_experts).field("dead_experts", f.dead_experts);
-    w.field("mean", f.mean).field("median", f.median).field("min", f.min).field("max", f.max);
-    w.field("min_expert", f.argmin).field("max_expert", f.argmax);
-    w.field("std", f.std).field("cv", f.cv).field("gini", f.gini);
-    w.field("entropy_bits", f.entropy_bits).field("entropy_norm", f.entropy_norm);
-    w.field("top5_share", f.top5_share).field("top10_share", f.top10_share);
-    w.field("max_over_mean", f.max_over_mean).field("mean_over_max", f.mean_over_max);
-    w.field("max_over_min", f.max_over_min);
+    write_figures_json(w, {*v.stats, v.fig});
     w.key("experts").begin_array();
     for (const auto& e : experts)
         write_expert_json(w, e);
@@ -138,29 +127,20 @@ std::string block(const LayerView& v, const std::string& title, size_t top, size
     return s;
 }
 
-std::vector<std::string> figure_cells(const LayerView& v) {
-    const ImbalanceFigures& f = v.fig;
-    return {fmt_num::integer(v.stats->tokens),
-            fmt_num::integer(f.selections),
-            std::to_string(v.stats->top_k),
-            std::to_string(f.unique_experts),
-            std::to_string(f.dead_experts),
-            fmt_num::sig(f.gini, 4),
-            fmt_num::sig(f.cv, 4),
-            fmt_num::sig(f.entropy_bits, 5),
-            fmt_num::sig(f.entropy_norm, 4),
-            fmt_num::sig(f.max_over_mean, 4),
-            fmt_num::sig(f.max_over_min, 4),
-            fmt_num::sig(f.top5_share, 4),
-            fmt_num::sig(f.top10_share, 4),
-            std::to_string(f.argmax),
-            fmt_num::integer(f.max)};
+// Cells of the figures that `pick` selects, formatted for `format`.
+std::vector<std::string> figure_cells(const LayerView& v, bool brief, OutputFormat format) {
+    std::vector<std::string> cells;
+    for (const Figure& f : layer_figures())
+        if (!brief || f.brief) cells.push_back(format_figure(f, {*v.stats, v.fig}, format));
+    return cells;
 }
 
-const std::vector<std::string> kFigureHeaders = {
-    "tokens",       "selections", "top_k",        "unique",       "dead",
-    "gini",         "cv",         "entropy_bits", "entropy_norm", "max_over_mean",
-    "max_over_min", "top5_share", "top10_share",  "max_expert",   "max_hits"};
+std::vector<std::string> figure_headers(bool brief, bool human) {
+    std::vector<std::string> h;
+    for (const Figure& f : layer_figures())
+        if (!brief || f.brief) h.emplace_back(human ? f.header : f.key);
+    return h;
+}
 
 }  // namespace
 
@@ -183,15 +163,16 @@ std::string layers_text(const Aggregates& agg, const TagStats& tag, const QueryO
     std::string s;
     if (q.brief) {
         std::vector<std::string> h = {"layer"};
-        h.insert(h.end(), kFigureHeaders.begin(), kFigureHeaders.end());
+        const auto fh = figure_headers(true, true);
+        h.insert(h.end(), fh.begin(), fh.end());
         Table t(h);
         for (const auto& v : views) {
             if (q.layer && v.layer != *q.layer) continue;
-            auto cells = figure_cells(v);
+            auto cells = figure_cells(v, true, q.format);
             cells.insert(cells.begin(), std::to_string(v.layer));
             t.add(cells);
         }
-        auto g = figure_cells(make_view(agg, -1, tag.global));
+        auto g = figure_cells(make_view(agg, -1, tag.global), true, q.format);
         g.insert(g.begin(), "all");
         t.add(g);
         return t.render();
@@ -213,24 +194,25 @@ std::string layers_text(const Aggregates& agg, const TagStats& tag, const QueryO
     return s;
 }
 
-std::string layers_csv(const Aggregates& agg, const TagStats& tag) {
+std::string layers_csv(const Aggregates& agg, const TagStats& tag, const QueryOptions& q) {
     std::vector<std::string> h = {"tag", "layer"};
-    h.insert(h.end(), kFigureHeaders.begin(), kFigureHeaders.end());
+    const auto fh = figure_headers(false, false);
+    h.insert(h.end(), fh.begin(), fh.end());
     Table t(h);
     auto row = [&](const LayerView& v, const std::string& layer) {
-        auto cells = figure_cells(v);
+        auto cells = figure_cells(v, false, OutputFormat::csv);
         cells.insert(cells.begin(), {tag.name, layer});
         t.add(cells);
     };
     for (const auto& v : views_of(agg, tag))
-        row(v, std::to_string(v.layer));
-    row(make_view(agg, -1, tag.global), "all");
+        if (!q.layer || v.layer == *q.layer) row(v, std::to_string(v.layer));
+    if (!q.layer) row(make_view(agg, -1, tag.global), "all");
     return t.csv();
 }
 
 void write_experts_json(JsonWriter& w, const Aggregates& agg, const TagStats& tag,
                         const QueryOptions& q) {
-    const LayerStats& l = layer_or_throw(tag, q);
+    const LayerStats& l = selected_layer(tag, q);
     const LayerView v = make_view(agg, q.layer.value_or(-1), l);
     if (q.layer) {
         w.key("layers").begin_array();
@@ -244,7 +226,7 @@ void write_experts_json(JsonWriter& w, const Aggregates& agg, const TagStats& ta
 
 namespace {
 Table experts_table(const Aggregates& agg, const TagStats& tag, const QueryOptions& q) {
-    const LayerStats& l = layer_or_throw(tag, q);
+    const LayerStats& l = selected_layer(tag, q);
     const LayerView v = make_view(agg, q.layer.value_or(-1), l);
     Table t({"rank", "expert", "hits", "share", "ema", "ema_corrected", "weight_mass"});
     const auto rows = top_and_bottom(v, q.top, q.bottom);
@@ -264,7 +246,7 @@ Table experts_table(const Aggregates& agg, const TagStats& tag, const QueryOptio
 }  // namespace
 
 std::string experts_text(const Aggregates& agg, const TagStats& tag, const QueryOptions& q) {
-    const LayerStats& l = layer_or_throw(tag, q);
+    const LayerStats& l = selected_layer(tag, q);
     const ImbalanceFigures f = make_view(agg, q.layer.value_or(-1), l).fig;
     std::string s =
         (q.layer ? "Layer " + std::to_string(*q.layer) : std::string("All layers combined")) +
@@ -278,5 +260,36 @@ std::string experts_text(const Aggregates& agg, const TagStats& tag, const Query
 std::string experts_csv(const Aggregates& agg, const TagStats& tag, const QueryOptions& q) {
     return experts_table(agg, tag, q).csv();
 }
+
+extern const CommandSpec kLayersCommand = {
+    "layers",
+    "Per-layer hits and imbalance figures, then all layers combined",
+    [](CLI::App& app, CommandArgs& a) {
+        flag::query(app, a);
+        flag::layer(app, a, "Only this layer");
+        flag::brief(app, a);
+        flag::top(app, a, 10, "Experts listed as most frequent");
+        flag::bottom(app, a, 5, "Experts listed as least frequent");
+    },
+    kNeedsLayer,
+    [](JsonWriter& w, const Query& x) { write_layers_json(w, x.agg, x.tag(), x.q); },
+    [](const Query& x) { return layers_csv(x.agg, x.tag(), x.q); },
+    [](const Query& x) { return layers_text(x.agg, x.tag(), x.q); },
+};
+
+extern const CommandSpec kExpertsCommand = {
+    "experts",
+    "Experts of one layer (or all layers combined), ranked by hits",
+    [](CLI::App& app, CommandArgs& a) {
+        flag::query(app, a);
+        flag::layer(app, a, "Layer (default: all layers combined)");
+        flag::top(app, a, 10, "Busiest experts to list");
+        flag::bottom(app, a, 5, "Least busy experts to list");
+    },
+    kNeedsLayer,
+    [](JsonWriter& w, const Query& x) { write_experts_json(w, x.agg, x.tag(), x.q); },
+    [](const Query& x) { return experts_csv(x.agg, x.tag(), x.q); },
+    [](const Query& x) { return experts_text(x.agg, x.tag(), x.q); },
+};
 
 }  // namespace moe

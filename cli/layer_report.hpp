@@ -14,7 +14,7 @@ namespace moe {
 void write_layers_json(JsonWriter& w, const Aggregates& agg, const TagStats& tag,
                        const QueryOptions& q);
 std::string layers_text(const Aggregates& agg, const TagStats& tag, const QueryOptions& q);
-std::string layers_csv(const Aggregates& agg, const TagStats& tag);
+std::string layers_csv(const Aggregates& agg, const TagStats& tag, const QueryOptions& q);
 
 // One layer (or all layers combined when q.layer is empty): top/bottom experts.
 void write_experts_json(JsonWriter& w, const Aggregates& agg, const TagStats& tag,

@@ -3,26 +3,17 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "cli/command.hpp"
 #include "cli/deep_report.hpp"
 
 namespace moe {
 
 namespace {
-void require_totals(const QueryOptions& q) {
-    if (q.windowed)
-        throw std::invalid_argument(
-            "--since/--until apply to hit counts only; logits are kept as totals");
-}
-
 std::vector<int32_t> logit_layers(const TagStats& tag, const QueryOptions& q) {
     std::vector<int32_t> out;
     for (int32_t id : tag.layer_ids())
         if ((!q.layer || id == *q.layer) && !tag.layer(id)->logits.empty()) out.push_back(id);
-    if (q.layer && out.empty())
-        throw std::invalid_argument("no router logits or weights for layer " +
-                                    std::to_string(*q.layer) + " in tag '" + tag.name +
-                                    "' (records need a logits or weights field)");
-    return out;
+    return out;  // empty: the records carried neither logits nor weights (not an error)
 }
 
 void write_histogram(JsonWriter& w, std::string_view name, const Histogram& h) {
@@ -58,10 +49,14 @@ std::string histogram_text(std::string_view title, const Histogram& h) {
     return s + t.render("    ");
 }
 
-Table experts_table(const TagStats& tag, int32_t id, bool with_layer) {
+std::vector<std::string> experts_header(bool with_layer) {
     std::vector<std::string> h = {"expert", "count", "mean", "std", "min", "max"};
     if (with_layer) h.insert(h.begin(), {"tag", "layer"});
-    Table t(h);
+    return h;
+}
+
+Table experts_table(const TagStats& tag, int32_t id, bool with_layer) {
+    Table t(experts_header(with_layer));
     const LogitStats& ls = tag.layer(id)->logits;
     for (size_t e = 0; e < ls.per_expert.size(); ++e) {
         const RunningStats& r = ls.per_expert[e];
@@ -79,7 +74,6 @@ Table experts_table(const TagStats& tag, int32_t id, bool with_layer) {
 }  // namespace
 
 void write_logits_json(JsonWriter& w, const TagStats& tag, const QueryOptions& q) {
-    require_totals(q);
     w.key("logits").begin_array();
     for (int32_t id : logit_layers(tag, q)) {
         const LogitStats& ls = tag.layer(id)->logits;
@@ -107,9 +101,11 @@ void write_logits_json(JsonWriter& w, const TagStats& tag, const QueryOptions& q
 }
 
 std::string logits_text(const TagStats& tag, const QueryOptions& q) {
-    require_totals(q);
     const auto layers = logit_layers(tag, q);
-    if (layers.empty()) return "No router logits or weights recorded for tag '" + tag.name + "'.\n";
+    if (layers.empty())
+        return "No router logits or weights recorded for tag '" + tag.name + "'" +
+               (q.layer ? " in layer " + std::to_string(*q.layer) : std::string()) +
+               " (records need a logits or weights field).\n";
     if (!q.layer) {
         Table t({"layer", "logit_records", "mean_logit", "topk_prob_mass_mean", "weight_records"});
         for (int32_t id : layers) {
@@ -145,9 +141,8 @@ std::string logits_text(const TagStats& tag, const QueryOptions& q) {
 }
 
 std::string logits_csv(const TagStats& tag, const QueryOptions& q) {
-    require_totals(q);
-    std::string s;
-    bool header = true;
+    std::string s = Table(experts_header(true)).csv();  // the header, also with no rows
+    bool header = false;
     for (int32_t id : logit_layers(tag, q)) {
         std::string part = experts_table(tag, id, true).csv();
         if (!header) part.erase(0, part.find('\n') + 1);
@@ -156,5 +151,18 @@ std::string logits_csv(const TagStats& tag, const QueryOptions& q) {
     }
     return s;
 }
+
+extern const CommandSpec kLogitsCommand = {
+    "logits",
+    "Router logits and weights: per-expert moments, distributions",
+    [](CLI::App& app, CommandArgs& a) {
+        flag::query(app, a);
+        flag::layer(app, a, "Layer (default: a summary of every layer)");
+    },
+    kNeedsTotals | kNeedsLayer,
+    [](JsonWriter& w, const Query& x) { write_logits_json(w, x.tag(), x.q); },
+    [](const Query& x) { return logits_csv(x.tag(), x.q); },
+    [](const Query& x) { return logits_text(x.tag(), x.q); },
+};
 
 }  // namespace moe

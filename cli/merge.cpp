@@ -1,7 +1,11 @@
 #include "cli/merge.hpp"
 
+#include <cstdio>
+
 #include <filesystem>
 #include <stdexcept>
+
+#include "cli/command.hpp"
 
 #include "storage/store.hpp"
 
@@ -44,5 +48,27 @@ MergeResult merge_databases(const std::vector<std::string>& inputs, const std::s
     store.save(merged, ptrs, true);
     return result;
 }
+
+extern const CommandSpec kMergeCommand = {
+    "merge",
+    "Combine databases from several nodes into one",
+    [](CLI::App& app, CommandArgs& a) {
+        app.add_option("databases", a.merge_inputs, "Databases to combine")
+            ->required()
+            ->check(CLI::ExistingFile);
+        app.add_option("--out", a.merge_out, "The combined database to write")->required();
+        app.add_flag("--force", a.force, "Replace --out if it exists");
+    },
+    kNoLoad,
+    nullptr,
+    nullptr,
+    nullptr,
+    [](const Query& x) {
+        const MergeResult r = merge_databases(x.args.merge_inputs, x.args.merge_out, x.args.force);
+        std::printf("merged %zu databases (%llu records) into %s\n", r.inputs,
+                    static_cast<unsigned long long>(r.records), r.out.c_str());
+        return 0;
+    },
+};
 
 }  // namespace moe

@@ -29,6 +29,8 @@ struct QueryOptions {
     std::vector<int32_t> periodic = {12, 24};  // corr: deltas summarised
     std::optional<int32_t> expert;             // timeline: one expert's hits
     bool windowed = false;                     // --since/--until in effect (EMA not defined)
+    int64_t since = INT64_MIN;                 // the window: buckets starting in [since, until)
+    int64_t until = INT64_MAX;
 };
 
 }  // namespace moe

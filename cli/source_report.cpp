@@ -1,5 +1,6 @@
 #include "cli/source_report.hpp"
 
+#include "cli/command.hpp"
 #include "cli/table.hpp"
 
 namespace moe {
@@ -140,5 +141,25 @@ std::string tags_text(const Aggregates& agg) {
 std::string tags_csv(const Aggregates& agg) {
     return tags_table(agg).csv();
 }
+
+extern const CommandSpec kTagsCommand = {
+    "tags",
+    "Tags with their record counts",
+    [](CLI::App& app, CommandArgs& a) { flag::query(app, a); },
+    kNeedsNothing,
+    [](JsonWriter& w, const Query& x) { write_tags_json(w, x.agg); },
+    [](const Query& x) { return tags_csv(x.agg); },
+    [](const Query& x) { return tags_text(x.agg); },
+};
+
+extern const CommandSpec kSourcesCommand = {
+    "sources",
+    "Ingest health per source: bytes, records, rejects, lag",
+    [](CLI::App& app, CommandArgs& a) { flag::query(app, a); },
+    kNeedsNothing,
+    [](JsonWriter& w, const Query& x) { write_sources_json(w, x.sources); },
+    [](const Query& x) { return sources_csv(x.sources); },
+    [](const Query& x) { return sources_text(x.sources); },
+};
 
 }  // namespace moe

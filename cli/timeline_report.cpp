@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "analytics/imbalance.hpp"
+#include "cli/command.hpp"
 #include "cli/deep_report.hpp"
 
 namespace moe {
@@ -29,6 +30,7 @@ std::vector<Row> rows_of(const Aggregates& agg, TagId tag, const QueryOptions& q
     std::vector<Row> out;
     for (const auto& [key, b] : agg.timeline().buckets()) {
         if (key.tag != tag || key.layer != layer) continue;
+        if (key.start < q.since || key.start >= q.until) continue;  // --since/--until
         Row r{key.start, b.seconds, b.tokens,
               0,         &b.hits,   compute_imbalance(b.hits, agg.num_experts())};
         r.selections = r.fig.selections;
@@ -116,5 +118,20 @@ std::string timeline_text(const Aggregates& agg, TagId tag, const QueryOptions& 
 std::string timeline_csv(const Aggregates& agg, TagId tag, const QueryOptions& q) {
     return timeline_table(agg, tag, q).csv();
 }
+
+extern const CommandSpec kTimelineCommand = {
+    "timeline",
+    "Hits per time bucket",
+    [](CLI::App& app, CommandArgs& a) {
+        flag::query(app, a);
+        flag::layer(app, a, "Layer (default: all layers combined)");
+        app.add_option("--expert", a.expert, "Follow one expert's hits and share")
+            ->check(CLI::Range(0, kMaxExpert));
+    },
+    kNeedsTimeline | kNeedsLayer,
+    [](JsonWriter& w, const Query& x) { write_timeline_json(w, x.agg, x.tag_id(), x.q); },
+    [](const Query& x) { return timeline_csv(x.agg, x.tag_id(), x.q); },
+    [](const Query& x) { return timeline_text(x.agg, x.tag_id(), x.q); },
+};
 
 }  // namespace moe

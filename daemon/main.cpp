@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "daemon/daemon.hpp"
+#include "options/analysis_flags.hpp"
 
 using namespace moe;
 
@@ -30,7 +31,10 @@ int main(int argc, char** argv) {
         "SIGTERM/SIGINT flush and exit 0, SIGHUP reopens files."};
     DaemonConfig cfg;
     std::vector<std::string> follows, listens;
-    std::string format = "auto", log_level = "info";
+    std::string log_level = "info";
+    AnalysisFlags analysis;
+    app.set_version_flag("--version", std::string("moescoped ") + MOESCOPE_VERSION);
+    app.option_defaults()->always_capture_default();
     app.add_option("--db", cfg.db_path, "SQLite database to write (created if missing)")
         ->required();
     app.add_option("--follow", follows,
@@ -41,47 +45,27 @@ int main(int argc, char** argv) {
     app.add_flag("--stdin", cfg.read_stdin,
                  "Read records from standard input (exit at its end if it is the only source)");
     app.add_option("--stdin-tag", cfg.stdin_tag, "Tag for records read from standard input");
-    app.add_option("--format", format, "Input format (default: detected per line)")
-        ->check(CLI::IsMember({"auto", "llama-csv", "ndjson", "eval-callback"}));
     app.add_option("--flush-ms", cfg.flush_ms, "Commit interval in milliseconds")
         ->check(CLI::Range(10, 3600000));
     app.add_option("--poll-ms", cfg.follow.poll_ms, "File polling interval in milliseconds")
         ->check(CLI::Range(1, 60000));
-    app.add_option("--ema-decay", cfg.analytics.ema_decay, "EMA decay d per record")
-        ->check(CLI::Range(0.0, 1.0));
-    app.add_option("--num-experts", cfg.analytics.num_experts,
-                   "Experts per layer (default: from meta, else max id + 1)")
-        ->check(CLI::Range(1, kMaxExpert + 1));
-    app.add_option("--max-line-bytes", cfg.follow.max_line,
-                   "Longer lines are rejected (default 1 MiB)")
-        ->check(CLI::Range(64, 1 << 30));
-    app.add_option("--max-connections", cfg.stream.max_connections,
-                   "Open connections per listener (default 64)")
+    app.add_option("--max-connections", cfg.stream.max_connections, "Open connections per listener")
         ->check(CLI::Range(1, 100000));
     app.add_option("--idle-timeout-s", cfg.stream.idle_timeout_s,
-                   "Close connections silent this long; 0: never (default 300)")
+                   "Close connections silent this long; 0: never")
         ->check(CLI::Range(0, 86400 * 365));
-    app.add_option("--bucket-s", cfg.analytics.bucket_seconds,
-                   "Timeline bucket width in seconds (default 60)")
-        ->check(CLI::Range(1, 86400 * 366));
     double retention_h = 168;
     app.add_option("--retention-h", retention_h,
-                   "Delete timeline buckets older than this many hours; 0 keeps all (default 168)")
+                   "Delete timeline buckets older than this many hours; 0 keeps all")
         ->check(CLI::Range(0.0, 24.0 * 365 * 100));
-    app.add_option("--max-tags", cfg.analytics.max_tags,
-                   "Distinct tags kept; further ones count under all (default 256)")
-        ->check(CLI::Range(1, 1 << 20));
     uint64_t memory_mb = 2048;
-    app.add_option(
-           "--max-memory-mb", memory_mb,
-           "Budget for per-layer statistics; records needing more are rejected (default 2048)")
+    app.add_option("--max-memory-mb", memory_mb,
+                   "Budget for per-layer statistics; records needing more are rejected")
         ->check(CLI::Range(16, 1 << 24));
-    std::string analytics_set = "full", metrics;
+    std::string metrics;
+    analysis.add_to(app);
     app.add_option("--metrics", metrics,
                    "Serve Prometheus /metrics and /healthz on HOST:PORT (:PORT = 127.0.0.1)");
-    app.add_option("--analytics", analytics_set,
-                   "counts, standard (+ EMA, co-occurrence) or full (default)")
-        ->check(CLI::IsMember({"counts", "standard", "full"}));
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
@@ -89,15 +73,17 @@ int main(int argc, char** argv) {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
     } catch (const CLI::ParseError& e) {
         return usage_error(e.what());
     }
 
-    cfg.follow.format = cfg.stream.format = *parse_format(format);
+    cfg.analytics = analysis.resolved_analytics();
+    cfg.follow.format = cfg.stream.format = analysis.resolved_format();
+    cfg.follow.max_line = cfg.stream.max_line = analysis.max_line;
     cfg.retention_seconds = static_cast<int64_t>(retention_h * 3600);
     cfg.analytics.memory_budget = memory_mb << 20;
-    apply_analytics_set(analytics_set, cfg.analytics);
-    cfg.stream.max_line = cfg.follow.max_line;
     for (const auto& f : follows) {
         auto [path, tag] = split_tag(f);
         cfg.follows.push_back({path, tag});

@@ -88,7 +88,7 @@ def main():
         text = cli("--db", db, "experts", "--layer", "3", "--top", "3").stdout
         top = want["layers"][3]["experts"][0]
         check(" %d " % top["hits"] in text, "experts table lacks the top hit count")
-        p = cli("--db", db, "layers", "--layer", "99", expect_rc=2)
+        p = cli("--db", db, "layers", "--layer", "99", expect_rc=3)
         check(p.stderr == "moescope: no records for layer 99 in tag 'all' (layers 0 to 5)\n", "unknown layer: %r" % p.stderr)
         csv = cli("--db", db, "layers", "--csv").stdout.splitlines()
         check(csv[0].startswith("tag,layer,tokens,selections"), "CSV header")

@@ -1,0 +1,94 @@
+// `moescope analyze FILE...`: every section at once for log files (input summary, layers,
+// gate pairs, correlation, timeline, tag comparison; JSON adds co-occurrence and logits).
+#include <string>
+
+#include "cli/command.hpp"
+#include "cli/deep_report.hpp"
+#include "cli/gate_report.hpp"
+#include "cli/layer_report.hpp"
+#include "cli/source_report.hpp"
+#include "cli/table.hpp"
+
+namespace moe {
+
+namespace {
+
+const std::string kRule(80, '=');
+
+std::string input_summary(const std::vector<SourceStats>& sources) {
+    std::string s;
+    for (const auto& src : sources) {
+        s += "Input " + src.name + (src.tag.empty() ? "" : " [tag " + src.tag + "]") + ": " +
+             fmt_num::integer(src.lines) + " lines, " + fmt_num::integer(src.records) +
+             " routing records, " + fmt_num::integer(src.gate_records) + " gate vectors, " +
+             fmt_num::integer(src.skipped_lines) + " skipped, " +
+             fmt_num::integer(src.total_rejects()) + " rejected\n";
+        for (int r = 0; r < kRejectReasonCount; ++r) {
+            const auto i = static_cast<size_t>(r);
+            if (!src.rejects[i]) continue;
+            s += "  rejected " + std::string(reject_reason_name(static_cast<RejectReason>(r))) +
+                 ": " + fmt_num::integer(src.rejects[i]);
+            if (!src.reject_samples[i].empty())
+                s += "  (e.g. " + src.reject_samples[i].front() + ")";
+            s += "\n";
+        }
+        s += strided_warning(src);
+    }
+    return s;
+}
+
+// --vs names a second tag that exists and differs from --tag.
+bool comparing(const Query& x) {
+    return x.q.vs != x.q.tag && x.agg.find_tag(x.q.vs);
+}
+
+void analyze_json(JsonWriter& w, const Query& x) {
+    const TagStats& t = x.tag();
+    write_sources_json(w, x.sources);
+    write_layers_json(w, x.agg, t, x.q);
+    write_gates_json(w, t, x.q);
+    if (!x.q.windowed) {
+        write_cooc_json(w, x.agg, t, x.q);
+        write_logits_json(w, t, x.q);
+    }
+    write_corr_json(w, x.agg, t, x.q);
+    if (!x.agg.timeline().empty()) write_timeline_json(w, x.agg, x.tag_id(), x.q);
+    if (comparing(x)) write_compare_json(w, x.agg, t, x.tag_named(x.q.vs), x.q);
+}
+
+std::string analyze_text(const Query& x) {
+    const TagStats& t = x.tag();
+    std::string s = input_summary(x.sources) + "\n" + layers_text(x.agg, t, x.q);
+    if (!t.gates.empty())
+        s += "\n" + kRule + "\nGate-input distances between consecutive logged layers\n\n" +
+             gates_text(t, x.q);
+    s += "\n" + kRule + "\n" + corr_text(x.agg, t, x.q);
+    if (!x.agg.timeline().empty()) s += "\n" + kRule + "\n" + timeline_text(x.agg, x.tag_id(), x.q);
+    if (comparing(x)) s += "\n" + kRule + "\n" + compare_text(x.agg, t, x.tag_named(x.q.vs), x.q);
+    return s;
+}
+
+}  // namespace
+
+extern const CommandSpec kAnalyzeCommand = {
+    "analyze",
+    "Analyze log files (no daemon): every section at once",
+    [](CLI::App& app, CommandArgs& a) {
+        flag::query(app, a);
+        app.get_option("files")->required();
+        flag::layer(app, a, "Only this layer");
+        flag::gate_tokens(app, a);
+        flag::top(app, a, 10, "Experts listed as most frequent, pairs per layer in cooc");
+        flag::bottom(app, a, 5, "Experts listed as least frequent");
+        flag::brief(app, a);
+        flag::vs(app, a, "Also compare --tag with this tag");
+        flag::corr(app, a);
+        app.add_option("--html", a.html, "Also write the HTML report of these files");
+    },
+    kNeedsLayer | kNeedsFiles,
+    analyze_json,
+    [](const Query& x) { return layers_csv(x.agg, x.tag(), x.q); },
+    analyze_text,
+};
+
+}  // namespace moe

@@ -1,0 +1,97 @@
+// A CLI command described once: name, help, its options, what it needs from the store and
+// its three renderers (JSON, CSV, text). cli/command_registry.cpp lists every command; the
+// parser, --help, the database/file loading and the output switch are all generated from
+// these descriptions (docs/ARCHITECTURE.md "Adding a command").
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "analytics/aggregates.hpp"
+#include "analytics/source_stats.hpp"
+#include "cli/json_writer.hpp"
+#include "cli/query_options.hpp"
+#include "options/analysis_flags.hpp"
+
+namespace moe {
+
+// Every option value of one command invocation (each command has its own instance, so
+// per-command defaults such as --top 20 for cooc stay true in --help).
+struct CommandArgs {
+    QueryOptions q;
+    bool json = false, csv = false;
+    int32_t layer = -1, expert = -1;  // -1: not given
+    std::vector<int32_t> periodic;
+    std::string since, until;
+    std::vector<std::string> files;  // analyse these instead of the database
+    AnalysisFlags analysis;
+    std::string html;         // report (and analyze --html): output file
+    int32_t cooc_layer = -1;  // report: co-occurrence layer
+    std::vector<std::string> merge_inputs;
+    std::string merge_out;
+    bool force = false;
+};
+
+// What a renderer sees: the loaded aggregates and sources and the parsed options.
+struct Query {
+    const Aggregates& agg;
+    const std::vector<SourceStats>& sources;
+    const QueryOptions& q;
+    const CommandArgs& args;
+    std::string db;  // the database read, or "" for files
+
+    // The tag of --tag; throws std::invalid_argument naming the known tags.
+    const TagStats& tag() const;
+    TagId tag_id() const;
+    const TagStats& tag_named(const std::string& name) const;
+};
+
+// What a command needs loaded before it renders.
+enum Need : unsigned {
+    kNeedsNothing = 0,
+    kNeedsTimeline = 1u << 0,  // the timeline table (large; loaded only when needed)
+    kNeedsTotals = 1u << 1,    // figures not kept per time bucket: refused with --since/--until
+    kNeedsLayer = 1u << 2,     // a given --layer must have records in the tag
+    kNeedsFiles = 1u << 3,     // runs on files only (analyze)
+    kNoLoad = 1u << 4,         // runs on its own (merge): action() does everything
+};
+
+struct CommandSpec {
+    std::string_view name;
+    std::string_view help;
+    // Adds the command's own options (the shared ones come from add_query_flags).
+    void (*options)(CLI::App& app, CommandArgs& a);
+    unsigned needs;
+    void (*json)(JsonWriter& w, const Query& x);
+    std::string (*csv)(const Query& x);
+    std::string (*text)(const Query& x);
+    // For commands that are not queries (merge) or write a file (report): runs instead of
+    // the renderers and returns the exit code.
+    int (*action)(const Query& x) = nullptr;
+};
+
+// The registry: every command, in --help order.
+const std::vector<const CommandSpec*>& command_registry();
+
+// Option declarations shared by commands (ripgrep style: one small function per flag).
+namespace flag {
+void output(CLI::App& app, CommandArgs& a);  // --json, --csv
+void tag(CLI::App& app, CommandArgs& a);     // --tag
+void window(CLI::App& app, CommandArgs& a);  // --since, --until
+void files(CLI::App& app, CommandArgs& a);   // FILE[=TAG]... and the analysis options
+// --json --csv --tag --since --until FILE...: what every query command takes.
+void query(CLI::App& app, CommandArgs& a);
+void layer(CLI::App& app, CommandArgs& a, const std::string& help);
+void top(CLI::App& app, CommandArgs& a, size_t def, const std::string& help);
+void bottom(CLI::App& app, CommandArgs& a, size_t def, const std::string& help);
+void brief(CLI::App& app, CommandArgs& a);
+void gate_tokens(CLI::App& app, CommandArgs& a);
+void vs(CLI::App& app, CommandArgs& a, const std::string& help);
+void corr(CLI::App& app, CommandArgs& a);  // --delta-max, --periodic
+void matrix(CLI::App& app, CommandArgs& a, const std::string& help);
+}  // namespace flag
+
+}  // namespace moe

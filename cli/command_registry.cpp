@@ -1,0 +1,34 @@
+// Every command of `moescope`, one line each, in --help order. A command is one
+// CommandSpec (cli/command.hpp) defined next to its renderers; listing it here is all that
+// makes it part of the CLI (docs/ARCHITECTURE.md "Adding a command").
+#include "cli/command.hpp"
+
+#define MOESCOPE_COMMANDS(X) \
+    X(kAnalyzeCommand)       \
+    X(kLayersCommand)        \
+    X(kExpertsCommand)       \
+    X(kGatesCommand)         \
+    X(kCoocCommand)          \
+    X(kCorrCommand)          \
+    X(kCompareCommand)       \
+    X(kLogitsCommand)        \
+    X(kTimelineCommand)      \
+    X(kReportCommand)        \
+    X(kMergeCommand)         \
+    X(kTagsCommand)          \
+    X(kSourcesCommand)
+
+namespace moe {
+
+#define MOESCOPE_DECLARE(name) extern const CommandSpec name;
+MOESCOPE_COMMANDS(MOESCOPE_DECLARE)
+#undef MOESCOPE_DECLARE
+
+const std::vector<const CommandSpec*>& command_registry() {
+#define MOESCOPE_ENTRY(name) &name,
+    static const std::vector<const CommandSpec*> all = {MOESCOPE_COMMANDS(MOESCOPE_ENTRY)};
+#undef MOESCOPE_ENTRY
+    return all;
+}
+
+}  // namespace moe

@@ -1,0 +1,32 @@
+// Runs the CLI from the command registry: builds the parser (one subcommand per
+// CommandSpec), loads what the chosen command needs from the database or from FILE
+// arguments, and renders it. Exit codes: 0 success, 1 a file or database could not be
+// read, 2 a bad argument, 3 nothing to show for the selection (layer, tag, window).
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include "cli/command.hpp"
+
+namespace moe {
+
+// The selection (a layer, a tag, a time window) holds no data; the message names what exists.
+struct NoDataError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+inline constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2, kExitNoData = 3;
+
+// The command's output in the format its options ask for.
+std::string render(const CommandSpec& c, const Query& x);
+
+// A given --layer must have records in the tag; throws NoDataError naming the layers there are.
+void require_layer(const Query& x);
+
+const CommandSpec* find_command(std::string_view name);
+
+// `moescope` itself.
+int run_cli(int argc, char** argv);
+
+}  // namespace moe

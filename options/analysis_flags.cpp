@@ -1,0 +1,68 @@
+#include "options/analysis_flags.hpp"
+
+#include <vector>
+
+#include "parsers/record.hpp"
+
+namespace moe {
+
+namespace {
+std::vector<std::string> format_choices() {
+    std::vector<std::string> out;
+    for (Format f : {Format::auto_detect, Format::llama_csv, Format::ndjson, Format::eval_callback})
+        out.emplace_back(format_name(f));
+    return out;
+}
+}  // namespace
+
+void AnalysisFlags::add_to(CLI::App& app, const std::string& group) {
+    app.add_option("--format", format, "Input format; auto detects it per line")
+        ->check(CLI::IsMember(format_choices()))
+        ->capture_default_str()
+        ->group(group);
+    app.add_option("--ema-decay", analytics.ema_decay,
+                   "EMA decay d per record (docs/FIGURES.md \"EMA\")")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str()
+        ->group(group);
+    app.add_option("--num-experts", analytics.num_experts,
+                   "Experts per layer; 0: from a meta record, else largest id + 1")
+        ->check(CLI::Range(0u, static_cast<uint32_t>(kMaxExpert + 1)))
+        ->capture_default_str()
+        ->group(group);
+    app.add_option("--bucket-s", analytics.bucket_seconds, "Timeline bucket width in seconds")
+        ->check(CLI::Range(int64_t{1}, int64_t{86400} * 366))
+        ->capture_default_str()
+        ->group(group);
+    app.add_option("--analytics", analytics_set,
+                   "counts, standard (+ EMA, co-occurrence) or full (everything)")
+        ->check(CLI::IsMember({"counts", "standard", "full"}))
+        ->capture_default_str()
+        ->group(group);
+    app.add_option("--max-tags", analytics.max_tags,
+                   "Distinct tags kept; records of further tags count under 'all' only")
+        ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+        ->capture_default_str()
+        ->group(group);
+    app.add_option("--max-line-bytes", max_line, "Longer lines are rejected (line_too_long)")
+        ->check(CLI::Range(size_t{64}, size_t{1} << 30))
+        ->capture_default_str()
+        ->group(group);
+}
+
+AnalyticsOptions AnalysisFlags::resolved_analytics() const {
+    AnalyticsOptions o = analytics;
+    apply_analytics_set(analytics_set, o);
+    return o;
+}
+
+Format AnalysisFlags::resolved_format() const {
+    return parse_format(format).value_or(Format::auto_detect);
+}
+
+bool AnalysisFlags::given(const CLI::App& app, const std::string& name) const {
+    const CLI::Option* o = app.get_option_no_throw(name);
+    return o && o->count() > 0;
+}
+
+}  // namespace moe

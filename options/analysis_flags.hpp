@@ -1,0 +1,31 @@
+// The analysis options both binaries share (moescoped for what it ingests, moescope for the
+// files it analyses), declared once: name, help, default, range. CLI11 prints the defaults.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "analytics/aggregates.hpp"
+#include "parsers/format.hpp"
+#include "parsers/line_splitter.hpp"
+
+namespace moe {
+
+struct AnalysisFlags {
+    std::string format = "auto";
+    std::string analytics_set = "full";
+    AnalyticsOptions analytics;
+    size_t max_line = LineSplitter::kDefaultMaxLine;
+
+    // --format, --ema-decay, --num-experts, --bucket-s, --analytics, --max-tags,
+    // --max-line-bytes, in `group` of the help text.
+    void add_to(CLI::App& app, const std::string& group = "Analysis");
+    // The values after parsing: the analytics set applied, the format resolved.
+    AnalyticsOptions resolved_analytics() const;
+    Format resolved_format() const;
+    // Which of these options the user gave (for a refusal that names the option).
+    bool given(const CLI::App& app, const std::string& name) const;
+};
+
+}  // namespace moe
