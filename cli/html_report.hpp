@@ -17,6 +17,10 @@ struct HtmlReportOptions {
     int32_t cooc_layer = -1;  // -1: the layer with the highest Gini
 };
 
+// The data behind the page as one JSON object (embedded in the page; html_report_data.cpp).
+std::string html_report_data(const Aggregates& agg, const std::vector<SourceStats>& sources,
+                             const QueryOptions& q, const HtmlReportOptions& o);
+
 // The report as a string (tests), and written to a file (throws std::runtime_error).
 std::string html_report(const Aggregates& agg, const std::vector<SourceStats>& sources,
                         const QueryOptions& q, const HtmlReportOptions& o);

@@ -7,13 +7,11 @@
 #include "analytics/layer_correlation.hpp"
 #include "analytics/tag_compare.hpp"
 #include "cli/deep_report.hpp"
+#include "cli/figure_output.hpp"
 #include "cli/html_report.hpp"
 #include "cli/json_writer.hpp"
 
 namespace moe {
-
-std::string html_report_data(const Aggregates& agg, const std::vector<SourceStats>& sources,
-                             const QueryOptions& q, const HtmlReportOptions& o);
 
 namespace {
 
@@ -25,15 +23,6 @@ std::vector<uint64_t> padded(const LayerStats& l, size_t E) {
     std::vector<uint64_t> h = l.hits;
     h.resize(std::max(h.size(), E), 0);
     return h;
-}
-
-void write_figures(JsonWriter& w, const ImbalanceFigures& f) {
-    w.field("selections", f.selections)
-        .field("dead", f.dead_experts)
-        .field("gini", rounded(f.gini));
-    w.field("cv", rounded(f.cv)).field("entropy_norm", rounded(f.entropy_norm));
-    w.field("max_over_mean", rounded(f.max_over_mean)).field("top10_share", rounded(f.top10_share));
-    w.field("max_expert", f.argmax);
 }
 
 int32_t busiest_imbalance_layer(const TagStats& t, size_t E) {
@@ -66,8 +55,8 @@ std::string html_report_data(const Aggregates& agg, const std::vector<SourceStat
     for (int32_t l : t.layer_ids()) {
         const auto h = padded(*t.layer(l), E);
         const ImbalanceFigures f = compute_imbalance(h);
-        w.begin_object().field("layer", l).field("tokens", t.layer(l)->tokens);
-        write_figures(w, f);
+        w.begin_object().field("layer", l);
+        write_figures_json(w, {*t.layer(l), f});
         w.key("hits").begin_array();
         for (uint64_t x : h)
             w.value(x);
@@ -75,7 +64,7 @@ std::string html_report_data(const Aggregates& agg, const std::vector<SourceStat
     }
     w.end_array();
     w.key("global").begin_object();
-    write_figures(w, compute_imbalance(t.global.hits, E));
+    write_figures_json(w, {t.global, compute_imbalance(t.global.hits, E)});
     w.end_object();
 
     const int32_t cl = o.cooc_layer >= 0 ? o.cooc_layer : busiest_imbalance_layer(t, E);
@@ -114,8 +103,8 @@ std::string html_report_data(const Aggregates& agg, const std::vector<SourceStat
     for (const auto& [key, g] : t.gates) {
         if (key.tokens != GateTokens::all) continue;
         w.begin_object()
-            .field("from", key.from_layer)
-            .field("to", key.to_layer)
+            .field("from_layer", key.from_layer)
+            .field("to_layer", key.to_layer)
             .field("count", g.pairs);
         for (size_t m = 0; m < kGateMetricCount; ++m) {
             const RunningStats& rs1 = g.metrics[m];
@@ -142,7 +131,7 @@ std::string html_report_data(const Aggregates& agg, const std::vector<SourceStat
         for (const auto& c : compare_tags(a, all, E)) {
             w.begin_object()
                 .field("layer", c.layer)
-                .field("js", rounded(c.js_divergence_bits))
+                .field("js_divergence_bits", rounded(c.js_divergence_bits))
                 .key("top")
                 .begin_array();
             for (size_t i = 0; i < std::min<size_t>(5, c.experts.size()); ++i) {
