@@ -97,8 +97,7 @@ int main(int argc, char** argv) {
     auto* analyze =
         app.add_subcommand("analyze", "Analyze log files (no daemon): every section at once");
     analyze->add_option("files", a.files, "Log files (FILE or FILE=TAG; - for stdin)")->required();
-    analyze->add_option("--format", a.format, "Input format (default: detected per line)")
-        ->check(CLI::IsMember({"auto", "llama-csv", "ndjson", "eval-callback"}));
+    analyze->add_option("--format", a.format, format_help())->check(CLI::IsMember(format_names()));
     analyze->add_option("--ema-decay", a.analytics.ema_decay, "EMA decay d per record")
         ->check(CLI::Range(0.0, 1.0));
     analyze

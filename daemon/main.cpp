@@ -41,8 +41,7 @@ int main(int argc, char** argv) {
     app.add_flag("--stdin", cfg.read_stdin,
                  "Read records from standard input (exit at its end if it is the only source)");
     app.add_option("--stdin-tag", cfg.stdin_tag, "Tag for records read from standard input");
-    app.add_option("--format", format, "Input format (default: detected per line)")
-        ->check(CLI::IsMember({"auto", "llama-csv", "ndjson", "eval-callback"}));
+    app.add_option("--format", format, format_help())->check(CLI::IsMember(format_names()));
     app.add_option("--flush-ms", cfg.flush_ms, "Commit interval in milliseconds")
         ->check(CLI::Range(10, 3600000));
     app.add_option("--poll-ms", cfg.follow.poll_ms, "File polling interval in milliseconds")
