@@ -21,7 +21,7 @@ bool is_header(std::string_view line) {
 }  // namespace
 
 FormatEntry eval_callback_format() {
-    return {"eval-callback", "llama.cpp eval-callback text: \"Layer N - Selected Expert IDs\"", 100,
+    return {"eval-callback", "llama.cpp eval-callback \"Layer N - Selected Expert IDs\" text", 100,
             make_parser<EvalCallbackParser>};
 }
 

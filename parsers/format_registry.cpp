@@ -64,9 +64,10 @@ std::vector<std::string> FormatRegistry::names() const {
 }
 
 std::string FormatRegistry::help() const {
-    std::string out = "Input format: auto (default: detected per line)";
+    std::string out = "Input format (default: auto, detected per line):";
     for (const FormatEntry& e : entries_)
-        out.append(", ").append(e.name).append(" (").append(e.description).append(")");
+        out.append(" ").append(e.name).append(" = ").append(e.description).append(";");
+    out.pop_back();
     return out;
 }
 

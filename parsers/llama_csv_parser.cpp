@@ -24,7 +24,7 @@ void reject_or_skip(std::string_view line, RecordSink& sink, RejectReason why) {
 }  // namespace
 
 FormatEntry llama_csv_format() {
-    return {"llama-csv", "patched llama-server moe_expert_selection.log: layer,expert ids", 200,
+    return {"llama-csv", "patched llama-server moe_expert_selection.log", 200,
             make_parser<LlamaCsvParser>};
 }
 

@@ -304,10 +304,8 @@ struct NdjsonParser::Impl {
 };
 
 FormatEntry ndjson_format() {
-    return {"ndjson",
-            "one JSON object per line (engine hooks, the socket protocol), router-pipeline "
-            "documents",
-            300, make_parser<NdjsonParser>};
+    return {"ndjson", "JSON records, one per line, or router-pipeline documents", 300,
+            make_parser<NdjsonParser>};
 }
 
 NdjsonParser::NdjsonParser() : impl_(std::make_unique<Impl>()) {}
