@@ -256,3 +256,25 @@ TEST_CASE("a checkpoint written before the registry (MSS1) still resumes") {
     damaged.feed("  Token 2: [3, 2]\n");
     CHECK(stats2.records == 1);
 }
+
+TEST_CASE("saved state of a format the stream no longer uses is ignored (--format changed)") {
+    Aggregates agg;
+    SourceStats stats;
+    StreamIngest detected(agg, stats, Format::auto_detect);
+    detected.feed("Layer 4 - Selected Expert IDs (top-2):\n");
+    const std::string state = detected.checkpoint();
+
+    StreamIngest csv(agg, stats, Format::llama_csv);
+    csv.reset(detected.consumed());
+    CHECK(csv.restore(state));
+    csv.feed("  Token 0: [1, 2]\n3,1 2\n");
+    CHECK(stats.records == 1);  // only the CSV line: no eval-callback parser here
+    CHECK(agg.tag(kAllTag).layer(4) == nullptr);
+
+    StreamIngest eval(agg, stats, Format::eval_callback);
+    eval.reset(detected.consumed());
+    CHECK(eval.restore(state));
+    eval.feed("  Token 0: [1, 2]\n");
+    CHECK(stats.records == 2);
+    REQUIRE(agg.tag(kAllTag).layer(4));
+}
