@@ -7,7 +7,7 @@
 #include <memory>
 #include <stdexcept>
 
-#include "analytics/stream_ingest.hpp"
+#include "ingest/stream_ingest.hpp"
 
 namespace moe {
 

@@ -11,7 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "analytics/stream_ingest.hpp"
+#include "ingest/stream_ingest.hpp"
 #include "daemon/source.hpp"
 
 namespace moe {

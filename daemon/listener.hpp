@@ -16,7 +16,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "analytics/stream_ingest.hpp"
+#include "ingest/stream_ingest.hpp"
 #include "daemon/source.hpp"
 #include "daemon/wall_clock.hpp"
 

@@ -6,18 +6,9 @@
 
 namespace moe {
 
-namespace {
-std::vector<std::string> format_choices() {
-    std::vector<std::string> out;
-    for (Format f : {Format::auto_detect, Format::llama_csv, Format::ndjson, Format::eval_callback})
-        out.emplace_back(format_name(f));
-    return out;
-}
-}  // namespace
-
 void AnalysisFlags::add_to(CLI::App& app, const std::string& group) {
-    app.add_option("--format", format, "Input format; auto detects it per line")
-        ->check(CLI::IsMember(format_choices()))
+    app.add_option("--format", format, format_help())
+        ->check(CLI::IsMember(format_names()))
         ->capture_default_str()
         ->group(group);
     app.add_option("--ema-decay", analytics.ema_decay,

@@ -8,18 +8,19 @@
 #include <string_view>
 #include <vector>
 
-#include "parsers/record_sink.hpp"
+#include "parsers/format_parser.hpp"
 
 namespace moe {
 
-class EvalCallbackParser {
+class EvalCallbackParser final : public FormatParser {
   public:
-    static bool claims(std::string_view line);
-    // True if the line was this format's (a header or a token line after a header).
-    bool parse(std::string_view line, RecordSink& sink);
-    void reset() { layer_ = -1; }
-    int32_t layer() const { return layer_; }
-    void set_layer(int32_t layer) { layer_ = layer >= 0 && layer <= kMaxLayer ? layer : -1; }
+    // A header, or a token line after a header.
+    bool claims(std::string_view line) const override;
+    void parse(std::string_view line, RecordSink& sink) override;
+    // The current layer is the state that spans lines.
+    void reset() override { layer_ = -1; }
+    void save(StateWriter& w) const override;
+    bool restore(StateReader& r) override;
 
   private:
     int32_t layer_ = -1;

@@ -1,36 +1,42 @@
-// Input formats and their names on the command line.
+// Input formats by their names on the command line (--format). The names, their help text
+// and the parsers behind them come from one table: parsers/format_registry.cpp.
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace moe {
 
-enum class Format : uint8_t {
-    auto_detect,    // per line: llama-server CSV, NDJSON or eval-callback text
-    llama_csv,      // patched llama-server moe_expert_selection.log
-    ndjson,         // one JSON object per line (and router-pipeline documents)
-    eval_callback,  // llama.cpp eval-callback text: "Layer N - Selected Expert IDs"
+// A registered format's name, or "auto" (every registered format, detected per line).
+// The name points at static storage (a registry entry), so a Format is a cheap value.
+class Format {
+  public:
+    constexpr Format() = default;
+    constexpr explicit Format(std::string_view name) : name_(name) {}
+    constexpr std::string_view name() const { return name_; }
+    constexpr bool is_auto() const { return name_ == kAutoName; }
+    friend constexpr bool operator==(Format a, Format b) { return a.name_ == b.name_; }
+
+    static constexpr std::string_view kAutoName = "auto";
+    // Shorthands for the built-in formats (a test checks they are registered).
+    static const Format auto_detect, llama_csv, ndjson, eval_callback;
+
+  private:
+    std::string_view name_ = kAutoName;
 };
 
-constexpr std::string_view format_name(Format f) {
-    switch (f) {
-        case Format::auto_detect:
-            return "auto";
-        case Format::llama_csv:
-            return "llama-csv";
-        case Format::ndjson:
-            return "ndjson";
-        case Format::eval_callback:
-            return "eval-callback";
-    }
-    return "auto";
-}
+inline constexpr Format Format::auto_detect{Format::kAutoName};
+inline constexpr Format Format::llama_csv{"llama-csv"};
+inline constexpr Format Format::ndjson{"ndjson"};
+inline constexpr Format Format::eval_callback{"eval-callback"};
 
-inline std::optional<Format> parse_format(std::string_view s) {
-    for (Format f : {Format::auto_detect, Format::llama_csv, Format::ndjson, Format::eval_callback})
-        if (s == format_name(f)) return f;
-    return std::nullopt;
-}
+// The built-in registry, for the command lines: "auto" or a registered name.
+std::optional<Format> parse_format(std::string_view name);
+// Every value --format accepts, "auto" first.
+std::vector<std::string> format_names();
+// Help text for --format: each name with its description.
+std::string format_help();
 
 }  // namespace moe

@@ -1,35 +1,78 @@
 #include "parsers/line_parser.hpp"
 
+#include <stdexcept>
+#include <string>
+
 #include "parsers/number_scan.hpp"
 
 namespace moe {
 
-void LineParser::other(std::string_view line, RecordSink& sink) {
-    if (scan::trim(line).empty()) return sink.on_skip(SkipKind::blank, line);
-    if (scan::has_control_bytes(line)) return sink.on_reject(RejectReason::binary, line);
-    sink.on_skip(SkipKind::other, line);
+LineParser::LineParser(Format format, const FormatRegistry& formats) : format_(format) {
+    for (const FormatEntry& e : formats.entries())
+        if (format.is_auto() || e.name == format.name()) {
+            active_.push_back({e.name, e.make()});
+            if (active_.back().parser->reads_documents())
+                document_readers_.push_back(active_.back().parser.get());
+        }
+    if (active_.empty() && !format.is_auto())
+        throw std::invalid_argument("unknown input format '" + std::string(format.name()) + "'");
 }
 
 void LineParser::parse(std::string_view line, RecordSink& sink) {
-    switch (format_) {
-        case Format::llama_csv:
-            return csv_.parse(line, sink);
-        case Format::ndjson: {
-            const std::string_view t = scan::trim(line);
-            if (t.empty()) return sink.on_skip(SkipKind::blank, line);
-            return json_.parse(t, sink);
-        }
-        case Format::eval_callback:
-            if (!eval_.parse(line, sink)) other(line, sink);
-            return;
-        case Format::auto_detect:
-            break;
+    if (scan::trim(line).empty()) return sink.on_skip(SkipKind::blank, line);
+    if (!format_.is_auto()) return active_.front().parser->parse(line, sink);
+    for (const Active& a : active_)
+        if (a.parser->claims(line)) return a.parser->parse(line, sink);
+    skip_unrecognized(line, sink);
+}
+
+void LineParser::parse_document(std::string_view doc, RecordSink& sink) {
+    if (document_readers_.empty())
+        return sink.on_reject(RejectReason::malformed, doc.substr(0, 200));
+    for (FormatParser* p : document_readers_)
+        if (p->claims(doc)) return p->parse_document(doc, sink);
+    document_readers_.front()->parse_document(doc, sink);
+}
+
+void LineParser::reset() {
+    for (Active& a : active_)
+        a.parser->reset();
+}
+
+void LineParser::save(StateWriter& w) const {
+    std::vector<std::pair<std::string_view, std::string>> states;
+    for (const Active& a : active_) {
+        StateWriter one;
+        a.parser->save(one);
+        if (std::string s = one.take(); !s.empty()) states.emplace_back(a.name, std::move(s));
     }
-    const std::string_view t = scan::trim(line);
-    if (!t.empty() && t.front() == '{') return json_.parse(t, sink);
-    if (LlamaCsvParser::claims(line)) return csv_.parse(line, sink);
-    if (eval_.parse(line, sink)) return;
-    other(line, sink);
+    w.put<uint32_t>(static_cast<uint32_t>(states.size()));
+    for (const auto& [name, state] : states) {
+        w.put_string(name);
+        w.put_string(state);
+    }
+}
+
+bool LineParser::restore(StateReader& r) {
+    reset();
+    const auto n = r.get<uint32_t>();
+    for (uint32_t i = 0; i < n && r.ok(); ++i) {
+        const std::string name = r.get_string();
+        const std::string state = r.get_string();
+        if (r.ok() && !restore_format(name, state)) return false;
+    }
+    return r.ok();
+}
+
+bool LineParser::restore_format(std::string_view name, std::string_view state) {
+    for (Active& a : active_)
+        if (a.name == name) {
+            StateReader r(state);
+            if (a.parser->restore(r) && r.at_end()) return true;
+            a.parser->reset();
+            return false;
+        }
+    return true;  // a format this stream does not use (--format changed): nothing to restore
 }
 
 }  // namespace moe

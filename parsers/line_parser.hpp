@@ -1,39 +1,49 @@
-// Turns one line into records, in a forced format or by looking at the line itself.
-// Detection is per line, so a stream may mix formats (NDJSON lines inside a server log,
-// say); a forced format treats every line as that format.
+// One stream's parsers: the format forced by --format, or every registered format asked in
+// priority order, line by line. Detection is per line, so a stream may mix formats (NDJSON
+// lines inside a server log, say); a forced format gets every non-blank line.
 #pragma once
 
+#include <memory>
 #include <string_view>
+#include <vector>
 
-#include "parsers/eval_callback_parser.hpp"
 #include "parsers/format.hpp"
-#include "parsers/llama_csv_parser.hpp"
-#include "parsers/ndjson_parser.hpp"
+#include "parsers/format_registry.hpp"
 #include "parsers/record_sink.hpp"
 
 namespace moe {
 
 class LineParser {
   public:
-    explicit LineParser(Format format = Format::auto_detect) : format_(format) {}
+    // Throws std::invalid_argument if `format` is not "auto" nor in `formats`.
+    explicit LineParser(Format format = Format::auto_detect,
+                        const FormatRegistry& formats = FormatRegistry::builtin());
 
+    // One line, without its newline.
     void parse(std::string_view line, RecordSink& sink);
-    // A whole JSON document (pretty-printed router-pipeline file).
-    void parse_document(std::string_view doc, RecordSink& sink) { json_.parse_document(doc, sink); }
+    // Whether multi-line documents should be framed for this stream, and where they go.
+    bool reads_documents() const { return !document_readers_.empty(); }
+    void parse_document(std::string_view doc, RecordSink& sink);
     Format format() const { return format_; }
-    // Forget stream state (eval-callback's current layer) after a restart.
-    void reset() { eval_.reset(); }
-    // The only parser state that spans lines: eval-callback's current layer (checkpoints).
-    int32_t eval_layer() const { return eval_.layer(); }
-    void set_eval_layer(int32_t layer) { eval_.set_layer(layer); }
+
+    // Forget the state that spans lines (the stream restarted).
+    void reset();
+    // That state, per format by name (formats without state write nothing). restore()
+    // resets first, so a format absent from the checkpoint starts clean; entries of formats
+    // this stream does not use are ignored.
+    void save(StateWriter& w) const;
+    bool restore(StateReader& r);
+    // One format's saved state (what its save() wrote); false if unreadable.
+    bool restore_format(std::string_view name, std::string_view state);
 
   private:
-    void other(std::string_view line, RecordSink& sink);
-
+    struct Active {
+        std::string_view name;
+        std::unique_ptr<FormatParser> parser;
+    };
     Format format_;
-    LlamaCsvParser csv_;
-    NdjsonParser json_;
-    EvalCallbackParser eval_;
+    std::vector<Active> active_;                   // priority order; one when forced
+    std::vector<FormatParser*> document_readers_;  // those that read documents, same order
 };
 
 }  // namespace moe

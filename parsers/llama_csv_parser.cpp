@@ -23,7 +23,12 @@ void reject_or_skip(std::string_view line, RecordSink& sink, RejectReason why) {
 }
 }  // namespace
 
-bool LlamaCsvParser::claims(std::string_view line) {
+FormatEntry llama_csv_format() {
+    return {"llama-csv", "patched llama-server moe_expert_selection.log", 200,
+            make_parser<LlamaCsvParser>};
+}
+
+bool LlamaCsvParser::claims(std::string_view line) const {
     return selection_like(line) || line.starts_with(kGatePrefix) || line.starts_with(kHeader);
 }
 
@@ -36,10 +41,8 @@ void LlamaCsvParser::parse(std::string_view line, RecordSink& sink) {
         sink.on_skip(SkipKind::header, line);
     } else if (is_blank(line)) {
         sink.on_skip(SkipKind::blank, line);
-    } else if (scan::has_control_bytes(line)) {
-        sink.on_reject(RejectReason::binary, line);
     } else {
-        sink.on_skip(SkipKind::other, line);
+        skip_unrecognized(line, sink);
     }
 }
 

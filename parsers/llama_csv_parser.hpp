@@ -9,16 +9,15 @@
 #include <string_view>
 #include <vector>
 
-#include "parsers/record_sink.hpp"
+#include "parsers/format_parser.hpp"
 
 namespace moe {
 
-class LlamaCsvParser {
+class LlamaCsvParser final : public FormatParser {
   public:
-    // True if the line looks like this format (used by per-line auto-detection).
-    static bool claims(std::string_view line);
-
-    void parse(std::string_view line, RecordSink& sink);
+    bool claims(std::string_view line) const override;
+    // Any line: also blanks and other text (skipped), so it can be used on its own.
+    void parse(std::string_view line, RecordSink& sink) override;
 
   private:
     void parse_selection(std::string_view line, RecordSink& sink);

@@ -8,6 +8,7 @@
 #include <simdjson.h>
 
 #include "parsers/json_fields.hpp"
+#include "parsers/number_scan.hpp"
 #include "parsers/router_document.hpp"
 
 namespace moe {
@@ -302,11 +303,21 @@ struct NdjsonParser::Impl {
     }
 };
 
+FormatEntry ndjson_format() {
+    return {"ndjson", "JSON records, one per line, or router-pipeline documents", 300,
+            make_parser<NdjsonParser>};
+}
+
 NdjsonParser::NdjsonParser() : impl_(std::make_unique<Impl>()) {}
 NdjsonParser::~NdjsonParser() = default;
 
+bool NdjsonParser::claims(std::string_view line) const {
+    const std::string_view t = scan::trim(line);
+    return !t.empty() && t.front() == '{';
+}
+
 void NdjsonParser::parse(std::string_view line, RecordSink& sink) {
-    impl_->parse_line(line, sink);
+    impl_->parse_line(scan::trim(line), sink);
 }
 
 void NdjsonParser::parse_document(std::string_view doc, RecordSink& sink) {

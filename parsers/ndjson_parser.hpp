@@ -7,22 +7,25 @@
 #include <memory>
 #include <string_view>
 
-#include "parsers/record_sink.hpp"
+#include "parsers/format_parser.hpp"
 
 namespace moe {
 
-class NdjsonParser {
+class NdjsonParser final : public FormatParser {
   public:
     NdjsonParser();
-    ~NdjsonParser();
+    ~NdjsonParser() override;
     NdjsonParser(const NdjsonParser&) = delete;
     NdjsonParser& operator=(const NdjsonParser&) = delete;
 
+    // A line starting with "{" (spaces aside).
+    bool claims(std::string_view line) const override;
     // One line holding one JSON object (simdjson on-demand; buffers are reused, so the
     // hot path does not allocate once warmed up).
-    void parse(std::string_view line, RecordSink& sink);
+    void parse(std::string_view line, RecordSink& sink) override;
     // One complete JSON document, possibly spanning many lines.
-    void parse_document(std::string_view doc, RecordSink& sink);
+    bool reads_documents() const override { return true; }
+    void parse_document(std::string_view doc, RecordSink& sink) override;
 
   private:
     struct Impl;

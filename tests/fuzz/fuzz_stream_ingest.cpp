@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "analytics/stream_ingest.hpp"
+#include "ingest/stream_ingest.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size == 0) return 0;

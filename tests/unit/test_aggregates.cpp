@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "analytics/aggregates.hpp"
-#include "analytics/stream_ingest.hpp"
+#include "ingest/stream_ingest.hpp"
 #include "cli/source_report.hpp"
 
 using namespace moe;

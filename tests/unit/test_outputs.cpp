@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "analytics/stream_ingest.hpp"
+#include "ingest/stream_ingest.hpp"
 #include "cli/html_report.hpp"
 #include "cli/json_writer.hpp"
 #include "daemon/prometheus_text.hpp"

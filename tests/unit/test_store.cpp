@@ -3,7 +3,7 @@
 #include <sys/stat.h>
 #include <fstream>
 
-#include "analytics/stream_ingest.hpp"
+#include "ingest/stream_ingest.hpp"
 #include "storage/store.hpp"
 #include "storage/varint.hpp"
 #include "temp_dir.hpp"

@@ -1,4 +1,4 @@
-#include "analytics/gate_pairer.hpp"
+#include "ingest/gate_pairer.hpp"
 
 namespace moe {
 

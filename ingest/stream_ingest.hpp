@@ -1,14 +1,16 @@
-// One source's byte stream into the aggregates: lines -> records -> validated counts.
-// Used alike by `moescope analyze` and by every daemon source, so both give the same figures.
+// One source's byte stream into the aggregates: bytes -> lines (and multi-line documents) ->
+// records -> validated counts (docs/ARCHITECTURE.md "Ingest"). Used alike by `moescope
+// analyze` and by every daemon source, so both give the same figures.
 #pragma once
 
 #include <cmath>
 #include <string_view>
 
 #include "analytics/aggregates.hpp"
-#include "analytics/gate_pairer.hpp"
 #include "analytics/source_stats.hpp"
-#include "analytics/strided_batch_check.hpp"
+#include "ingest/gate_pairer.hpp"
+#include "ingest/strided_batch_check.hpp"
+#include "parsers/document_framer.hpp"
 #include "parsers/line_parser.hpp"
 #include "parsers/line_splitter.hpp"
 
@@ -16,8 +18,10 @@ namespace moe {
 
 class StreamIngest : private RecordSink {
   public:
+    // `formats`: where `format` (or, for "auto", every format) comes from.
     StreamIngest(Aggregates& agg, SourceStats& stats, Format format,
-                 size_t max_line = LineSplitter::kDefaultMaxLine);
+                 size_t max_line = LineSplitter::kDefaultMaxLine,
+                 const FormatRegistry& formats = FormatRegistry::builtin());
 
     // Parses every complete line in `bytes`; a partial last line waits for the next call.
     void feed(std::string_view bytes);
@@ -27,7 +31,9 @@ class StreamIngest : private RecordSink {
     // Offset just past the last complete line, counted from the last reset(); while a
     // multi-line JSON document is being read, the offset where that document starts (so a
     // restart re-reads the whole document, never half of it).
-    uint64_t consumed() const { return in_document_ ? doc_start_ : splitter_.consumed(); }
+    uint64_t consumed() const {
+        return documents_.open() ? documents_.start() : splitter_.consumed();
+    }
     uint64_t pending_bytes() const { return splitter_.pending_bytes(); }
     // Starts over at `offset` (file truncated, rotated, or resumed after a restart).
     void reset(uint64_t offset);
@@ -36,15 +42,15 @@ class StreamIngest : private RecordSink {
     // daemon sets it before each read, `analyze` leaves it unknown.
     void set_arrival_time(double t) { arrival_ = t; }
 
-    // State that spans lines (gate vectors waiting for their next layer, eval-callback's
-    // current layer, the strided-batch check), as of consumed(): saved with the offset so a
-    // restart continues exactly where the committed offset left off.
+    // State that spans lines (gate vectors waiting for their next layer, the parsers' state
+    // such as eval-callback's current layer, the strided-batch check), as of consumed():
+    // saved with the offset so a restart continues exactly where the committed offset left
+    // off. Encoding: ingest/stream_checkpoint.cpp.
     std::string checkpoint() const;
     // Restores a checkpoint() after reset(offset); an unreadable one is ignored.
     bool restore(std::string_view state);
 
     // Parses one complete line (no newline), as feed() does for each line it finds.
-
     void line(std::string_view text);
 
   private:
@@ -55,9 +61,9 @@ class StreamIngest : private RecordSink {
     void on_skip(SkipKind kind, std::string_view line) override;
 
     TagId resolve_tag(std::string_view record_tag);
-    bool json_allowed() const;
-    void end_document(bool complete);
+    void document_line(std::string_view text, bool terminated);
     void after_feed();
+    void new_stream();
 
     Aggregates& agg_;
     SourceStats& stats_;
@@ -65,19 +71,12 @@ class StreamIngest : private RecordSink {
     std::string last_tag_;  // cache: records of one stream usually share a tag
     TagId last_tag_id_ = kAllTag;
     LineSplitter splitter_;
+    DocumentFramer documents_;
     LineParser parser_;
     GatePairer gates_;
     StridedBatchCheck strided_;
     std::string_view current_line_;
     double arrival_ = NAN;
-
-    // Multi-line JSON documents (a pretty-printed router-pipeline file): a line that is just
-    // "{" starts one, a line that is just "}" ends it.
-    static constexpr size_t kMaxDocumentBytes = 512u << 20;
-    bool in_document_ = false;
-    bool document_too_large_ = false;
-    uint64_t doc_start_ = 0;
-    std::string doc_;
 };
 
 }  // namespace moe

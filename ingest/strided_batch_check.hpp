@@ -11,7 +11,7 @@
 #include <span>
 #include <vector>
 
-#include "analytics/state_codec.hpp"
+#include "parsers/state_codec.hpp"
 
 namespace moe {
 

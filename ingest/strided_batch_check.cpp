@@ -1,4 +1,4 @@
-#include "analytics/strided_batch_check.hpp"
+#include "ingest/strided_batch_check.hpp"
 
 namespace moe {
 

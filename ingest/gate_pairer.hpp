@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "analytics/aggregates.hpp"
-#include "analytics/state_codec.hpp"
+#include "parsers/state_codec.hpp"
 
 namespace moe {
 

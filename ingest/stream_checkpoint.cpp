@@ -1,0 +1,52 @@
+// The checkpoint of a stream's state, stored in the database next to its offset
+// (docs/SCHEMA.md). Layout, little-endian (parsers/state_codec.hpp):
+//   "MSS2"  parsers (LineParser::save: count, then name + state per stateful format)
+//           strided-batch check, gate vectors waiting for their next layer
+// "MSS1" (before formats had a registry) held eval-callback's current layer as a bare
+// int32 where the parsers' section now is; it is still read, so a database written then
+// resumes where it stopped.
+#include "ingest/stream_ingest.hpp"
+
+namespace moe {
+
+namespace {
+constexpr uint32_t kMagicV1 = 0x3153534d;  // "MSS1"
+constexpr uint32_t kMagicV2 = 0x3253534d;  // "MSS2"
+}  // namespace
+
+std::string StreamIngest::checkpoint() const {
+    StateWriter w;
+    w.put<uint32_t>(kMagicV2);
+    parser_.save(w);
+    strided_.save(w);
+    gates_.save(w, agg_);
+    return w.take();
+}
+
+bool StreamIngest::restore(std::string_view state) {
+    if (state.empty()) return false;
+    StateReader r(state);
+    bool ok = false;
+    switch (r.get<uint32_t>()) {
+        case kMagicV2:
+            ok = parser_.restore(r);
+            break;
+        case kMagicV1: {
+            parser_.reset();
+            StateWriter eval_layer;  // eval-callback saves its layer as that same int32
+            eval_layer.put<int32_t>(r.get<int32_t>());
+            ok = r.ok() && parser_.restore_format(Format::eval_callback.name(), eval_layer.take());
+            break;
+        }
+        default:
+            return false;
+    }
+    ok = ok && strided_.restore(r) && gates_.restore(r, agg_) && r.at_end();
+    if (!ok) {
+        new_stream();
+        parser_.reset();
+    }
+    return ok;
+}
+
+}  // namespace moe

@@ -1,0 +1,121 @@
+#include "ingest/stream_ingest.hpp"
+
+namespace moe {
+
+StreamIngest::StreamIngest(Aggregates& agg, SourceStats& stats, Format format, size_t max_line,
+                           const FormatRegistry& formats)
+    : agg_(agg),
+      stats_(stats),
+      source_tag_(agg.tag_id(stats.tag)),
+      splitter_(max_line),
+      parser_(format, formats) {}
+
+void StreamIngest::feed(std::string_view bytes) {
+    stats_.bytes += bytes.size();
+    stats_.dirty = true;
+    splitter_.feed(
+        bytes, [this](std::string_view l) { line(l); },
+        [this](std::string_view sample) {
+            ++stats_.lines;
+            stats_.add_reject(RejectReason::line_too_long, sample);
+        });
+    after_feed();
+}
+
+void StreamIngest::line(std::string_view text) {
+    ++stats_.lines;
+    current_line_ = text;
+    if (documents_.open()) return document_line(text, true);
+    if (parser_.reads_documents() && DocumentFramer::opens(text))
+        return documents_.begin(text, splitter_.consumed());  // the start of this line
+    parser_.parse(text, *this);
+}
+
+void StreamIngest::document_line(std::string_view text, bool terminated) {
+    documents_.add(
+        text, terminated,
+        [this](std::string_view doc) {
+            current_line_ = doc.substr(0, DocumentFramer::kSampleBytes);
+            parser_.parse_document(doc, *this);
+        },
+        [this](std::string_view sample) {
+            stats_.add_reject(RejectReason::line_too_long, sample);
+        });
+}
+
+void StreamIngest::after_feed() {
+    // json.dump() writes no newline after the closing brace: accept it as the end.
+    if (documents_.open() && DocumentFramer::closes(splitter_.pending())) {
+        ++stats_.lines;
+        document_line(splitter_.pending(), false);
+        splitter_.take_pending();
+    }
+}
+
+void StreamIngest::finish() {
+    if (documents_.open()) {  // one partial_line for the whole unfinished document
+        documents_.abandon([this](std::string_view sample) {
+            current_line_ = sample;
+            stats_.add_reject(RejectReason::partial_line, sample);
+        });
+    } else if (splitter_.pending_bytes() > 0 && !splitter_.discarding()) {  // not reported twice
+        stats_.add_reject(RejectReason::partial_line, splitter_.pending());
+        stats_.dirty = true;
+    }
+    splitter_.reset(splitter_.consumed());
+}
+
+void StreamIngest::reset(uint64_t offset) {
+    splitter_.reset(offset);
+    documents_.reset();
+    new_stream();
+    parser_.reset();
+}
+
+// Nothing pairs or batches across a restart of the stream.
+void StreamIngest::new_stream() {
+    gates_.new_stream();
+    strided_.new_stream();
+}
+
+TagId StreamIngest::resolve_tag(std::string_view record_tag) {
+    if (record_tag.empty()) return source_tag_;
+    if (record_tag != last_tag_) {
+        last_tag_ = record_tag;
+        last_tag_id_ = agg_.record_tag_id(record_tag);
+    }
+    return last_tag_id_;
+}
+
+void StreamIngest::on_routing(const RoutingRecord& r) {
+    if (auto why = agg_.add_routing(resolve_tag(r.tag), r, arrival_))
+        return on_reject(*why, current_line_);
+    ++stats_.records;
+    if (!agg_.options().checks) return;
+    if (const int verdict = strided_.add(r.layer, r.experts, agg_.num_experts()); verdict >= 0) {
+        ++stats_.batches_checked;
+        stats_.batches_strided += static_cast<uint64_t>(verdict);
+    }
+}
+
+void StreamIngest::on_gate(const GateRecord& g) {
+    if (auto why = agg_.check_gate(g)) return on_reject(*why, current_line_);
+    ++stats_.gate_records;
+    if (agg_.options().gates) gates_.add(resolve_tag(g.tag), g, agg_);
+}
+
+void StreamIngest::on_meta(const MetaRecord& m) {
+    if (auto why = agg_.apply_meta(m)) return on_reject(*why, current_line_);
+    ++stats_.meta_records;
+}
+
+void StreamIngest::on_reject(RejectReason why, std::string_view line) {
+    stats_.add_reject(why, line);
+}
+
+void StreamIngest::on_skip(SkipKind kind, std::string_view line) {
+    if (kind == SkipKind::header) new_stream();  // llama-server rewrites it on start
+    stats_.add_skip(kind, line);
+}
+
+}  // namespace moe

@@ -1,0 +1,62 @@
+// The one interface every input format implements, and the registry entry that names it.
+// A format decodes framed text (a line, or a multi-line document) into records; framing
+// (parsers/line_splitter.hpp, parsers/document_framer.hpp) and validation (analytics) are
+// not its business. See docs/ARCHITECTURE.md "Ingest" for the pipeline and the recipe for
+// adding a format.
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include "parsers/record_sink.hpp"
+#include "parsers/state_codec.hpp"
+
+namespace moe {
+
+class FormatParser {
+  public:
+    virtual ~FormatParser() = default;
+
+    // Auto-detection: true if this non-blank line is this format's. Formats are asked in
+    // priority order and the first claim wins; a claim may depend on state (an eval-callback
+    // "Token" line only counts after a "Layer" header).
+    virtual bool claims(std::string_view line) const = 0;
+    // Decodes one non-blank line (no newline): records, rejects or skips to the sink. Under
+    // --format every non-blank line comes here, claimed or not (see skip_unrecognized).
+    virtual void parse(std::string_view line, RecordSink& sink) = 0;
+
+    // Multi-line documents (a line that is just "{" or "[" opens one): formats that read
+    // them say so; under auto-detection a document goes to the first such format in
+    // priority order that claims it (else to the first such format).
+    virtual bool reads_documents() const { return false; }
+    virtual void parse_document(std::string_view doc, RecordSink& sink) {
+        sink.on_reject(RejectReason::malformed, doc.substr(0, 200));
+    }
+
+    // State that spans lines: forgotten when the stream restarts, saved with a checkpoint.
+    // save() writes nothing when there is no state; restore() reads what save() wrote and
+    // returns false if it cannot.
+    virtual void reset() {}
+    virtual void save(StateWriter&) const {}
+    virtual bool restore(StateReader& r) { return r.ok(); }
+};
+
+// A registry row (parsers/format_registry.cpp): what --format and its help show, where the
+// format stands in auto-detection, and how to make one parser per stream.
+struct FormatEntry {
+    std::string_view name;         // the --format value, also the checkpoint key
+    std::string_view description;  // one line of help text
+    int priority = 0;              // auto-detection: higher is asked first
+    std::unique_ptr<FormatParser> (*make)() = nullptr;
+};
+
+template <class P>
+std::unique_ptr<FormatParser> make_parser() {
+    return std::make_unique<P>();
+}
+
+// What a format does with a non-blank line it does not recognise: binary junk is rejected,
+// any other text (ordinary log output) is skipped and counted, never fatal.
+void skip_unrecognized(std::string_view line, RecordSink& sink);
+
+}  // namespace moe

@@ -1,0 +1,91 @@
+#include "parsers/format_registry.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "parsers/number_scan.hpp"
+
+namespace moe {
+
+// The input formats, one line each: X(id) names `FormatEntry id_format()`, defined in that
+// format's own file next to its parser (name, help text, detection priority, factory).
+#define MOE_FORMATS(X) \
+    X(ndjson)          \
+    X(llama_csv)       \
+    X(eval_callback)
+
+#define MOE_DECLARE_FORMAT(id) FormatEntry id##_format();
+MOE_FORMATS(MOE_DECLARE_FORMAT)
+#define MOE_LIST_FORMAT(id) id##_format(),
+
+const FormatRegistry& FormatRegistry::builtin() {
+    static const FormatRegistry registry({MOE_FORMATS(MOE_LIST_FORMAT)});
+    return registry;
+}
+
+FormatRegistry::FormatRegistry(std::vector<FormatEntry> entries) : entries_(std::move(entries)) {
+    for (size_t i = 0; i < entries_.size(); ++i) {
+        const FormatEntry& e = entries_[i];
+        if (e.name.empty() || e.name == Format::kAutoName || e.make == nullptr)
+            throw std::invalid_argument("format registry: bad entry '" + std::string(e.name) + "'");
+        for (size_t j = 0; j < i; ++j)
+            if (entries_[j].name == e.name)
+                throw std::invalid_argument("format registry: '" + std::string(e.name) +
+                                            "' registered twice");
+    }
+    std::stable_sort(
+        entries_.begin(), entries_.end(),
+        [](const FormatEntry& a, const FormatEntry& b) { return a.priority > b.priority; });
+}
+
+FormatRegistry FormatRegistry::with(FormatEntry entry) const {
+    std::vector<FormatEntry> all(entries_.begin(), entries_.end());
+    all.push_back(entry);
+    return FormatRegistry(std::move(all));
+}
+
+const FormatEntry* FormatRegistry::find(std::string_view name) const {
+    for (const FormatEntry& e : entries_)
+        if (e.name == name) return &e;
+    return nullptr;
+}
+
+std::optional<Format> FormatRegistry::parse(std::string_view name) const {
+    if (name == Format::kAutoName) return Format::auto_detect;
+    if (const FormatEntry* e = find(name)) return Format(e->name);
+    return std::nullopt;
+}
+
+std::vector<std::string> FormatRegistry::names() const {
+    std::vector<std::string> out{std::string(Format::kAutoName)};
+    for (const FormatEntry& e : entries_)
+        out.emplace_back(e.name);
+    return out;
+}
+
+std::string FormatRegistry::help() const {
+    std::string out = "Input format (default: auto, detected per line):";
+    for (const FormatEntry& e : entries_)
+        out.append(" ").append(e.name).append(" = ").append(e.description).append(";");
+    out.pop_back();
+    return out;
+}
+
+std::optional<Format> parse_format(std::string_view name) {
+    return FormatRegistry::builtin().parse(name);
+}
+
+std::vector<std::string> format_names() {
+    return FormatRegistry::builtin().names();
+}
+
+std::string format_help() {
+    return FormatRegistry::builtin().help();
+}
+
+void skip_unrecognized(std::string_view line, RecordSink& sink) {
+    if (scan::has_control_bytes(line)) return sink.on_reject(RejectReason::binary, line);
+    sink.on_skip(SkipKind::other, line);
+}
+
+}  // namespace moe

@@ -1,0 +1,39 @@
+// The table of input formats. The built-in one lists every format moescope reads (one
+// line each in parsers/format_registry.cpp); --format, its help text, auto-detection and
+// checkpoints all read it, so there is no second list to keep in step.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "parsers/format.hpp"
+#include "parsers/format_parser.hpp"
+
+namespace moe {
+
+class FormatRegistry {
+  public:
+    // Throws std::invalid_argument on a duplicate name, "auto", or an entry without factory.
+    explicit FormatRegistry(std::vector<FormatEntry> entries);
+
+    // The formats moescope reads (immutable, built on first use).
+    static const FormatRegistry& builtin();
+    // A copy with one more format (tests, embedders).
+    FormatRegistry with(FormatEntry entry) const;
+
+    // Highest priority first; equal priorities keep table order.
+    std::span<const FormatEntry> entries() const { return entries_; }
+    const FormatEntry* find(std::string_view name) const;
+    // "auto" or a registered name; the Format's name points into this registry's entries.
+    std::optional<Format> parse(std::string_view name) const;
+    // "auto" first, then every entry (highest priority first).
+    std::vector<std::string> names() const;
+    std::string help() const;
+
+  private:
+    std::vector<FormatEntry> entries_;
+};
+
+}  // namespace moe
