@@ -1,5 +1,6 @@
 #include "storage/tables.hpp"
 
+#include "analytics/model_facts.hpp"
 #include "storage/row_codec.hpp"
 #include "storage/varint.hpp"
 
@@ -106,7 +107,7 @@ const Table<LayerRow>& layer_table() {
              },
              [](const sql::Statement& q, int i, R& r) { r.num_experts = q.int64(i); }},
             vector_blob<uint64_t, R>(
-                "hits", "uint64 per expert: records that selected e (h_e)",
+                "hits", "uint64 per expert: records that selected e (h_e); see \"vectors\" below",
                 [](auto& r) -> auto& { return r.s->hits; }),
             {"ema", kBlob, "float64 per expert: EMA of 1/k per selection, decay meta.ema_decay",
              [](sql::Statement& q, int i, const R& r) {
@@ -141,20 +142,26 @@ const Table<LayerRow>& layer_table() {
                  restore_moments(r.s->logits, from_blob<double>(q.blob(i)));
              }},
             histogram<R>(
-                "hist_logits", "uint64 counts: underflow, 80 bins of 0.5 over [-20, 20), overflow",
+                "hist_logits",
+                "uint64 counts: every raw logit; underflow, 80 bins of 0.5 over [-20, 20), "
+                "overflow",
                 [](auto& r) -> auto& { return r.s->logits.logits; }),
             histogram<R>(
-                "hist_probs", "uint64 counts: every softmax probability, 50 bins over [0, 1]",
+                "hist_probs",
+                "uint64 counts: every softmax probability; underflow, 50 bins of 0.02 over [0, 1), "
+                "overflow",
                 [](auto& r) -> auto& { return r.s->logits.probs; }),
             histogram<R>(
                 "hist_prob_mass",
-                "uint64 counts: softmax mass of the selected experts, 50 bins over [0, 1]",
+                "uint64 counts: softmax mass of the selected experts; bins as hist_probs",
                 [](auto& r) -> auto& { return r.s->logits.topk_prob_mass; }),
             integer<R>(
                 "weight_records", "records whose weights fill hist_weight_sum",
                 [](auto& r) -> auto& { return r.s->logits.weight_records; }),
             histogram<R>(
-                "hist_weight_sum", "uint64 counts: sum of the top-k routing weights",
+                "hist_weight_sum",
+                "uint64 counts: sum of the top-k routing weights; underflow, 40 bins of 0.05 over "
+                "[0, 2), overflow",
                 [](auto& r) -> auto& { return r.s->logits.topk_weight_sum; }),
         },
         2};
@@ -341,8 +348,34 @@ std::pair<std::string, std::string> markdown(const Table<Row>& t) {
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> schema_markdown() {
-    return {markdown(meta_table()),   markdown(layer_table()),  markdown(gate_table()),
-            markdown(source_table()), markdown(reject_table()), markdown(timeline_table())};
+    std::string keys =
+        "| key | set by | on restart and merge | meaning |\n| --- | --- | --- | --- |\n";
+    auto rule = [](FactRule r) {
+        switch (r) {
+            case FactRule::must_match:
+                return "must be equal";
+            case FactRule::once_known:
+                return "must be equal once known";
+            case FactRule::expert_count:
+                return "stated: equal; inferred: must fit";
+            case FactRule::qualifier:
+                return "with num_experts";
+            case FactRule::local:
+                return "not compared";
+        }
+        return "";
+    };
+    for (const FactField& f : kFactFields)
+        keys += "| `" + std::string(f.key) + "` | " +
+                (f.option.empty() ? "the data" : "`" + std::string(f.option) + "`") + " | " +
+                rule(f.rule) + " | " + std::string(f.doc) + " |\n";
+    keys +=
+        "| `database_id` | created once | must differ | random id of this database |\n"
+        "| `merged_ids` | `moescope merge` | must not meet | ids of the databases merged "
+        "into this one, space-separated |\n";
+    return {markdown(meta_table()),    {"meta keys", keys},      markdown(layer_table()),
+            markdown(gate_table()),    markdown(source_table()), markdown(reject_table()),
+            markdown(timeline_table())};
 }
 
 }  // namespace moe::rows
