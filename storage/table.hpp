@@ -25,7 +25,6 @@ struct Column {
 template <class Row>
 struct Table {
     std::string name;
-    std::string doc;
     std::vector<Column<Row>> columns;
     size_t key_columns = 0;  // the first ones: PRIMARY KEY, read before the row is resolved
     std::string without_rowid = " WITHOUT ROWID";

@@ -48,7 +48,20 @@ std::span<const std::byte> bytes_of(const std::string& s) {
     return std::as_bytes(std::span(s.data(), s.size()));
 }
 
-const char* kTagDoc = "tag; \"all\" holds every record";
+// A column's field: r.member, for the const Row of put and the Row of get alike.
+#define FIELD(member)      \
+    [](auto& r) -> auto& { \
+        return r.member;   \
+    }
+
+template <class Row>
+Column<Row> tag_column() {
+    return text<Row>("tag", "tag; \"all\" holds every record", FIELD(tag));
+}
+template <class Row>
+Column<Row> layer_column() {
+    return integer<Row>("layer", "layer id; -1: all layers combined", FIELD(layer));
+}
 
 }  // namespace
 
@@ -70,14 +83,10 @@ void finish(GateRow& r) {
 
 const Table<MetaRow>& meta_table() {
     using R = MetaRow;
-    static const Table<R> t{
-        "meta",
-        "key/value facts about the database and the model (see \"meta keys\")",
-        {text<R>(
-             "key", "fact name", [](auto& r) -> auto& { return r.key; }),
-         text<R>(
-             "value", "its value as text", [](auto& r) -> auto& { return r.value; })},
-        1};
+    static const Table<R> t{"meta",
+                            {text<R>("key", "fact name", FIELD(key)),
+                             text<R>("value", "its value as text", FIELD(value))},
+                            1};
     return t;
 }
 
@@ -85,22 +94,13 @@ const Table<LayerRow>& layer_table() {
     using R = LayerRow;
     static const Table<R> t{
         "layer_stats",
-        "everything counted per (tag, layer): one row per tag and layer, plus layer -1",
         {
-            text<R>(
-                "tag", kTagDoc, [](auto& r) -> auto& { return r.tag; }),
-            integer<R>(
-                "layer", "layer id; -1: all layers combined",
-                [](auto& r) -> auto& { return r.layer; }),
-            integer<R>(
-                "tokens", "routing records (tokens) T",
-                [](auto& r) -> auto& { return r.s->tokens; }),
-            integer<R>(
-                "top_k", "experts per record k (of the first record)",
-                [](auto& r) -> auto& { return r.s->top_k; }),
-            integer<R>(
-                "weighted_tokens", "records that carried routing weights",
-                [](auto& r) -> auto& { return r.s->weighted_tokens; }),
+            tag_column<R>(),
+            layer_column<R>(),
+            integer<R>("tokens", "routing records (tokens) T", FIELD(s->tokens)),
+            integer<R>("top_k", "experts per record k (of the first record)", FIELD(s->top_k)),
+            integer<R>("weighted_tokens", "records that carried routing weights",
+                       FIELD(s->weighted_tokens)),
             {"num_experts", "INTEGER NOT NULL", "E: the length of every per-expert vector",
              [](sql::Statement& q, int i, const R& r) {
                  q.bind(i, static_cast<int64_t>(r.s->num_experts()));
@@ -108,7 +108,7 @@ const Table<LayerRow>& layer_table() {
              [](const sql::Statement& q, int i, R& r) { r.num_experts = q.int64(i); }},
             vector_blob<uint64_t, R>(
                 "hits", "uint64 per expert: records that selected e (h_e); see \"vectors\" below",
-                [](auto& r) -> auto& { return r.s->hits; }),
+                FIELD(s->hits)),
             {"ema", kBlob, "float64 per expert: EMA of 1/k per selection, decay meta.ema_decay",
              [](sql::Statement& q, int i, const R& r) {
                  q.bind_blob(i, as_bytes(r.s->ema.values()));
@@ -117,9 +117,8 @@ const Table<LayerRow>& layer_table() {
             {"ema_norm", "REAL NOT NULL", "1 - d^T: divide ema by it for the bias-corrected EMA",
              [](sql::Statement& q, int i, const R& r) { q.bind(i, r.s->ema.norm()); },
              [](const sql::Statement& q, int i, R& r) { r.ema_norm = q.real(i); }},
-            vector_blob<double, R>(
-                "weight_mass", "float64 per expert: sum of routing weights",
-                [](auto& r) -> auto& { return r.s->weight_mass; }),
+            vector_blob<double, R>("weight_mass", "float64 per expert: sum of routing weights",
+                                   FIELD(s->weight_mass)),
             {"cooc", kBlob,
              "LEB128 varints: C[a][b] for a < b, row by row (records selecting both); empty for "
              "layer -1 and E > 512",
@@ -131,9 +130,8 @@ const Table<LayerRow>& layer_table() {
                  if (!v) throw sql::StorageError("truncated varints");
                  r.cooc = std::move(*v);
              }},
-            integer<R>(
-                "logit_records", "records that carried router logits",
-                [](auto& r) -> auto& { return r.s->logits.records; }),
+            integer<R>("logit_records", "records that carried router logits",
+                       FIELD(s->logits.records)),
             {"logit_moments", kBlob, "5 float64 per expert: n, mean, m2, min, max of raw logits",
              [](sql::Statement& q, int i, const R& r) {
                  q.bind_blob(i, as_bytes(moments_of(r.s->logits)));
@@ -145,24 +143,22 @@ const Table<LayerRow>& layer_table() {
                 "hist_logits",
                 "uint64 counts: every raw logit; underflow, 80 bins of 0.5 over [-20, 20), "
                 "overflow",
-                [](auto& r) -> auto& { return r.s->logits.logits; }),
+                FIELD(s->logits.logits)),
             histogram<R>(
                 "hist_probs",
                 "uint64 counts: every softmax probability; underflow, 50 bins of 0.02 over [0, 1), "
                 "overflow",
-                [](auto& r) -> auto& { return r.s->logits.probs; }),
-            histogram<R>(
-                "hist_prob_mass",
-                "uint64 counts: softmax mass of the selected experts; bins as hist_probs",
-                [](auto& r) -> auto& { return r.s->logits.topk_prob_mass; }),
-            integer<R>(
-                "weight_records", "records whose weights fill hist_weight_sum",
-                [](auto& r) -> auto& { return r.s->logits.weight_records; }),
+                FIELD(s->logits.probs)),
+            histogram<R>("hist_prob_mass",
+                         "uint64 counts: softmax mass of the selected experts; bins as hist_probs",
+                         FIELD(s->logits.topk_prob_mass)),
+            integer<R>("weight_records", "records whose weights fill hist_weight_sum",
+                       FIELD(s->logits.weight_records)),
             histogram<R>(
                 "hist_weight_sum",
                 "uint64 counts: sum of the top-k routing weights; underflow, 40 bins of 0.05 over "
                 "[0, 2), overflow",
-                [](auto& r) -> auto& { return r.s->logits.topk_weight_sum; }),
+                FIELD(s->logits.topk_weight_sum)),
         },
         2};
     return t;
@@ -172,10 +168,8 @@ const Table<GateRow>& gate_table() {
     using R = GateRow;
     static const Table<R> t{
         "gate_pairs",
-        "gate-input distances between consecutive logged layers: one row per metric",
         {
-            text<R>(
-                "tag", kTagDoc, [](auto& r) -> auto& { return r.tag; }),
+            tag_column<R>(),
             {"tokens", "TEXT NOT NULL", "'all' tokens or only the 'first' (token index 0)",
              [](sql::Statement& q, int i, const R& r) {
                  q.bind(i, r.key.tokens == GateTokens::first ? "first" : "all");
@@ -183,32 +177,18 @@ const Table<GateRow>& gate_table() {
              [](const sql::Statement& q, int i, R& r) {
                  r.key.tokens = q.text(i) == "first" ? GateTokens::first : GateTokens::all;
              }},
-            integer<R>(
-                "from_layer", "the earlier layer",
-                [](auto& r) -> auto& { return r.key.from_layer; }),
-            integer<R>(
-                "to_layer", "the next logged layer",
-                [](auto& r) -> auto& { return r.key.to_layer; }),
-            text<R>(
-                "metric", "cosine_similarity, euclidean, pearson, ... (docs/FIGURES.md)",
-                [](auto& r) -> auto& { return r.metric; }),
-            integer<R>(
-                "pairs", "vector pairs compared", [](auto& r) -> auto& { return r.g->pairs; }),
-            integer<R>(
-                "n", "pairs where the metric is defined",
-                [](auto& r) -> auto& { return r.g->metrics[r.m].n; }),
-            real<R>(
-                "mean", "REAL", "mean of the metric; NULL when n = 0",
-                [](auto& r) -> auto& { return r.g->metrics[r.m].mean; }),
-            real<R>(
-                "m2", "REAL", "sum of squared deviations (population variance = m2 / n)",
-                [](auto& r) -> auto& { return r.g->metrics[r.m].m2; }),
-            real<R>(
-                "min", "REAL", "smallest value",
-                [](auto& r) -> auto& { return r.g->metrics[r.m].min; }),
-            real<R>(
-                "max", "REAL", "largest value",
-                [](auto& r) -> auto& { return r.g->metrics[r.m].max; }),
+            integer<R>("from_layer", "the earlier layer", FIELD(key.from_layer)),
+            integer<R>("to_layer", "the next logged layer", FIELD(key.to_layer)),
+            text<R>("metric", "cosine_similarity, euclidean, pearson, ... (docs/FIGURES.md)",
+                    FIELD(metric)),
+            integer<R>("pairs", "vector pairs compared", FIELD(g->pairs)),
+            integer<R>("n", "pairs where the metric is defined", FIELD(g->metrics[r.m].n)),
+            real<R>("mean", "REAL", "mean of the metric; NULL when n = 0",
+                    FIELD(g->metrics[r.m].mean)),
+            real<R>("m2", "REAL", "sum of squared deviations (population variance = m2 / n)",
+                    FIELD(g->metrics[r.m].m2)),
+            real<R>("min", "REAL", "smallest value", FIELD(g->metrics[r.m].min)),
+            real<R>("max", "REAL", "largest value", FIELD(g->metrics[r.m].max)),
         },
         5};
     return t;
@@ -218,58 +198,32 @@ const Table<SourceRow>& source_table() {
     using R = SourceRow;
     static const Table<R> t{
         "sources",
-        "ingest counters and the resume point of every source",
         {
-            text<R>(
-                "name", "absolute file path, tcp://HOST:PORT, unix:PATH or stdin",
-                [](auto& r) -> auto& { return r.s.name; }),
-            text<R>(
-                "kind", "file, tcp, unix or stdin", [](auto& r) -> auto& { return r.s.kind; }),
-            text<R>(
-                "tag", "the source's tag; empty: \"all\" only",
-                [](auto& r) -> auto& { return r.s.tag; }),
-            text<R>(
-                "file_id", "dev:inode of the followed file",
-                [](auto& r) -> auto& { return r.s.file_id; }),
-            integer<R>(
-                "offset", "bytes: committed read offset (end of the last complete line)",
-                [](auto& r) -> auto& { return r.s.offset; }),
-            integer<R>(
-                "file_size", "bytes: the file's size at the last check",
-                [](auto& r) -> auto& { return r.s.file_size; }),
-            integer<R>(
-                "bytes", "bytes read", [](auto& r) -> auto& { return r.s.bytes; }),
-            integer<R>(
-                "lines", "complete lines seen", [](auto& r) -> auto& { return r.s.lines; }),
-            integer<R>(
-                "records", "routing records counted", [](auto& r) -> auto& { return r.s.records; }),
-            integer<R>(
-                "gate_records", "gate-input vectors accepted",
-                [](auto& r) -> auto& { return r.s.gate_records; }),
-            integer<R>(
-                "meta_records", "meta records applied",
-                [](auto& r) -> auto& { return r.s.meta_records; }),
-            integer<R>(
-                "skipped_lines", "headers, blank and other log lines",
-                [](auto& r) -> auto& { return r.s.skipped_lines; }),
-            lines<R>(
-                "skipped_samples", "newline-separated samples of skipped lines",
-                [](auto& r) -> auto& { return r.s.skipped_samples; }),
-            integer<R>(
-                "restarts", "truncations and rotations seen",
-                [](auto& r) -> auto& { return r.s.restarts; }),
-            integer<R>(
-                "connections", "connections accepted (listeners)",
-                [](auto& r) -> auto& { return r.s.connections; }),
-            integer<R>(
-                "connections_refused", "connections closed at once: too many open",
-                [](auto& r) -> auto& { return r.s.connections_refused; }),
-            integer<R>(
-                "batches_checked", "multi-token batches checked for the strided-view defect",
-                [](auto& r) -> auto& { return r.s.batches_checked; }),
-            integer<R>(
-                "batches_strided", "batches that looked defective",
-                [](auto& r) -> auto& { return r.s.batches_strided; }),
+            text<R>("name", "absolute file path, tcp://HOST:PORT, unix:PATH or stdin",
+                    FIELD(s.name)),
+            text<R>("kind", "file, tcp, unix or stdin", FIELD(s.kind)),
+            text<R>("tag", "the source's tag; empty: \"all\" only", FIELD(s.tag)),
+            text<R>("file_id", "dev:inode of the followed file", FIELD(s.file_id)),
+            integer<R>("offset", "bytes: committed read offset (end of the last complete line)",
+                       FIELD(s.offset)),
+            integer<R>("file_size", "bytes: the file's size at the last check", FIELD(s.file_size)),
+            integer<R>("bytes", "bytes read", FIELD(s.bytes)),
+            integer<R>("lines", "complete lines seen", FIELD(s.lines)),
+            integer<R>("records", "routing records counted", FIELD(s.records)),
+            integer<R>("gate_records", "gate-input vectors accepted", FIELD(s.gate_records)),
+            integer<R>("meta_records", "meta records applied", FIELD(s.meta_records)),
+            integer<R>("skipped_lines", "headers, blank and other log lines",
+                       FIELD(s.skipped_lines)),
+            lines<R>("skipped_samples", "newline-separated samples of skipped lines",
+                     FIELD(s.skipped_samples)),
+            integer<R>("restarts", "truncations and rotations seen", FIELD(s.restarts)),
+            integer<R>("connections", "connections accepted (listeners)", FIELD(s.connections)),
+            integer<R>("connections_refused", "connections closed at once: too many open",
+                       FIELD(s.connections_refused)),
+            integer<R>("batches_checked", "multi-token batches checked for the strided-view defect",
+                       FIELD(s.batches_checked)),
+            integer<R>("batches_strided", "batches that looked defective",
+                       FIELD(s.batches_strided)),
             {"stream_state", kBlob, "opaque resumable parser state as of offset",
              [](sql::Statement& q, int i, const R& r) {
                  q.bind_blob(i, bytes_of(r.s.stream_state));
@@ -278,9 +232,8 @@ const Table<SourceRow>& source_table() {
                  const auto b = q.blob(i);
                  r.s.stream_state.assign(reinterpret_cast<const char*>(b.data()), b.size());
              }},
-            real<R>(
-                "updated_at", "REAL NOT NULL", "seconds since the epoch of the last write",
-                [](auto& r) -> auto& { return r.updated_at; }),
+            real<R>("updated_at", "REAL NOT NULL", "seconds since the epoch of the last write",
+                    FIELD(updated_at)),
         },
         1};
     return t;
@@ -290,18 +243,12 @@ const Table<RejectRow>& reject_table() {
     using R = RejectRow;
     static const Table<R> t{
         "rejects",
-        "rejected records per source and reason",
         {
-            text<R>(
-                "source", "sources.name", [](auto& r) -> auto& { return r.source; }),
-            text<R>(
-                "reason", "malformed, expert_out_of_range, duplicate_expert, ...",
-                [](auto& r) -> auto& { return r.reason; }),
-            integer<R>(
-                "count", "records rejected", [](auto& r) -> auto& { return r.count; }),
-            lines<R>(
-                "samples", "newline-separated samples of rejected lines",
-                [](auto& r) -> auto& { return r.samples; }),
+            text<R>("source", "sources.name", FIELD(source)),
+            text<R>("reason", "malformed, expert_out_of_range, duplicate_expert, ...",
+                    FIELD(reason)),
+            integer<R>("count", "records rejected", FIELD(count)),
+            lines<R>("samples", "newline-separated samples of rejected lines", FIELD(samples)),
         },
         2};
     return t;
@@ -311,24 +258,14 @@ const Table<TimelineRow>& timeline_table() {
     using R = TimelineRow;
     static const Table<R> t{
         "timeline",
-        "hits per time bucket, tag and layer (retention: moescoped --retention-h)",
         {
-            text<R>(
-                "tag", kTagDoc, [](auto& r) -> auto& { return r.tag; }),
-            integer<R>(
-                "layer", "layer id; -1: all layers combined",
-                [](auto& r) -> auto& { return r.layer; }),
-            integer<R>(
-                "bucket", "bucket start, seconds since the epoch (UTC)",
-                [](auto& r) -> auto& { return r.bucket; }),
-            integer<R>(
-                "seconds", "bucket width, seconds (meta.bucket_seconds)",
-                [](auto& r) -> auto& { return r.c.seconds; }),
-            integer<R>(
-                "tokens", "records in the bucket", [](auto& r) -> auto& { return r.c.tokens; }),
-            vector_blob<uint64_t, R>(
-                "hits", "uint64 per expert: selections in the bucket",
-                [](auto& r) -> auto& { return r.c.hits; }),
+            tag_column<R>(),
+            layer_column<R>(),
+            integer<R>("bucket", "bucket start, seconds since the epoch (UTC)", FIELD(bucket)),
+            integer<R>("seconds", "bucket width, seconds (meta.bucket_seconds)", FIELD(c.seconds)),
+            integer<R>("tokens", "records in the bucket", FIELD(c.tokens)),
+            vector_blob<uint64_t, R>("hits", "uint64 per expert: selections in the bucket",
+                                     FIELD(c.hits)),
         },
         3};
     return t;
@@ -377,5 +314,7 @@ std::vector<std::pair<std::string, std::string>> schema_markdown() {
             markdown(gate_table()),    markdown(source_table()), markdown(reject_table()),
             markdown(timeline_table())};
 }
+
+#undef FIELD
 
 }  // namespace moe::rows
