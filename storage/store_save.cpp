@@ -29,8 +29,9 @@ void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool fo
     // read-only file system) leaves everything to be written again by the next one.
     std::vector<bool*> written;
 
+    auto meta = db_.prepare(meta_table().insert_sql());
     for (const FactField& f : kFactFields)
-        put_meta(f.key, fact_text(agg.facts(), f));
+        meta_table().put(meta, {std::string(f.key), fact_text(agg.facts(), f)});
 
     auto layer = db_.prepare(layer_table().insert_sql());
     auto gate = db_.prepare(gate_table().insert_sql());
