@@ -10,7 +10,8 @@ namespace moe {
 
 using F = ModelFacts;
 
-const FactField kFactFields[9] = {
+namespace {
+const FactField kFields[] = {
     {"num_experts", "--num-experts", FactRule::expert_count, &F::num_experts,
      "experts per layer: stated (option or meta record), else the largest id seen + 1"},
     {"num_experts_stated", "", FactRule::qualifier, &F::num_experts_stated,
@@ -30,6 +31,11 @@ const FactField kFactFields[9] = {
     {"max_tags", "--max-tags", FactRule::local, &F::max_tags,
      "distinct tags kept by the last writer (a limit, not compared)"},
 };
+}  // namespace
+
+std::span<const FactField> fact_fields() {
+    return kFields;
+}
 
 ModelFacts ModelFacts::configured(const AnalyticsOptions& o) {
     ModelFacts f;
@@ -98,7 +104,7 @@ std::string fact_display(const ModelFacts& f, const FactField& field) {
 }
 
 std::optional<FactConflict> find_conflict(const ModelFacts& ours, const ModelFacts& theirs) {
-    for (const FactField& field : kFactFields) {
+    for (const FactField& field : fact_fields()) {
         bool conflict = false;
         switch (field.rule) {
             case FactRule::must_match:
@@ -126,7 +132,7 @@ std::optional<FactConflict> find_conflict(const ModelFacts& ours, const ModelFac
 }
 
 void combine(ModelFacts& into, const ModelFacts& from) {
-    for (const FactField& field : kFactFields) {
+    for (const FactField& field : fact_fields()) {
         std::visit(
             [&](auto m) {
                 using T = std::remove_cvref_t<decltype(into.*m)>;

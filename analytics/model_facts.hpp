@@ -1,6 +1,6 @@
 // Model facts: what must agree between the runs of one database and the nodes of a merge
 // (the expert count, the EMA decay, the timeline bucket width, vector lengths, ...).
-// Declared once, as kFactFields: storage saves and loads the meta table from it, the daemon
+// Declared once, as fact_fields(): storage saves and loads the meta table from it, the daemon
 // checks a restart against it and `moescope merge` checks and combines databases with it.
 // docs/SCHEMA.md "meta" lists the keys.
 #pragma once
@@ -52,7 +52,8 @@ struct FactField {
     std::string_view doc;  // meaning and unit (docs/SCHEMA.md)
 };
 
-extern const FactField kFactFields[9];
+// Every fact, in the order of docs/SCHEMA.md "meta keys".
+std::span<const FactField> fact_fields();
 
 // The stored text of a fact (shortest round-trip form for doubles) and back; false when
 // `text` is not a valid value.

@@ -80,7 +80,7 @@ MergeResult merge_databases(const std::vector<std::string>& inputs, const std::s
         const ModelFacts before = merged.facts();
         if (auto why = merged.merge(one))
             throw std::invalid_argument("cannot merge " + path + ": " + *why);
-        for (const FactField& f : kFactFields)
+        for (const FactField& f : fact_fields())
             if (i == 0 || fact_text(before, f) != fact_text(merged.facts(), f))
                 fact_from[f.key] = path;
         for (SourceStats s : in.load_sources()) {

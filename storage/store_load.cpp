@@ -16,7 +16,7 @@ std::optional<std::string> Store::get_meta(std::string_view key) const {
 
 bool Store::read_facts(ModelFacts& facts) const {
     bool any = false;
-    for (const FactField& f : kFactFields) {
+    for (const FactField& f : fact_fields()) {
         const auto v = get_meta(f.key);
         if (!v) continue;
         if (!set_fact(facts, f, *v))

@@ -30,7 +30,7 @@ void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool fo
     std::vector<bool*> written;
 
     auto meta = db_.prepare(meta_table().insert_sql());
-    for (const FactField& f : kFactFields)
+    for (const FactField& f : fact_fields())
         meta_table().put(meta, {std::string(f.key), fact_text(agg.facts(), f)});
 
     auto layer = db_.prepare(layer_table().insert_sql());

@@ -302,7 +302,7 @@ std::vector<std::pair<std::string, std::string>> schema_markdown() {
         }
         return "";
     };
-    for (const FactField& f : kFactFields)
+    for (const FactField& f : fact_fields())
         keys += "| `" + std::string(f.key) + "` | " +
                 (f.option.empty() ? "the data" : "`" + std::string(f.option) + "`") + " | " +
                 rule(f.rule) + " | " + std::string(f.doc) + " |\n";

@@ -14,10 +14,10 @@ void feed(Aggregates& agg, const std::string& text) {
 }
 
 const FactField& field(std::string_view key) {
-    for (const FactField& f : kFactFields)
+    for (const FactField& f : fact_fields())
         if (f.key == key) return f;
     FAIL("no fact " << key);
-    return kFactFields[0];
+    return fact_fields()[0];
 }
 
 // Every fact learned or stated: a meta record, a record with logits, a gate vector.
@@ -40,7 +40,7 @@ TEST_CASE("every model fact is saved and loaded back") {
     Aggregates agg(non_default_options());
     feed(agg, kFacts);
     const ModelFacts defaults;
-    for (const FactField& f : kFactFields)  // so the round trip below covers every fact
+    for (const FactField& f : fact_fields())  // so the round trip below covers every fact
         CHECK(std::string(f.key) + " " + fact_text(agg.facts(), f) !=
               std::string(f.key) + " " + fact_text(defaults, f));
     { Store::open_for_writing(dir.file("m.db")).save(agg, {}); }
@@ -48,7 +48,7 @@ TEST_CASE("every model fact is saved and loaded back") {
     Store ro = Store::open_read_only(dir.file("m.db"));
     ModelFacts back;
     REQUIRE(ro.read_facts(back));
-    for (const FactField& f : kFactFields)
+    for (const FactField& f : fact_fields())
         CHECK(fact_text(back, f) == fact_text(agg.facts(), f));
     CHECK(back.ema_decay == 0.999);  // exact: stored in the shortest round-trip form
 
