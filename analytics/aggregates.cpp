@@ -28,9 +28,14 @@ std::vector<int32_t> TagStats::layer_ids() const {
     return ids;
 }
 
-Aggregates::Aggregates(AnalyticsOptions opts) : opts_(opts), timeline_(opts.bucket_seconds) {
+Aggregates::Aggregates(AnalyticsOptions opts)
+    : opts_(opts), facts_(ModelFacts::configured(opts)), timeline_(opts.bucket_seconds) {
     tag_id(kAllTagName);
-    if (opts_.num_experts) state_num_experts(opts_.num_experts);
+}
+
+void Aggregates::adopt_facts(const ModelFacts& stored) {
+    combine(facts_, stored);
+    timeline_.set_bucket_seconds(facts_.bucket_seconds);
 }
 
 TagId Aggregates::tag_id(std::string_view name) {
@@ -65,19 +70,20 @@ std::optional<TagId> Aggregates::find_tag(std::string_view name) const {
 std::optional<RejectReason> Aggregates::state_num_experts(uint32_t E) {
     if (E == 0 || E > static_cast<uint32_t>(kMaxExpert) + 1)
         return RejectReason::expert_out_of_range;
-    if (experts_stated_ && E != num_experts_) return RejectReason::expert_out_of_range;
-    if (!experts_stated_ && num_experts_ > E)
-        return RejectReason::expert_out_of_range;  // ids seen >= E
-    num_experts_ = E;
-    experts_stated_ = true;
+    ModelFacts stated = facts_;  // differing in the expert count only
+    stated.num_experts = E;
+    stated.num_experts_stated = true;
+    if (find_conflict(facts_, stated)) return RejectReason::expert_out_of_range;
+    facts_.num_experts = E;
+    facts_.num_experts_stated = true;
     return std::nullopt;
 }
 
 std::optional<RejectReason> Aggregates::apply_meta(const MetaRecord& m) {
-    if (!m.model_id.empty()) model_id_ = m.model_id;
+    if (!m.model_id.empty()) facts_.model_id = m.model_id;
     if (m.top_k) {
-        if (stated_top_k_ && stated_top_k_ != m.top_k) return RejectReason::topk_changed;
-        stated_top_k_ = m.top_k;
+        if (facts_.top_k && facts_.top_k != m.top_k) return RejectReason::topk_changed;
+        facts_.top_k = m.top_k;
     }
     if (m.num_experts) return state_num_experts(m.num_experts);
     return std::nullopt;
@@ -86,7 +92,8 @@ std::optional<RejectReason> Aggregates::apply_meta(const MetaRecord& m) {
 std::optional<RejectReason> Aggregates::validate(const RoutingRecord& r) const {
     if (r.experts.empty() || r.experts.size() > kMaxTopK) return RejectReason::malformed;
     if (r.layer < 0 || r.layer > kMaxLayer) return RejectReason::layer_out_of_range;
-    const int32_t limit = experts_stated_ ? static_cast<int32_t>(num_experts_) : kMaxExpert + 1;
+    const int32_t limit =
+        facts_.num_experts_stated ? static_cast<int32_t>(facts_.num_experts) : kMaxExpert + 1;
     // Duplicates: a 64-bit filter on the low bits finds most top-k clean in k steps; only a
     // filter hit pays the pairwise comparison.
     uint64_t seen = 0;
@@ -99,7 +106,7 @@ std::optional<RejectReason> Aggregates::validate(const RoutingRecord& r) const {
                 if (r.experts[j] == e) return RejectReason::duplicate_expert;
         seen |= bit;
     }
-    if (stated_top_k_ && r.experts.size() != stated_top_k_) return RejectReason::topk_changed;
+    if (facts_.top_k && r.experts.size() != facts_.top_k) return RejectReason::topk_changed;
     if (const LayerStats* l = tags_[kAllTag]->layer(r.layer);
         l && l->top_k && l->top_k != r.experts.size())
         return RejectReason::topk_changed;
@@ -109,9 +116,10 @@ std::optional<RejectReason> Aggregates::validate(const RoutingRecord& r) const {
         if (!std::isfinite(w)) return RejectReason::non_finite;
     if (!r.logits.empty()) {
         // One logit per expert: the vector's length is the expert count.
-        if (experts_stated_ && r.logits.size() != num_experts_)
+        if (facts_.num_experts_stated && r.logits.size() != facts_.num_experts)
             return RejectReason::wrong_vector_length;
-        if (logits_len_ && r.logits.size() != logits_len_) return RejectReason::wrong_vector_length;
+        if (facts_.logits_len && r.logits.size() != facts_.logits_len)
+            return RejectReason::wrong_vector_length;
         for (int32_t e : r.experts)
             if (static_cast<size_t>(e) >= r.logits.size()) return RejectReason::wrong_vector_length;
         for (float x : r.logits)
@@ -123,17 +131,17 @@ std::optional<RejectReason> Aggregates::validate(const RoutingRecord& r) const {
 void Aggregates::count(TagStats& t, const RoutingRecord& r) {
     const LayerOptions o = layer_options();
     LayerStats& l = t.layer_or_create(r.layer);
-    l.resize(num_experts_, o.cooc);
+    l.resize(facts_.num_experts, o.cooc);
     l.add(r, o, true, scratch_);
-    t.global.resize(num_experts_, false);
+    t.global.resize(facts_.num_experts, false);
     t.global.add(r, o, false, scratch_);
 }
 
 std::optional<RejectReason> Aggregates::add_routing(TagId tag, const RoutingRecord& r,
                                                     double arrival) {
     if (auto why = validate(r)) return why;
-    uint32_t E = num_experts_;
-    if (!experts_stated_) {
+    uint32_t E = facts_.num_experts;
+    if (!facts_.num_experts_stated) {
         const int32_t top = *std::max_element(r.experts.begin(), r.experts.end());
         E = std::max(E, static_cast<uint32_t>(top) + 1);
         if (!r.logits.empty()) E = std::max(E, static_cast<uint32_t>(r.logits.size()));
@@ -144,15 +152,15 @@ std::optional<RejectReason> Aggregates::add_routing(TagId tag, const RoutingReco
     if ((layer_count_ + new_layers) * layer_bytes(E) > opts_.memory_budget)
         return RejectReason::memory_budget;
     layer_count_ += new_layers;
-    num_experts_ = E;
-    if (!r.logits.empty()) logits_len_ = static_cast<uint32_t>(r.logits.size());
+    facts_.num_experts = E;
+    if (!r.logits.empty()) facts_.logits_len = static_cast<uint32_t>(r.logits.size());
     count(*tags_[kAllTag], r);
     if (tag != kAllTag) count(*tags_[tag], r);
     const double when = std::isfinite(r.timestamp) ? r.timestamp : arrival;
     if (opts_.timeline && std::isfinite(when)) {
         for (TagId t : {kAllTag, tag}) {
-            timeline_.add(when, t, r.layer, r.experts, num_experts_);
-            timeline_.add(when, t, -1, r.experts, num_experts_);
+            timeline_.add(when, t, r.layer, r.experts, facts_.num_experts);
+            timeline_.add(when, t, -1, r.experts, facts_.num_experts);
             if (tag == kAllTag) break;
         }
     }
@@ -161,8 +169,8 @@ std::optional<RejectReason> Aggregates::add_routing(TagId tag, const RoutingReco
 
 std::optional<RejectReason> Aggregates::check_gate(const GateRecord& g) {
     if (g.values.empty()) return RejectReason::malformed;
-    if (gate_dim_ == 0) gate_dim_ = static_cast<uint32_t>(g.values.size());
-    if (g.values.size() != gate_dim_) return RejectReason::wrong_vector_length;
+    if (facts_.gate_dim == 0) facts_.gate_dim = static_cast<uint32_t>(g.values.size());
+    if (g.values.size() != facts_.gate_dim) return RejectReason::wrong_vector_length;
     return std::nullopt;
 }
 
@@ -174,28 +182,16 @@ void Aggregates::add_gate_pair(TagId tag, const GatePairKey& key, const GateDist
 void Aggregates::pad_to_num_experts() {
     layer_count_ = 0;  // also re-counts the layers restored from a database
     for (auto& t : tags_) {
-        t->global.resize(num_experts_, false);
+        t->global.resize(facts_.num_experts, false);
         for (auto& l : t->layers)
-            if (l) l->resize(num_experts_, opts_.cooc), ++layer_count_;
+            if (l) l->resize(facts_.num_experts, opts_.cooc), ++layer_count_;
     }
 }
 
 std::optional<std::string> Aggregates::merge(const Aggregates& o) {
     // Everything is checked before anything changes: a refused merge leaves *this intact.
-    auto count = [](uint32_t E, bool stated) {
-        return std::to_string(E) + (stated ? "" : " (largest id + 1)");
-    };
-    const bool both_stated = experts_stated_ && o.experts_stated_;
-    if ((both_stated && num_experts_ != o.num_experts_) ||
-        (experts_stated_ && o.num_experts_ > num_experts_) ||
-        (o.experts_stated_ && num_experts_ > o.num_experts_))
-        return "different expert counts: " + count(num_experts_, experts_stated_) + " vs " +
-               count(o.num_experts_, o.experts_stated_);
-    if (!model_id_.empty() && !o.model_id_.empty() && model_id_ != o.model_id_)
-        return "different models: '" + model_id_ + "' vs '" + o.model_id_ + "'";
-    if (gate_dim_ && o.gate_dim_ && gate_dim_ != o.gate_dim_)
-        return "different gate-input sizes (" + std::to_string(gate_dim_) + " vs " +
-               std::to_string(o.gate_dim_) + ")";
+    if (auto c = find_conflict(facts_, o.facts_))
+        return std::string(c->field->key) + " " + c->ours + " vs " + c->theirs;
     const TagStats& mine = *tags_[kAllTag];
     for (int32_t l : o.tags_[kAllTag]->layer_ids())
         if (const LayerStats* m = mine.layer(l);
@@ -204,10 +200,7 @@ std::optional<std::string> Aggregates::merge(const Aggregates& o) {
                    " in one and top-" + std::to_string(o.tags_[kAllTag]->layer(l)->top_k) +
                    " in the other";
 
-    if (o.experts_stated_) state_num_experts(o.num_experts_);
-    num_experts_ = std::max(num_experts_, o.num_experts_);
-    if (!gate_dim_) gate_dim_ = o.gate_dim_;
-    if (model_id_.empty()) model_id_ = o.model_id_;
+    combine(facts_, o.facts_);
     for (const auto& ot : o.tags_) {
         TagStats& t = tag(tag_id(ot->name));
         t.global.merge(ot->global);
@@ -239,7 +232,7 @@ void Aggregates::restrict_to_window(int64_t since, int64_t until) {
         if (key.start < since || key.start >= until || key.tag >= tags_.size()) continue;
         TagStats& t = *tags_[key.tag];
         LayerStats& l = key.layer < 0 ? t.global : t.layer_or_create(key.layer);
-        l.resize(std::max<size_t>(num_experts_, b.hits.size()), false);
+        l.resize(std::max<size_t>(facts_.num_experts, b.hits.size()), false);
         l.tokens += b.tokens;
         for (size_t e = 0; e < b.hits.size(); ++e)
             l.hits[e] += b.hits[e];
@@ -260,11 +253,7 @@ namespace moe {
 
 std::unique_ptr<Aggregates> Aggregates::take_changes() {
     auto c = std::make_unique<Aggregates>(opts_);
-    c->num_experts_ = num_experts_;
-    c->experts_stated_ = experts_stated_;
-    c->gate_dim_ = gate_dim_;
-    c->stated_top_k_ = stated_top_k_;
-    c->model_id_ = model_id_;
+    c->facts_ = facts_;
     for (TagId t = 0; t < tags_.size(); ++t) {
         TagStats& mine = *tags_[t];
         TagStats& theirs = c->tag(c->tag_id(mine.name));

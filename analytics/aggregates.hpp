@@ -14,6 +14,7 @@
 
 #include "analytics/gate_pair_stats.hpp"
 #include "analytics/layer_stats.hpp"
+#include "analytics/model_facts.hpp"
 #include "analytics/timeline.hpp"
 #include "parsers/record.hpp"
 
@@ -62,26 +63,29 @@ class Aggregates {
     Aggregates(const Aggregates&) = delete;
     Aggregates& operator=(const Aggregates&) = delete;
 
+    // The switches and limits of this run; the model facts (decay, bucket width, expert
+    // count, ...) are in facts(), which a loaded database may have changed.
     const AnalyticsOptions& options() const { return opts_; }
 
-    // Model facts. num_experts() is the stated count, else the largest id seen + 1.
-    uint32_t num_experts() const { return num_experts_; }
-    bool num_experts_stated() const { return experts_stated_; }
-    const std::string& model_id() const { return model_id_; }
-    uint32_t gate_dim() const { return gate_dim_; }
-    // Restores facts (storage) or applies a meta record. Returns a reason when the facts
-    // contradict what was already counted.
+    const ModelFacts& facts() const { return facts_; }
+    // Takes a database's facts (see combine() in model_facts.hpp); callers check
+    // find_conflict() first where a conflict must be refused.
+    void adopt_facts(const ModelFacts& stored);
+    // num_experts() is the stated count, else the largest id seen + 1.
+    uint32_t num_experts() const { return facts_.num_experts; }
+    bool num_experts_stated() const { return facts_.num_experts_stated; }
+    const std::string& model_id() const { return facts_.model_id; }
+    uint32_t gate_dim() const { return facts_.gate_dim; }
+    // Applies a meta record's expert count. Returns a reason when it contradicts what was
+    // already counted.
     std::optional<RejectReason> state_num_experts(uint32_t E);
-    void set_inferred_num_experts(uint32_t E) { num_experts_ = std::max(num_experts_, E); }
-    void set_model_id(std::string_view id) { model_id_ = id; }
-    void set_gate_dim(uint32_t n) { gate_dim_ = n; }
 
     TagId tag_id(std::string_view name);  // creates the tag on first use
     // For records: like tag_id, but beyond options().max_tags new tags map to "all".
     TagId record_tag_id(std::string_view name);
     bool tag_cap_reached() const { return tag_cap_reached_; }
     // Approximate bytes of per-layer state (what the memory budget limits).
-    uint64_t approx_bytes() const { return layer_count_ * layer_bytes(num_experts_); }
+    uint64_t approx_bytes() const { return layer_count_ * layer_bytes(facts_.num_experts); }
     std::optional<TagId> find_tag(std::string_view name) const;
     size_t tag_count() const { return tags_.size(); }
     TagStats& tag(TagId id) { return *tags_[id]; }
@@ -125,17 +129,12 @@ class Aggregates {
     static uint64_t layer_bytes(size_t E);
 
     LayerOptions layer_options() const {
-        return {opts_.ema_decay, opts_.ema, opts_.cooc, opts_.logits};
+        return {facts_.ema_decay, opts_.ema, opts_.cooc, opts_.logits};
     }
 
     AnalyticsOptions opts_;
+    ModelFacts facts_;
     std::vector<double> scratch_;  // softmax buffer, reused
-    uint32_t logits_len_ = 0;      // length of the first logits vector seen
-    uint32_t num_experts_ = 0;
-    bool experts_stated_ = false;
-    uint32_t gate_dim_ = 0;
-    uint32_t stated_top_k_ = 0;  // from a meta record; 0: each layer's first record decides
-    std::string model_id_;
     std::vector<std::unique_ptr<TagStats>> tags_;
     Timeline timeline_;
     bool windowed_ = false;

@@ -1,6 +1,7 @@
 // `moescope merge A.db B.db ... --out fleet.db`: one database from many nodes' databases.
 // Every stored aggregate is additive (hits, co-occurrence, moments, histograms, timeline
-// buckets); EMAs add (see README). Models that differ are refused with the reason.
+// buckets); EMAs add (see README). Databases whose model facts differ (analytics/
+// model_facts.hpp), or that were already merged in, are refused with the reason.
 #pragma once
 
 #include <string>
@@ -14,7 +15,8 @@ struct MergeResult {
     uint64_t records = 0;
 };
 
-// Throws std::runtime_error (unreadable input, incompatible models, existing output).
+// Throws std::invalid_argument (incompatible facts, a database counted twice, an existing
+// output) or StorageError (unreadable input); nothing is written then.
 MergeResult merge_databases(const std::vector<std::string>& inputs, const std::string& out,
                             bool force);
 

@@ -35,11 +35,20 @@ Daemon::Daemon(DaemonConfig cfg)
       lock_fd_(lock_database(cfg_.db_path)),
       agg_(cfg_.analytics) {
     store_.set_retention_seconds(cfg_.retention_seconds);
+    if (cfg_.reset) {
+        store_.reset();
+        spdlog::warn("--reset: discarded the aggregates, offsets and model facts stored in {}",
+                     cfg_.db_path);
+    } else if (ModelFacts stored = agg_.facts(); store_.read_facts(stored)) {
+        // The stored figures were made with these facts: adding to them with others would
+        // mix two decays, bucket widths or expert counts.
+        if (auto c = find_conflict(agg_.facts(), stored))
+            throw IncompatibleFacts(
+                std::string(c->field->option.empty() ? c->field->key : c->field->option) + " " +
+                c->ours + " differs from " + c->theirs + " stored in " + cfg_.db_path +
+                " (use --reset to start over, or the stored value)");
+    }
     store_.load(agg_);
-    if (cfg_.analytics.num_experts && agg_.num_experts() != cfg_.analytics.num_experts)
-        throw StorageError(cfg_.db_path + " holds counts for " +
-                           std::to_string(agg_.num_experts()) + " experts, not --num-experts " +
-                           std::to_string(cfg_.analytics.num_experts));
     stored_sources_ = store_.load_sources();
     for (const auto& f : cfg_.follows) {
         const std::string abs = std::filesystem::absolute(f.path).lexically_normal().string();

@@ -34,6 +34,7 @@ struct DaemonConfig {
     std::vector<FollowSpec> follows;
     std::vector<ListenSpec> listens;
     bool read_stdin = false;
+    bool reset = false;  // discard what db_path holds (a run with other model facts)
     std::string stdin_tag;
     AnalyticsOptions analytics;
     FollowOptions follow;
@@ -46,7 +47,8 @@ struct DaemonConfig {
 class Daemon {
   public:
     // Opens (or creates) the database and restores the aggregates and offsets it holds.
-    // Throws StorageError or std::runtime_error with a message for the user.
+    // Throws IncompatibleFacts when its model facts differ from the options, StorageError
+    // or std::runtime_error, with a message for the user.
     explicit Daemon(DaemonConfig cfg);
     ~Daemon();
 

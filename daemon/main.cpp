@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
                    "optionally followed by =TAG; repeatable");
     app.add_flag("--stdin", cfg.read_stdin,
                  "Read records from standard input (exit at its end if it is the only source)");
+    app.add_flag("--reset", cfg.reset,
+                 "Discard the aggregates and offsets stored in --db and start over (needed to "
+                 "change --ema-decay, --bucket-s or --num-experts of an existing database)");
     app.add_option("--stdin-tag", cfg.stdin_tag, "Tag for records read from standard input");
     app.add_option("--flush-ms", cfg.flush_ms, "Commit interval in milliseconds")
         ->check(CLI::Range(10, 3600000));
@@ -108,6 +111,9 @@ int main(int argc, char** argv) {
     try {
         Daemon d(cfg);
         return d.run();
+    } catch (const IncompatibleFacts& e) {
+        std::fprintf(stderr, "moescoped: %s\n", e.what());
+        return 2;
     } catch (const std::exception& e) {
         spdlog::error("{}", e.what());
         return 1;

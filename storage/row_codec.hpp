@@ -47,11 +47,6 @@ inline void restore_moments(LogitStats& ls, const std::vector<double>& v) {
     }
 }
 
-inline void restore_histogram(Histogram& h, std::vector<uint64_t> counts, const std::string& db) {
-    if (counts.size() != h.counts.size()) throw sql::StorageError(db + ": corrupt histogram");
-    h.counts = std::move(counts);
-}
-
 inline std::string join_lines(const std::vector<std::string>& v) {
     std::string s;
     for (const auto& x : v) {

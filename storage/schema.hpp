@@ -1,8 +1,12 @@
-// The database schema (version Store::kSchemaVersion); README "Storage" describes it.
+// The database schema (version Store::kSchemaVersion), generated from the column lists in
+// tables.cpp; docs/SCHEMA.md describes it.
 #pragma once
+
+#include <string>
 
 namespace moe {
 
-extern const char* const kSchemaSql;
+// Every statement is idempotent (IF NOT EXISTS): migrate() runs it inside one transaction.
+std::string schema_sql();
 
 }  // namespace moe

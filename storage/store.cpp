@@ -3,11 +3,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cerrno>
+#include <random>
+#include <sstream>
 
 #include <sqlite3.h>
 
 #include "storage/row_codec.hpp"
 #include "storage/schema.hpp"
+#include "storage/tables.hpp"
 
 namespace moe {
 
@@ -40,7 +43,41 @@ Store Store::open_for_writing(const std::string& path) {
     s.db_.exec("PRAGMA journal_mode=WAL");
     s.db_.exec("PRAGMA synchronous=NORMAL");
     s.migrate();
+    s.ensure_database_id();
     return s;
+}
+
+void Store::ensure_database_id() {
+    if (get_meta("database_id")) return;
+    std::random_device rd;
+    char id[33];
+    std::snprintf(id, sizeof id, "%08x%08x%08x%08x", rd(), rd(), rd(), rd());
+    put_meta("database_id", id);
+}
+
+void Store::reset() {
+    sql::Transaction tx(db_);
+    for (const std::string& table :
+         {rows::meta_table().name, rows::layer_table().name, rows::gate_table().name,
+          rows::source_table().name, rows::reject_table().name, rows::timeline_table().name})
+        db_.exec("DELETE FROM " + table);
+    tx.commit();
+    ensure_database_id();
+}
+
+std::vector<std::string> Store::merged_ids() const {
+    std::vector<std::string> ids;
+    std::istringstream in(get_meta("merged_ids").value_or(""));
+    for (std::string id; in >> id;)
+        ids.push_back(id);
+    return ids;
+}
+
+void Store::set_merged_ids(const std::vector<std::string>& ids) {
+    std::string s;
+    for (const auto& id : ids)
+        s += (s.empty() ? "" : " ") + id;
+    put_meta("merged_ids", s);
 }
 
 Store Store::open_read_only(const std::string& path) {
@@ -77,7 +114,7 @@ void Store::migrate() {
         throw StorageError(db_.path() +
                            " is an SQLite database but not a moescope one; refusing to write");
     sql::Transaction tx(db_);
-    db_.exec(kSchemaSql);
+    db_.exec(schema_sql());
     db_.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
     tx.commit();
 }

@@ -1,9 +1,10 @@
 // The moescope database: aggregates, model facts and source offsets, saved in one SQLite
 // transaction so that a crash can never separate counts from the offsets that produced them.
-// Schema (versioned with PRAGMA user_version) is described in README.md.
+// Schema (versioned with PRAGMA user_version): docs/SCHEMA.md.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -25,8 +26,21 @@ class Store {
     // Opens an existing database for queries; never writes, never creates.
     static Store open_read_only(const std::string& path);
 
-    // Loads every stored aggregate into `agg` (which should be empty).
+    // Loads every stored aggregate into `agg` (which should be empty) and adopts the stored
+    // model facts (check them first with read_facts() where a conflict must be refused).
     void load(Aggregates& agg) const;
+    // Overwrites the facts stored in the meta table; false if none are stored (a new database).
+    bool read_facts(ModelFacts& facts) const;
+    // Deletes every aggregate, source offset and fact (moescoped --reset); the database gets
+    // a new id, since what it holds from now on is new.
+    void reset();
+
+    // A random id made once per database (meta "database_id"), and the ids of the
+    // databases merged into this one (meta "merged_ids"), so that a merge can refuse to
+    // count one database twice.
+    std::string database_id() const { return get_meta("database_id").value_or(""); }
+    std::vector<std::string> merged_ids() const;
+    void set_merged_ids(const std::vector<std::string>& ids);
     // Loads the timeline buckets (hits over time) into agg.timeline().
     void load_timeline(Aggregates& agg) const;
     // Timeline buckets older than this are deleted at each save (0: kept forever).
@@ -42,6 +56,9 @@ class Store {
 
   private:
     explicit Store(sql::Database db) : db_(std::move(db)) {}
+    std::optional<std::string> get_meta(std::string_view key) const;
+    void put_meta(std::string_view key, const std::string& value);
+    void ensure_database_id();
     void migrate();
     void check_version() const;
 

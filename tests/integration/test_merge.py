@@ -88,7 +88,7 @@ def main():
         # Different models are refused, and nothing is written.
         bad = os.path.join(tmp, "bad.db")
         p = subprocess.run([MOESCOPE, "merge", nodes[0], g1, "--out", bad], capture_output=True, text=True)
-        check(p.returncode == 1 and "cannot merge" in p.stderr and "top-" in p.stderr and p.stderr.count("\n") == 1,
+        check(p.returncode == 2 and "cannot merge" in p.stderr and "top-" in p.stderr and p.stderr.count("\n") == 1,
               "different top-k refused: %r" % p.stderr)
         check(not os.path.exists(bad), "nothing written for a refused merge")
         meta8 = os.path.join(tmp, "meta8.ndjson")
@@ -99,7 +99,8 @@ def main():
             f.write('{"type": "meta", "num_experts": 16}\n{"layer": 0, "experts": [1, 2]}\n')
         m8, m16 = node(tmp, "m8", [meta8], 1), node(tmp, "m16", [meta16], 1)
         p = subprocess.run([MOESCOPE, "merge", m8, m16, "--out", bad], capture_output=True, text=True)
-        check(p.returncode == 1 and "different expert counts: 8 vs 16" in p.stderr, "expert counts refused: %r" % p.stderr)
+        check(p.returncode == 2 and "num_experts 16 in %s differs from 8 in %s" % (m16, m8) in p.stderr,
+              "expert counts refused: %r" % p.stderr)
         p = subprocess.run([MOESCOPE, "merge", m8, "--out", fleet], capture_output=True, text=True)
         check(p.returncode == 2 and "exists" in p.stderr, "an existing --out needs --force: %r" % p.stderr)
     print("ok: merged fleets equal analyze over all logs; different models refused")

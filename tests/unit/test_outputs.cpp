@@ -62,7 +62,7 @@ TEST_CASE("merging refuses different models and leaves the target untouched") {
     feed(a, s, "{\"type\": \"meta\", \"num_experts\": 8}\n0,1 2\n");
     feed(b, s, "{\"type\": \"meta\", \"num_experts\": 16}\n0,1 2\n");
     feed(c, s, "0,1 2 3\n");
-    CHECK(a.merge(b).value() == "different expert counts: 8 vs 16");
+    CHECK(a.merge(b).value() == "num_experts 8 vs 16");
     CHECK(a.tag(kAllTag).layer(0)->tokens == 1);
     CHECK(a.merge(c).value().find("top-2 in one and top-3") != std::string::npos);
     Aggregates d;

@@ -128,3 +128,52 @@ TEST_CASE("varint blobs round-trip and refuse truncated input") {
     CHECK(*dec == v);
     CHECK_FALSE(decode_varints(std::as_bytes(std::span(enc.data(), enc.size() - 1))));
 }
+
+TEST_CASE("every database has its own id; reset empties it and gives it a new one") {
+    test::TempDir dir;
+    Aggregates agg;
+    SourceStats s;
+    s.name = "x";
+    ingest(agg, s, kLog);
+    std::string first;
+    {
+        Store store = Store::open_for_writing(dir.file("m.db"));
+        first = store.database_id();
+        CHECK(first.size() == 32);
+        SourceStats* ptr = &s;
+        store.save(agg, std::span(&ptr, 1));
+        store.set_merged_ids({"aa", "bb"});
+    }
+    {
+        Store again = Store::open_for_writing(dir.file("m.db"));
+        CHECK(again.database_id() == first);  // made once, kept
+        CHECK(again.merged_ids() == std::vector<std::string>{"aa", "bb"});
+        CHECK(Store::open_for_writing(dir.file("other.db")).database_id() != first);
+        again.reset();
+        CHECK(again.database_id().size() == 32);
+        CHECK(again.database_id() != first);
+        CHECK(again.merged_ids().empty());
+        ModelFacts f;
+        CHECK_FALSE(again.read_facts(f));
+        CHECK(again.load_sources().empty());
+        Aggregates back;
+        again.load(back);
+        CHECK(back.tag(kAllTag).layer_ids().empty());
+    }
+}
+
+TEST_CASE("a corrupt row names the table and column") {
+    test::TempDir dir;
+    Aggregates agg;
+    SourceStats s;
+    ingest(agg, s, kLog);
+    Store store = Store::open_for_writing(dir.file("m.db"));
+    store.save(agg, {});
+    store.db().exec("UPDATE layer_stats SET ema = x'0102' WHERE layer = 0");
+    Aggregates back;
+    CHECK_THROWS_WITH(store.load(back),
+                      Catch::Contains("corrupt layer_stats row") && Catch::Contains("m.db"));
+    store.db().exec("UPDATE layer_stats SET ema = hits, hist_probs = x'00' WHERE layer = 0");
+    Aggregates back2;
+    CHECK_THROWS_WITH(store.load(back2), Catch::Contains("(hist_probs)"));
+}

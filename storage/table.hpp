@@ -1,0 +1,121 @@
+// One column list per table: name, SQL type, meaning, and how a row object gives and takes
+// the value. The CREATE TABLE, the INSERT, the SELECT and the docs/SCHEMA.md column tables
+// are all generated from it, so they cannot disagree.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "storage/sqlite.hpp"
+
+namespace moe::rows {
+
+template <class Row>
+struct Column {
+    std::string name;
+    std::string type;  // SQL type and constraint
+    std::string doc;   // unit and meaning (docs/SCHEMA.md)
+    std::function<void(sql::Statement&, int, const Row&)> put;
+    std::function<void(const sql::Statement&, int, Row&)> get;
+};
+
+template <class Row>
+struct Table {
+    std::string name;
+    std::vector<Column<Row>> columns;
+    size_t key_columns = 0;  // the first ones: PRIMARY KEY, read before the row is resolved
+    std::string without_rowid = " WITHOUT ROWID";
+
+    std::string column_list() const {
+        std::string s;
+        for (const auto& c : columns)
+            s += (s.empty() ? "" : ", ") + c.name;
+        return s;
+    }
+    std::string create_sql() const {
+        std::string s = "CREATE TABLE IF NOT EXISTS " + name + "(\n";
+        for (const auto& c : columns)
+            s += "    " + c.name + " " + c.type + ",\n";
+        std::string key;
+        for (size_t i = 0; i < key_columns; ++i)
+            key += (i ? ", " : "") + columns[i].name;
+        return s + "    PRIMARY KEY(" + key + "))" + without_rowid + ";\n";
+    }
+    // `verb`: "INSERT OR REPLACE" or "INSERT"; `tail`: an ON CONFLICT clause.
+    std::string insert_sql(std::string_view verb = "INSERT OR REPLACE",
+                           std::string_view tail = "") const {
+        std::string marks;
+        for (size_t i = 0; i < columns.size(); ++i)
+            marks += i ? ",?" : "?";
+        return std::string(verb) + " INTO " + name + "(" + column_list() + ") VALUES(" + marks +
+               ")" + (tail.empty() ? "" : " ") + std::string(tail);
+    }
+    std::string select_sql(std::string_view order = "") const {
+        return "SELECT " + column_list() + " FROM " + name +
+               (order.empty() ? "" : " ORDER BY " + std::string(order));
+    }
+
+    // Binds every column of `row` and runs the statement (from insert_sql()).
+    void put(sql::Statement& q, const Row& row) const {
+        for (size_t i = 0; i < columns.size(); ++i)
+            columns[i].put(q, static_cast<int>(i + 1), row);
+        q.run();
+    }
+    // Every row of select_sql(order): the key columns are read into a fresh Row, then
+    // `resolve(row)` points it at its object (false: skip the row), then the other columns
+    // are read and `each(row)` finishes it.
+    template <class Resolve, class Each>
+    void read(const sql::Database& db, std::string_view order, Resolve resolve, Each each) const {
+        auto q = db.prepare(select_sql(order));
+        while (q.step()) {
+            Row row{};
+            size_t i = 0;
+            try {
+                for (; i < key_columns; ++i)
+                    columns[i].get(q, static_cast<int>(i), row);
+                if (!resolve(row)) continue;
+                for (; i < columns.size(); ++i)
+                    columns[i].get(q, static_cast<int>(i), row);
+                each(row);
+            } catch (const sql::StorageError& e) {
+                throw sql::StorageError(db.path() + ": corrupt " + name + " row" +
+                                        (i < columns.size() ? " (" + columns[i].name + ")" : "") +
+                                        ": " + e.what());
+            }
+        }
+    }
+};
+
+// Columns over a field reached by `field(row)` (a generic lambda returning a reference, so
+// it serves the const Row of put and the Row of get alike).
+template <class Row, class Field>
+Column<Row> integer(std::string name, std::string doc, Field field) {
+    return {std::move(name), "INTEGER NOT NULL", std::move(doc),
+            [field](sql::Statement& q, int i, const Row& r) {
+                q.bind(i, static_cast<int64_t>(field(r)));
+            },
+            [field](const sql::Statement& q, int i, Row& r) {
+                auto& v = field(r);
+                v = static_cast<std::remove_reference_t<decltype(v)>>(q.int64(i));
+            }};
+}
+
+template <class Row, class Field>
+Column<Row> text(std::string name, std::string doc, Field field) {
+    return {std::move(name), "TEXT NOT NULL", std::move(doc),
+            [field](sql::Statement& q, int i, const Row& r) { q.bind(i, field(r)); },
+            [field](const sql::Statement& q, int i, Row& r) { field(r) = q.text(i); }};
+}
+
+// NULL stands for NaN.
+template <class Row, class Field>
+Column<Row> real(std::string name, std::string type, std::string doc, Field field) {
+    return {std::move(name), std::move(type), std::move(doc),
+            [field](sql::Statement& q, int i, const Row& r) { q.bind(i, double(field(r))); },
+            [field](const sql::Statement& q, int i, Row& r) { field(r) = q.real(i); }};
+}
+
+}  // namespace moe::rows

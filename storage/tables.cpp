@@ -1,0 +1,320 @@
+#include "storage/tables.hpp"
+
+#include "analytics/model_facts.hpp"
+#include "storage/row_codec.hpp"
+#include "storage/varint.hpp"
+
+namespace moe::rows {
+
+namespace {
+
+constexpr const char* kBlob = "BLOB NOT NULL";
+
+// A little-endian vector of T (uint64 counts or float64 values).
+template <class T, class Row, class Field>
+Column<Row> vector_blob(std::string name, std::string doc, Field field) {
+    return {std::move(name), kBlob, std::move(doc),
+            [field](sql::Statement& q, int i, const Row& r) { q.bind_blob(i, as_bytes(field(r))); },
+            [field](const sql::Statement& q, int i, Row& r) {
+                const auto b = q.blob(i);
+                if (b.size() % sizeof(T))
+                    throw sql::StorageError("length not a multiple of its type");
+                field(r) = from_blob<T>(b);
+            }};
+}
+
+template <class Row, class Field>
+Column<Row> histogram(std::string name, std::string doc, Field field) {
+    return {std::move(name), kBlob, std::move(doc),
+            [field](sql::Statement& q, int i, const Row& r) {
+                q.bind_blob(i, as_bytes(field(r).counts));
+            },
+            [field](const sql::Statement& q, int i, Row& r) {
+                auto counts = from_blob<uint64_t>(q.blob(i));
+                if (counts.size() != field(r).counts.size())
+                    throw sql::StorageError("wrong number of histogram bins");
+                field(r).counts = std::move(counts);
+            }};
+}
+
+template <class Row, class Field>
+Column<Row> lines(std::string name, std::string doc, Field field) {
+    return {std::move(name), "TEXT NOT NULL", std::move(doc),
+            [field](sql::Statement& q, int i, const Row& r) { q.bind(i, join_lines(field(r))); },
+            [field](const sql::Statement& q, int i, Row& r) { field(r) = split_lines(q.text(i)); }};
+}
+
+std::span<const std::byte> bytes_of(const std::string& s) {
+    return std::as_bytes(std::span(s.data(), s.size()));
+}
+
+// A column's field: r.member, for the const Row of put and the Row of get alike.
+#define FIELD(member)      \
+    [](auto& r) -> auto& { \
+        return r.member;   \
+    }
+
+template <class Row>
+Column<Row> tag_column() {
+    return text<Row>("tag", "tag; \"all\" holds every record", FIELD(tag));
+}
+template <class Row>
+Column<Row> layer_column() {
+    return integer<Row>("layer", "layer id; -1: all layers combined", FIELD(layer));
+}
+
+}  // namespace
+
+void finish(LayerRow& r) {
+    LayerStats& l = *r.s;
+    const size_t E = l.hits.size();
+    if (static_cast<size_t>(r.num_experts) != E || r.ema.size() != E || l.weight_mass.size() != E)
+        throw sql::StorageError("per-expert vectors of different lengths");
+    l.ema.assign(r.ema, r.ema_norm);
+    if (!r.cooc.empty() && !l.cooc.assign(E, std::move(r.cooc)))
+        throw sql::StorageError("co-occurrence matrix of the wrong size");
+    l.dirty = false;
+}
+
+void finish(GateRow& r) {
+    if (r.g->metrics[r.m].n == 0) r.g->metrics[r.m] = RunningStats{};  // NULL mean etc.
+    r.g->dirty = false;
+}
+
+const Table<MetaRow>& meta_table() {
+    using R = MetaRow;
+    static const Table<R> t{"meta",
+                            {text<R>("key", "fact name", FIELD(key)),
+                             text<R>("value", "its value as text", FIELD(value))},
+                            1};
+    return t;
+}
+
+const Table<LayerRow>& layer_table() {
+    using R = LayerRow;
+    static const Table<R> t{
+        "layer_stats",
+        {
+            tag_column<R>(),
+            layer_column<R>(),
+            integer<R>("tokens", "routing records (tokens) T", FIELD(s->tokens)),
+            integer<R>("top_k", "experts per record k (of the first record)", FIELD(s->top_k)),
+            integer<R>("weighted_tokens", "records that carried routing weights",
+                       FIELD(s->weighted_tokens)),
+            {"num_experts", "INTEGER NOT NULL", "E: the length of every per-expert vector",
+             [](sql::Statement& q, int i, const R& r) {
+                 q.bind(i, static_cast<int64_t>(r.s->num_experts()));
+             },
+             [](const sql::Statement& q, int i, R& r) { r.num_experts = q.int64(i); }},
+            vector_blob<uint64_t, R>(
+                "hits", "uint64 per expert: records that selected e (h_e); see \"vectors\" below",
+                FIELD(s->hits)),
+            {"ema", kBlob, "float64 per expert: EMA of 1/k per selection, decay meta.ema_decay",
+             [](sql::Statement& q, int i, const R& r) {
+                 q.bind_blob(i, as_bytes(r.s->ema.values()));
+             },
+             [](const sql::Statement& q, int i, R& r) { r.ema = from_blob<double>(q.blob(i)); }},
+            {"ema_norm", "REAL NOT NULL", "1 - d^T: divide ema by it for the bias-corrected EMA",
+             [](sql::Statement& q, int i, const R& r) { q.bind(i, r.s->ema.norm()); },
+             [](const sql::Statement& q, int i, R& r) { r.ema_norm = q.real(i); }},
+            vector_blob<double, R>("weight_mass", "float64 per expert: sum of routing weights",
+                                   FIELD(s->weight_mass)),
+            {"cooc", kBlob,
+             "LEB128 varints: C[a][b] for a < b, row by row (records selecting both); empty for "
+             "layer -1 and E > 512",
+             [](sql::Statement& q, int i, const R& r) {
+                 q.bind_blob(i, bytes_of(encode_varints(r.s->cooc.counts())));
+             },
+             [](const sql::Statement& q, int i, R& r) {
+                 auto v = decode_varints(q.blob(i));
+                 if (!v) throw sql::StorageError("truncated varints");
+                 r.cooc = std::move(*v);
+             }},
+            integer<R>("logit_records", "records that carried router logits",
+                       FIELD(s->logits.records)),
+            {"logit_moments", kBlob, "5 float64 per expert: n, mean, m2, min, max of raw logits",
+             [](sql::Statement& q, int i, const R& r) {
+                 q.bind_blob(i, as_bytes(moments_of(r.s->logits)));
+             },
+             [](const sql::Statement& q, int i, R& r) {
+                 restore_moments(r.s->logits, from_blob<double>(q.blob(i)));
+             }},
+            histogram<R>(
+                "hist_logits",
+                "uint64 counts: every raw logit; underflow, 80 bins of 0.5 over [-20, 20), "
+                "overflow",
+                FIELD(s->logits.logits)),
+            histogram<R>(
+                "hist_probs",
+                "uint64 counts: every softmax probability; underflow, 50 bins of 0.02 over [0, 1), "
+                "overflow",
+                FIELD(s->logits.probs)),
+            histogram<R>("hist_prob_mass",
+                         "uint64 counts: softmax mass of the selected experts; bins as hist_probs",
+                         FIELD(s->logits.topk_prob_mass)),
+            integer<R>("weight_records", "records whose weights fill hist_weight_sum",
+                       FIELD(s->logits.weight_records)),
+            histogram<R>(
+                "hist_weight_sum",
+                "uint64 counts: sum of the top-k routing weights; underflow, 40 bins of 0.05 over "
+                "[0, 2), overflow",
+                FIELD(s->logits.topk_weight_sum)),
+        },
+        2};
+    return t;
+}
+
+const Table<GateRow>& gate_table() {
+    using R = GateRow;
+    static const Table<R> t{
+        "gate_pairs",
+        {
+            tag_column<R>(),
+            {"tokens", "TEXT NOT NULL", "'all' tokens or only the 'first' (token index 0)",
+             [](sql::Statement& q, int i, const R& r) {
+                 q.bind(i, r.key.tokens == GateTokens::first ? "first" : "all");
+             },
+             [](const sql::Statement& q, int i, R& r) {
+                 r.key.tokens = q.text(i) == "first" ? GateTokens::first : GateTokens::all;
+             }},
+            integer<R>("from_layer", "the earlier layer", FIELD(key.from_layer)),
+            integer<R>("to_layer", "the next logged layer", FIELD(key.to_layer)),
+            text<R>("metric", "cosine_similarity, euclidean, pearson, ... (docs/FIGURES.md)",
+                    FIELD(metric)),
+            integer<R>("pairs", "vector pairs compared", FIELD(g->pairs)),
+            integer<R>("n", "pairs where the metric is defined", FIELD(g->metrics[r.m].n)),
+            real<R>("mean", "REAL", "mean of the metric; NULL when n = 0",
+                    FIELD(g->metrics[r.m].mean)),
+            real<R>("m2", "REAL", "sum of squared deviations (population variance = m2 / n)",
+                    FIELD(g->metrics[r.m].m2)),
+            real<R>("min", "REAL", "smallest value", FIELD(g->metrics[r.m].min)),
+            real<R>("max", "REAL", "largest value", FIELD(g->metrics[r.m].max)),
+        },
+        5};
+    return t;
+}
+
+const Table<SourceRow>& source_table() {
+    using R = SourceRow;
+    static const Table<R> t{
+        "sources",
+        {
+            text<R>("name", "absolute file path, tcp://HOST:PORT, unix:PATH or stdin",
+                    FIELD(s.name)),
+            text<R>("kind", "file, tcp, unix or stdin", FIELD(s.kind)),
+            text<R>("tag", "the source's tag; empty: \"all\" only", FIELD(s.tag)),
+            text<R>("file_id", "dev:inode of the followed file", FIELD(s.file_id)),
+            integer<R>("offset", "bytes: committed read offset (end of the last complete line)",
+                       FIELD(s.offset)),
+            integer<R>("file_size", "bytes: the file's size at the last check", FIELD(s.file_size)),
+            integer<R>("bytes", "bytes read", FIELD(s.bytes)),
+            integer<R>("lines", "complete lines seen", FIELD(s.lines)),
+            integer<R>("records", "routing records counted", FIELD(s.records)),
+            integer<R>("gate_records", "gate-input vectors accepted", FIELD(s.gate_records)),
+            integer<R>("meta_records", "meta records applied", FIELD(s.meta_records)),
+            integer<R>("skipped_lines", "headers, blank and other log lines",
+                       FIELD(s.skipped_lines)),
+            lines<R>("skipped_samples", "newline-separated samples of skipped lines",
+                     FIELD(s.skipped_samples)),
+            integer<R>("restarts", "truncations and rotations seen", FIELD(s.restarts)),
+            integer<R>("connections", "connections accepted (listeners)", FIELD(s.connections)),
+            integer<R>("connections_refused", "connections closed at once: too many open",
+                       FIELD(s.connections_refused)),
+            integer<R>("batches_checked", "multi-token batches checked for the strided-view defect",
+                       FIELD(s.batches_checked)),
+            integer<R>("batches_strided", "batches that looked defective",
+                       FIELD(s.batches_strided)),
+            {"stream_state", kBlob, "opaque resumable parser state as of offset",
+             [](sql::Statement& q, int i, const R& r) {
+                 q.bind_blob(i, bytes_of(r.s.stream_state));
+             },
+             [](const sql::Statement& q, int i, R& r) {
+                 const auto b = q.blob(i);
+                 r.s.stream_state.assign(reinterpret_cast<const char*>(b.data()), b.size());
+             }},
+            real<R>("updated_at", "REAL NOT NULL", "seconds since the epoch of the last write",
+                    FIELD(updated_at)),
+        },
+        1};
+    return t;
+}
+
+const Table<RejectRow>& reject_table() {
+    using R = RejectRow;
+    static const Table<R> t{
+        "rejects",
+        {
+            text<R>("source", "sources.name", FIELD(source)),
+            text<R>("reason", "malformed, expert_out_of_range, duplicate_expert, ...",
+                    FIELD(reason)),
+            integer<R>("count", "records rejected", FIELD(count)),
+            lines<R>("samples", "newline-separated samples of rejected lines", FIELD(samples)),
+        },
+        2};
+    return t;
+}
+
+const Table<TimelineRow>& timeline_table() {
+    using R = TimelineRow;
+    static const Table<R> t{
+        "timeline",
+        {
+            tag_column<R>(),
+            layer_column<R>(),
+            integer<R>("bucket", "bucket start, seconds since the epoch (UTC)", FIELD(bucket)),
+            integer<R>("seconds", "bucket width, seconds (meta.bucket_seconds)", FIELD(c.seconds)),
+            integer<R>("tokens", "records in the bucket", FIELD(c.tokens)),
+            vector_blob<uint64_t, R>("hits", "uint64 per expert: selections in the bucket",
+                                     FIELD(c.hits)),
+        },
+        3};
+    return t;
+}
+
+namespace {
+template <class Row>
+std::pair<std::string, std::string> markdown(const Table<Row>& t) {
+    std::string s = "| column | type | meaning |\n| --- | --- | --- |\n";
+    for (size_t i = 0; i < t.columns.size(); ++i) {
+        const auto& c = t.columns[i];
+        s += "| `" + c.name + "`" + (i < t.key_columns ? " (key)" : "") + " | " + c.type + " | " +
+             c.doc + " |\n";
+    }
+    return {t.name, s};
+}
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> schema_markdown() {
+    std::string keys =
+        "| key | set by | on restart and merge | meaning |\n| --- | --- | --- | --- |\n";
+    auto rule = [](FactRule r) {
+        switch (r) {
+            case FactRule::must_match:
+                return "must be equal";
+            case FactRule::once_known:
+                return "must be equal once known";
+            case FactRule::expert_count:
+                return "stated: equal; inferred: must fit";
+            case FactRule::qualifier:
+                return "with num_experts";
+            case FactRule::local:
+                return "not compared";
+        }
+        return "";
+    };
+    for (const FactField& f : fact_fields())
+        keys += "| `" + std::string(f.key) + "` | " +
+                (f.option.empty() ? "the data" : "`" + std::string(f.option) + "`") + " | " +
+                rule(f.rule) + " | " + std::string(f.doc) + " |\n";
+    keys +=
+        "| `database_id` | created once | must differ | random id of this database |\n"
+        "| `merged_ids` | `moescope merge` | must not meet | ids of the databases merged "
+        "into this one, space-separated |\n";
+    return {markdown(meta_table()),    {"meta keys", keys},      markdown(layer_table()),
+            markdown(gate_table()),    markdown(source_table()), markdown(reject_table()),
+            markdown(timeline_table())};
+}
+
+#undef FIELD
+
+}  // namespace moe::rows

@@ -1,0 +1,71 @@
+// The moescope tables, each one column list (see table.hpp); docs/SCHEMA.md documents
+// them and tests/unit/test_schema.cpp checks that it documents every column.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "analytics/gate_pair_stats.hpp"
+#include "analytics/layer_stats.hpp"
+#include "analytics/source_stats.hpp"
+#include "analytics/timeline.hpp"
+#include "storage/table.hpp"
+
+namespace moe::rows {
+
+struct MetaRow {
+    std::string key, value;
+};
+
+// One LayerStats under (tag, layer); the other fields hold columns read until finish().
+struct LayerRow {
+    std::string tag;
+    int64_t layer = -1;  // -1: all layers combined
+    LayerStats* s = nullptr;
+    int64_t num_experts = 0;
+    std::vector<double> ema;
+    double ema_norm = 0;
+    std::vector<uint64_t> cooc;
+};
+// Puts the columns read into s, checking that their lengths agree (throws StorageError).
+void finish(LayerRow& r);
+
+// One metric of one gate pair.
+struct GateRow {
+    std::string tag;
+    GatePairKey key;
+    std::string metric;
+    GatePairStats* g = nullptr;
+    size_t m = 0;  // index of `metric`
+};
+void finish(GateRow& r);
+
+struct SourceRow {
+    SourceStats s;
+    double updated_at = 0;  // seconds since the epoch
+};
+
+struct RejectRow {
+    std::string source, reason;
+    uint64_t count = 0;
+    std::vector<std::string> samples;
+};
+
+struct TimelineRow {
+    std::string tag;
+    int32_t layer = -1;
+    int64_t bucket = 0;
+    BucketCounts c;
+};
+
+const Table<MetaRow>& meta_table();
+const Table<LayerRow>& layer_table();
+const Table<GateRow>& gate_table();
+const Table<SourceRow>& source_table();
+const Table<RejectRow>& reject_table();
+const Table<TimelineRow>& timeline_table();
+
+// Each table's column part of docs/SCHEMA.md (a markdown table), generated.
+std::vector<std::pair<std::string, std::string>> schema_markdown();
+
+}  // namespace moe::rows
