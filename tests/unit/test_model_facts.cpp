@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "analytics/stream_ingest.hpp"
+#include "ingest/stream_ingest.hpp"
 #include "storage/store.hpp"
 #include "temp_dir.hpp"
 
