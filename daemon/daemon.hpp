@@ -3,6 +3,8 @@
 // exit, SIGHUP reopens files.
 #pragma once
 
+#include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,6 +43,9 @@ struct DaemonConfig {
     int flush_ms = 500;
     int64_t retention_seconds = 168 * 3600;  // timeline buckets older than this are deleted
     std::optional<ListenSpec> metrics;       // Prometheus endpoint (tcp only)
+    // On SIGTERM, how long the running write and the final commit may take (a locked
+    // database is retried until then); what is still uncommitted after it is reported.
+    int shutdown_timeout_s = 30;
 };
 
 class Daemon {
@@ -52,8 +57,6 @@ class Daemon {
 
     // Runs until SIGTERM or SIGINT; returns the process exit code.
     int run();
-    // Commits everything dirty now. Returns false (and logs) if the database refused.
-    bool flush();
     // Flushes and makes run() return `code` (what SIGTERM does).
     void shutdown(const char* why);
 
@@ -63,6 +66,13 @@ class Daemon {
     void write_done(const Aggregates& changes, const std::vector<SourceStats>& sources,
                     const std::string& error);
     void finish_shutdown();
+    // Saves everything dirty on the loop thread; "" or the error.
+    std::string try_flush();
+    // "" while cfg_.db_path still names the file opened at start, else why not.
+    std::string database_replaced() const;
+    void stop_on_replaced_database(const std::string& why);
+    uint64_t uncommitted_records();
+    void note_committed(const std::string& source, uint64_t records);
     void wait_signals();
     std::vector<SourceStats*> all_stats();
     SourceStats take_stored(const std::string& name);
@@ -83,6 +93,10 @@ class Daemon {
     int exit_code_ = 0;
     bool stopping_ = false;
     bool write_in_flight_ = false;
+    bool database_lost_ = false;  // deleted or replaced under us: never write again
+    std::chrono::steady_clock::time_point shutdown_deadline_;
+    boost::asio::steady_timer shutdown_timer_;
+    std::map<std::string, uint64_t> committed_records_;  // per source, as last committed
     // The writer thread; declared last so it is joined before anything it uses goes away.
     boost::asio::thread_pool writer_{1};
 };

@@ -45,6 +45,9 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"auto", "llama-csv", "ndjson", "eval-callback"}));
     app.add_option("--flush-ms", cfg.flush_ms, "Commit interval in milliseconds")
         ->check(CLI::Range(10, 3600000));
+    app.add_option("--shutdown-timeout-s", cfg.shutdown_timeout_s,
+                   "On SIGTERM, wait this long for a locked or slow database (default 30)")
+        ->check(CLI::Range(0, 86400));
     app.add_option("--poll-ms", cfg.follow.poll_ms, "File polling interval in milliseconds")
         ->check(CLI::Range(1, 60000));
     app.add_option("--ema-decay", cfg.analytics.ema_decay, "EMA decay d per record")
