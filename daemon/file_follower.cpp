@@ -20,7 +20,23 @@ std::string file_id_of(const struct stat& st) {
     id += std::to_string(st.st_ino);
     return id;
 }
+
+const char* file_type_name(mode_t mode) {
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    return "not a regular file";
+}
 }  // namespace
+
+std::string not_followable(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode)) return "";
+    return "--follow " + path + ": is " + file_type_name(st.st_mode) +
+           "; only regular files (or a path that does not exist yet) can be followed";
+}
 
 FileFollower::FileFollower(boost::asio::io_context& io, std::string path, SourceStats restored,
                            Aggregates& agg, FollowOptions opts)
@@ -47,20 +63,25 @@ void FileFollower::schedule(int delay_ms) {
 }
 
 bool FileFollower::try_open(bool resume) {
-    const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (!waiting_logged_) {
-            spdlog::info("{}: {}; waiting for it to appear", path_, std::strerror(errno));
-            waiting_logged_ = true;
-        }
+    // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused just below).
+    const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st {};
+    std::string why;
+    if (fd < 0)
+        why = std::strerror(errno);
+    else if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        why = std::string("is ") + file_type_name(st.st_mode) + ", not a regular file";
+    if (!why.empty()) {
+        if (fd >= 0) ::close(fd);
+        if (why != waiting_for_)
+            spdlog::info("{}: {}; waiting for a regular file to appear", path_, why);
+        waiting_for_ = why;
         return false;
     }
-    struct stat st {};
-    ::fstat(fd, &st);
     fd_ = fd;
     dev_ = st.st_dev;
     ino_ = st.st_ino;
-    waiting_logged_ = false;
+    waiting_for_.clear();
     const std::string id = file_id_of(st);
     const auto size = static_cast<uint64_t>(st.st_size);
     const bool resumed = resume && stats_.file_id == id && stats_.offset <= size;

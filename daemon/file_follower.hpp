@@ -25,6 +25,10 @@ struct FollowOptions {
     int rotate_max_ms = 10000;      // ... but no longer than this
 };
 
+// "" if `path` can be followed (a regular file, or nothing yet), else a one-line reason:
+// a FIFO would block the daemon until a writer opens it, a directory can never be read.
+std::string not_followable(const std::string& path);
+
 class FileFollower : public Source {
   public:
     // `restored` carries the counters and offset committed by an earlier run (or is fresh).
@@ -63,8 +67,8 @@ class FileFollower : public Source {
     ino_t ino_ = 0;
     uint64_t read_pos_ = 0;       // next byte to read from fd_
     bool resume_pending_ = true;  // first open: try the committed offset
-    bool waiting_logged_ = false;
-    bool draining_ = false;  // the path moved away; still reading the old file
+    std::string waiting_for_;     // why the path cannot be opened, as last logged
+    bool draining_ = false;       // the path moved away; still reading the old file
     std::chrono::steady_clock::time_point drain_started_, drain_quiet_since_;
 
     std::vector<char> buf_;

@@ -103,6 +103,7 @@ int main(int argc, char** argv) {
     cfg.stream.max_line = cfg.follow.max_line;
     for (const auto& f : follows) {
         auto [path, tag] = split_tag(f);
+        if (std::string why = not_followable(path); !why.empty()) return usage_error(why);
         cfg.follows.push_back({path, tag});
     }
     for (const auto& l : listens) {
