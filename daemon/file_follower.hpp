@@ -3,6 +3,7 @@
 // file that does not exist yet, and resumes at the committed offset after a restart.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <chrono>
 #include <string>
@@ -12,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "analytics/stream_ingest.hpp"
+#include "daemon/follow_checkpoint.hpp"
 #include "daemon/source.hpp"
 
 namespace moe {
@@ -40,9 +42,7 @@ class FileFollower : public Source {
     void stop() override { timer_.cancel(); }
     void reopen() override;
     SourceStats& stats() override { return stats_; }
-    void checkpoint() override {
-        if (stats_.dirty) stats_.stream_state = ingest_.checkpoint();
-    }
+    void checkpoint() override;
 
     // One polling step (public for tests): open, detect rotation or truncation, read.
     // Returns true if it stopped because of the read budget (more bytes are waiting).
@@ -54,7 +54,20 @@ class FileFollower : public Source {
     void close_current(bool count_partial);
     // Reads up to the budget from the current file; true if the budget ran out.
     bool read_available();
-    bool rewritten_behind_us();
+    bool rewritten_behind_us(const struct stat& st);
+    int open_regular(const std::string& path, struct stat& st);
+    std::string find_rotated(const std::string& file_id) const;
+    static std::string pread_window(int fd, uint64_t end, size_t max);
+    void remember_tail(std::string_view got) {
+        if (got.size() >= kFingerprintBytes) {
+            tail_.assign(got.substr(got.size() - kFingerprintBytes));
+            return;
+        }
+        tail_.append(got);
+        if (tail_.size() > kFingerprintBytes) tail_.erase(0, tail_.size() - kFingerprintBytes);
+    }
+
+    static constexpr size_t kMaxSiblings = 10000;  // directory entries searched at start
     void restart_from_zero(const char* why);
 
     boost::asio::steady_timer timer_;
@@ -72,6 +85,9 @@ class FileFollower : public Source {
     std::chrono::steady_clock::time_point drain_started_, drain_quiet_since_;
 
     std::vector<char> buf_;
+    std::string tail_;         // the last bytes read, up to kFingerprintBytes, ending at read_pos_
+    struct stat seen_ {};      // fd_'s size and times at the last poll
+    Fingerprint fingerprint_;  // of the bytes before the last checkpointed offset
 };
 
 }  // namespace moe
