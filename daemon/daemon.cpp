@@ -83,11 +83,19 @@ void Daemon::start_metrics(const ListenSpec& spec) {
     namespace ip = boost::asio::ip;
     try {
         const ip::address addr = ip::make_address(spec.host);
+        // Rendered at most once per flush interval and shared by every scraper: scrapes
+        // cannot add up to more than one rendering per flush on the loop thread.
         metrics_ = std::make_unique<MetricsServer>(io_, ip::tcp::endpoint(addr, spec.port), [this] {
-            std::vector<const SourceStats*> stats;
-            for (auto& s : sources_)
-                stats.push_back(&s->stats());
-            return prometheus_text(agg_, stats);
+            const auto now = std::chrono::steady_clock::now();
+            if (!metrics_text_ ||
+                now - metrics_rendered_at_ >= std::chrono::milliseconds(cfg_.flush_ms)) {
+                std::vector<const SourceStats*> stats;
+                for (auto& s : sources_)
+                    stats.push_back(&s->stats());
+                metrics_text_ = std::make_shared<const std::string>(prometheus_text(agg_, stats));
+                metrics_rendered_at_ = now;
+            }
+            return metrics_text_;
         });
         ListenSpec bound = spec;
         bound.port = metrics_->port();

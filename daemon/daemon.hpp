@@ -90,6 +90,8 @@ class Daemon {
     std::vector<std::unique_ptr<UnixSocketFile>> socket_files_;  // outlive their listeners
     std::vector<std::unique_ptr<Source>> sources_;
     std::unique_ptr<MetricsServer> metrics_;
+    std::shared_ptr<const std::string> metrics_text_;  // the last /metrics rendering
+    std::chrono::steady_clock::time_point metrics_rendered_at_;
     int exit_code_ = 0;
     bool stopping_ = false;
     bool write_in_flight_ = false;
