@@ -48,6 +48,7 @@ Daemon::Daemon(DaemonConfig cfg)
       store_(Store::open_for_writing(database_file_path(cfg_.db_path))),
       lock_fd_(lock_database(cfg_.db_path)),
       agg_(cfg_.analytics),
+      reject_log_(std::chrono::seconds(cfg_.reject_summary_s)),
       shutdown_timer_(io_) {
     store_.set_retention_seconds(cfg_.retention_seconds);
     store_.load(agg_);
@@ -230,6 +231,7 @@ void Daemon::schedule_flush() {
     flush_timer_.expires_after(std::chrono::milliseconds(cfg_.flush_ms));
     flush_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec) return;
+        reject_log_.check(all_stats(), std::chrono::steady_clock::now());
         flush_in_background();
         schedule_flush();
     });
@@ -361,6 +363,7 @@ void Daemon::finish_shutdown() {
 int Daemon::run() {
     spdlog::info("moescoped: database {}, {} source(s), flush every {} ms", cfg_.db_path,
                  sources_.size(), cfg_.flush_ms);
+    reject_log_.baseline(all_stats(), std::chrono::steady_clock::now());
     for (auto& s : sources_)
         s->start();
     if (metrics_) metrics_->start();

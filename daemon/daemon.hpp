@@ -20,6 +20,7 @@
 #include "daemon/listen_spec.hpp"
 #include "daemon/listener.hpp"
 #include "daemon/metrics_server.hpp"
+#include "daemon/reject_log.hpp"
 #include "daemon/source.hpp"
 #include "daemon/unix_socket_file.hpp"
 #include "storage/store.hpp"
@@ -46,6 +47,7 @@ struct DaemonConfig {
     // On SIGTERM, how long the running write and the final commit may take (a locked
     // database is retried until then); what is still uncommitted after it is reported.
     int shutdown_timeout_s = 30;
+    int reject_summary_s = 60;  // at most one reject summary line per source this often
 };
 
 class Daemon {
@@ -92,6 +94,7 @@ class Daemon {
     std::unique_ptr<MetricsServer> metrics_;
     std::shared_ptr<const std::string> metrics_text_;  // the last /metrics rendering
     std::chrono::steady_clock::time_point metrics_rendered_at_;
+    RejectLog reject_log_;
     int exit_code_ = 0;
     bool stopping_ = false;
     bool write_in_flight_ = false;

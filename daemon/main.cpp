@@ -48,6 +48,9 @@ int main(int argc, char** argv) {
     app.add_option("--shutdown-timeout-s", cfg.shutdown_timeout_s,
                    "On SIGTERM, wait this long for a locked or slow database (default 30)")
         ->check(CLI::Range(0, 86400));
+    app.add_option("--reject-summary-s", cfg.reject_summary_s,
+                   "Log rejected lines per source at most this often (default 60)")
+        ->check(CLI::Range(1, 86400));
     app.add_option("--poll-ms", cfg.follow.poll_ms, "File polling interval in milliseconds")
         ->check(CLI::Range(1, 60000));
     app.add_option("--ema-decay", cfg.analytics.ema_decay, "EMA decay d per record")
