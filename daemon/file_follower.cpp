@@ -116,23 +116,25 @@ std::string FileFollower::pread_window(int fd, uint64_t end, size_t max) {
 bool FileFollower::try_open(bool resume) {
     struct stat st {};
     int fd = open_regular(path_, st);
-    if (fd < 0) return false;
     const FollowCheckpoint saved = decode_follow_checkpoint(stats_.stream_state);
-    if (resume && !stats_.file_id.empty() && file_id_of(st) != stats_.file_id) {
-        // Rotated while we were down: finish the old file first (poll() then drains it and
-        // switches to the new one as for a rotation seen live).
+    if (resume && !searched_rotated_ && !stats_.file_id.empty() &&
+        (fd < 0 || file_id_of(st) != stats_.file_id)) {
+        searched_rotated_ = true;  // once: not a directory scan per poll while waiting
+        // Rotated while we were down (a new file at the path, or none yet): finish the old
+        // file first; poll() then drains it and switches as for a rotation seen live.
         const std::string old = find_rotated(stats_.file_id);
         struct stat ost {};
         const int ofd = old.empty() ? -1 : open_regular(old, ost);
         if (ofd >= 0 && file_id_of(ost) == stats_.file_id) {
             spdlog::info("{}: rotated while moescoped was stopped; finishing {} first", path_, old);
-            ::close(fd);
+            if (fd >= 0) ::close(fd);
             fd = ofd;
             st = ost;
         } else if (ofd >= 0) {
             ::close(ofd);
         }
     }
+    if (fd < 0) return false;
     fd_ = fd;
     dev_ = st.st_dev;
     ino_ = st.st_ino;

@@ -78,10 +78,11 @@ class FileFollower : public Source {
     int fd_ = -1;
     dev_t dev_ = 0;
     ino_t ino_ = 0;
-    uint64_t read_pos_ = 0;       // next byte to read from fd_
-    bool resume_pending_ = true;  // first open: try the committed offset
-    std::string waiting_for_;     // why the path cannot be opened, as last logged
-    bool draining_ = false;       // the path moved away; still reading the old file
+    uint64_t read_pos_ = 0;          // next byte to read from fd_
+    bool resume_pending_ = true;     // first open: try the committed offset
+    bool searched_rotated_ = false;  // looked for the committed file under another name
+    std::string waiting_for_;        // why the path cannot be opened, as last logged
+    bool draining_ = false;          // the path moved away; still reading the old file
     std::chrono::steady_clock::time_point drain_started_, drain_quiet_since_;
 
     std::vector<char> buf_;

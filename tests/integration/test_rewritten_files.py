@@ -65,8 +65,10 @@ def rewritten(tmp, rng, while_stopped):
         check("rewritten while moescoped was stopped" in d.output(), "the log says why:\n" + d.output())
 
 
-def rotated_while_stopped(tmp, rng):
-    db, log = os.path.join(tmp, "rot.db"), os.path.join(tmp, "rot.log")
+def rotated_while_stopped(tmp, rng, new_file_at_start):
+    """Written, stopped, written more, renamed to .1; the new file exists at start or later."""
+    name = "rot-new" if new_file_at_start else "rot-none"
+    db, log = os.path.join(tmp, name + ".db"), os.path.join(tmp, name + ".log")
     with open(log, "wb") as f:
         f.write(b"layer_id,expert_ids\n" + lines(rng, 200))
     with follow(db, log) as d:
@@ -75,14 +77,21 @@ def rotated_while_stopped(tmp, rng):
     with open(log, "ab") as f:
         f.write(lines(rng, 150))
     os.rename(log, log + ".1")
-    with open(log, "wb") as f:
-        f.write(b"layer_id,expert_ids\n" + lines(rng, 100))
+
+    def new_file():
+        with open(log, "wb") as f:
+            f.write(b"layer_id,expert_ids\n" + lines(rng, 100))
+    if new_file_at_start:
+        new_file()
     with follow(db, log) as d:
-        wait_for(lambda: committed_records(db) == 450, "the old file's tail, then the new file",
-                 attempts=200)
+        if not new_file_at_start:
+            wait_for(lambda: committed_records(db) == 350, "the old file's tail", attempts=200)
+            new_file()
+        wait_for(lambda: committed_records(db) == 450, "%s: the old file's tail, then the new file" % name,
+                 attempts=300)
         d.stop()
     check("finishing %s.1 first" % log in d.output(), "the log says so:\n" + d.output())
-    expect_equal(db, [log + ".1", log], tmp, "rotated while stopped")
+    expect_equal(db, [log + ".1", log], tmp, name)
 
 
 def main():
@@ -90,7 +99,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         rewritten(tmp, rng, while_stopped=False)
         rewritten(tmp, rng, while_stopped=True)
-        rotated_while_stopped(tmp, rng)
+        rotated_while_stopped(tmp, rng, new_file_at_start=True)
+        rotated_while_stopped(tmp, rng, new_file_at_start=False)
     print("ok: rewrites with '\\n' at the old offset - 1 caught live and across a restart; "
           "a rotation while stopped finishes the old file first")
 

@@ -42,12 +42,18 @@ def run_locked(tmp, name, hold_s, extra):
         wait_for(lambda: live_records(mport) == N, "records counted in memory")
         t0 = time.monotonic()
         d.proc.send_signal(signal.SIGTERM)
-        time.sleep(hold_s)
-        check(d.proc.poll() is None or hold_s > 2, "%s: moescoped exited while the database was still locked" % name)
+        if hold_s is None:  # until moescoped gives up
+            rc = d.proc.wait(timeout=60)
+            took = time.monotonic() - t0
+        else:
+            time.sleep(hold_s)
+            check(d.proc.poll() is None, "%s: moescoped exited while the database was still locked" % name)
         other.execute("ROLLBACK")
         other.close()
-        rc = d.proc.wait(timeout=60)
-        return db, rc, d.output(), time.monotonic() - t0
+        if hold_s is not None:
+            rc = d.proc.wait(timeout=60)
+            took = time.monotonic() - t0
+        return db, rc, d.output(), took
 
 
 def main():
@@ -60,12 +66,13 @@ def main():
         check(got == N, "%d of %d records committed after the lock was released; log:\n%s" % (got, N, out))
 
         # Held beyond the limit: non-zero exit and a true last line.
-        db, rc, out, took = run_locked(tmp, "held", 4, ["--shutdown-timeout-s", "2"])
+        db, rc, out, took = run_locked(tmp, "held", None, ["--shutdown-timeout-s", "2"])
         check(rc != 0, "exit 0 although the final commit never happened; log:\n" + out)
         last = out.strip().splitlines()[-1]
         check(re.search(r"\b%d records .*not committed" % N, last), "last line tells what was lost: %r" % last)
         check("nothing committed is lost" not in last and "will retry" not in last, "no false reassurance: %r" % last)
-        check(took < 30, "gave up within the limit (took %.1f s)" % took)
+        # The limit, plus at most one more attempt (SQLite's 2 s busy timeout) under load.
+        check(took < 15, "gave up soon after the limit (took %.1f s)" % took)
     print("ok: shutdown waits for a locked database, and says truly what it could not commit")
 
 
