@@ -254,6 +254,7 @@ void Daemon::flush_in_background() {
         s->dirty = false;
     }
     write_in_flight_ = true;
+    write_guard_.emplace(io_.get_executor());
     boost::asio::post(writer_, [this, changes, sources] {
         std::string error = database_replaced();  // checked again right before writing
         if (error.empty()) try {
@@ -272,6 +273,7 @@ void Daemon::flush_in_background() {
 void Daemon::write_done(const Aggregates& changes, const std::vector<SourceStats>& sources,
                         const std::string& error) {
     write_in_flight_ = false;
+    write_guard_.reset();
     if (error.empty()) {
         for (const auto& w : sources)
             note_committed(w.name, w.records);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -98,6 +99,10 @@ class Daemon {
     int exit_code_ = 0;
     bool stopping_ = false;
     bool write_in_flight_ = false;
+    // Keeps io_.run() going while the writer thread works: with every source stopped (on
+    // SIGTERM) the loop would otherwise run out of work and return before write_done().
+    std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
+        write_guard_;
     bool database_lost_ = false;  // deleted or replaced under us: never write again
     std::chrono::steady_clock::time_point shutdown_deadline_;
     boost::asio::steady_timer shutdown_timer_;

@@ -65,8 +65,9 @@ def main():
         got = committed_records(db)
         check(got == N, "%d of %d records committed after the lock was released; log:\n%s" % (got, N, out))
 
-        # Held beyond the limit: non-zero exit and a true last line.
-        db, rc, out, took = run_locked(tmp, "held", None, ["--shutdown-timeout-s", "2"])
+        # Held beyond the limit (shorter than the running write's 2 s busy wait, so the deadline
+        # comes while the write is blocked): non-zero exit and a true last line.
+        db, rc, out, took = run_locked(tmp, "held", None, ["--shutdown-timeout-s", "1"])
         check(rc != 0, "exit 0 although the final commit never happened; log:\n" + out)
         last = out.strip().splitlines()[-1]
         check(re.search(r"\b%d records .*not committed" % N, last), "last line tells what was lost: %r" % last)
