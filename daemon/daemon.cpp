@@ -2,9 +2,13 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <csignal>
 #include <filesystem>
+#include <thread>
+
+#include <sqlite3.h>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
@@ -25,15 +29,27 @@ int lock_database(const std::string& path) {
     }
     return fd;
 }
+
+// SQLite would report a directory as "disk I/O error": say what is wrong instead.
+const std::string& database_file_path(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+        throw StorageError("--db " + path + " is " +
+                           (S_ISDIR(st.st_mode) ? "a directory" : "not a regular file") +
+                           "; give the path of a database file (created if missing)");
+    return path;
+}
 }  // namespace
 
 Daemon::Daemon(DaemonConfig cfg)
     : cfg_(std::move(cfg)),
       signals_(io_, SIGTERM, SIGINT, SIGHUP),
       flush_timer_(io_),
-      store_(Store::open_for_writing(cfg_.db_path)),
+      store_(Store::open_for_writing(database_file_path(cfg_.db_path))),
       lock_fd_(lock_database(cfg_.db_path)),
-      agg_(cfg_.analytics) {
+      agg_(cfg_.analytics),
+      reject_log_(std::chrono::seconds(cfg_.reject_summary_s)),
+      shutdown_timer_(io_) {
     store_.set_retention_seconds(cfg_.retention_seconds);
     if (cfg_.reset) {
         store_.reset();
@@ -69,17 +85,27 @@ Daemon::Daemon(DaemonConfig cfg)
             }));
     }
     if (cfg_.metrics) start_metrics(*cfg_.metrics);
+    for (SourceStats* s : all_stats())
+        note_committed(s->name, s->records);
 }
 
 void Daemon::start_metrics(const ListenSpec& spec) {
     namespace ip = boost::asio::ip;
     try {
         const ip::address addr = ip::make_address(spec.host);
+        // Rendered at most once per flush interval and shared by every scraper: scrapes
+        // cannot add up to more than one rendering per flush on the loop thread.
         metrics_ = std::make_unique<MetricsServer>(io_, ip::tcp::endpoint(addr, spec.port), [this] {
-            std::vector<const SourceStats*> stats;
-            for (auto& s : sources_)
-                stats.push_back(&s->stats());
-            return prometheus_text(agg_, stats);
+            const auto now = std::chrono::steady_clock::now();
+            if (!metrics_text_ ||
+                now - metrics_rendered_at_ >= std::chrono::milliseconds(cfg_.flush_ms)) {
+                std::vector<const SourceStats*> stats;
+                for (auto& s : sources_)
+                    stats.push_back(&s->stats());
+                metrics_text_ = std::make_shared<const std::string>(prometheus_text(agg_, stats));
+                metrics_rendered_at_ = now;
+            }
+            return metrics_text_;
         });
         ListenSpec bound = spec;
         bound.port = metrics_->port();
@@ -154,24 +180,67 @@ std::vector<SourceStats*> Daemon::all_stats() {
     return out;
 }
 
-bool Daemon::flush() {
+std::string Daemon::try_flush() {
+    if (std::string why = database_replaced(); !why.empty()) return why;
     for (auto& s : sources_)
         s->checkpoint();
     try {
         const auto stats = all_stats();
         store_.save(agg_, stats);
-        return true;
+        for (SourceStats* s : stats)
+            note_committed(s->name, s->records);
+        return "";
     } catch (const std::exception& e) {
-        spdlog::error("flush to {} failed: {} (will retry; nothing committed is lost)",
-                      cfg_.db_path, e.what());
-        return false;
+        return e.what();
     }
+}
+
+void Daemon::note_committed(const std::string& source, uint64_t records) {
+    committed_records_[source] = records;
+}
+
+uint64_t Daemon::uncommitted_records() {
+    uint64_t n = 0;
+    for (SourceStats* s : all_stats())
+        n += s->records - std::min(s->records, committed_records_[s->name]);
+    return n;
+}
+
+// The path must still name the file opened at start (lock_fd_ is that file): after `rm` or
+// `mv other.db` the daemon would write to an unlinked inode, or leave its WAL beside a
+// different database (see docs/ARCHITECTURE.md, storage).
+std::string Daemon::database_replaced() const {
+    struct stat open_st {
+    }, path_st{};
+    if (::fstat(lock_fd_, &open_st) != 0) return "";
+    if (::stat(cfg_.db_path.c_str(), &path_st) != 0)
+        return errno == ENOENT ? cfg_.db_path + " was deleted while moescoped was running" : "";
+    if (path_st.st_dev != open_st.st_dev || path_st.st_ino != open_st.st_ino)
+        return cfg_.db_path + " was replaced by another file while moescoped was running";
+    return "";
+}
+
+void Daemon::stop_on_replaced_database(const std::string& why) {
+    if (database_lost_) return;
+    database_lost_ = stopping_ = true;
+    exit_code_ = 1;
+    spdlog::error(
+        "{}; stopping without writing to it: {} records received since the last commit were "
+        "not committed (restart moescoped to use the file now at that path)",
+        why, uncommitted_records());
+    for (auto& s : sources_)
+        s->stop();
+    if (metrics_) metrics_->stop();
+    flush_timer_.cancel();
+    shutdown_timer_.cancel();
+    if (!write_in_flight_) io_.stop();  // else write_done() stops
 }
 
 void Daemon::schedule_flush() {
     flush_timer_.expires_after(std::chrono::milliseconds(cfg_.flush_ms));
     flush_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec) return;
+        reject_log_.check(all_stats(), std::chrono::steady_clock::now());
         flush_in_background();
         schedule_flush();
     });
@@ -182,7 +251,8 @@ void Daemon::schedule_flush() {
 // the loop goes on reading. A slow or locked database therefore delays commits, never
 // ingestion. One write at a time: a tick during a write is skipped (changes accumulate).
 void Daemon::flush_in_background() {
-    if (write_in_flight_) return;
+    if (write_in_flight_ || database_lost_) return;
+    if (std::string why = database_replaced(); !why.empty()) return stop_on_replaced_database(why);
     for (auto& s : sources_)
         s->checkpoint();
     auto changes = std::shared_ptr<Aggregates>(agg_.take_changes());
@@ -193,16 +263,17 @@ void Daemon::flush_in_background() {
         s->dirty = false;
     }
     write_in_flight_ = true;
+    write_guard_.emplace(io_.get_executor());
     boost::asio::post(writer_, [this, changes, sources] {
-        std::string error;
-        try {
-            std::vector<SourceStats*> ptrs;
-            for (auto& s : *sources)
-                ptrs.push_back(&s);
-            store_.save(*changes, ptrs);
-        } catch (const std::exception& e) {
-            error = e.what();
-        }
+        std::string error = database_replaced();  // checked again right before writing
+        if (error.empty()) try {
+                std::vector<SourceStats*> ptrs;
+                for (auto& s : *sources)
+                    ptrs.push_back(&s);
+                store_.save(*changes, ptrs);
+            } catch (const std::exception& e) {
+                error = e.what();
+            }
         boost::asio::post(
             io_, [this, changes, sources, error] { write_done(*changes, *sources, error); });
     });
@@ -211,15 +282,27 @@ void Daemon::flush_in_background() {
 void Daemon::write_done(const Aggregates& changes, const std::vector<SourceStats>& sources,
                         const std::string& error) {
     write_in_flight_ = false;
-    if (!error.empty()) {
-        spdlog::error("flush to {} failed: {} (will retry; nothing committed is lost)",
-                      cfg_.db_path, error);
+    write_guard_.reset();
+    if (error.empty()) {
+        for (const auto& w : sources)
+            note_committed(w.name, w.records);
+    } else {
+        if (!stopping_)
+            spdlog::error("flush to {} failed: {} (will retry; nothing committed is lost)",
+                          cfg_.db_path, error);
+        else
+            spdlog::warn("flush to {} failed: {}; retrying until the shutdown deadline",
+                         cfg_.db_path, error);
         agg_.restore_changes(changes);
         for (SourceStats* s : all_stats())
             for (const auto& w : sources)
                 if (w.name == s->name) s->dirty = true;
+        if (std::string why = database_replaced(); !why.empty()) stop_on_replaced_database(why);
     }
-    if (stopping_) finish_shutdown();
+    if (database_lost_)
+        io_.stop();
+    else if (stopping_)
+        finish_shutdown();
 }
 
 void Daemon::wait_signals() {
@@ -243,17 +326,55 @@ void Daemon::shutdown(const char* why) {
         s->stop();
     if (metrics_) metrics_->stop();
     flush_timer_.cancel();
-    if (!write_in_flight_) finish_shutdown();  // else write_done() finishes it
+    shutdown_deadline_ =
+        std::chrono::steady_clock::now() + std::chrono::seconds(cfg_.shutdown_timeout_s);
+    if (!write_in_flight_) return finish_shutdown();
+    // write_done() finishes; a write still running at the deadline (a slow disk) is
+    // interrupted, which SQLite allows from another thread.
+    spdlog::info("waiting for the running write to {} (up to {} s)", cfg_.db_path,
+                 cfg_.shutdown_timeout_s);
+    shutdown_timer_.expires_at(shutdown_deadline_);
+    shutdown_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || !write_in_flight_) return;
+        spdlog::warn("the running write to {} did not finish within {} s; interrupting it",
+                     cfg_.db_path, cfg_.shutdown_timeout_s);
+        sqlite3_interrupt(store_.db().handle());
+    });
 }
 
+// The last changes, synchronously, retried while the database is locked (another process
+// holding the write lock) until the deadline; the exit code and the last log line say
+// truly whether everything was committed.
 void Daemon::finish_shutdown() {
-    exit_code_ = flush() ? 0 : 1;  // the last changes, synchronously
+    shutdown_timer_.cancel();
+    using clock = std::chrono::steady_clock;
+    std::string error = try_flush();
+    bool waited = false;
+    while (!error.empty() && database_replaced().empty() && clock::now() < shutdown_deadline_) {
+        if (!waited)
+            spdlog::warn("final commit to {} failed: {}; waiting and retrying for up to {} s",
+                         cfg_.db_path, error, cfg_.shutdown_timeout_s);
+        waited = true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        error = try_flush();
+    }
+    if (error.empty()) {
+        if (waited) spdlog::info("final commit to {} done", cfg_.db_path);
+        exit_code_ = 0;
+    } else {
+        exit_code_ = 1;
+        spdlog::error(
+            "exiting without the final commit to {}: {}; {} records received since the "
+            "last commit were not committed",
+            cfg_.db_path, error, uncommitted_records());
+    }
     io_.stop();
 }
 
 int Daemon::run() {
     spdlog::info("moescoped: database {}, {} source(s), flush every {} ms", cfg_.db_path,
                  sources_.size(), cfg_.flush_ms);
+    reject_log_.baseline(all_stats(), std::chrono::steady_clock::now());
     for (auto& s : sources_)
         s->start();
     if (metrics_) metrics_->start();

@@ -3,11 +3,14 @@
 // exit, SIGHUP reopens files.
 #pragma once
 
+#include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -18,6 +21,7 @@
 #include "daemon/listen_spec.hpp"
 #include "daemon/listener.hpp"
 #include "daemon/metrics_server.hpp"
+#include "daemon/reject_log.hpp"
 #include "daemon/source.hpp"
 #include "daemon/unix_socket_file.hpp"
 #include "storage/store.hpp"
@@ -42,6 +46,10 @@ struct DaemonConfig {
     int flush_ms = 500;
     int64_t retention_seconds = 168 * 3600;  // timeline buckets older than this are deleted
     std::optional<ListenSpec> metrics;       // Prometheus endpoint (tcp only)
+    // On SIGTERM, how long the running write and the final commit may take (a locked
+    // database is retried until then); what is still uncommitted after it is reported.
+    int shutdown_timeout_s = 30;
+    int reject_summary_s = 60;  // at most one reject summary line per source this often
 };
 
 class Daemon {
@@ -54,8 +62,6 @@ class Daemon {
 
     // Runs until SIGTERM or SIGINT; returns the process exit code.
     int run();
-    // Commits everything dirty now. Returns false (and logs) if the database refused.
-    bool flush();
     // Flushes and makes run() return `code` (what SIGTERM does).
     void shutdown(const char* why);
 
@@ -65,6 +71,13 @@ class Daemon {
     void write_done(const Aggregates& changes, const std::vector<SourceStats>& sources,
                     const std::string& error);
     void finish_shutdown();
+    // Saves everything dirty on the loop thread; "" or the error.
+    std::string try_flush();
+    // "" while cfg_.db_path still names the file opened at start, else why not.
+    std::string database_replaced() const;
+    void stop_on_replaced_database(const std::string& why);
+    uint64_t uncommitted_records();
+    void note_committed(const std::string& source, uint64_t records);
     void wait_signals();
     std::vector<SourceStats*> all_stats();
     SourceStats take_stored(const std::string& name);
@@ -82,9 +95,20 @@ class Daemon {
     std::vector<std::unique_ptr<UnixSocketFile>> socket_files_;  // outlive their listeners
     std::vector<std::unique_ptr<Source>> sources_;
     std::unique_ptr<MetricsServer> metrics_;
+    std::shared_ptr<const std::string> metrics_text_;  // the last /metrics rendering
+    std::chrono::steady_clock::time_point metrics_rendered_at_;
+    RejectLog reject_log_;
     int exit_code_ = 0;
     bool stopping_ = false;
     bool write_in_flight_ = false;
+    // Keeps io_.run() going while the writer thread works: with every source stopped (on
+    // SIGTERM) the loop would otherwise run out of work and return before write_done().
+    std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
+        write_guard_;
+    bool database_lost_ = false;  // deleted or replaced under us: never write again
+    std::chrono::steady_clock::time_point shutdown_deadline_;
+    boost::asio::steady_timer shutdown_timer_;
+    std::map<std::string, uint64_t> committed_records_;  // per source, as last committed
     // The writer thread; declared last so it is joined before anything it uses goes away.
     boost::asio::thread_pool writer_{1};
 };

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include <spdlog/spdlog.h>
 
@@ -20,7 +21,23 @@ std::string file_id_of(const struct stat& st) {
     id += std::to_string(st.st_ino);
     return id;
 }
+
+const char* file_type_name(mode_t mode) {
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    return "not a regular file";
+}
 }  // namespace
+
+std::string not_followable(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode)) return "";
+    return "--follow " + path + ": is " + file_type_name(st.st_mode) +
+           "; only regular files (or a path that does not exist yet) can be followed";
+}
 
 FileFollower::FileFollower(boost::asio::io_context& io, std::string path, SourceStats restored,
                            Aggregates& agg, FollowOptions opts)
@@ -46,29 +63,98 @@ void FileFollower::schedule(int delay_ms) {
     });
 }
 
-bool FileFollower::try_open(bool resume) {
-    const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (!waiting_logged_) {
-            spdlog::info("{}: {}; waiting for it to appear", path_, std::strerror(errno));
-            waiting_logged_ = true;
-        }
-        return false;
+// Opens `path` if it is a regular file; else logs why (once per reason) and returns -1.
+int FileFollower::open_regular(const std::string& path, struct stat& st) {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused just below).
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    std::string why;
+    if (fd < 0)
+        why = std::strerror(errno);
+    else if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        why = std::string("is ") + file_type_name(st.st_mode) + ", not a regular file";
+    if (why.empty()) {
+        waiting_for_.clear();
+        return fd;
     }
+    if (fd >= 0) ::close(fd);
+    if (why != waiting_for_)
+        spdlog::info("{}: {}; waiting for a regular file to appear", path, why);
+    waiting_for_ = why;
+    return -1;
+}
+
+// The file of the last run, renamed in the same directory (f.log.1, f.log-20260101, ...)
+// while moescoped was stopped: "" if there is none.
+std::string FileFollower::find_rotated(const std::string& file_id) const {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    size_t seen = 0;
+    for (const auto& e : fs::directory_iterator(fs::path(path_).parent_path(), ec)) {
+        if (++seen > kMaxSiblings) break;  // a huge directory: give up, read the new file
+        struct stat st {};
+        if (::stat(e.path().c_str(), &st) == 0 && S_ISREG(st.st_mode) && file_id_of(st) == file_id)
+            return e.path().string();
+    }
+    return "";
+}
+
+std::string FileFollower::pread_window(int fd, uint64_t end, size_t max) {
+    const uint64_t begin = end - std::min<uint64_t>(end, max);
+    std::string out(end - begin, '\0');
+    size_t got = 0;
+    while (got < out.size()) {
+        const ssize_t n =
+            ::pread(fd, out.data() + got, out.size() - got, static_cast<off_t>(begin + got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += static_cast<size_t>(n);
+    }
+    out.resize(got);
+    return out;
+}
+
+bool FileFollower::try_open(bool resume) {
     struct stat st {};
-    ::fstat(fd, &st);
+    int fd = open_regular(path_, st);
+    const FollowCheckpoint saved = decode_follow_checkpoint(stats_.stream_state);
+    if (resume && !searched_rotated_ && !stats_.file_id.empty() &&
+        (fd < 0 || file_id_of(st) != stats_.file_id)) {
+        searched_rotated_ = true;  // once: not a directory scan per poll while waiting
+        // Rotated while we were down (a new file at the path, or none yet): finish the old
+        // file first; poll() then drains it and switches as for a rotation seen live.
+        const std::string old = find_rotated(stats_.file_id);
+        struct stat ost {};
+        const int ofd = old.empty() ? -1 : open_regular(old, ost);
+        if (ofd >= 0 && file_id_of(ost) == stats_.file_id) {
+            spdlog::info("{}: rotated while moescoped was stopped; finishing {} first", path_, old);
+            if (fd >= 0) ::close(fd);
+            fd = ofd;
+            st = ost;
+        } else if (ofd >= 0) {
+            ::close(ofd);
+        }
+    }
+    if (fd < 0) return false;
     fd_ = fd;
     dev_ = st.st_dev;
     ino_ = st.st_ino;
-    waiting_logged_ = false;
     const std::string id = file_id_of(st);
     const auto size = static_cast<uint64_t>(st.st_size);
-    const bool resumed = resume && stats_.file_id == id && stats_.offset <= size;
+    bool resumed = resume && stats_.file_id == id && stats_.offset <= size;
+    if (resumed && saved.fingerprint &&
+        fingerprint_of(pread_window(fd_, stats_.offset, saved.fingerprint->length)) !=
+            *saved.fingerprint) {
+        spdlog::warn(
+            "{}: rewritten while moescoped was stopped (the bytes before offset {} "
+            "changed); reading from the start",
+            path_, stats_.offset);
+        resumed = false;
+    }
     if (resumed) {
         read_pos_ = stats_.offset;
         spdlog::info("{}: resuming at byte {} of {}", path_, read_pos_, size);
     } else {
-        if (resume && !stats_.file_id.empty())
+        if (resume && !stats_.file_id.empty() && stats_.file_id != id)
             spdlog::warn("{}: not the file of the last run (or shorter); reading from the start",
                          path_);
         if (!resume || !stats_.file_id.empty()) ++stats_.restarts;
@@ -80,9 +166,26 @@ bool FileFollower::try_open(bool resume) {
     stats_.file_size = size;
     stats_.offset = read_pos_;
     stats_.dirty = true;
+    tail_ = pread_window(fd_, read_pos_, kFingerprintBytes);
+    seen_ = st;
     ingest_.reset(read_pos_);
-    if (resumed) ingest_.restore(stats_.stream_state);  // pending gate vectors etc.
+    if (resumed) ingest_.restore(saved.ingest_state);  // pending gate vectors etc.
     return true;
+}
+
+void FileFollower::checkpoint() {
+    if (!stats_.dirty) return;
+    // The fingerprint of what lies before the committed offset: from the bytes in memory
+    // when they cover it (the usual case: the file ends with a complete line), else read.
+    const uint64_t consumed = ingest_.consumed();
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(consumed, kFingerprintBytes));
+    const uint64_t tail_start = read_pos_ - tail_.size();
+    if (consumed - want >= tail_start && consumed <= read_pos_)
+        fingerprint_ =
+            fingerprint_of(std::string_view(tail_).substr(consumed - want - tail_start, want));
+    else if (fd_ >= 0)
+        fingerprint_ = fingerprint_of(pread_window(fd_, consumed, kFingerprintBytes));
+    stats_.stream_state = encode_follow_checkpoint(fingerprint_, ingest_.checkpoint());
 }
 
 void FileFollower::close_current(bool count_partial) {
@@ -96,18 +199,23 @@ void FileFollower::restart_from_zero(const char* why) {
     ingest_.finish();  // a line cut by the truncation is a partial_line reject
     ++stats_.restarts;
     read_pos_ = 0;
+    tail_.clear();
     ingest_.reset(0);
     stats_.offset = 0;
     stats_.dirty = true;
 }
 
-bool FileFollower::rewritten_behind_us() {
-    // Every consumed line ended with '\n'; if that byte changed, the file was truncated and
-    // refilled past our offset between two polls (a fast llama-server restart).
-    const uint64_t consumed = ingest_.consumed();
-    if (consumed == 0) return false;
-    char c = 0;
-    return ::pread(fd_, &c, 1, static_cast<off_t>(consumed - 1)) == 1 && c != '\n';
+// Truncated and refilled past our offset between two polls (a fast llama-server restart):
+// the last bytes we read are no longer there. Checked only when the file changed (size,
+// mtime or ctime), so an idle file costs nothing and a growing one a read of at most
+// kFingerprintBytes per poll.
+bool FileFollower::rewritten_behind_us(const struct stat& st) {
+    const bool changed = st.st_size != seen_.st_size || st.st_mtim.tv_sec != seen_.st_mtim.tv_sec ||
+                         st.st_mtim.tv_nsec != seen_.st_mtim.tv_nsec ||
+                         st.st_ctim.tv_sec != seen_.st_ctim.tv_sec ||
+                         st.st_ctim.tv_nsec != seen_.st_ctim.tv_nsec;
+    seen_ = st;
+    return changed && !tail_.empty() && pread_window(fd_, read_pos_, tail_.size()) != tail_;
 }
 
 bool FileFollower::read_available() {
@@ -121,8 +229,10 @@ bool FileFollower::read_available() {
             if (n < 0) spdlog::warn("{}: read failed: {}", path_, std::strerror(errno));
             break;
         }
-        ingest_.feed(std::string_view(buf_.data(), static_cast<size_t>(n)));
+        const std::string_view got(buf_.data(), static_cast<size_t>(n));
+        ingest_.feed(got);
         read_pos_ += static_cast<uint64_t>(n);
+        remember_tail(got);
         budget -= static_cast<size_t>(n);
     }
     stats_.offset = ingest_.consumed();
@@ -137,7 +247,7 @@ bool FileFollower::poll() {
     const auto size = static_cast<uint64_t>(st.st_size);
     if (size < read_pos_) {
         restart_from_zero("truncated");
-    } else if (size > read_pos_ && rewritten_behind_us()) {
+    } else if (rewritten_behind_us(st)) {
         restart_from_zero("rewritten");
     }
     const uint64_t before = read_pos_;

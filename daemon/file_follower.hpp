@@ -3,6 +3,7 @@
 // file that does not exist yet, and resumes at the committed offset after a restart.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <chrono>
 #include <string>
@@ -11,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "daemon/follow_checkpoint.hpp"
 #include "ingest/stream_ingest.hpp"
 #include "daemon/source.hpp"
 
@@ -25,6 +27,10 @@ struct FollowOptions {
     int rotate_max_ms = 10000;      // ... but no longer than this
 };
 
+// "" if `path` can be followed (a regular file, or nothing yet), else a one-line reason:
+// a FIFO would block the daemon until a writer opens it, a directory can never be read.
+std::string not_followable(const std::string& path);
+
 class FileFollower : public Source {
   public:
     // `restored` carries the counters and offset committed by an earlier run (or is fresh).
@@ -36,9 +42,7 @@ class FileFollower : public Source {
     void stop() override { timer_.cancel(); }
     void reopen() override;
     SourceStats& stats() override { return stats_; }
-    void checkpoint() override {
-        if (stats_.dirty) stats_.stream_state = ingest_.checkpoint();
-    }
+    void checkpoint() override;
 
     // One polling step (public for tests): open, detect rotation or truncation, read.
     // Returns true if it stopped because of the read budget (more bytes are waiting).
@@ -50,7 +54,20 @@ class FileFollower : public Source {
     void close_current(bool count_partial);
     // Reads up to the budget from the current file; true if the budget ran out.
     bool read_available();
-    bool rewritten_behind_us();
+    bool rewritten_behind_us(const struct stat& st);
+    int open_regular(const std::string& path, struct stat& st);
+    std::string find_rotated(const std::string& file_id) const;
+    static std::string pread_window(int fd, uint64_t end, size_t max);
+    void remember_tail(std::string_view got) {
+        if (got.size() >= kFingerprintBytes) {
+            tail_.assign(got.substr(got.size() - kFingerprintBytes));
+            return;
+        }
+        tail_.append(got);
+        if (tail_.size() > kFingerprintBytes) tail_.erase(0, tail_.size() - kFingerprintBytes);
+    }
+
+    static constexpr size_t kMaxSiblings = 10000;  // directory entries searched at start
     void restart_from_zero(const char* why);
 
     boost::asio::steady_timer timer_;
@@ -61,13 +78,17 @@ class FileFollower : public Source {
     int fd_ = -1;
     dev_t dev_ = 0;
     ino_t ino_ = 0;
-    uint64_t read_pos_ = 0;       // next byte to read from fd_
-    bool resume_pending_ = true;  // first open: try the committed offset
-    bool waiting_logged_ = false;
-    bool draining_ = false;  // the path moved away; still reading the old file
+    uint64_t read_pos_ = 0;          // next byte to read from fd_
+    bool resume_pending_ = true;     // first open: try the committed offset
+    bool searched_rotated_ = false;  // looked for the committed file under another name
+    std::string waiting_for_;        // why the path cannot be opened, as last logged
+    bool draining_ = false;          // the path moved away; still reading the old file
     std::chrono::steady_clock::time_point drain_started_, drain_quiet_since_;
 
     std::vector<char> buf_;
+    std::string tail_;         // the last bytes read, up to kFingerprintBytes, ending at read_pos_
+    struct stat seen_ {};      // fd_'s size and times at the last poll
+    Fingerprint fingerprint_;  // of the bytes before the last checkpointed offset
 };
 
 }  // namespace moe

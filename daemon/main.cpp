@@ -50,6 +50,12 @@ int main(int argc, char** argv) {
     app.add_option("--stdin-tag", cfg.stdin_tag, "Tag for records read from standard input");
     app.add_option("--flush-ms", cfg.flush_ms, "Commit interval in milliseconds")
         ->check(CLI::Range(10, 3600000));
+    app.add_option("--shutdown-timeout-s", cfg.shutdown_timeout_s,
+                   "On SIGTERM, wait this long for a locked or slow database (default 30)")
+        ->check(CLI::Range(0, 86400));
+    app.add_option("--reject-summary-s", cfg.reject_summary_s,
+                   "Log rejected lines per source at most this often (default 60)")
+        ->check(CLI::Range(1, 86400));
     app.add_option("--poll-ms", cfg.follow.poll_ms, "File polling interval in milliseconds")
         ->check(CLI::Range(1, 60000));
     app.add_option("--max-connections", cfg.stream.max_connections, "Open connections per listener")
@@ -89,6 +95,7 @@ int main(int argc, char** argv) {
     cfg.analytics.memory_budget = memory_mb << 20;
     for (const auto& f : follows) {
         auto [path, tag] = split_tag(f);
+        if (std::string why = not_followable(path); !why.empty()) return usage_error(why);
         cfg.follows.push_back({path, tag});
     }
     for (const auto& l : listens) {

@@ -1,8 +1,14 @@
-// A minimal HTTP server (Boost.Beast) for Prometheus: GET /metrics and GET /healthz.
-// Each connection serves one request and closes; requests are small and bounded in time.
+// A minimal HTTP server (Boost.Beast) for Prometheus: GET/HEAD /metrics and /healthz.
+// Each connection serves one request and closes. Bounded so that scrapers cannot hurt
+// ingestion or /healthz (README "Guarantees"): the body is rendered by the caller at most
+// once per flush and shared by every scraper (no copy per connection); a request must
+// arrive within kRequestTimeout; when kMaxOpen connections are open, the oldest one still
+// sending its request is closed to make room.
 #pragma once
 
+#include <chrono>
 #include <functional>
+#include <list>
 #include <memory>
 #include <string>
 
@@ -11,11 +17,18 @@
 
 namespace moe {
 
+class MetricsSession;
+
 class MetricsServer {
   public:
+    static constexpr size_t kMaxOpen = 64;
+    static constexpr std::chrono::seconds kRequestTimeout{5};
+    static constexpr std::chrono::seconds kWriteTimeout{30};
+
+    using Render = std::function<std::shared_ptr<const std::string>()>;
     // `render` produces the /metrics body when scraped.
     MetricsServer(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& ep,
-                  std::function<std::string()> render);
+                  Render render);
     ~MetricsServer();
     void start();
     void stop();
@@ -23,11 +36,11 @@ class MetricsServer {
 
   private:
     void accept();
+    bool make_room();  // false: every open connection is busy answering
 
-    boost::asio::io_context& io_;
     boost::asio::ip::tcp::acceptor acceptor_;
-    std::function<std::string()> render_;
-    std::shared_ptr<int> open_;  // sessions hold a copy: use_count is the open connections
+    Render render_;
+    std::list<std::weak_ptr<MetricsSession>> sessions_;  // oldest first
 };
 
 }  // namespace moe

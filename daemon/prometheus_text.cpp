@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <cmath>
+#include <map>
+#include <span>
 
 #include "analytics/imbalance.hpp"
 
@@ -62,72 +64,134 @@ std::string layer_labels(const std::string& tag, int32_t layer) {
            (layer < 0 ? std::string("all") : std::to_string(layer)) + "\"";
 }
 
+// What one tag="..." value shows: its layers (bounded) and all layers combined.
+struct LayerView {
+    int32_t layer;  // -1: all layers
+    uint64_t tokens;
+    std::span<const uint64_t> hits;
+};
+struct TagView {
+    std::string label;
+    std::vector<LayerView> layers;  // the per-layer ones, then layer="all"
+};
+
+// Counts of the tags folded into tag="other", owned here while the views point at them.
+struct Folded {
+    std::map<int32_t, std::pair<uint64_t, std::vector<uint64_t>>> by_layer;  // -1: all
+    void add(int32_t layer, const LayerStats& ls) {
+        auto& [tokens, hits] = by_layer[layer];
+        tokens += ls.tokens;
+        if (hits.size() < ls.hits.size()) hits.resize(ls.hits.size(), 0);
+        for (size_t e = 0; e < ls.hits.size(); ++e)
+            hits[e] += ls.hits[e];
+    }
+};
+
+std::vector<TagView> tag_views(const Aggregates& agg, const ExpositionLimits& lim, Folded& other,
+                               uint64_t& omitted) {
+    std::vector<TagView> views;
+    auto add_layers = [&](TagView& v, auto&& each_layer) {
+        size_t n = 0;
+        each_layer([&](int32_t l, uint64_t tokens, std::span<const uint64_t> hits) {
+            if (l >= 0 && ++n > lim.max_layers) {
+                ++omitted;
+                return;
+            }
+            v.layers.push_back({l, tokens, hits});
+        });
+    };
+    for (TagId t = 0; t < agg.tag_count(); ++t) {
+        const TagStats& ts = agg.tag(t);
+        std::string label = prometheus_label(ts.name);
+        if (t != kAllTag && (views.size() > lim.max_tags || label.size() > lim.max_tag_label)) {
+            for (int32_t l : ts.layer_ids())
+                other.add(l, *ts.layer(l));
+            other.add(-1, ts.global);
+            ++omitted;
+            continue;
+        }
+        TagView& v = views.emplace_back(TagView{std::move(label), {}});
+        add_layers(v, [&](auto&& emit) {
+            for (int32_t l : ts.layer_ids())
+                emit(l, ts.layer(l)->tokens, ts.layer(l)->hits);
+            emit(-1, ts.global.tokens, ts.global.hits);
+        });
+    }
+    if (!other.by_layer.empty()) {
+        TagView& v = views.emplace_back(TagView{"other", {}});
+        add_layers(v, [&](auto&& emit) {
+            for (auto& [l, th] : other.by_layer)
+                if (l >= 0) emit(l, th.first, th.second);
+            auto& [tokens, hits] = other.by_layer[-1];
+            emit(-1, tokens, hits);
+        });
+    }
+    return views;
+}
+
 }  // namespace
 
-std::string prometheus_text(const Aggregates& agg, const std::vector<const SourceStats*>& sources) {
+std::string prometheus_text(const Aggregates& agg, const std::vector<const SourceStats*>& sources,
+                            const ExpositionLimits& limits) {
     std::string s;
     s.reserve(1 << 16);
-    header(s, "moescope_expert_hits_total", "counter",
-           "Routing records whose top-k contained the expert.");
-    for (TagId t = 0; t < agg.tag_count(); ++t) {
-        const TagStats& ts = agg.tag(t);
-        const std::string tag = prometheus_label(ts.name);
-        for (int32_t l : ts.layer_ids()) {
-            const LayerStats& ls = *ts.layer(l);
-            const std::string base = layer_labels(tag, l) + ",expert=\"";
-            for (size_t e = 0; e < ls.hits.size(); ++e)
-                sample(s, "moescope_expert_hits_total", base + std::to_string(e) + "\"",
-                       static_cast<double>(ls.hits[e]));
+    uint64_t omitted = 0;
+    Folded other;
+    const std::vector<TagView> views = tag_views(agg, limits, other, omitted);
+
+    header(s, metric::expert_hits, "counter", "Routing records whose top-k contained the expert.");
+    size_t expert_budget = limits.max_expert_samples;
+    for (const TagView& v : views) {
+        for (const LayerView& l : v.layers) {
+            if (l.layer < 0) continue;  // per layer only, as before
+            if (l.hits.size() > expert_budget) {
+                omitted += l.hits.size();
+                continue;
+            }
+            expert_budget -= l.hits.size();
+            const std::string base = layer_labels(v.label, l.layer) + ",expert=\"";
+            for (size_t e = 0; e < l.hits.size(); ++e)
+                sample(s, metric::expert_hits, base + std::to_string(e) + "\"",
+                       static_cast<double>(l.hits[e]));
         }
     }
-    header(s, "moescope_layer_tokens_total", "counter",
+    header(s, metric::layer_tokens, "counter",
            "Routing records (tokens) per layer; layer=\"all\": every layer.");
-    for (TagId t = 0; t < agg.tag_count(); ++t) {
-        const TagStats& ts = agg.tag(t);
-        const std::string tag = prometheus_label(ts.name);
-        for (int32_t l : ts.layer_ids())
-            sample(s, "moescope_layer_tokens_total", layer_labels(tag, l),
-                   static_cast<double>(ts.layer(l)->tokens));
-        sample(s, "moescope_layer_tokens_total", layer_labels(tag, -1),
-               static_cast<double>(ts.global.tokens));
-    }
+    for (const TagView& v : views)
+        for (const LayerView& l : v.layers)
+            sample(s, metric::layer_tokens, layer_labels(v.label, l.layer),
+                   static_cast<double>(l.tokens));
     struct Gauge {
         const char* name;
         const char* help;
         double ImbalanceFigures::*field;
     };
     static const Gauge gauges[] = {
-        {"moescope_layer_gini", "Gini coefficient of the expert hit counts (0 = balanced).",
+        {metric::layer_gini, "Gini coefficient of the expert hit counts (0 = balanced).",
          &ImbalanceFigures::gini},
-        {"moescope_layer_cv", "Coefficient of variation of the expert hit counts.",
+        {metric::layer_cv, "Coefficient of variation of the expert hit counts.",
          &ImbalanceFigures::cv},
-        {"moescope_layer_entropy_norm", "Routing entropy divided by log2(experts) (1 = balanced).",
+        {metric::layer_entropy_norm, "Routing entropy divided by log2(experts) (1 = balanced).",
          &ImbalanceFigures::entropy_norm},
-        {"moescope_layer_max_over_mean",
-         "Load imbalance factor: busiest expert's hits over the mean.",
+        {metric::layer_max_over_mean, "Load imbalance factor: busiest expert's hits over the mean.",
          &ImbalanceFigures::max_over_mean},
-        {"moescope_layer_top10_share", "Fraction of selections taken by the 10 busiest experts.",
+        {metric::layer_top10_share, "Fraction of selections taken by the 10 busiest experts.",
          &ImbalanceFigures::top10_share},
     };
     std::vector<std::pair<std::string, ImbalanceFigures>> figs;
-    for (TagId t = 0; t < agg.tag_count(); ++t) {
-        const TagStats& ts = agg.tag(t);
-        const std::string tag = prometheus_label(ts.name);
-        auto fig = [&](const LayerStats& ls) {
-            return compute_imbalance(ls.hits, agg.num_experts());
-        };
-        for (int32_t l : ts.layer_ids())
-            figs.emplace_back(layer_labels(tag, l), fig(*ts.layer(l)));
-        if (ts.global.tokens) figs.emplace_back(layer_labels(tag, -1), fig(ts.global));
-    }
+    for (const TagView& v : views)
+        for (const LayerView& l : v.layers)
+            if (l.layer >= 0 || l.tokens)
+                figs.emplace_back(layer_labels(v.label, l.layer),
+                                  compute_imbalance(l.hits, agg.num_experts()));
     for (const Gauge& g : gauges) {
         header(s, g.name, "gauge", g.help);
         for (const auto& [labels, f] : figs)
             sample(s, g.name, labels, f.*g.field);
     }
-    header(s, "moescope_layer_dead_experts", "gauge", "Experts with no hits in the layer.");
+    header(s, metric::layer_dead_experts, "gauge", "Experts with no hits in the layer.");
     for (const auto& [labels, f] : figs)
-        sample(s, "moescope_layer_dead_experts", labels, f.dead_experts);
+        sample(s, metric::layer_dead_experts, labels, f.dead_experts);
 
     auto per_source = [&](const char* name, const char* type, const char* help, auto value) {
         header(s, name, type, help);
@@ -136,29 +200,33 @@ std::string prometheus_text(const Aggregates& agg, const std::vector<const Sourc
                    "source=\"" + prometheus_label(src->name) + "\",kind=\"" + src->kind + "\"",
                    static_cast<double>(value(*src)));
     };
-    per_source("moescope_source_bytes_total", "counter", "Bytes read.",
+    per_source(metric::source_bytes, "counter", "Bytes read.",
                [](const SourceStats& x) { return x.bytes; });
-    per_source("moescope_source_lines_total", "counter", "Complete lines read.",
+    per_source(metric::source_lines, "counter", "Complete lines read.",
                [](const SourceStats& x) { return x.lines; });
-    per_source("moescope_source_records_total", "counter", "Routing records counted.",
+    per_source(metric::source_records, "counter", "Routing records counted.",
                [](const SourceStats& x) { return x.records; });
-    per_source("moescope_source_gate_vectors_total", "counter", "Gate-input vectors accepted.",
+    per_source(metric::source_gate_vectors, "counter", "Gate-input vectors accepted.",
                [](const SourceStats& x) { return x.gate_records; });
-    per_source("moescope_source_skipped_lines_total", "counter",
+    per_source(metric::source_skipped_lines, "counter",
                "Lines that are not records (headers, other log output).",
                [](const SourceStats& x) { return x.skipped_lines; });
-    per_source("moescope_source_lag_bytes", "gauge",
+    per_source(metric::source_lag_bytes, "gauge",
                "Bytes of a followed file not yet committed (0 for sockets).",
                [](const SourceStats& x) { return x.lag_bytes(); });
-    header(s, "moescope_source_rejects_total", "counter", "Rejected lines by reason (see README).");
+    header(s, metric::source_rejects, "counter", "Rejected lines by reason (see README).");
     for (const SourceStats* src : sources)
         for (int r = 0; r < kRejectReasonCount; ++r)
-            sample(s, "moescope_source_rejects_total",
+            sample(s, metric::source_rejects,
                    "source=\"" + prometheus_label(src->name) + "\",reason=\"" +
                        std::string(reject_reason_name(static_cast<RejectReason>(r))) + "\"",
                    static_cast<double>(src->rejects[static_cast<size_t>(r)]));
-    header(s, "moescope_experts", "gauge", "Experts per layer (stated, or largest id + 1).");
-    s += "moescope_experts " + std::to_string(agg.num_experts()) + "\n";
+    header(s, metric::experts, "gauge", "Experts per layer (stated, or largest id + 1).");
+    s += std::string(metric::experts) + " " + std::to_string(agg.num_experts()) + "\n";
+    header(s, metric::series_omitted, "gauge",
+           "Tags folded into tag=\"other\", layers and per-expert samples left out of this "
+           "exposition by its size limits (README, Guarantees).");
+    s += std::string(metric::series_omitted) + " " + std::to_string(omitted) + "\n";
     return s;
 }
 

@@ -1,6 +1,8 @@
 // The Prometheus text exposition (format 0.0.4) of a daemon's live statistics: hits per
 // tag/layer/expert and tokens per layer as counters, per-layer imbalance gauges, and ingest
-// counters, rejects by reason and lag per source.
+// counters, rejects by reason and lag per source. Its size is bounded whatever the input
+// (ExpositionLimits; README "Guarantees"): a hostile client must not turn a scrape into
+// hundreds of megabytes.
 #pragma once
 
 #include <string>
@@ -11,7 +13,41 @@
 
 namespace moe {
 
-std::string prometheus_text(const Aggregates& agg, const std::vector<const SourceStats*>& sources);
+// Every metric name, in one place (docs/FIGURES.md maps them to the report's figures).
+namespace metric {
+inline constexpr const char* expert_hits = "moescope_expert_hits_total";
+inline constexpr const char* layer_tokens = "moescope_layer_tokens_total";
+inline constexpr const char* layer_gini = "moescope_layer_gini";
+inline constexpr const char* layer_cv = "moescope_layer_cv";
+inline constexpr const char* layer_entropy_norm = "moescope_layer_entropy_norm";
+inline constexpr const char* layer_max_over_mean = "moescope_layer_max_over_mean";
+inline constexpr const char* layer_top10_share = "moescope_layer_top10_share";
+inline constexpr const char* layer_dead_experts = "moescope_layer_dead_experts";
+inline constexpr const char* source_bytes = "moescope_source_bytes_total";
+inline constexpr const char* source_lines = "moescope_source_lines_total";
+inline constexpr const char* source_records = "moescope_source_records_total";
+inline constexpr const char* source_gate_vectors = "moescope_source_gate_vectors_total";
+inline constexpr const char* source_skipped_lines = "moescope_source_skipped_lines_total";
+inline constexpr const char* source_lag_bytes = "moescope_source_lag_bytes";
+inline constexpr const char* source_rejects = "moescope_source_rejects_total";
+inline constexpr const char* experts = "moescope_experts";
+inline constexpr const char* series_omitted = "moescope_exposition_series_omitted";
+}  // namespace metric
+
+// What one scrape may contain. Tags beyond the first max_tags (besides "all"), or whose
+// escaped name is longer than max_tag_label bytes, are summed under tag="other"; layers
+// beyond the first max_layers of a tag appear only in its layer="all"; per-expert samples
+// stop at max_expert_samples (whole layers at a time). What was left out is counted in
+// moescope_exposition_series_omitted.
+struct ExpositionLimits {
+    size_t max_tags = 16;
+    size_t max_tag_label = 64;
+    size_t max_layers = 256;
+    size_t max_expert_samples = 32768;
+};
+
+std::string prometheus_text(const Aggregates& agg, const std::vector<const SourceStats*>& sources,
+                            const ExpositionLimits& limits = {});
 
 // A label value with \, " and newline escaped as the exposition format requires.
 std::string prometheus_label(std::string_view v);

@@ -33,12 +33,18 @@ UnixSocketFile::UnixSocketFile(std::string path) : path_(std::move(path)) {
 }
 
 UnixSocketFile::~UnixSocketFile() {
-    ::unlink(path_.c_str());
+    struct stat st {};
+    if (bound_ && ::lstat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_)
+        ::unlink(path_.c_str());
 }
 
-void UnixSocketFile::restrict_mode() const {
-    if (::chmod(path_.c_str(), 0660) != 0)
+void UnixSocketFile::restrict_mode() {
+    struct stat st {};
+    if (::chmod(path_.c_str(), 0660) != 0 || ::lstat(path_.c_str(), &st) != 0)
         throw std::runtime_error("cannot chmod " + path_ + ": " + std::strerror(errno));
+    dev_ = st.st_dev;
+    ino_ = st.st_ino;
+    bound_ = true;
 }
 
 }  // namespace moe

@@ -3,6 +3,7 @@
 // removes the file on exit.
 #pragma once
 
+#include <sys/types.h>
 #include <string>
 
 namespace moe {
@@ -14,10 +15,15 @@ class UnixSocketFile {
     UnixSocketFile(const UnixSocketFile&) = delete;
     UnixSocketFile& operator=(const UnixSocketFile&) = delete;
 
-    void restrict_mode() const;  // call after bind()
+    // Call after bind(): restricts the mode and remembers which file is ours, so that exit
+    // never removes a socket another process has put at the path since.
+    void restrict_mode();
 
   private:
     std::string path_;
+    dev_t dev_ = 0;
+    ino_t ino_ = 0;
+    bool bound_ = false;
 };
 
 }  // namespace moe

@@ -1,0 +1,63 @@
+#include "daemon/reject_log.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace moe {
+
+void RejectLog::baseline(const std::vector<SourceStats*>& sources,
+                         std::chrono::steady_clock::time_point now) {
+    for (const SourceStats* s : sources) {
+        Seen& seen = seen_[s->name];
+        seen.baseline = seen.summarized = s->rejects;
+        seen.strided_baseline = s->batches_strided;
+        seen.last_summary = now;
+    }
+}
+
+void RejectLog::check(const std::vector<SourceStats*>& sources,
+                      std::chrono::steady_clock::time_point now) {
+    for (const SourceStats* s : sources) {
+        auto [it, first] = seen_.try_emplace(s->name);
+        if (first) it->second.last_summary = now;
+        check_one(*s, it->second, now);
+    }
+}
+
+void RejectLog::check_one(const SourceStats& s, Seen& seen,
+                          std::chrono::steady_clock::time_point now) {
+    for (size_t r = 0; r < kRejectReasonCount; ++r) {
+        if (seen.announced[r] || s.rejects[r] <= seen.baseline[r]) continue;
+        seen.announced[r] = true;
+        const auto& samples = s.reject_samples[r];
+        spdlog::warn("{}: rejected a line ({}){}{}; further rejects are summarized every {} s",
+                     s.name, reject_reason_name(static_cast<RejectReason>(r)),
+                     samples.empty() ? "" : ", e.g. ", samples.empty() ? "" : samples.back(),
+                     interval_.count());
+        ++seen.summarized[r];  // this one is told; the summaries have the rest
+    }
+    if (!seen.strided_announced && s.batches_strided > seen.strided_baseline) {
+        seen.strided_announced = true;
+        spdlog::warn(
+            "{}: {} of {} multi-token batches look like llama-server's strided-view defect: "
+            "their routing is not trustworthy (README, \"Bad input\")",
+            s.name, s.batches_strided, s.batches_checked);
+    }
+    if (now - seen.last_summary < interval_) return;
+    std::string detail;
+    uint64_t total = 0;
+    for (size_t r = 0; r < kRejectReasonCount; ++r) {
+        const uint64_t n = s.rejects[r] - std::min(s.rejects[r], seen.summarized[r]);
+        if (n == 0) continue;
+        total += n;
+        detail += detail.empty() ? "" : ", ";
+        detail +=
+            std::string(reject_reason_name(static_cast<RejectReason>(r))) + " " + std::to_string(n);
+    }
+    if (total == 0) return;  // nothing new: stay quiet
+    spdlog::info("{}: {} more lines rejected in the last {} s ({}); `moescope sources` has samples",
+                 s.name, total, interval_.count(), detail);
+    seen.summarized = s.rejects;
+    seen.last_summary = now;
+}
+
+}  // namespace moe

@@ -1,0 +1,43 @@
+// Says in the daemon log what the data looks like: the first reject of each reason per
+// source, with a sample (control bytes already escaped by SourceStats::sample_of), then at
+// most one summary line per source and interval while new rejects keep coming; and, once,
+// batches that look like llama-server's strided-view defect. Counts restored from an
+// earlier run are the baseline: only what this run sees is logged.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "analytics/source_stats.hpp"
+
+namespace moe {
+
+class RejectLog {
+  public:
+    explicit RejectLog(std::chrono::seconds summary_interval) : interval_(summary_interval) {}
+
+    // The counts restored from an earlier run: call before the sources start.
+    void baseline(const std::vector<SourceStats*>& sources,
+                  std::chrono::steady_clock::time_point now);
+    // Called on the loop thread, e.g. at every flush tick.
+    void check(const std::vector<SourceStats*>& sources, std::chrono::steady_clock::time_point now);
+
+  private:
+    struct Seen {
+        std::array<uint64_t, kRejectReasonCount> baseline{};  // at start
+        std::array<uint64_t, kRejectReasonCount> summarized{};
+        std::array<bool, kRejectReasonCount> announced{};
+        uint64_t strided_baseline = 0;
+        bool strided_announced = false;
+        std::chrono::steady_clock::time_point last_summary;
+    };
+    void check_one(const SourceStats& s, Seen& seen, std::chrono::steady_clock::time_point now);
+
+    std::chrono::seconds interval_;
+    std::map<std::string, Seen> seen_;  // by source name
+};
+
+}  // namespace moe
