@@ -16,9 +16,15 @@ namespace moe {
 // How a value is printed: an exact integer, an expert id (-1: none), or a real number.
 enum class FigureKind { integer, expert, real };
 
-// What a figure is computed from: one layer's counts and the imbalance figures of its hits.
+// What a figure is computed from: one layer's token count and top-k and the imbalance
+// figures of its hits.
 struct LayerFigureInput {
-    const LayerStats& stats;
+    LayerFigureInput(uint64_t tokens_, uint32_t top_k_, const ImbalanceFigures& fig_)
+        : tokens(tokens_), top_k(top_k_), fig(fig_) {}
+    LayerFigureInput(const LayerStats& l, const ImbalanceFigures& fig_)
+        : LayerFigureInput(l.tokens, l.top_k, fig_) {}
+    uint64_t tokens;
+    uint32_t top_k;  // 0: not known (all layers combined, or a Prometheus "other" tag)
     const ImbalanceFigures& fig;
 };
 

@@ -4,7 +4,9 @@
 #include <cmath>
 #include <map>
 #include <span>
+#include <tuple>
 
+#include "analytics/figures.hpp"
 #include "analytics/imbalance.hpp"
 
 namespace moe {
@@ -161,37 +163,21 @@ std::string prometheus_text(const Aggregates& agg, const std::vector<const Sourc
         for (const LayerView& l : v.layers)
             sample(s, metric::layer_tokens, layer_labels(v.label, l.layer),
                    static_cast<double>(l.tokens));
-    struct Gauge {
-        const char* name;
-        const char* help;
-        double ImbalanceFigures::*field;
-    };
-    static const Gauge gauges[] = {
-        {metric::layer_gini, "Gini coefficient of the expert hit counts (0 = balanced).",
-         &ImbalanceFigures::gini},
-        {metric::layer_cv, "Coefficient of variation of the expert hit counts.",
-         &ImbalanceFigures::cv},
-        {metric::layer_entropy_norm, "Routing entropy divided by log2(experts) (1 = balanced).",
-         &ImbalanceFigures::entropy_norm},
-        {metric::layer_max_over_mean, "Load imbalance factor: busiest expert's hits over the mean.",
-         &ImbalanceFigures::max_over_mean},
-        {metric::layer_top10_share, "Fraction of selections taken by the 10 busiest experts.",
-         &ImbalanceFigures::top10_share},
-    };
-    std::vector<std::pair<std::string, ImbalanceFigures>> figs;
+    // The gauges are the figures of analytics/figures.cpp marked `gauge`, named
+    // moescope_layer_<key> (docs/FIGURES.md "Prometheus").
+    std::vector<std::tuple<std::string, uint64_t, ImbalanceFigures>> figs;
     for (const TagView& v : views)
         for (const LayerView& l : v.layers)
             if (l.layer >= 0 || l.tokens)
-                figs.emplace_back(layer_labels(v.label, l.layer),
+                figs.emplace_back(layer_labels(v.label, l.layer), l.tokens,
                                   compute_imbalance(l.hits, agg.num_experts()));
-    for (const Gauge& g : gauges) {
-        header(s, g.name, "gauge", g.help);
-        for (const auto& [labels, f] : figs)
-            sample(s, g.name, labels, f.*g.field);
+    for (const Figure& g : layer_figures()) {
+        if (!g.gauge) continue;
+        const std::string name = metric::layer_figure(g);
+        header(s, name.c_str(), "gauge", std::string(g.help).c_str());
+        for (const auto& [labels, tokens, f] : figs)
+            sample(s, name.c_str(), labels, g.value({tokens, 0, f}));
     }
-    header(s, metric::layer_dead_experts, "gauge", "Experts with no hits in the layer.");
-    for (const auto& [labels, f] : figs)
-        sample(s, metric::layer_dead_experts, labels, f.dead_experts);
 
     auto per_source = [&](const char* name, const char* type, const char* help, auto value) {
         header(s, name, type, help);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "analytics/aggregates.hpp"
+#include "analytics/figures.hpp"
 #include "analytics/source_stats.hpp"
 
 namespace moe {
@@ -17,12 +18,10 @@ namespace moe {
 namespace metric {
 inline constexpr const char* expert_hits = "moescope_expert_hits_total";
 inline constexpr const char* layer_tokens = "moescope_layer_tokens_total";
-inline constexpr const char* layer_gini = "moescope_layer_gini";
-inline constexpr const char* layer_cv = "moescope_layer_cv";
-inline constexpr const char* layer_entropy_norm = "moescope_layer_entropy_norm";
-inline constexpr const char* layer_max_over_mean = "moescope_layer_max_over_mean";
-inline constexpr const char* layer_top10_share = "moescope_layer_top10_share";
-inline constexpr const char* layer_dead_experts = "moescope_layer_dead_experts";
+// A per-layer figure's gauge: moescope_layer_<key> (analytics/figures.hpp).
+inline std::string layer_figure(const Figure& f) {
+    return "moescope_layer_" + std::string(f.key);
+}
 inline constexpr const char* source_bytes = "moescope_source_bytes_total";
 inline constexpr const char* source_lines = "moescope_source_lines_total";
 inline constexpr const char* source_records = "moescope_source_records_total";
