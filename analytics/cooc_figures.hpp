@@ -1,4 +1,4 @@
-// Figures derived from co-occurrence counts (DESIGN.md): for a pair a < b with count C,
+// Figures derived from co-occurrence counts (docs/FIGURES.md): for a pair a < b with count C,
 // P(b|a) = C / h_a, Jaccard = C / (h_a + h_b - C), lift = C T / (h_a h_b).
 #pragma once
 

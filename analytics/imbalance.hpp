@@ -1,4 +1,4 @@
-// The per-layer load figures of DESIGN.md, computed from a hit-count vector over all E
+// The per-layer load figures of docs/FIGURES.md, computed from a hit-count vector over all E
 // experts (zeros included). Undefined figures (an empty layer, max/min with a dead expert)
 // are NaN or +inf; output code prints them as null.
 #pragma once

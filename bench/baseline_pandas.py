@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What users run today: the llama-server selection log read with pandas and the figures
 computed with numpy, as expert_frequency.py does (per layer and global hit counts, shares),
-plus the imbalance figures of DESIGN.md. The whole log is held in memory.
+plus the imbalance figures of docs/FIGURES.md. The whole log is held in memory.
 
     python3 bench/baseline_pandas.py moe_expert_selection.log
 Prints the number of records and the seconds taken (for bench/run.py)."""

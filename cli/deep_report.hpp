@@ -1,4 +1,4 @@
-// The deeper analyses of DESIGN.md as tables, JSON and CSV: co-occurrence (`cooc`), layer
+// The deeper analyses of docs/FIGURES.md as tables, JSON and CSV: co-occurrence (`cooc`), layer
 // correlation and periodicity (`corr`), tag comparison (`compare`), router logits
 // (`logits`) and hits over time (`timeline`).
 #pragma once

@@ -1,4 +1,4 @@
-// Per-layer routing figures (DESIGN.md "Figures") as tables, JSON and CSV: the `layers`
+// Per-layer routing figures (docs/FIGURES.md) as tables, JSON and CSV: the `layers`
 // and `experts` commands and the matching sections of `analyze`.
 #pragma once
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`moescope analyze --json` against an independent numpy computation (reference.py) on the
 bundled sample and on a generated log full of edge cases (CRLF, scientific notation, other
-log lines, restarts, a partial last line). Every figure of DESIGN.md is compared."""
+log lines, restarts, a partial last line). Every figure of docs/FIGURES.md is compared."""
 import os
 import random
 import sys

@@ -1,5 +1,5 @@
 """An independent reference for moescope's figures on llama-server logs, written directly
-from DESIGN.md with numpy (the way users' scripts compute them), sharing no code with
+from docs/FIGURES.md with numpy (the way users' scripts compute them), sharing no code with
 moescope. Used by check_reference.py."""
 import math
 

@@ -13,7 +13,7 @@ inline std::string source_path(const std::string& rel) {
     return std::string(MOESCOPE_SOURCE_DIR) + "/" + rel;
 }
 
-// DESIGN.md's worked example: 128 hit counts (tests/data/seed000_layer3.txt).
+// docs/FIGURES.md's worked example: 128 hit counts (tests/data/seed000_layer3.txt).
 inline std::vector<uint64_t> seed000_hits() {
     std::ifstream in(source_path("tests/data/seed000_layer3.txt"));
     if (!in) throw std::runtime_error("missing tests/data/seed000_layer3.txt");

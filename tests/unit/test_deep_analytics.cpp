@@ -42,7 +42,7 @@ TEST_CASE("co-occurrence counts every unordered pair once per record, across res
     CHECK(m.get(0, 2) == 2);
 }
 
-TEST_CASE("P(b|a), Jaccard and lift from DESIGN.md") {
+TEST_CASE("P(b|a), Jaccard and lift from docs/FIGURES.md") {
     Aggregates agg;
     add(agg, 0, {0, 1});
     add(agg, 0, {0, 2});

@@ -8,7 +8,7 @@
 
 using namespace moe;
 
-TEST_CASE("DESIGN.md worked example (seed 000 layer): every imbalance figure") {
+TEST_CASE("docs/FIGURES.md worked example (seed 000 layer): every imbalance figure") {
     const auto h = test::seed000_hits();
     REQUIRE(h.size() == 128);
     const ImbalanceFigures f = compute_imbalance(h);
@@ -34,7 +34,7 @@ TEST_CASE("DESIGN.md worked example (seed 000 layer): every imbalance figure") {
     CHECK(f.mean_over_max == Approx(390.0 / 1140.0));
 }
 
-TEST_CASE("figures against direct evaluation of the DESIGN.md formulas") {
+TEST_CASE("figures against direct evaluation of the docs/FIGURES.md formulas") {
     // Small vector with a dead expert and ties; formulas evaluated naively here.
     const std::vector<uint64_t> h = {5, 0, 3, 3, 9, 1, 0, 7};
     const ImbalanceFigures f = compute_imbalance(h);
