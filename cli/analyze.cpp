@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "ingest/stream_ingest.hpp"
+#include "ingest/unique_fd.hpp"
 
 namespace moe {
 
@@ -17,22 +18,6 @@ AnalyzeInput parse_input_spec(const std::string& spec) {
     return {spec.substr(0, eq), spec.substr(eq + 1)};
 }
 
-namespace {
-class Fd {
-  public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ > 0) ::close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-  private:
-    int fd_;
-};
-}  // namespace
-
 std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& inputs, Format format,
                                        Aggregates& agg, size_t max_line) {
     std::vector<SourceStats> stats(inputs.size());
@@ -41,7 +26,8 @@ std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& inputs, 
     for (size_t i = 0; i < inputs.size(); ++i) {
         const auto& in = inputs[i];
         const bool is_stdin = in.path == "-";
-        Fd fd(is_stdin ? 0 : ::open(in.path.c_str(), O_RDONLY | O_CLOEXEC));
+        // stdin is borrowed (dup): closing the copy leaves the process's stdin open.
+        UniqueFd fd(is_stdin ? ::dup(0) : ::open(in.path.c_str(), O_RDONLY | O_CLOEXEC));
         if (fd.get() < 0)
             throw std::runtime_error("cannot open " + in.path + ": " + std::strerror(errno));
         SourceStats& s = stats[i];

@@ -20,13 +20,11 @@ namespace moe {
 
 namespace {
 // One writer per database: a second moescoped on the same file would interleave offsets.
-int lock_database(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw StorageError("cannot open " + path + " to lock it");
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        ::close(fd);
+UniqueFd lock_database(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) throw StorageError("cannot open " + path + " to lock it");
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0)
         throw StorageError("another moescoped is already writing " + path);
-    }
     return fd;
 }
 
@@ -169,9 +167,7 @@ void Daemon::add_listener(const ListenSpec& spec) {
     }
 }
 
-Daemon::~Daemon() {
-    if (lock_fd_ >= 0) ::close(lock_fd_);
-}
+Daemon::~Daemon() = default;
 
 std::vector<SourceStats*> Daemon::all_stats() {
     std::vector<SourceStats*> out;
@@ -212,7 +208,7 @@ uint64_t Daemon::uncommitted_records() {
 std::string Daemon::database_replaced() const {
     struct stat open_st {
     }, path_st{};
-    if (::fstat(lock_fd_, &open_st) != 0) return "";
+    if (::fstat(lock_fd_.get(), &open_st) != 0) return "";
     if (::stat(cfg_.db_path.c_str(), &path_st) != 0)
         return errno == ENOENT ? cfg_.db_path + " was deleted while moescoped was running" : "";
     if (path_st.st_dev != open_st.st_dev || path_st.st_ino != open_st.st_ino)

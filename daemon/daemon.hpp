@@ -24,6 +24,7 @@
 #include "daemon/reject_log.hpp"
 #include "daemon/source.hpp"
 #include "daemon/unix_socket_file.hpp"
+#include "ingest/unique_fd.hpp"
 #include "storage/store.hpp"
 
 namespace moe {
@@ -89,7 +90,7 @@ class Daemon {
     boost::asio::signal_set signals_;
     boost::asio::steady_timer flush_timer_;
     Store store_;
-    int lock_fd_ = -1;
+    UniqueFd lock_fd_;
     Aggregates agg_;
     std::vector<SourceStats> stored_sources_;  // from earlier runs, not (yet) configured
     std::vector<std::unique_ptr<UnixSocketFile>> socket_files_;  // outlive their listeners

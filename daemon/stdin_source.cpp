@@ -8,6 +8,8 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
+#include "ingest/unique_fd.hpp"
+
 namespace moe {
 
 StdinSource::StdinSource(boost::asio::io_context& io, SourceStats restored, Aggregates& agg,
@@ -22,17 +24,18 @@ StdinSource::StdinSource(boost::asio::io_context& io, SourceStats restored, Aggr
 }
 
 void StdinSource::start() {
-    const int fd = ::dup(STDIN_FILENO);
+    UniqueFd fd(::dup(STDIN_FILENO));
     boost::system::error_code ec;
-    in_.assign(fd, ec);
+    in_.assign(fd.get(), ec);
     // epoll refuses regular files: read those in chunks posted to the loop instead.
     if (!ec) {
         in_.non_blocking(true, ec);
-        if (!ec) return read_async();
+        if (!ec) {
+            fd.release();  // in_ owns it now
+            return read_async();
+        }
     }
-    boost::system::error_code ignored;
-    if (in_.is_open()) in_.release();
-    ::close(fd);
+    if (in_.is_open()) in_.release();  // fd closes the descriptor
     boost::asio::post(io_, [this] { read_blocking_chunk(); });
 }
 

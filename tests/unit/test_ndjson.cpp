@@ -16,7 +16,7 @@ RecordingSink parse(std::string_view line, Format f = Format::ndjson) {
 }
 }  // namespace
 
-TEST_CASE("every field alias of README.md "Inputs"") {
+TEST_CASE("every field alias of the README's Inputs section") {
     const char* layer_keys[] = {"layer", "layer_id"};
     const char* expert_keys[] = {"experts", "expert_ids", "topk_ids", "selected_experts"};
     const char* weight_keys[] = {"weights", "topk_weights", "gating_probs", "expert_weights"};
