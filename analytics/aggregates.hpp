@@ -33,7 +33,7 @@ struct AnalyticsOptions {
     bool gates = true;                    // gate-input distances
     bool timeline = true;                 // hits per time bucket
     bool checks = true;                   // the strided-batch diagnostic
-    int64_t bucket_seconds = 60;          // timeline bucket width
+    int64_t bucket_seconds = kDefaultBucketSeconds;          // timeline bucket width
     size_t max_tags = 256;                // further tags are counted under "all" only
     uint64_t memory_budget = 2ull << 30;  // bytes of per-layer state before memory_budget rejects
 };

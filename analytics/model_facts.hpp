@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include "analytics/timeline.hpp"
 
 namespace moe {
 
@@ -20,13 +21,13 @@ struct AnalyticsOptions;
 struct ModelFacts {
     uint32_t num_experts = 0;  // stated, else the largest id seen + 1 (0: none yet)
     bool num_experts_stated = false;
-    uint32_t top_k = 0;           // stated by a meta record (0: each layer's first record decides)
-    double ema_decay = 0.99999;   // --ema-decay
-    int64_t bucket_seconds = 60;  // --bucket-s: timeline bucket width
-    uint32_t logits_len = 0;      // length of the first logits vector (0: none yet)
-    uint32_t gate_dim = 0;        // length of the first gate-input vector (0: none yet)
-    std::string model_id;         // from a meta record ("": unknown)
-    uint64_t max_tags = 256;      // --max-tags: further tags are counted under "all" only
+    uint32_t top_k = 0;          // stated by a meta record (0: each layer's first record decides)
+    double ema_decay = 0.99999;  // --ema-decay
+    int64_t bucket_seconds = kDefaultBucketSeconds;  // --bucket-s: timeline bucket width
+    uint32_t logits_len = 0;  // length of the first logits vector (0: none yet)
+    uint32_t gate_dim = 0;    // length of the first gate-input vector (0: none yet)
+    std::string model_id;     // from a meta record ("": unknown)
+    uint64_t max_tags = 256;  // --max-tags: further tags are counted under "all" only
 
     // The facts a run is configured with (learned ones unknown).
     static ModelFacts configured(const AnalyticsOptions& o);

@@ -21,19 +21,22 @@ struct BucketKey {
     auto operator<=>(const BucketKey&) const = default;
 };
 
+// The default timeline bucket width (--bucket-s), in seconds.
+inline constexpr int64_t kDefaultBucketSeconds = 60;
+
 struct BucketCounts {
-    int64_t seconds = 60;  // bucket width
+    int64_t seconds = kDefaultBucketSeconds;  // bucket width
     uint64_t tokens = 0;
     std::vector<uint64_t> hits;
 };
 
 class Timeline {
   public:
-    explicit Timeline(int64_t bucket_seconds = 60)
-        : seconds_(bucket_seconds > 0 ? bucket_seconds : 60) {}
+    explicit Timeline(int64_t bucket_seconds = kDefaultBucketSeconds)
+        : seconds_(bucket_seconds > 0 ? bucket_seconds : kDefaultBucketSeconds) {}
 
     int64_t bucket_seconds() const { return seconds_; }
-    void set_bucket_seconds(int64_t s) { seconds_ = s > 0 ? s : 60; }
+    void set_bucket_seconds(int64_t s) { seconds_ = s > 0 ? s : kDefaultBucketSeconds; }
 
     void add(double time, uint32_t tag, int32_t layer, std::span<const int32_t> experts,
              size_t num_experts);
