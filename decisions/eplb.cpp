@@ -149,7 +149,9 @@ void check_shape(const PlanShape& s, size_t experts) {
 }
 
 Policy effective_policy(const PlanShape& s) {
-    return s.policy == Policy::hierarchical && s.nodes > 0 && s.groups % s.nodes == 0
+    // One group on one node is what the global policy runs, so it is named that way.
+    const bool trivial = s.groups == 1 && s.nodes == 1;
+    return s.policy == Policy::hierarchical && s.nodes > 0 && s.groups % s.nodes == 0 && !trivial
                ? Policy::hierarchical
                : Policy::global;
 }

@@ -120,8 +120,8 @@ def compare(log, layers, hits, gpus, slots, nodes, groups, policy="hierarchical"
         after.append(b_after)
         before.append(b_before)
     s = doc["summary"]["balancedness_after"]
-    check(abs(s["mean"] - np.mean(after)) < 1e-12 and abs(s["p90"] - np.percentile(after, 90)) < 1e-12
-          and s["min"] == min(after) and abs(s["p50"] - np.median(after)) < 1e-12, "summary: %r" % s)
+    want = {"min": min(after), "p50": np.median(after), "p90": np.percentile(after, 90), "mean": np.mean(after)}
+    check(all(abs(s[k] - want[k]) < 1e-12 for k in want), "summary: %r vs %r" % (s, want))
     check(np.mean(after) > np.mean(before), "the plan improves balance (%g -> %g)" % (np.mean(before), np.mean(after)))
     print("ok: %d GPUs, %d slots, %s: balancedness %.3f -> %.3f" % (gpus, slots, policy, np.mean(before), np.mean(after)))
     return doc
