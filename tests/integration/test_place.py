@@ -189,5 +189,27 @@ def main():
     print("ok: place matches the numpy EPLB reference")
 
 
+def check_mass_and_tags():
+    """--by mass plans on the weight mass `experts` reports, --tag on that tag's hits."""
+    nd = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "samples/ndjson/routing.ndjson")
+    for tag, by, key in (("all", "mass", "weight_mass"), ("code", "hits", "hits")):
+        doc = cli_json("place", nd, "--gpus", "4", "--slots", "20", "--by", by, "--tag", tag)
+        check(doc["by"] == by and doc["tag"] == tag, "place reports --by and --tag")
+        for entry in doc["layers"]:
+            ex = cli_json("experts", nd, "--tag", tag, "--layer", str(entry["layer"]), "--top", "16")["layers"][0]["experts"]
+            load = np.zeros(16)
+            for e in ex:
+                load[e["expert"]] = e[key] or 0
+            want, _ = eplb(load.astype(np.float32), 20, 1, 1, 4)
+            check(entry["phy2log"] == want.tolist(), "%s %s layer %d" % (tag, by, entry["layer"]))
+            check(abs(sum(entry["gpu_load"]) - load.sum()) < 1e-9, "GPU loads add up to the layer's load")
+    # Hits-only input: --by mass has nothing to plan on, exit 3.
+    llama = os.path.join(os.path.dirname(nd), "..", "llama_server/moe_expert_selection.log")
+    p = cli("place", llama, "--gpus", "2", "--by", "mass", expect_rc=3)
+    check("no routing weights" in p.stderr, p.stderr)
+    print("ok: --by mass and --tag")
+
+
 if __name__ == "__main__":
     main()
+    check_mass_and_tags()
