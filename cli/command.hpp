@@ -18,6 +18,13 @@
 
 namespace moe {
 
+// `place` (cli/place_report.cpp): the cluster shape and the plan's inputs and exports.
+struct PlaceArgs {
+    size_t gpus = 0, slots = 0, nodes = 1, groups = 1;  // slots 0: one per expert
+    std::string policy = "hierarchical", by = "hits";
+    std::string current, export_sglang, export_sglang_count, export_trtllm;
+};
+
 // Every option value of one command invocation (each command has its own instance, so
 // per-command defaults such as --top 20 for cooc stay true in --help).
 struct CommandArgs {
@@ -33,6 +40,7 @@ struct CommandArgs {
     std::vector<std::string> merge_inputs;
     std::string merge_out;
     bool force = false;
+    PlaceArgs place;
 };
 
 // What a renderer sees: the loaded aggregates and sources and the parsed options.

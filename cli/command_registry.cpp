@@ -13,6 +13,7 @@
     X(kCompareCommand)       \
     X(kLogitsCommand)        \
     X(kTimelineCommand)      \
+    X(kPlaceCommand)         \
     X(kReportCommand)        \
     X(kMergeCommand)         \
     X(kTagsCommand)          \

@@ -14,7 +14,8 @@ NDJSON = os.path.join(SOURCE, "samples/ndjson/routing.ndjson")
 LLAMA = os.path.join(SOURCE, "samples/llama_server/moe_expert_selection.log")
 NOT_QUERIES = {"analyze", "report", "merge"}
 # Options that make a command show more than its default view.
-EXTRA = {"compare": ["--tag", "code", "--vs", "math"], "cooc": ["--layer", "1"], "logits": ["--layer", "0"]}
+EXTRA = {"compare": ["--tag", "code", "--vs", "math"], "cooc": ["--layer", "1"], "logits": ["--layer", "0"],
+         "place": ["--gpus", "1"]}
 
 
 def query_commands():

@@ -1,0 +1,467 @@
+// `moescope place`: an expert-parallel placement plan (DeepSeek's EPLB, decisions/eplb.hpp)
+// from the recorded per-layer load, its per-GPU balance before and after, an existing
+// placement evaluated on the same load (--current), and the plan exported in the formats
+// SGLang and TensorRT-LLM read (README "Placing experts"; figures: docs/FIGURES.md
+// "Placement").
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <stdexcept>
+
+#include <simdjson.h>
+
+#include "cli/command.hpp"
+#include "cli/command_runner.hpp"
+#include "cli/table.hpp"
+#include "decisions/eplb.hpp"
+
+namespace moe {
+
+namespace {
+
+struct LayerResult {
+    int32_t layer = 0;
+    std::vector<double> load;  // per logical expert: hits or weight mass
+    eplb::LayerPlan plan;
+    std::optional<eplb::Balance> before;  // none when G does not divide E
+    eplb::Balance after;
+    std::optional<eplb::Balance> current;
+};
+
+struct PlaceResult {
+    std::string tag, by;
+    eplb::PlanShape shape;
+    size_t experts = 0;
+    std::vector<LayerResult> layers;
+    bool has_current = false;
+};
+
+// ---------------------------------------------------------------- --current FILE
+
+[[noreturn]] void bad_current(const std::string& path, const std::string& why) {
+    throw std::invalid_argument("--current " + path + ": " + why);
+}
+
+std::vector<int32_t> int_row(simdjson::dom::array a, const std::string& path) {
+    std::vector<int32_t> row;
+    for (simdjson::dom::element v : a) {
+        int64_t e = 0;
+        if (v.get_int64().get(e) || e < 0 || e > INT32_MAX)
+            bad_current(path, "expert ids must be non-negative integers");
+        row.push_back(static_cast<int32_t>(e));
+    }
+    return row;
+}
+
+// A physical -> logical map per layer: SGLang's {"physical_to_logical_map": [[...], ...]}
+// (row i is layer i), a bare [[...], ...] likewise, one [...] for every layer, or the
+// layers[].{layer, phy2log} of `place --json`.
+class CurrentMap {
+  public:
+    CurrentMap(const std::string& path) : path_(path) {
+        simdjson::dom::parser parser;
+        simdjson::padded_string text;
+        if (simdjson::padded_string::load(path).get(text))
+            throw std::runtime_error("cannot read --current " + path);
+        simdjson::dom::element doc;
+        if (parser.parse(text).get(doc)) bad_current(path, "not valid JSON");
+        simdjson::dom::element map = doc;
+        simdjson::dom::array layers;
+        if (doc.is_object() && !doc["layers"].get_array().get(layers)) {
+            for (simdjson::dom::element l : layers) {
+                int64_t id = 0;
+                simdjson::dom::array row;
+                if (l["layer"].get_int64().get(id) || l["phy2log"].get_array().get(row))
+                    bad_current(path, "layers[] entries need layer and phy2log");
+                rows_[static_cast<int32_t>(id)] = int_row(row, path);
+            }
+            return;
+        }
+        if (doc.is_object() && doc["physical_to_logical_map"].get(map))
+            bad_current(path, "expected physical_to_logical_map, layers[] or an array");
+        simdjson::dom::array outer;
+        if (map.get_array().get(outer)) bad_current(path, "the map is not an array");
+        if (outer.size() > 0 && outer.at(0).is_array()) {
+            int32_t id = 0;
+            for (simdjson::dom::element r : outer)
+                rows_[id++] = int_row(r.get_array().value_unsafe(), path);
+        } else {
+            every_ = int_row(outer, path);
+        }
+    }
+
+    const std::vector<int32_t>& row(int32_t layer) const {
+        if (every_) return *every_;
+        auto it = rows_.find(layer);
+        if (it == rows_.end())
+            bad_current(path_, "no physical -> logical map for layer " + std::to_string(layer));
+        return it->second;
+    }
+
+  private:
+    std::string path_;
+    std::map<int32_t, std::vector<int32_t>> rows_;
+    std::optional<std::vector<int32_t>> every_;
+};
+
+// ---------------------------------------------------------------- the plan
+
+eplb::PlanShape shape_of(const PlaceArgs& p, size_t experts) {
+    eplb::PlanShape s{p.slots ? p.slots : experts, p.gpus, p.nodes, p.groups,
+                      p.policy == "global" ? eplb::Policy::global : eplb::Policy::hierarchical};
+    eplb::check_shape(s, experts);
+    return s;
+}
+
+std::vector<double> layer_load(const LayerStats& l, int32_t id, bool mass, size_t E) {
+    std::vector<double> load(E, 0.0);
+    if (mass && l.weighted_tokens == 0)
+        throw NoDataError("--by mass: layer " + std::to_string(id) +
+                          " has no routing weights recorded (use --by hits)");
+    for (size_t e = 0; e < E; ++e)
+        load[e] = mass ? (e < l.weight_mass.size() ? l.weight_mass[e] : 0.0)
+                       : static_cast<double>(e < l.hits.size() ? l.hits[e] : 0);
+    return load;
+}
+
+PlaceResult compute(const Query& x) {
+    const PlaceArgs& p = x.args.place;
+    const TagStats& tag = x.tag();
+    PlaceResult r{tag.name, p.by, {}, x.agg.num_experts(), {}, !p.current.empty()};
+    const bool mass = p.by == "mass";
+    if (mass && x.q.windowed)
+        throw std::invalid_argument(
+            "--by mass is kept as a total; --since/--until apply to --by hits only");
+    r.shape = shape_of(p, r.experts);
+    const std::vector<int32_t> ids = x.q.layer ? std::vector<int32_t>{*x.q.layer} : tag.layer_ids();
+    if (ids.empty()) throw NoDataError("no records in tag '" + tag.name + "'");
+    std::optional<CurrentMap> current;
+    if (r.has_current) current.emplace(p.current);
+    const std::vector<int32_t> identity = eplb::identity_placement(r.experts);
+    for (int32_t id : ids) {
+        LayerResult l;
+        l.layer = id;
+        l.load = layer_load(*tag.layer(id), id, mass, r.experts);
+        l.plan = eplb::rebalance(l.load, r.shape);
+        if (r.experts % r.shape.gpus == 0)
+            l.before = eplb::evaluate(l.load, identity, r.shape.gpus);
+        l.after = eplb::evaluate(l.load, l.plan.phy2log, r.shape.gpus);
+        if (current) {
+            try {
+                l.current = eplb::evaluate(l.load, current->row(id), r.shape.gpus);
+            } catch (const std::invalid_argument& e) {
+                bad_current(p.current, "layer " + std::to_string(id) + ": " + e.what());
+            }
+        }
+        r.layers.push_back(std::move(l));
+    }
+    return r;
+}
+
+// The figures summarised across layers, in output order; NaN (null, "-") when undefined.
+struct Figure {
+    const char* key;
+    double (*get)(const LayerResult&);
+    bool current;  // only with --current
+};
+const Figure kFigures[] = {
+    {"balancedness_before",
+     [](const LayerResult& l) { return l.before ? l.before->balancedness : NAN; }, false},
+    {"balancedness_after", [](const LayerResult& l) { return l.after.balancedness; }, false},
+    {"balancedness_current", [](const LayerResult& l) { return l.current->balancedness; }, true},
+    {"imbalance_before", [](const LayerResult& l) { return l.before ? l.before->imbalance : NAN; },
+     false},
+    {"imbalance_after", [](const LayerResult& l) { return l.after.imbalance; }, false},
+    {"imbalance_current", [](const LayerResult& l) { return l.current->imbalance; }, true},
+};
+
+const Figure& figure(std::string_view key) {
+    for (const Figure& f : kFigures)
+        if (key == f.key) return f;
+    throw std::logic_error("no placement figure " + std::string(key));
+}
+
+eplb::Summary summary_of(const PlaceResult& r, const Figure& f) {
+    std::vector<double> v;
+    for (const auto& l : r.layers) {
+        v.push_back(f.get(l));
+        if (std::isnan(v.back())) return {NAN, NAN, NAN, NAN};
+    }
+    return eplb::summarize(std::move(v));
+}
+
+const char* policy_name(const eplb::PlanShape& s) {
+    return eplb::effective_policy(s) == eplb::Policy::hierarchical ? "hierarchical" : "global";
+}
+
+// ---------------------------------------------------------------- output
+
+template <class T>
+void array_of(JsonWriter& w, const std::vector<T>& v) {
+    w.begin_array();
+    for (T e : v)
+        w.value(e);
+    w.end_array();
+}
+
+void write_json(JsonWriter& w, const PlaceResult& r) {
+    w.field("tag", std::string_view(r.tag)).field("by", std::string_view(r.by));
+    w.field("policy", policy_name(r.shape)).field("experts", r.experts);
+    w.field("gpus", r.shape.gpus).field("slots", r.shape.slots);
+    w.field("nodes", r.shape.nodes).field("groups", r.shape.groups);
+    w.key("layers").begin_array();
+    for (const auto& l : r.layers) {
+        w.begin_object().field("layer", l.layer);
+        w.key("phy2log");
+        array_of(w, l.plan.phy2log);
+        w.key("replicas");
+        array_of(w, l.plan.count);
+        w.key("gpu_load");
+        array_of(w, l.after.gpu_load);
+        w.key("gpu_load_before");
+        if (l.before)
+            array_of(w, l.before->gpu_load);
+        else
+            w.null();
+        for (const Figure& f : kFigures)
+            if (!f.current || r.has_current) w.field(f.key, f.get(l));
+        w.end_object();
+    }
+    w.end_array();
+    w.key("summary").begin_object();
+    for (const Figure& f : kFigures) {
+        if (f.current && !r.has_current) continue;
+        const eplb::Summary s = summary_of(r, f);
+        w.key(f.key).begin_object().field("min", s.min).field("p50", s.p50);
+        w.field("p90", s.p90).field("mean", s.mean).end_object();
+    }
+    w.end_object();
+}
+
+// The plan in long form: one row per slot.
+std::string plan_csv(const PlaceResult& r) {
+    Table t({"tag", "layer", "gpu", "slot", "expert", "replicas", "slot_load", "gpu_load"});
+    const size_t per_gpu = r.shape.slots / r.shape.gpus;
+    for (const auto& l : r.layers)
+        for (size_t s = 0; s < l.plan.phy2log.size(); ++s) {
+            const auto e = static_cast<size_t>(l.plan.phy2log[s]);
+            t.add({r.tag, std::to_string(l.layer), std::to_string(s / per_gpu), std::to_string(s),
+                   std::to_string(e), std::to_string(l.plan.count[e]),
+                   fmt_num::sig(l.load[e] / l.plan.count[e], 10),
+                   fmt_num::sig(l.after.gpu_load[s / per_gpu], 10)});
+        }
+    return t.csv();
+}
+
+std::string gpu_table(const PlaceResult& r, const LayerResult& l) {
+    Table t({"gpu", "load_before", "load_after", "experts (slots)"});
+    const auto before = [&](size_t g) { return l.before ? l.before->gpu_load[g] : NAN; };
+    const size_t per_gpu = r.shape.slots / r.shape.gpus;
+    for (size_t g = 0; g < r.shape.gpus; ++g) {
+        std::string experts;
+        for (size_t s = g * per_gpu; s < (g + 1) * per_gpu; ++s)
+            experts += (experts.empty() ? "" : " ") + std::to_string(l.plan.phy2log[s]);
+        t.add({std::to_string(g), fmt_num::sig(before(g), 6), fmt_num::sig(l.after.gpu_load[g], 6),
+               experts});
+    }
+    return t.render("  ");
+}
+
+std::string text_of(const PlaceResult& r) {
+    std::string s = "EPLB plan (" + std::string(policy_name(r.shape)) + ") for tag '" + r.tag +
+                    "' by " + r.by + ": " + std::to_string(r.experts) + " experts on " +
+                    std::to_string(r.shape.slots) + " slots, " + std::to_string(r.shape.gpus) +
+                    " GPUs, " + std::to_string(r.shape.nodes) + " node(s), " +
+                    std::to_string(r.shape.groups) + " group(s)\n";
+    std::vector<std::string> h = {"layer", "bal_before", "bal_after", "imb_before", "imb_after"};
+    if (r.has_current) h.insert(h.end(), {"bal_current", "imb_current"});
+    h.insert(h.end(), {"replicated", "max_replicas"});
+    Table t(h);
+    for (const auto& l : r.layers) {
+        int32_t replicated = 0, most = 0;
+        for (int32_t c : l.plan.count) {
+            replicated += c > 1;
+            most = std::max(most, c);
+        }
+        std::vector<std::string> row = {std::to_string(l.layer)};
+        for (const char* key :
+             {"balancedness_before", "balancedness_after", "imbalance_before", "imbalance_after"})
+            row.push_back(fmt_num::fixed(figure(key).get(l), 4));
+        if (l.current)
+            row.insert(row.end(), {fmt_num::fixed(l.current->balancedness, 4),
+                                   fmt_num::fixed(l.current->imbalance, 4)});
+        row.insert(row.end(), {std::to_string(replicated), std::to_string(most)});
+        t.add(row);
+    }
+    s += t.render("  ") +
+         "\nAcross layers (balancedness = mean/max GPU load, imbalance = "
+         "max/mean - 1):\n";
+    Table sum({"figure", "min", "p50", "p90", "mean"});
+    for (const Figure& f : kFigures) {
+        if (f.current && !r.has_current) continue;
+        const eplb::Summary m = summary_of(r, f);
+        sum.add({f.key, fmt_num::fixed(m.min, 4), fmt_num::fixed(m.p50, 4),
+                 fmt_num::fixed(m.p90, 4), fmt_num::fixed(m.mean, 4)});
+    }
+    s += sum.render("  ");
+    if (r.layers.size() == 1)
+        s += "\nLayer " + std::to_string(r.layers[0].layer) + " per GPU:\n" +
+             gpu_table(r, r.layers[0]);
+    return s;
+}
+
+// ---------------------------------------------------------------- exports
+
+void write_file(const std::string& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+// SGLang rows are indexed by layer id from 0; layers without a plan keep SGLang's trivial
+// placement (slot i holds expert i mod E) and a zero count.
+int32_t last_layer(const PlaceResult& r) {
+    return r.layers.back().layer;
+}
+
+const LayerResult* planned(const PlaceResult& r, int32_t id) {
+    for (const auto& l : r.layers)
+        if (l.layer == id) return &l;
+    return nullptr;
+}
+
+std::string sglang_map(const PlaceResult& r) {
+    std::string out;
+    JsonWriter w(out);
+    w.begin_object().key("physical_to_logical_map").begin_array();
+    for (int32_t id = 0; id <= last_layer(r); ++id) {
+        if (const LayerResult* l = planned(r, id)) {
+            array_of(w, l->plan.phy2log);
+            continue;
+        }
+        w.begin_array();
+        for (size_t s = 0; s < r.shape.slots; ++s)
+            w.value(static_cast<uint64_t>(s % r.experts));
+        w.end_array();
+    }
+    w.end_array().end_object();
+    return out + "\n";
+}
+
+std::string sglang_count(const PlaceResult& r) {
+    std::string out;
+    JsonWriter w(out);
+    w.begin_object().key("logical_count").begin_array();
+    for (int32_t id = 0; id <= last_layer(r); ++id) {
+        w.begin_array();
+        const LayerResult* l = planned(r, id);
+        for (size_t e = 0; e < r.experts; ++e)
+            w.value(l ? l->load[e] : 0.0);
+        w.end_array();
+    }
+    w.end_array().end_object();
+    return out + "\n";
+}
+
+// TensorRT-LLM's MoeLoadBalancerConfig: exactly these three keys (it rejects others).
+std::string trtllm_yaml(const PlaceResult& r) {
+    std::string s = "num_slots: " + std::to_string(r.shape.slots) +
+                    "\nlayer_updates_per_iter: 0\ninitial_global_assignments:\n";
+    for (const auto& l : r.layers) {
+        s += "  " + std::to_string(l.layer) + ": [";
+        for (size_t i = 0; i < l.plan.phy2log.size(); ++i)
+            s += (i ? ", " : "") + std::to_string(l.plan.phy2log[i]);
+        s += "]\n";
+    }
+    return s;
+}
+
+int place_action(const Query& x) {
+    const PlaceResult r = compute(x);
+    const PlaceArgs& p = x.args.place;
+    if (!p.export_sglang.empty()) write_file(p.export_sglang, sglang_map(r));
+    if (!p.export_sglang_count.empty()) write_file(p.export_sglang_count, sglang_count(r));
+    if (!p.export_trtllm.empty()) write_file(p.export_trtllm, trtllm_yaml(r));
+    std::string out;
+    switch (x.q.format) {
+        case OutputFormat::json: {
+            JsonWriter w(out);
+            w.begin_object();
+            write_json(w, r);
+            w.end_object();
+            out += "\n";
+            break;
+        }
+        case OutputFormat::csv:
+            out = plan_csv(r);
+            break;
+        case OutputFormat::table:
+            out = text_of(r);
+            break;
+    }
+    std::fputs(out.c_str(), stdout);
+    return kExitOk;
+}
+
+void place_options(CLI::App& app, CommandArgs& a) {
+    PlaceArgs& p = a.place;
+    flag::query(app, a);
+    flag::layer(app, a, "Plan this layer only, and show its GPUs (default: every layer)");
+    app.add_option("--gpus", p.gpus, "GPUs (expert-parallel ranks)")
+        ->required()
+        ->check(CLI::Range(size_t{1}, size_t{1} << 16))
+        ->group("Cluster");
+    app.add_option("--slots", p.slots,
+                   "Physical expert slots in all, experts + redundant (default: one per "
+                   "expert); a multiple of --gpus")
+        ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+        ->group("Cluster");
+    app.add_option("--nodes", p.nodes, "Server nodes (GPUs split evenly among them)")
+        ->check(CLI::Range(size_t{1}, size_t{1} << 16))
+        ->capture_default_str()
+        ->group("Cluster");
+    app.add_option("--groups", p.groups, "Expert groups of the model (DeepSeek-V3: 8)")
+        ->check(CLI::Range(size_t{1}, size_t{1} << 16))
+        ->capture_default_str()
+        ->group("Cluster");
+    app.add_option("--policy", p.policy,
+                   "EPLB policy: hierarchical (falls back to global when --nodes does not "
+                   "divide --groups) or global")
+        ->check(CLI::IsMember({"hierarchical", "global"}))
+        ->capture_default_str()
+        ->group("Cluster");
+    app.add_option("--by", p.by, "Load per expert: hits or (routing) weight mass")
+        ->check(CLI::IsMember({"hits", "mass"}))
+        ->capture_default_str();
+    app.add_option("--current", p.current,
+                   "Also evaluate this placement (JSON physical -> logical map) on the load");
+    app.add_option("--export-sglang", p.export_sglang,
+                   "Write the plan as SGLang --init-expert-location JSON "
+                   "(physical_to_logical_map)")
+        ->group("Export");
+    app.add_option("--export-sglang-count", p.export_sglang_count,
+                   "Write the load as SGLang --init-expert-location JSON (logical_count: "
+                   "SGLang runs EPLB itself)")
+        ->group("Export");
+    app.add_option("--export-trtllm", p.export_trtllm,
+                   "Write the plan as TensorRT-LLM MoE load balancer YAML")
+        ->group("Export");
+}
+
+}  // namespace
+
+extern const CommandSpec kPlaceCommand = {
+    "place",
+    "Expert-parallel placement (DeepSeek EPLB) and per-GPU balance before and after",
+    place_options,
+    kNeedsLayer,
+    [](JsonWriter& w, const Query& x) { write_json(w, compute(x)); },
+    [](const Query& x) { return plan_csv(compute(x)); },
+    [](const Query& x) { return text_of(compute(x)); },
+    place_action,
+};
+
+}  // namespace moe
