@@ -78,7 +78,7 @@ document.getElementById("summary").textContent = "tag '" + D.tag + "' · " + D.t
 
 (function cooc() {
   const sec = document.getElementById("cooc");
-  if (!D.cooc) { html("p", sec, "No co-occurrence counts (more than 512 experts, or not kept)."); return; }
+  if (!D.cooc) { html("p", sec, D.cooc_missing || "No co-occurrence counts."); return; }
   const C = D.cooc, h = C.hits, T = C.tokens;
   sec.querySelector("h2").textContent = "Co-occurrence, layer " + C.layer;
   html("p", sec, "Jaccard index C/(h_a + h_b - C) of expert pairs selected together in layer " + C.layer + " (darker: more often together). Hover for count, P(b|a) and lift. Other layers: moescope report --cooc-layer L.").className = "note";
