@@ -87,9 +87,10 @@ void apply_window(const CommandSpec& c, CommandArgs& a, Aggregates& agg, int64_t
 // CLI11's message, plus what it leaves out: the valid commands when none was recognised.
 std::string parse_error_message(const CLI::ParseError& e,
                                 const std::vector<const CommandSpec*>& registry,
-                                const std::vector<CLI::App*>& subs) {
+                                const std::vector<CLI::App*>& subs, const std::string& unknown) {
     std::string msg = e.what();
     const bool any = std::any_of(subs.begin(), subs.end(), [](CLI::App* s) { return s->parsed(); });
+    if (!any && !unknown.empty()) msg = "unknown command '" + unknown + "'";
     if (!any) {
         msg += " (commands:";
         for (const CommandSpec* c : registry)
@@ -161,8 +162,28 @@ int run_cli(int argc, char** argv) {
         subs.push_back(sub);
     }
 
+    // "-=TAG" (stdin with a tag) looks like an option to CLI11: pass it after "--", where
+    // every argument is a FILE.
+    std::vector<char*> argv2(argv, argv + argc);
+    const auto dash = std::find_if(argv2.begin(), argv2.end(),
+                                   [](const char* s) { return std::string_view(s) == "--"; });
+    auto stdin_tag = [](const char* s) { return std::string_view(s).starts_with("-="); };
+    std::string separator = "--";
+    if (std::any_of(argv2.begin(), dash, stdin_tag)) {
+        std::vector<char*> moved;
+        std::copy_if(argv2.begin(), dash, std::back_inserter(moved), stdin_tag);
+        std::vector<char*> rest(dash, argv2.end());
+        argv2.erase(std::remove_if(argv2.begin(), argv2.end() - static_cast<ptrdiff_t>(rest.size()),
+                                   stdin_tag),
+                    argv2.end());
+        if (rest.empty()) rest.push_back(separator.data());
+        argv2.insert(argv2.end(), rest.begin(), rest.begin() + 1);  // the "--"
+        argv2.insert(argv2.end(), moved.begin(), moved.end());
+        argv2.insert(argv2.end(), rest.begin() + 1, rest.end());
+    }
+
     try {
-        app.parse(argc, argv);
+        app.parse(static_cast<int>(argv2.size()), argv2.data());
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {
@@ -170,7 +191,20 @@ int run_cli(int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        return fail(parse_error_message(e, registry, subs), kExitUsage);
+        // The first word that is not an option (or an option's value) is the command asked for.
+        std::string unknown;
+        for (int k = 1; k < argc; ++k) {
+            const std::string_view w = argv[k];
+            if (w == "--db") {
+                ++k;
+                continue;
+            }
+            if (!w.starts_with("-")) {
+                unknown = w;
+                break;
+            }
+        }
+        return fail(parse_error_message(e, registry, subs, unknown), kExitUsage);
     }
 
     size_t i = 0;

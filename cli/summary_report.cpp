@@ -117,7 +117,7 @@ std::string expert_list(const std::vector<ExpertRef>& v, bool with_load) {
     for (size_t i = 0; i < std::min(kListed, v.size()); ++i) {
         s += (i ? ", " : "") + std::string("L") + std::to_string(v[i].layer) + "/E" +
              std::to_string(v[i].expert);
-        if (with_load) s += " (" + fmt_num::fixed(v[i].load, 1) + "x)";
+        if (with_load) s += " (" + fmt_num::fixed(v[i].load, 2) + "x)";
     }
     if (v.size() > kListed) s += ", ...";
     return s;

@@ -29,13 +29,15 @@ def strict_json(raw, what):
 
 
 def reject_samples(doc):
-    return [s for src in doc["sources"] for v in src.get("reject_samples", {}).values() for s in v]
+    return [s for src in doc["sources"] for r in src["rejects"].values() for s in r["samples"]]
 
 
 def check_samples(doc, what):
-    samples = json.dumps(doc)
-    check("\u00e9" in samples, "%s: the intact multi-byte characters are kept" % what)
-    check("\ufffd" in samples or "\\\\x" in samples, "%s: binary bytes are replaced or escaped" % what)
+    samples = reject_samples(doc)
+    check(any("caf\u00e9" in s for s in samples), "%s: intact characters kept: %r" % (what, samples))
+    check(any("\\xff\\xfe" in s for s in samples), "%s: binary bytes escaped: %r" % (what, samples))
+    cut = [s for s in samples if s.endswith("...")]
+    check(cut and cut[0].endswith("a..."), "%s: cut before the split character: %r" % (what, cut))
 
 
 def main():
@@ -55,6 +57,9 @@ def main():
             doc = strict_json(run(*args, "--json"), " ".join(args))
             if args[0] == "sources":
                 check_samples(doc, "sources FILE --json")
+        # A tag (FILE=TAG) whose bytes are not UTF-8: U+FFFD in JSON, the document still valid.
+        doc = strict_json(run("tags", os.fsencode(log) + b"=t\xff\xc3", "--json"), "tags --json")
+        check(any(t["tag"] == "t\ufffd\ufffd" for t in doc["tags"]), "U+FFFD for bad bytes: %r" % doc)
         db = ingest(os.path.join(tmp, "s.db"), [log], 1)
         doc = strict_json(run("--db", db, "sources", "--json"), "sources --json from the database")
         check_samples(doc, "sources --json from the database")
