@@ -11,6 +11,7 @@
 #include "cli/figure_output.hpp"
 #include "cli/html_report.hpp"
 #include "cli/json_writer.hpp"
+#include "cli/summary_report.hpp"
 
 namespace moe {
 
@@ -66,6 +67,7 @@ std::string html_report_data(const Aggregates& agg, const std::vector<SourceStat
     w.field("model_id", std::string_view(agg.model_id()))
         .field("generated", std::string_view(iso_utc(std::time(nullptr))));
     w.field("tokens", t.global.tokens);
+    write_summary_json(w, agg, t, sources);
 
     w.key("layers").begin_array();
     for (int32_t l : t.layer_ids()) {
