@@ -102,9 +102,14 @@ Summary summarize(const Aggregates& agg, const TagStats& t,
     return s;
 }
 
+// Layers named at each end: at most half of them, so the two lists never overlap.
+size_t layers_listed(const std::vector<LayerRef>& v) {
+    return std::min(kListed, std::max<size_t>(1, v.size() / 2));
+}
+
 std::string layer_list(const std::vector<LayerRef>& v, bool reversed) {
     std::string s;
-    for (size_t i = 0; i < std::min(kListed, v.size()); ++i) {
+    for (size_t i = 0; i < layers_listed(v); ++i) {
         const LayerRef& l = reversed ? v[v.size() - 1 - i] : v[i];
         s += (i ? ", " : "") + std::to_string(l.layer) + " (Gini " + fmt_num::fixed(l.fig.gini, 3) +
              ")";
@@ -156,7 +161,7 @@ void write_experts(JsonWriter& w, std::string_view key, const std::vector<Expert
 void write_layer_refs(JsonWriter& w, std::string_view key, const std::vector<LayerRef>& v,
                       bool reversed) {
     w.key(key).begin_array();
-    for (size_t i = 0; i < std::min(kListed, v.size()); ++i) {
+    for (size_t i = 0; i < layers_listed(v); ++i) {
         const LayerRef& l = reversed ? v[v.size() - 1 - i] : v[i];
         w.begin_object().field("layer", l.layer).field("gini", l.fig.gini);
         w.field("max_over_mean", l.fig.max_over_mean).end_object();

@@ -5,6 +5,7 @@
 #include "analytics/source_stats.hpp"
 #include "cli/json_writer.hpp"
 #include "cli/table.hpp"
+#include "cli/time_spec.hpp"
 #include "parsers/utf8.hpp"
 
 using namespace moe;
@@ -95,4 +96,14 @@ TEST_CASE("CSV neutralises formula cells but not plain numbers") {
     Table t({"tag"});
     t.add({"=1+1"});
     CHECK(t.csv() == "tag\n'=1+1\n");
+}
+
+TEST_CASE("time specs: dates that do not exist and empty text are refused") {
+    const int64_t now = 1'800'000'000;
+    CHECK_FALSE(parse_time_spec("2026-02-30", now));
+    CHECK_FALSE(parse_time_spec("2026-02-29", now));  // 2026 is not a leap year
+    CHECK_FALSE(parse_time_spec("2026-11-23T24:30:00Z", now));
+    CHECK_FALSE(parse_time_spec("", now));
+    CHECK(parse_time_spec("2028-02-29", now) == 1'835'395'200);
+    CHECK(parse_time_spec("2026-11-23", now) == 1'795'392'000);
 }
