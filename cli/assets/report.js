@@ -174,6 +174,10 @@ document.getElementById("summary").textContent = "tag '" + D.tag + "' · " + D.t
   const perLayer = D.compare.map(c => c.layers.filter(l => l.layer >= 0));
   const xs = perLayer[0].map(l => l.layer);
   lineChart(sec, D.compare.map((c, i) => ({name: c.tag_a, values: perLayer[i].map(l => l.js_divergence_bits), color: colors[i % colors.length]})), xs, {xlabel: "layer", lo: 0});
+  // All layers combined can hide real differences: per tag, the layers that differ most.
+  table(sec, ["tag", "layer", "JS bits", "expert leaning most", "share in tag", "share in all"],
+        D.compare.flatMap(c => c.layers.filter(l => l.layer >= 0).sort((a, b) => b.js_divergence_bits - a.js_divergence_bits).slice(0, 3)
+          .map(l => [c.tag_a, l.layer, num(l.js_divergence_bits, 4), l.top.length ? l.top[0][0] : "-", l.top.length ? pct(l.top[0][1]) : "-", l.top.length ? pct(l.top[0][2]) : "-"]))).id = "compare-layers";
   D.compare.forEach(c => {
     const g = c.layers.find(l => l.layer < 0);
     if (!g) return;

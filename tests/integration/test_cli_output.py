@@ -105,6 +105,18 @@ def main():
         ex = list(csv.DictReader(io.StringIO(cli("experts", log, "--csv").stdout)))
         check(all(0 <= float(r["share"]) <= 1 for r in ex), "experts CSV shares are fractions")
 
+        # A timed log: a window with nothing in it is exit 3 naming the span; timeline CSV
+        # shares are fractions with tag and layer.
+        timed = os.path.join(tmp, "timed.log")
+        with open(timed, "w") as f:
+            for t in range(120):
+                f.write(json.dumps({"layer": t % 3, "experts": [t % 8, (t + 3) % 8], "ts": 1_700_000_000 + t * 30}) + "\n")
+        msg = fails(3, "layers", "--since", "2030-01-01", timed)
+        check("2023-11-14" in msg, "the window message names the span of timed records: " + msg)
+        tl = list(csv.DictReader(io.StringIO(cli("timeline", timed, "--csv", "--layer", "1").stdout)))
+        check(tl and all(r["tag"] == "all" and r["layer"] == "1" for r in tl), "timeline CSV tag and layer")
+        check(all(0 < float(r["top_share"]) <= 1 and "%" not in r["top_share"] for r in tl), "timeline shares are fractions")
+
         # report --html replaces a symlink instead of writing through it.
         target, link = os.path.join(tmp, "target"), os.path.join(tmp, "out.html")
         with open(target, "w") as f:

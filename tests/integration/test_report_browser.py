@@ -102,7 +102,8 @@ def shapes(tmp):
         out = dom.stdout
         console = [l for l in dom.stderr.splitlines() if "CONSOLE" in l]
         check(not console, "%dx%d: console messages: %s" % (layers, experts, console[:5]))
-        for ident in ("verdict-table", "imbalance-table", "heat-legend", "corr-legend", "cooc-legend", "no-timestamps"):
+        for ident in ("verdict-table", "imbalance-table", "heat-legend", "corr-legend", "cooc-legend", "no-timestamps",
+                      "compare-layers"):
             check('id="%s"' % ident in out, "%dx%d: %s present" % (layers, experts, ident))
         table = out[out.index('id="imbalance-table"'):]
         table = table[: table.index("</table>")]
