@@ -104,7 +104,8 @@ Summary summarize(const Aggregates& agg, const TagStats& t,
 
 // Layers named at each end: at most half of them, so the two lists never overlap.
 size_t layers_listed(const std::vector<LayerRef>& v) {
-    return std::min(kListed, std::max<size_t>(1, v.size() / 2));
+    if (v.size() < 2) return v.size();
+    return std::min(kListed, v.size() / 2);
 }
 
 std::string layer_list(const std::vector<LayerRef>& v, bool reversed) {

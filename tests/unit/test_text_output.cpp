@@ -4,8 +4,10 @@
 
 #include "analytics/source_stats.hpp"
 #include "cli/json_writer.hpp"
+#include "cli/summary_report.hpp"
 #include "cli/table.hpp"
 #include "cli/time_spec.hpp"
+#include "ingest/stream_ingest.hpp"
 #include "parsers/utf8.hpp"
 
 using namespace moe;
@@ -106,4 +108,22 @@ TEST_CASE("time specs: dates that do not exist and empty text are refused") {
     CHECK_FALSE(parse_time_spec("", now));
     CHECK(parse_time_spec("2028-02-29", now) == 1'835'395'200);
     CHECK(parse_time_spec("2026-11-23", now) == 1'795'392'000);
+}
+
+TEST_CASE("the summary of no records and of one layer") {
+    Aggregates agg;
+    std::string out;
+    JsonWriter w(out);
+    w.begin_object();
+    write_summary_json(w, agg, agg.tag(kAllTag), {});
+    w.end_object();
+    CHECK(out.find("\"most_balanced\":[]") != std::string::npos);
+    CHECK(summary_text(agg, agg.tag(kAllTag), {}) == "Summary (tag 'all'): no routing records.\n");
+
+    SourceStats s;
+    StreamIngest in(agg, s, Format::auto_detect);
+    in.feed("{\"layer\": 3, \"experts\": [0, 1]}\n{\"layer\": 3, \"experts\": [0, 2]}\n");
+    const std::string text = summary_text(agg, agg.tag(kAllTag), {});
+    CHECK(text.find("most balanced   3 (Gini") != std::string::npos);
+    CHECK(text.find("least balanced  3 (Gini") != std::string::npos);
 }
