@@ -10,6 +10,7 @@
 
 #include "parsers/record.hpp"
 #include "parsers/record_sink.hpp"
+#include "parsers/utf8.hpp"
 
 namespace moe {
 
@@ -70,7 +71,8 @@ struct SourceStats {
     }
     bool dirty = true;  // changed since the last save
 
-    // Printable, bounded copy of a line: control bytes become "\xNN".
+    // Printable, bounded UTF-8 copy of a line, cut on a character boundary: control bytes and
+    // bytes that are not UTF-8 become "\xNN".
     static std::string sample_of(std::string_view line);
 
   private:
@@ -81,17 +83,22 @@ struct SourceStats {
 
 inline std::string SourceStats::sample_of(std::string_view line) {
     static constexpr char hex[] = "0123456789abcdef";
+    const std::string_view kept = utf8::cut(line, kSampleBytes);
     std::string out;
-    for (unsigned char c : line.substr(0, kSampleBytes)) {
-        if (c < 0x20 || c == 0x7f) {
+    for (size_t i = 0; i < kept.size();) {
+        const auto c = static_cast<unsigned char>(kept[i]);
+        const size_t n = utf8::sequence_length(kept, i);
+        if (n == 0 || c < 0x20 || c == 0x7f) {  // control or not UTF-8: printable and valid
             out += "\\x";
             out += hex[c >> 4];
             out += hex[c & 15];
+            ++i;
         } else {
-            out += static_cast<char>(c);
+            out.append(kept.substr(i, n));
+            i += n;
         }
     }
-    if (line.size() > kSampleBytes) out += "...";
+    if (kept.size() < line.size()) out += "...";
     return out;
 }
 

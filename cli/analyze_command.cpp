@@ -7,6 +7,7 @@
 #include "cli/gate_report.hpp"
 #include "cli/layer_report.hpp"
 #include "cli/source_report.hpp"
+#include "cli/summary_report.hpp"
 #include "cli/table.hpp"
 
 namespace moe {
@@ -44,6 +45,7 @@ bool comparing(const Query& x) {
 
 void analyze_json(JsonWriter& w, const Query& x) {
     const TagStats& t = x.tag();
+    write_summary_json(w, x.agg, t, x.sources);
     write_sources_json(w, x.sources);
     write_layers_json(w, x.agg, t, x.q);
     write_gates_json(w, t, x.q);
@@ -58,7 +60,9 @@ void analyze_json(JsonWriter& w, const Query& x) {
 
 std::string analyze_text(const Query& x) {
     const TagStats& t = x.tag();
-    std::string s = input_summary(x.sources) + "\n" + layers_text(x.agg, t, x.q);
+    // The verdict first (issue 12: the first screen answers the question people come with).
+    std::string s = summary_text(x.agg, t, x.sources) + "\n" + input_summary(x.sources) + "\n" +
+                    layers_text(x.agg, t, x.q);
     if (!t.gates.empty())
         s += "\n" + kRule + "\nGate-input distances between consecutive logged layers\n\n" +
              gates_text(t, x.q);

@@ -3,6 +3,9 @@
 #include <map>
 #include <stdexcept>
 
+#include "cli/command_runner.hpp"
+#include "cli/time_spec.hpp"
+
 namespace moe {
 
 const TagStats& Query::tag_named(const std::string& name) const {
@@ -10,7 +13,7 @@ const TagStats& Query::tag_named(const std::string& name) const {
     std::string known;
     for (TagId i = 0; i < agg.tag_count(); ++i)
         known += (i ? ", " : "") + agg.tag(i).name;
-    throw std::invalid_argument("unknown tag '" + name + "' (known: " + known + ")");
+    throw NoDataError("no records of tag '" + name + "' (known: " + known + ")");
 }
 
 const TagStats& Query::tag() const {
@@ -36,10 +39,19 @@ void tag(CLI::App& app, CommandArgs& a) {
 }
 
 void window(CLI::App& app, CommandArgs& a) {
+    // An empty value would otherwise read as "no window" (the runner parses the rest).
+    const CLI::Validator not_empty(
+        [](const std::string& s) {
+            return s.empty() ? std::string("empty time (use ") + kTimeSpecForms + ")"
+                             : std::string();
+        },
+        "TIME");
     app.add_option("--since", a.since,
                    "Only time buckets from this time (epoch s, ISO 8601 UTC, or -2h/-30m/-1d)")
+        ->check(not_empty)
         ->group("Time window");
     app.add_option("--until", a.until, "Only time buckets before this time (same forms)")
+        ->check(not_empty)
         ->group("Time window");
 }
 

@@ -5,6 +5,8 @@
 
 #define MOESCOPE_COMMANDS(X) \
     X(kAnalyzeCommand)       \
+    X(kSummaryCommand)       \
+    X(kMatrixCommand)        \
     X(kLayersCommand)        \
     X(kExpertsCommand)       \
     X(kGatesCommand)         \

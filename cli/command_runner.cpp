@@ -1,11 +1,14 @@
 #include "cli/command_runner.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
 
 #include "cli/analyze.hpp"
+#include "cli/deep_report.hpp"
 #include "cli/html_report.hpp"
+#include "cli/table.hpp"
 #include "cli/time_spec.hpp"
 #include "storage/store.hpp"
 
@@ -35,9 +38,7 @@ void finish_options(CommandArgs& a) {
 std::optional<int64_t> time_option(const std::string& name, const std::string& text, int64_t now) {
     if (text.empty()) return std::nullopt;
     if (auto t = parse_time_spec(text, now)) return t;
-    throw std::invalid_argument("bad " + name + " '" + text +
-                                "' (use seconds since the epoch, 2026-11-23T06:00:00Z, "
-                                "'2026-11-23 06:00', -30m, -2h, -1d or now)");
+    throw std::invalid_argument("bad " + name + " '" + text + "' (use " + kTimeSpecForms + ")");
 }
 
 // Loads what `c` needs into agg/sources: FILE arguments analysed in memory, else the database.
@@ -71,8 +72,32 @@ void apply_window(const CommandSpec& c, CommandArgs& a, Aggregates& agg, int64_t
                                "not have (moescoped --analytics full keeps it)");
     a.q.since = since.value_or(INT64_MIN);
     a.q.until = until.value_or(INT64_MAX);
+    const int64_t first = agg.timeline().buckets().begin()->first.start;
+    int64_t last = first;
+    for (const auto& [key, counts] : agg.timeline().buckets())
+        last = std::max(last, key.start + counts.seconds);
     agg.restrict_to_window(a.q.since, a.q.until);
     a.q.windowed = true;
+    const auto id = agg.find_tag(a.q.tag);
+    if ((c.needs & kNeedsLayer) && id && agg.tag(*id).global.tokens == 0)
+        throw NoDataError("no records of tag '" + a.q.tag + "' in the window (timed records span " +
+                          iso_utc(first) + " to " + iso_utc(last) + ")");
+}
+
+// CLI11's message, plus what it leaves out: the valid commands when none was recognised.
+std::string parse_error_message(const CLI::ParseError& e,
+                                const std::vector<const CommandSpec*>& registry,
+                                const std::vector<CLI::App*>& subs, const std::string& unknown) {
+    std::string msg = e.what();
+    const bool any = std::any_of(subs.begin(), subs.end(), [](CLI::App* s) { return s->parsed(); });
+    if (!any && !unknown.empty()) msg = "unknown command '" + unknown + "'";
+    if (!any) {
+        msg += " (commands:";
+        for (const CommandSpec* c : registry)
+            msg += " " + std::string(c->name);
+        msg += ")";
+    }
+    return msg + " (see moescope --help)";
 }
 
 }  // namespace
@@ -92,7 +117,8 @@ std::string render(const CommandSpec& c, const Query& x) {
         case OutputFormat::table:
             break;
     }
-    return c.text(x);
+    // Tables escape their cells already; this covers tags and names printed in headings.
+    return printable_text(c.text(x));
 }
 
 void require_layer(const Query& x) {
@@ -136,8 +162,28 @@ int run_cli(int argc, char** argv) {
         subs.push_back(sub);
     }
 
+    // "-=TAG" (stdin with a tag) looks like an option to CLI11: pass it after "--", where
+    // every argument is a FILE.
+    std::vector<char*> argv2(argv, argv + argc);
+    const auto dash = std::find_if(argv2.begin(), argv2.end(),
+                                   [](const char* s) { return std::string_view(s) == "--"; });
+    auto stdin_tag = [](const char* s) { return std::string_view(s).starts_with("-="); };
+    std::string separator = "--";
+    if (std::any_of(argv2.begin(), dash, stdin_tag)) {
+        std::vector<char*> moved;
+        std::copy_if(argv2.begin(), dash, std::back_inserter(moved), stdin_tag);
+        std::vector<char*> rest(dash, argv2.end());
+        argv2.erase(std::remove_if(argv2.begin(), argv2.end() - static_cast<ptrdiff_t>(rest.size()),
+                                   stdin_tag),
+                    argv2.end());
+        if (rest.empty()) rest.push_back(separator.data());
+        argv2.insert(argv2.end(), rest.begin(), rest.begin() + 1);  // the "--"
+        argv2.insert(argv2.end(), moved.begin(), moved.end());
+        argv2.insert(argv2.end(), rest.begin() + 1, rest.end());
+    }
+
     try {
-        app.parse(argc, argv);
+        app.parse(static_cast<int>(argv2.size()), argv2.data());
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {
@@ -145,7 +191,20 @@ int run_cli(int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        return fail(std::string(e.what()) + " (see moescope --help)", kExitUsage);
+        // The first word that is not an option (or an option's value) is the command asked for.
+        std::string unknown;
+        for (int k = 1; k < argc; ++k) {
+            const std::string_view w = argv[k];
+            if (w == "--db") {
+                ++k;
+                continue;
+            }
+            if (!w.starts_with("-")) {
+                unknown = w;
+                break;
+            }
+        }
+        return fail(parse_error_message(e, registry, subs, unknown), kExitUsage);
     }
 
     size_t i = 0;
@@ -167,7 +226,8 @@ int run_cli(int argc, char** argv) {
         if (!a.html.empty() && !c.action)  // analyze --html: the report as well as the text
             write_html_report(a.html, agg, sources, a.q, {a.cooc_layer});
         if (c.action) return c.action(x);
-        std::fputs(render(c, x).c_str(), stdout);
+        const std::string out = render(c, x);
+        std::fwrite(out.data(), 1, out.size(), stdout);  // fputs would stop at a NUL
     } catch (const NoDataError& e) {
         return fail(e.what(), kExitNoData);
     } catch (const std::invalid_argument& e) {

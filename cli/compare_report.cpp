@@ -3,6 +3,7 @@
 
 #include "analytics/tag_compare.hpp"
 #include "cli/command.hpp"
+#include "cli/command_runner.hpp"
 #include "cli/deep_report.hpp"
 
 namespace moe {
@@ -15,6 +16,33 @@ std::vector<LayerComparison> comparisons(const Aggregates& agg, const TagStats& 
     for (auto& c : all)
         if (c.experts.size() > q.top) c.experts.resize(q.top);
     return all;
+}
+
+// --tag and --vs, except when they name the same tag (the default: all vs all, which would
+// compare a tag with itself): then the two tags whose routing differs most over all layers.
+std::pair<const TagStats*, const TagStats*> pair_of(const Query& x) {
+    const TagStats& a = x.tag();
+    const TagStats& b = x.tag_named(x.q.vs);
+    if (&a != &b) return {&a, &b};
+    std::vector<const TagStats*> tags;
+    for (TagId i = 0; i < x.agg.tag_count(); ++i)
+        if (i != kAllTag && x.agg.tag(i).global.tokens > 0) tags.push_back(&x.agg.tag(i));
+    if (tags.size() < 2) {
+        std::string known;
+        for (const TagStats* t : tags)
+            known += " '" + t->name + "'";
+        throw NoDataError("compare needs two tags with records; there " +
+                          std::string(tags.size() == 1 ? "is one:" : "are none") + known +
+                          " (tag records with FILE=TAG or a \"tag\" field)");
+    }
+    double best = -1;
+    std::pair<const TagStats*, const TagStats*> out{tags[0], tags[1]};
+    for (size_t i = 0; i < tags.size(); ++i)
+        for (size_t j = i + 1; j < tags.size(); ++j)
+            for (const auto& c : compare_tags(*tags[i], *tags[j], x.agg.num_experts()))
+                if (c.layer < 0 && c.js_divergence_bits > best)
+                    best = c.js_divergence_bits, out = {tags[i], tags[j]};
+    return out;
 }
 }  // namespace
 
@@ -86,9 +114,9 @@ std::string compare_csv(const Aggregates& agg, const TagStats& a, const TagStats
     for (const auto& c : comparisons(agg, a, b, q))
         for (const auto& e : c.experts)
             t.add({c.layer < 0 ? "all" : std::to_string(c.layer), a.name, b.name,
-                   fmt_num::sig(c.js_divergence_bits, 10), std::to_string(e.expert),
-                   fmt_num::sig(e.share_a, 10), fmt_num::sig(e.share_b, 10),
-                   fmt_num::sig(e.ratio, 10), fmt_num::sig(e.diff, 10)});
+                   fmt_num::csv(c.js_divergence_bits), std::to_string(e.expert),
+                   fmt_num::csv(e.share_a), fmt_num::csv(e.share_b), fmt_num::csv(e.ratio),
+                   fmt_num::csv(e.diff)});
     return t.csv();
 }
 
@@ -103,10 +131,17 @@ extern const CommandSpec kCompareCommand = {
     },
     kNeedsLayer,
     [](JsonWriter& w, const Query& x) {
-        write_compare_json(w, x.agg, x.tag(), x.tag_named(x.q.vs), x.q);
+        const auto [a, b] = pair_of(x);
+        write_compare_json(w, x.agg, *a, *b, x.q);
     },
-    [](const Query& x) { return compare_csv(x.agg, x.tag(), x.tag_named(x.q.vs), x.q); },
-    [](const Query& x) { return compare_text(x.agg, x.tag(), x.tag_named(x.q.vs), x.q); },
+    [](const Query& x) {
+        const auto [a, b] = pair_of(x);
+        return compare_csv(x.agg, *a, *b, x.q);
+    },
+    [](const Query& x) {
+        const auto [a, b] = pair_of(x);
+        return compare_text(x.agg, *a, *b, x.q);
+    },
 };
 
 }  // namespace moe

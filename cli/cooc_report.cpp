@@ -25,15 +25,14 @@ Table pairs_table(const TagStats& tag, const QueryOptions& q, bool with_layer) {
                                   "p_a_given_b", "jaccard", "lift"};
     if (with_layer) h.insert(h.begin(), {"tag", "layer"});
     Table t(h);
+    // with_layer is the CSV form: 6 significant digits and empty nulls (docs/FIGURES.md).
+    const auto num = [&](double v) { return with_layer ? fmt_num::csv(v) : fmt_num::sig(v, 4); };
     for (int32_t id : layers_for(tag, q))
         for (const auto& p : top_pairs(*tag.layer(id), q)) {
-            std::vector<std::string> row = {std::to_string(p.a),
-                                            std::to_string(p.b),
-                                            fmt_num::integer(p.count),
-                                            fmt_num::sig(p.p_b_given_a, 4),
-                                            fmt_num::sig(p.p_a_given_b, 4),
-                                            fmt_num::sig(p.jaccard, 4),
-                                            fmt_num::sig(p.lift, 4)};
+            std::vector<std::string> row = {
+                std::to_string(p.a), std::to_string(p.b), fmt_num::integer(p.count),
+                num(p.p_b_given_a),  num(p.p_a_given_b),  num(p.jaccard),
+                num(p.lift)};
             if (with_layer) row.insert(row.begin(), {tag.name, std::to_string(id)});
             t.add(row);
         }

@@ -97,8 +97,7 @@ std::string corr_csv(const Aggregates& agg, const TagStats& tag, const QueryOpti
     Table t({"tag", "layer", "delta", "r"});
     for (const auto& c : correlations(agg, tag, q))
         if (listed(c, q))
-            t.add({tag.name, std::to_string(c.layer), std::to_string(c.delta),
-                   fmt_num::sig(c.r, 10)});
+            t.add({tag.name, std::to_string(c.layer), std::to_string(c.delta), fmt_num::csv(c.r)});
     return t.csv();
 }
 

@@ -1,6 +1,7 @@
 #include "cli/gate_report.hpp"
 
 #include "cli/command.hpp"
+#include "cli/command_runner.hpp"
 #include "cli/table.hpp"
 
 namespace moe {
@@ -17,6 +18,22 @@ void for_each_pair(const TagStats& tag, const QueryOptions& q, F&& f) {
         if (q.layer && key.from_layer != *q.layer && key.to_layer != *q.layer) continue;
         f(key, g);
     }
+}
+// A --layer with no gate pair is "nothing to show" (exit 3), like a layer without records.
+void require_pairs(const TagStats& tag, const QueryOptions& q) {
+    if (!q.layer) return;
+    bool any = false;
+    std::string layers;
+    for (const auto& [key, g] : tag.gates) {
+        if (key.tokens != q.gate_tokens) continue;
+        if (key.from_layer == *q.layer || key.to_layer == *q.layer) any = true;
+        layers += (layers.empty() ? "" : ", ") + std::to_string(key.from_layer) + "->" +
+                  std::to_string(key.to_layer);
+    }
+    if (!any)
+        throw NoDataError("no gate-input pairs involve layer " + std::to_string(*q.layer) +
+                          " in tag '" + tag.name + "'" +
+                          (layers.empty() ? " (there are none)" : " (pairs: " + layers + ")"));
 }
 }  // namespace
 
@@ -72,9 +89,9 @@ std::string gates_csv(const TagStats& tag, const QueryOptions& q) {
             t.add({tag.name, tokens_name(key.tokens), std::to_string(key.from_layer),
                    std::to_string(key.to_layer), fmt_num::integer(g.pairs),
                    std::string(gate_metric_name(static_cast<GateMetric>(m))),
-                   fmt_num::integer(rs.n), fmt_num::sig(rs.n ? rs.mean : NAN, 10),
-                   fmt_num::sig(rs.std_pop(), 10), fmt_num::sig(rs.n ? rs.min : NAN, 10),
-                   fmt_num::sig(rs.n ? rs.max : NAN, 10)});
+                   fmt_num::integer(rs.n), fmt_num::csv(rs.n ? rs.mean : NAN),
+                   fmt_num::csv(rs.std_pop()), fmt_num::csv(rs.n ? rs.min : NAN),
+                   fmt_num::csv(rs.n ? rs.max : NAN)});
         }
     });
     return t.csv();
@@ -89,9 +106,18 @@ extern const CommandSpec kGatesCommand = {
         flag::gate_tokens(app, a);
     },
     kNeedsTotals,
-    [](JsonWriter& w, const Query& x) { write_gates_json(w, x.tag(), x.q); },
-    [](const Query& x) { return gates_csv(x.tag(), x.q); },
-    [](const Query& x) { return gates_text(x.tag(), x.q); },
+    [](JsonWriter& w, const Query& x) {
+        require_pairs(x.tag(), x.q);
+        write_gates_json(w, x.tag(), x.q);
+    },
+    [](const Query& x) {
+        require_pairs(x.tag(), x.q);
+        return gates_csv(x.tag(), x.q);
+    },
+    [](const Query& x) {
+        require_pairs(x.tag(), x.q);
+        return gates_text(x.tag(), x.q);
+    },
 };
 
 }  // namespace moe

@@ -1,10 +1,16 @@
 #include "cli/html_report.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
+#include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 
 #include "cli/command.hpp"
+#include "cli/command_runner.hpp"
 #include "report_assets.hpp"  // generated from cli/assets/ (CMakeLists.txt)
 
 namespace moe {
@@ -44,10 +50,31 @@ void write_html_report(const std::string& path, const Aggregates& agg,
                        const std::vector<SourceStats>& sources, const QueryOptions& q,
                        const HtmlReportOptions& o) {
     const std::string page = html_report(agg, sources, q, o);
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot write " + path);
-    out << page;
-    if (!out.flush()) throw std::runtime_error("cannot write " + path);
+    // Written to a new file beside `path`, then renamed over it: a symlink planted at `path`
+    // is replaced, never followed, and a reader never sees half a report.
+    const auto slash = path.rfind('/');
+    std::string tmp = (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) +
+                      ".moescope-report-XXXXXX";
+    const int fd = ::mkstemp(tmp.data());
+    if (fd < 0) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+    size_t done = 0;
+    while (done < page.size()) {
+        const ssize_t n = ::write(fd, page.data() + done, page.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        done += static_cast<size_t>(n);
+    }
+    const int saved = errno;
+    // mkstemp creates 0600; a report is as readable as any file the user writes.
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    const bool ok = done == page.size() && ::fchmod(fd, 0666 & ~mask) == 0;
+    ::close(fd);
+    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+        const int err = ok ? errno : saved;
+        ::unlink(tmp.c_str());
+        throw std::runtime_error("cannot write " + path + ": " + std::strerror(err));
+    }
 }
 
 extern const CommandSpec kReportCommand = {
@@ -69,6 +96,18 @@ extern const CommandSpec kReportCommand = {
     [](const Query& x) {
         HtmlReportOptions ro;
         ro.cooc_layer = x.args.cooc_layer;
+        if (ro.cooc_layer >= 0) {
+            const TagStats& t = x.tag();
+            const LayerStats* l = t.layer(ro.cooc_layer);
+            if (!l || l->tokens == 0) {
+                const auto ids = t.layer_ids();
+                throw NoDataError("--cooc-layer " + std::to_string(ro.cooc_layer) +
+                                  ": no records for that layer in tag '" + t.name + "'" +
+                                  (ids.empty() ? std::string(" (no routing records at all)")
+                                               : " (layers " + std::to_string(ids.front()) +
+                                                     " to " + std::to_string(ids.back()) + ")"));
+            }
+        }
         write_html_report(x.args.html, x.agg, x.sources, x.q, ro);
         std::printf("wrote %s\n", x.args.html.c_str());
         return 0;

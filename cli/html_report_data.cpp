@@ -3,6 +3,7 @@
 #include <cmath>
 #include <ctime>
 
+#include "analytics/cooccurrence.hpp"
 #include "analytics/imbalance.hpp"
 #include "analytics/layer_correlation.hpp"
 #include "analytics/tag_compare.hpp"
@@ -10,6 +11,7 @@
 #include "cli/figure_output.hpp"
 #include "cli/html_report.hpp"
 #include "cli/json_writer.hpp"
+#include "cli/summary_report.hpp"
 
 namespace moe {
 
@@ -35,6 +37,21 @@ int32_t busiest_imbalance_layer(const TagStats& t, size_t E) {
     return best;
 }
 
+// Why the report has no co-occurrence heatmap, in words true for this data.
+std::string cooc_missing(const TagStats& t, size_t E, int32_t layer, bool asked) {
+    const auto ids = t.layer_ids();
+    if (ids.empty()) return "No routing records, so no co-occurrence counts.";
+    if (asked && !t.layer(layer))
+        return "Layer " + std::to_string(layer) + " has no records (layers " +
+               std::to_string(ids.front()) + " to " + std::to_string(ids.back()) +
+               "); choose one with moescope report --cooc-layer L.";
+    if (E > kMaxCoocExperts)
+        return "No co-occurrence counts: the model has " + std::to_string(E) +
+               " experts, more than the " + std::to_string(kMaxCoocExperts) + " counted.";
+    return "No co-occurrence counts for layer " + std::to_string(layer) +
+           " (not kept: moescoped --analytics standard or full keeps them).";
+}
+
 }  // namespace
 
 std::string html_report_data(const Aggregates& agg, const std::vector<SourceStats>& sources,
@@ -50,6 +67,7 @@ std::string html_report_data(const Aggregates& agg, const std::vector<SourceStat
     w.field("model_id", std::string_view(agg.model_id()))
         .field("generated", std::string_view(iso_utc(std::time(nullptr))));
     w.field("tokens", t.global.tokens);
+    write_summary_json(w, agg, t, sources);
 
     w.key("layers").begin_array();
     for (int32_t l : t.layer_ids()) {
@@ -82,6 +100,8 @@ std::string html_report_data(const Aggregates& agg, const std::vector<SourceStat
             for (size_t b = a + 1; b < E; ++b)
                 w.value(l->cooc.get(a, b));
         w.end_array().end_object();
+    } else {
+        w.field("cooc_missing", std::string_view(cooc_missing(t, E, cl, o.cooc_layer >= 0)));
     }
 
     const auto rs = layer_correlations(t, E, q.delta_max);

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "parsers/utf8.hpp"
+
 namespace moe {
 
 void JsonWriter::separate() {
@@ -49,7 +51,20 @@ JsonWriter& JsonWriter::key(std::string_view k) {
 void JsonWriter::escape(std::string& out, std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
     out += '"';
-    for (unsigned char c : s) {
+    for (size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x80) {
+            // JSON is UTF-8: a byte that does not start a well-formed character becomes
+            // U+FFFD, so one binary byte in a log line cannot spoil the whole document.
+            const size_t n = utf8::sequence_length(s, i);
+            if (n == 0) {
+                out += "\xef\xbf\xbd";
+            } else {
+                out.append(s.substr(i, n));
+                i += n - 1;
+            }
+            continue;
+        }
         switch (c) {
             case '"':
                 out += "\\\"";

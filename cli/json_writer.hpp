@@ -1,5 +1,5 @@
-// A small streaming JSON writer: correct escaping, shortest round-trip numbers, and
-// NaN/Inf written as null (JSON has no spelling for them).
+// A small streaming JSON writer: correct escaping (bytes that are not UTF-8 become U+FFFD),
+// shortest round-trip numbers, and NaN/Inf written as null (JSON has no spelling for them).
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,7 @@
 #include "cli/layer_report.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 #include "analytics/figures.hpp"
@@ -225,21 +226,34 @@ void write_experts_json(JsonWriter& w, const Aggregates& agg, const TagStats& ta
 }
 
 namespace {
+// One unit per column, named in the header: the text shows shares in percent (share,
+// bias-corrected EMA, raw EMA), CSV shows the same as fractions with tag and layer per row.
 Table experts_table(const Aggregates& agg, const TagStats& tag, const QueryOptions& q) {
+    const bool csv = q.format == OutputFormat::csv;
     const LayerStats& l = selected_layer(tag, q);
     const LayerView v = make_view(agg, q.layer.value_or(-1), l);
-    Table t({"rank", "expert", "hits", "share", "ema", "ema_corrected", "weight_mass"});
+    Table t(csv ? std::vector<std::string>{"tag", "layer", "rank", "expert", "hits", "share",
+                                           "ema_corrected", "ema", "weight_mass"}
+                : std::vector<std::string>{"rank", "expert", "hits", "share %", "EMA %",
+                                           "raw EMA %", "weight mass"});
+    const auto pct = [&](double f) {
+        return csv ? fmt_num::csv(f) : std::isnan(f) ? "-" : fmt_num::fixed(f * 100.0, 2);
+    };
     const auto rows = top_and_bottom(v, q.top, q.bottom);
     for (const auto& e : rows) {
         const auto rank = std::find_if(v.ranked.begin(), v.ranked.end(),
                                        [&](const ExpertRow& r) { return r.expert == e.expert; }) -
                           v.ranked.begin() + 1;
-        t.add({std::to_string(rank), std::to_string(e.expert), fmt_num::integer(e.hits),
-               q.format == OutputFormat::csv ? fmt_num::sig(e.share, 6) : fmt_num::percent(e.share),
-               fmt_num::sig(e.ema, 4),
-               q.format == OutputFormat::csv ? fmt_num::sig(e.ema_corrected, 6)
-                                             : fmt_num::percent(e.ema_corrected),
-               fmt_num::sig(e.weight_mass, 6)});
+        std::vector<std::string> row = {
+            std::to_string(rank),
+            std::to_string(e.expert),
+            fmt_num::integer(e.hits),
+            pct(e.share),
+            pct(e.ema_corrected),
+            pct(e.ema),
+            csv ? fmt_num::csv(e.weight_mass) : fmt_num::sig(e.weight_mass, 6)};
+        if (csv) row.insert(row.begin(), {tag.name, q.layer ? std::to_string(*q.layer) : "all"});
+        t.add(row);
     }
     return t;
 }

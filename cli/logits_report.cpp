@@ -58,14 +58,13 @@ std::vector<std::string> experts_header(bool with_layer) {
 Table experts_table(const TagStats& tag, int32_t id, bool with_layer) {
     Table t(experts_header(with_layer));
     const LogitStats& ls = tag.layer(id)->logits;
+    // with_layer is the CSV form: empty cells for nulls.
+    const auto num = [&](double v) { return with_layer ? fmt_num::csv(v) : fmt_num::sig(v, 6); };
     for (size_t e = 0; e < ls.per_expert.size(); ++e) {
         const RunningStats& r = ls.per_expert[e];
-        std::vector<std::string> row = {std::to_string(e),
-                                        fmt_num::integer(r.n),
-                                        fmt_num::sig(r.n ? r.mean : NAN, 6),
-                                        fmt_num::sig(r.std_pop(), 6),
-                                        fmt_num::sig(r.n ? r.min : NAN, 6),
-                                        fmt_num::sig(r.n ? r.max : NAN, 6)};
+        std::vector<std::string> row = {std::to_string(e),       fmt_num::integer(r.n),
+                                        num(r.n ? r.mean : NAN), num(r.std_pop()),
+                                        num(r.n ? r.min : NAN),  num(r.n ? r.max : NAN)};
         if (with_layer) row.insert(row.begin(), {tag.name, std::to_string(id)});
         t.add(row);
     }

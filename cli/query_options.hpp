@@ -25,6 +25,7 @@ struct QueryOptions {
     std::string vs = "all";           // compare: the second tag
     CoocOrder by = CoocOrder::count;  // cooc: ranking
     bool matrix = false;              // cooc: full E x E counts; corr: every (layer, delta)
+    bool wide = false;                // matrix: one column per expert instead of long form
     int32_t delta_max = 30;           // corr
     std::vector<int32_t> periodic = {12, 24};  // corr: deltas summarised
     std::optional<int32_t> expert;             // timeline: one expert's hits

@@ -15,7 +15,84 @@ bool numeric_looking(const std::string& s) {
 }
 }  // namespace
 
+std::string printable(std::string_view s) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(s.size());
+    for (unsigned char c : s) {
+        if (c < 0x20 || c == 0x7f) {
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
+std::string printable_text(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    size_t from = 0;
+    for (size_t nl; (nl = s.find('\n', from)) != std::string_view::npos; from = nl + 1) {
+        out += printable(s.substr(from, nl - from));
+        out += '\n';
+    }
+    return out + printable(s.substr(from));
+}
+
+bool plain_number(std::string_view s) {
+    size_t i = 0;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+    size_t digits = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+        ++i, ++digits;
+    if (i < s.size() && s[i] == '.') ++i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+        ++i, ++digits;
+    if (digits == 0) return false;
+    if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+        ++i;
+        if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+        const size_t exp_start = i;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+            ++i;
+        if (i == exp_start) return false;
+    }
+    return i == s.size();
+}
+
+std::string csv_cell(std::string_view s) {
+    std::string cell = printable(s);
+    // A cell starting with = + - @ is a live formula in spreadsheets (CSV injection): a
+    // leading quote makes it text. Plain numbers such as -1.5 stay numbers.
+    if (!cell.empty() && std::string_view("=+-@").find(cell[0]) != std::string_view::npos &&
+        !plain_number(cell))
+        cell.insert(0, 1, '\'');
+    return csv_escape(cell);
+}
+
 std::string Table::render(std::string_view indent) const {
+    const Table shown = printable_copy();
+    return shown.render_printable(indent);
+}
+
+Table Table::printable_copy() const {
+    std::vector<std::string> headers;
+    for (const auto& h : headers_)
+        headers.push_back(printable(h));
+    Table t(std::move(headers));
+    for (const auto& r : rows_) {
+        std::vector<std::string> row;
+        for (const auto& cell : r)
+            row.push_back(printable(cell));
+        t.add(std::move(row));
+    }
+    return t;
+}
+
+std::string Table::render_printable(std::string_view indent) const {
     std::vector<size_t> width(headers_.size(), 0);
     for (size_t c = 0; c < headers_.size(); ++c)
         width[c] = headers_[c].size();
@@ -65,7 +142,7 @@ std::string Table::csv() const {
     auto emit = [&](const std::vector<std::string>& cells) {
         for (size_t c = 0; c < cells.size(); ++c) {
             if (c) out += ',';
-            out += csv_escape(cells[c]);
+            out += csv_cell(cells[c]);
         }
         out += '\n';
     };
@@ -100,6 +177,10 @@ std::string percent(double fraction, int decimals) {
 
 std::string integer(uint64_t v) {
     return std::to_string(v);
+}
+
+std::string csv(double v) {
+    return std::isnan(v) ? std::string() : sig(v, 6);
 }
 
 }  // namespace fmt_num

@@ -15,6 +15,7 @@ std::optional<int64_t> parse_int(std::string_view s) {
 }  // namespace
 
 std::optional<int64_t> parse_time_spec(const std::string& text, int64_t now) {
+    if (text.empty()) return std::nullopt;
     if (text == "now") return now;
     if (text.size() > 2 && text[0] == '-') {
         const char unit = text.back();
@@ -35,7 +36,13 @@ std::optional<int64_t> parse_time_spec(const std::string& text, int64_t now) {
                             "%Y-%m-%dT%H:%MZ", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"}) {
         tm = {};
         const char* end = strptime(text.c_str(), fmt, &tm);
-        if (end && *end == '\0') return static_cast<int64_t>(timegm(&tm));
+        if (!end || *end != '\0') continue;
+        const std::tm asked = tm;
+        const time_t t = timegm(&tm);  // normalises 2026-02-30 to March 2: refuse that
+        if (tm.tm_mday != asked.tm_mday || tm.tm_mon != asked.tm_mon ||
+            tm.tm_hour != asked.tm_hour || tm.tm_min != asked.tm_min)
+            return std::nullopt;
+        return static_cast<int64_t>(t);
     }
     return std::nullopt;
 }

@@ -47,26 +47,32 @@ uint64_t hits_of(const Row& r, int32_t e) {
     return static_cast<size_t>(e) < r.hits->size() ? (*r.hits)[static_cast<size_t>(e)] : 0;
 }
 
-Table timeline_table(const Aggregates& agg, TagId tag, const QueryOptions& q) {
+// The text table, or (csv) one row per bucket with its tag and layer, shares as fractions.
+Table timeline_table(const Aggregates& agg, TagId tag, const QueryOptions& q, bool csv) {
     std::vector<std::string> h = {"start_utc", "seconds", "tokens", "selections"};
+    if (csv) h.insert(h.begin(), {"tag", "layer"});
     if (q.expert)
         h.insert(h.end(), {"expert", "hits", "share"});
     else
         h.insert(h.end(), {"top_expert", "top_share", "gini", "entropy_norm"});
     Table t(h);
+    const auto share = [&](double f) { return csv ? fmt_num::csv(f) : fmt_num::percent(f); };
+    const auto real = [&](double v) { return csv ? fmt_num::csv(v) : fmt_num::fixed(v, 4); };
     for (const auto& r : rows_of(agg, tag, q)) {
         std::vector<std::string> row = {iso_utc(r.start), std::to_string(r.seconds),
                                         fmt_num::integer(r.tokens), fmt_num::integer(r.selections)};
+        if (csv)
+            row.insert(row.begin(),
+                       {agg.tag(tag).name, q.layer ? std::to_string(*q.layer) : "all"});
         const double S = static_cast<double>(r.selections);
         if (q.expert) {
             const uint64_t x = hits_of(r, *q.expert);
             row.insert(row.end(), {std::to_string(*q.expert), fmt_num::integer(x),
-                                   fmt_num::percent(S > 0 ? static_cast<double>(x) / S : NAN)});
+                                   share(S > 0 ? static_cast<double>(x) / S : NAN)});
         } else {
-            row.insert(row.end(),
-                       {std::to_string(r.fig.argmax),
-                        fmt_num::percent(S > 0 ? static_cast<double>(r.fig.max) / S : NAN),
-                        fmt_num::fixed(r.fig.gini, 4), fmt_num::fixed(r.fig.entropy_norm, 4)});
+            row.insert(row.end(), {std::to_string(r.fig.argmax),
+                                   share(S > 0 ? static_cast<double>(r.fig.max) / S : NAN),
+                                   real(r.fig.gini), real(r.fig.entropy_norm)});
         }
         t.add(row);
     }
@@ -107,7 +113,7 @@ void write_timeline_json(JsonWriter& w, const Aggregates& agg, TagId tag, const 
 }
 
 std::string timeline_text(const Aggregates& agg, TagId tag, const QueryOptions& q) {
-    const Table t = timeline_table(agg, tag, q);
+    const Table t = timeline_table(agg, tag, q, false);
     if (t.empty())
         return "No timed records for tag '" + agg.tag(tag).name +
                "' (the daemon times records on arrival; analyze needs a ts/timestamp field).\n";
@@ -116,7 +122,7 @@ std::string timeline_text(const Aggregates& agg, TagId tag, const QueryOptions& 
 }
 
 std::string timeline_csv(const Aggregates& agg, TagId tag, const QueryOptions& q) {
-    return timeline_table(agg, tag, q).csv();
+    return timeline_table(agg, tag, q, true).csv();
 }
 
 extern const CommandSpec kTimelineCommand = {

@@ -19,6 +19,15 @@ function table(parent, head, rows) {
   rows.forEach(r => { const row = html("tr", t); r.forEach(c => html("td", row, c)); });
   return t;
 }
+// A colour bar under a heatmap: what the lightest and darkest cells mean.
+function colorLegend(parent, lo, hi, color, label) {
+  const W = 240, svg = el("svg", {width: W + 120, height: 30, class: "colorbar"}, parent);
+  const n = 24;
+  for (let i = 0; i < n; i++) el("rect", {x: i * W / n, y: 2, width: W / n + 0.5, height: 10, fill: color(lo + (hi - lo) * i / (n - 1))}, svg);
+  el("text", {x: 0, y: 26}, svg, label(lo));
+  el("text", {x: W, y: 26, "text-anchor": "end"}, svg, label(hi));
+  return svg;
+}
 function lineChart(parent, series, xs, opts) {
   const W = 1100, H = 180, L = 46, B = 22;
   const svg = el("svg", {width: W + L, height: H + B + 8, role: "img"}, parent);
@@ -32,15 +41,30 @@ function lineChart(parent, series, xs, opts) {
   const legend = html("div", parent); legend.className = "legend";
   series.forEach(s => {
     const pts = s.values.map((v, i) => v === null || !isFinite(v) ? null : x(i) + "," + y(v)).filter(p => p);
-    el("polyline", {points: pts.join(" "), fill: "none", stroke: s.color, "stroke-width": 1.6}, svg);
-    s.values.forEach((v, i) => { if (v !== null && isFinite(v)) { const c = el("circle", {cx: x(i), cy: y(v), r: 2.5, fill: s.color}, svg); el("title", {}, c, s.name + " @ " + opts.xlabel + " " + xs[i] + ": " + num(v, 4)); } });
-    const item = html("span", legend); const sw = html("span", item); sw.className = "sw"; sw.style.background = s.color; item.appendChild(document.createTextNode(s.name));
+    el("polyline", {points: pts.join(" "), fill: "none", stroke: s.color, "stroke-width": s.width || 1.6, "stroke-dasharray": s.dash || "none"}, svg);
+    s.values.forEach((v, i) => { if (v !== null && isFinite(v)) { const c = s.square ? el("rect", {x: x(i) - 3, y: y(v) - 3, width: 6, height: 6, fill: "none", stroke: s.color}, svg) : el("circle", {cx: x(i), cy: y(v), r: 2.5, fill: s.color}, svg); el("title", {}, c, s.name + " @ " + opts.xlabel + " " + xs[i] + ": " + num(v, 4)); } });
+    const item = html("span", legend); const sw = html("span", item); sw.className = "sw"; sw.style.background = s.dash ? "repeating-linear-gradient(90deg," + s.color + " 0 4px,transparent 4px 7px)" : s.color; item.appendChild(document.createTextNode(s.name));
   });
 }
 
 const E = D.num_experts, layers = D.layers;
 document.getElementById("summary").textContent = "tag '" + D.tag + "' · " + D.tokens.toLocaleString() + " routing records · " +
   layers.length + " layers · " + E + " experts" + (D.model_id ? " · " + D.model_id : "") + " · generated " + D.generated;
+
+(function verdict() {
+  const sec = document.getElementById("verdict"), S = D.summary;
+  if (!S || !S.layers) { html("p", sec, "No routing records."); return; }
+  const layerList = v => v.map(l => l.layer + " (Gini " + num(l.gini, 3) + ")").join(", ") || "-";
+  const expertList = (v, load) => v.length ? v.length + ": " + v.slice(0, 12).map(e => "L" + e.layer + "/E" + e.expert + (load ? " (" + num(e.load, 2) + "x)" : "")).join(", ") + (v.length > 12 ? ", ..." : "") : "none";
+  table(sec, ["", ""], [
+    ["most balanced layers", layerList(S.most_balanced)],
+    ["least balanced layers", layerList(S.least_balanced)],
+    ["dead experts (never selected)", expertList(S.dead, false)],
+    ["cold experts (< " + S.cold_factor + "x mean)", expertList(S.cold, true)],
+    ["hot experts (>= " + S.hot_factor + "x mean)", expertList(S.hot, true)],
+  ]).id = "verdict-table";
+  S.warnings.forEach(w => { const p = html("p", sec, "Warning: " + w.text); p.className = "warning"; });
+})();
 
 (function heatmap() {
   const sec = document.getElementById("heat");
@@ -52,14 +76,17 @@ document.getElementById("summary").textContent = "tag '" + D.tag + "' · " + D.t
   const shares = layers.map(l => { const s = l.hits.map(h => l.selections ? h / l.selections : 0); max = Math.max(max, ...s); return s; });
   const tick = Math.max(1, Math.ceil(E / 32));
   for (let e = 0; e < E; e += tick) el("text", {x: L + e * cw + cw / 2, y: T - 5, "text-anchor": "middle"}, svg, e);
+  const every = Math.ceil(12 / ch);  // row labels 12 px apart at least: no overlapping text
   layers.forEach((l, r) => {
-    el("text", {x: L - 6, y: T + r * ch + ch - 1, "text-anchor": "end"}, svg, l.layer);
+    if (r % every === 0) el("text", {x: L - 6, y: T + r * ch + ch - 1, "text-anchor": "end"}, svg, l.layer);
     shares[r].forEach((s, e) => {
-      const c = el("rect", {x: L + e * cw, y: T + r * ch, width: cw, height: ch, fill: blues(max ? s / max : 0), id: "h-" + l.layer + "-" + e}, svg);
+      const c = el("rect", {x: L + e * cw, y: T + r * ch, width: cw, height: ch, fill: blues(max ? Math.sqrt(s / max) : 0), id: "h-" + l.layer + "-" + e}, svg);
       el("title", {}, c, "layer " + l.layer + ", expert " + e + ": share " + pct(s) + " (" + l.hits[e] + " hits)");
     });
   });
-  html("p", sec, "Darkest cell: share " + pct(max) + ". Columns are expert ids, rows are layers.").className = "note";
+  // A square-root scale: one hot expert would otherwise wash out a balanced model's structure.
+  colorLegend(sec, 0, max, v => blues(max ? Math.sqrt(v / max) : 0), pct).id = "heat-legend";
+  html("p", sec, "Colour: share of the layer's selections on a square-root scale, 0 (white) to " + pct(max) + " (darkest); a fair share is " + pct(1 / E) + ". Columns are expert ids, rows are layers.").className = "note";
 })();
 
 (function imbalance() {
@@ -72,13 +99,14 @@ document.getElementById("summary").textContent = "tag '" + D.tag + "' · " + D.t
     {name: "normalised entropy", values: layers.map(l => l.entropy_norm), color: "#059669"},
   ], xs, {xlabel: "layer", lo: 0, hi: 1});
   lineChart(sec, [{name: "max/mean", values: layers.map(l => l.max_over_mean), color: "#7c3aed"}], xs, {xlabel: "layer", lo: 0});
-  table(sec, ["", "gini", "cv", "entropy_norm", "max/mean", "top-10 share", "dead"],
-        [["all layers", num(D.global.gini, 3), num(D.global.cv, 3), num(D.global.entropy_norm, 3), num(D.global.max_over_mean, 2), pct(D.global.top10_share), D.global.dead_experts]]);
+  const row = (name, l) => [name, l.tokens, num(l.gini, 3), num(l.cv, 3), num(l.entropy_norm, 3), num(l.max_over_mean, 2), pct(l.top10_share), l.dead_experts];
+  table(sec, ["layer", "tokens", "Gini", "CV", "H/Hmax", "max/mean", "top-10 share", "dead"],
+        layers.map(l => row(l.layer, l)).concat([row("all layers", D.global)])).id = "imbalance-table";
 })();
 
 (function cooc() {
   const sec = document.getElementById("cooc");
-  if (!D.cooc) { html("p", sec, "No co-occurrence counts (more than 512 experts, or not kept)."); return; }
+  if (!D.cooc) { html("p", sec, D.cooc_missing || "No co-occurrence counts."); return; }
   const C = D.cooc, h = C.hits, T = C.tokens;
   sec.querySelector("h2").textContent = "Co-occurrence, layer " + C.layer;
   html("p", sec, "Jaccard index C/(h_a + h_b - C) of expert pairs selected together in layer " + C.layer + " (darker: more often together). Hover for count, P(b|a) and lift. Other layers: moescope report --cooc-layer L.").className = "note";
@@ -100,6 +128,7 @@ document.getElementById("summary").textContent = "tag '" + D.tag + "' · " + D.t
     el("title", {}, rect, "experts " + a + " & " + b + ": together " + c + " times, P(" + b + "|" + a + ") " + (h[a] ? num(c / h[a], 3) : "-") +
        ", Jaccard " + num(jac(lo, hi), 3) + ", lift " + (h[a] && h[b] ? num(c * T / (h[a] * h[b]), 2) : "-"));
   }
+  colorLegend(sec, 0, max, v => blues(max ? v / max : 0), v => "Jaccard " + num(v, 3)).id = "cooc-legend";
 })();
 
 (function corr() {
@@ -109,13 +138,17 @@ document.getElementById("summary").textContent = "tag '" + D.tag + "' · " + D.t
   const cw = Math.max(8, Math.min(24, Math.floor(1000 / ds.length))), ch = Math.max(6, Math.min(14, Math.floor(500 / ls.length))), L = 40, T = 18;
   const svg = el("svg", {width: L + cw * ds.length + 10, height: T + ch * ls.length + 4, id: "corr-map"}, sec);
   ds.forEach((d, i) => { if (ds.length < 40 || i % 2 === 0) el("text", {x: L + i * cw + cw / 2, y: T - 5, "text-anchor": "middle"}, svg, d); });
-  ls.forEach((l, r) => el("text", {x: L - 6, y: T + r * ch + ch - 1, "text-anchor": "end"}, svg, l));
+  const every = Math.ceil(12 / ch);
+  ls.forEach((l, r) => { if (r % every === 0) el("text", {x: L - 6, y: T + r * ch + ch - 1, "text-anchor": "end"}, svg, l); });
   D.corr.forEach(([l, d, r]) => {
     const c = el("rect", {x: L + ds.indexOf(d) * cw, y: T + ls.indexOf(l) * ch, width: cw, height: ch, fill: diverging(r)}, svg);
     el("title", {}, c, "r(layer " + l + ", delta " + d + ") = " + num(r, 3));
   });
+  colorLegend(sec, -1, 1, diverging, v => "r = " + num(v, 0)).id = "corr-legend";
   html("p", sec, "Rows: layer l. Columns: delta. Periodic summary (mean and std of r over l):").className = "note";
-  table(sec, ["delta", "mean r", "std r", "layer pairs"], D.periodic.map(p => [p.delta, num(p.mean, 3), num(p.std, 3), p.n]));
+  const periodic = D.periodic.filter(p => p.n > 0);
+  if (periodic.length) table(sec, ["delta", "mean r", "std r", "layer pairs"], periodic.map(p => [p.delta, num(p.mean, 3), num(p.std, 3), p.n]));
+  else html("p", sec, "Too few layers for the periodic deltas (" + D.periodic.map(p => p.delta).join(", ") + ").").className = "note";
 })();
 
 (function gates() {
@@ -123,8 +156,10 @@ document.getElementById("summary").textContent = "tag '" + D.tag + "' · " + D.t
   if (!D.gates.length) { html("p", sec, "No gate-input vectors were logged."); return; }
   html("p", sec, "Per pair of consecutive logged layers (all tokens): mean ± std of each distance between the gate inputs of the same token.").className = "note";
   const xs = D.gates.map(g => g.from_layer + "→" + g.to_layer);
-  lineChart(sec, [{name: "cosine similarity (mean)", values: D.gates.map(g => g.cosine_similarity[0]), color: "#2563eb"},
-                  {name: "pearson (mean)", values: D.gates.map(g => g.pearson[0]), color: "#059669"}], xs, {xlabel: "pair"});
+  // Cosine and Pearson are often nearly equal: a thick solid line under a dashed one with
+  // square markers keeps both visible.
+  lineChart(sec, [{name: "cosine similarity (mean)", values: D.gates.map(g => g.cosine_similarity[0]), color: "#2563eb", width: 3.5},
+                  {name: "pearson (mean)", values: D.gates.map(g => g.pearson[0]), color: "#dc2626", dash: "5 3", square: true}], xs, {xlabel: "pair"});
   lineChart(sec, [{name: "L2-normalised distance (mean)", values: D.gates.map(g => g.l2_normalized[0]), color: "#d97706"},
                   {name: "mean |u-v|", values: D.gates.map(g => g.mean_abs_diff[0]), color: "#7c3aed"}], xs, {xlabel: "pair", lo: 0});
   const m = ["cosine_similarity", "cosine_distance", "euclidean", "l2_normalized", "l1", "pearson", "max_abs_diff", "mean_abs_diff"];
@@ -139,6 +174,10 @@ document.getElementById("summary").textContent = "tag '" + D.tag + "' · " + D.t
   const perLayer = D.compare.map(c => c.layers.filter(l => l.layer >= 0));
   const xs = perLayer[0].map(l => l.layer);
   lineChart(sec, D.compare.map((c, i) => ({name: c.tag_a, values: perLayer[i].map(l => l.js_divergence_bits), color: colors[i % colors.length]})), xs, {xlabel: "layer", lo: 0});
+  // All layers combined can hide real differences: per tag, the layers that differ most.
+  table(sec, ["tag", "layer", "JS bits", "expert leaning most", "share in tag", "share in all"],
+        D.compare.flatMap(c => c.layers.filter(l => l.layer >= 0).sort((a, b) => b.js_divergence_bits - a.js_divergence_bits).slice(0, 3)
+          .map(l => [c.tag_a, l.layer, num(l.js_divergence_bits, 4), l.top.length ? l.top[0][0] : "-", l.top.length ? pct(l.top[0][1]) : "-", l.top.length ? pct(l.top[0][2]) : "-"]))).id = "compare-layers";
   D.compare.forEach(c => {
     const g = c.layers.find(l => l.layer < 0);
     if (!g) return;
@@ -149,7 +188,7 @@ document.getElementById("summary").textContent = "tag '" + D.tag + "' · " + D.t
 
 (function timeline() {
   const sec = document.getElementById("timeline");
-  if (!D.timeline.length) { html("p", sec, "No timed records (the daemon times records on arrival; files need a ts field)."); return; }
+  if (D.timeline.length < 2) { html("p", sec, "No timestamps" + (D.timeline.length ? " beyond one time bucket" : "") + ": the daemon times records on arrival; files need a ts field.").id = "no-timestamps"; return; }
   const xs = D.timeline.map(b => new Date(b[0] * 1000).toISOString().slice(11, 16));
   lineChart(sec, [{name: "tokens per bucket", values: D.timeline.map(b => b[2]), color: "#2563eb"}], xs, {xlabel: "UTC", lo: 0});
   lineChart(sec, [{name: "busiest expert's share", values: D.timeline.map(b => b[4]), color: "#d97706"},

@@ -40,7 +40,10 @@ def main():
                     continue  # the samples carry no timestamps: the daemon times by arrival
                 extra = EXTRA.get(cmd, [])
                 if cmd == "compare" and files[0] != NDJSON:
-                    extra = []  # no tags in the llama-server log
+                    # No tags in the llama-server log: nothing to compare (exit 3), not all vs all.
+                    cli(cmd, *files, expect_rc=3)
+                    cli("--db", db, cmd, expect_rc=3)
+                    continue
                 on_files = cli_json(cmd, *files, *extra)
                 on_db = cli_json("--db", db, cmd, *extra)
                 if cmd == "sources":

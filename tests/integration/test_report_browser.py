@@ -13,7 +13,7 @@ import tempfile
 from harness import BUILD, SOURCE, Daemon, check, cli, cli_json, wait_for
 
 OUTDIR = os.environ.get("MOESCOPE_TEST_OUTPUT", os.path.join(BUILD, "test-output"))
-TITLES = ["Expert load by layer", "Imbalance across layers", "Co-occurrence, layer", "Layer correlation",
+TITLES = ["Verdict", "Expert load by layer", "Imbalance across layers", "Co-occurrence, layer", "Layer correlation",
           "Gate-input distances", "Tag comparison", "Hits over time", "Inputs"]
 
 
@@ -62,7 +62,67 @@ def main():
             os.remove(shot)
         s = chromium("--window-size=1400,2400", "--screenshot=" + shot, "file://" + page, user_dir=os.path.join(tmp, "u2"))
         check(os.path.exists(shot) and os.path.getsize(shot) > 20000, "screenshot written: %s" % s.stderr[-500:])
-    print("ok: report renders in Chromium without console errors; screenshot %s" % shot)
+        shapes(tmp)
+    print("ok: report renders in Chromium without console errors; screenshots in %s" % OUTDIR)
+
+
+SHAPES = [(12, 64, 8), (48, 128, 8), (58, 256, 8)]  # layers, experts, top-k
+
+
+def write_shape_log(path, layers, experts, k, tokens=160):
+    """Random routing with expert 0 hot and expert E-1 never selected, two tags, no timestamps."""
+    import random
+    rnd = random.Random(layers * 1000 + experts)
+    with open(path, "w") as f:
+        for t in range(tokens):
+            for l in range(layers):
+                ids = rnd.sample(range(1, experts - 1), k)
+                if rnd.random() < 0.6:
+                    ids[0] = 0
+                f.write(json.dumps({"layer": l, "experts": ids, "tag": "a" if t % 2 else "b"}) + "\n")
+
+
+def shapes(tmp):
+    """A person-readable checklist per model shape, checked on the DOM, and a 1400 px wide
+    screenshot to look at: build/test-output/report_<L>x<E>.png.
+    - the verdict, per-layer imbalance table and colour legends are present;
+    - every layer has a row in the imbalance table; the expert with no hits is listed dead;
+    - no drawing is wider than the page (1400 px window, 1280 px content): no overflow;
+    - row labels are at least 12 px apart (text not overlapping);
+    - a log without timestamps says "No timestamps" instead of drawing an empty axis."""
+    import re
+    for layers, experts, k in SHAPES:
+        log = os.path.join(tmp, "shape_%d_%d.log" % (layers, experts))
+        write_shape_log(log, layers, experts, k)
+        page = os.path.join(OUTDIR, "report_%dx%d.html" % (layers, experts))
+        cli("report", "--html", page, log, "--num-experts", str(experts))
+        dom = chromium("--virtual-time-budget=10000", "--dump-dom", "file://" + page,
+                       user_dir=os.path.join(tmp, "d%d" % layers))
+        check(dom.returncode == 0, "chromium --dump-dom: %s" % dom.stderr[-2000:])
+        out = dom.stdout
+        console = [l for l in dom.stderr.splitlines() if "CONSOLE" in l]
+        check(not console, "%dx%d: console messages: %s" % (layers, experts, console[:5]))
+        for ident in ("verdict-table", "imbalance-table", "heat-legend", "corr-legend", "cooc-legend", "no-timestamps",
+                      "compare-layers"):
+            check('id="%s"' % ident in out, "%dx%d: %s present" % (layers, experts, ident))
+        table = out[out.index('id="imbalance-table"'):]
+        table = table[: table.index("</table>")]
+        check(table.count("<tr>") == layers + 2, "%dx%d: one imbalance row per layer" % (layers, experts))
+        dead = len(cli_json("summary", log, "--num-experts", str(experts))["summary"]["dead"])
+        check(dead >= layers and "<td>%d: L0/E" % dead in out, "%dx%d: %d dead experts listed" % (layers, experts, dead))
+        check("rejected (moescope sources)" not in out, "%dx%d: the generated log is clean" % (layers, experts))
+        widths = [float(w) for w in re.findall(r'<svg[^>]* width="([0-9.]+)"', out)]
+        check(widths and max(widths) <= 1280, "%dx%d: drawings fit the page: %s" % (layers, experts, max(widths)))
+        heat = out[out.index('id="heatmap"'):]
+        heat = heat[: heat.index("</svg>")]
+        ys = sorted(float(y) for y in re.findall(r'<text x="34" y="([0-9.]+)" text-anchor="end">', heat))
+        check(len(ys) > 1 and min(b - a for a, b in zip(ys, ys[1:])) >= 12, "%dx%d: row labels apart" % (layers, experts))
+        shot = os.path.join(OUTDIR, "report_%dx%d.png" % (layers, experts))
+        if os.path.exists(shot):
+            os.remove(shot)
+        chromium("--window-size=1400,3000", "--screenshot=" + shot, "file://" + page,
+                 user_dir=os.path.join(tmp, "s%d" % layers))
+        check(os.path.exists(shot) and os.path.getsize(shot) > 20000, "%s written" % shot)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,245 @@
+#include "cli/summary_report.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "analytics/imbalance.hpp"
+#include "cli/command.hpp"
+#include "cli/source_report.hpp"
+#include "cli/table.hpp"
+
+namespace moe {
+
+namespace {
+
+// docs/FIGURES.md "Summary": an expert is hot at >= 2x its layer's mean hits, cold below a
+// tenth of it (but selected), dead when never selected.
+constexpr double kHotFactor = 2.0;
+constexpr double kColdFactor = 0.1;
+constexpr size_t kListed = 5;      // layers / experts named per line
+constexpr size_t kMaxWidth = 100;  // columns of the text form
+
+struct ExpertRef {
+    int32_t layer;
+    int32_t expert;
+    double load;  // hits / mean hits of its layer
+};
+
+struct LayerRef {
+    int32_t layer;
+    ImbalanceFigures fig;
+};
+
+struct Summary {
+    size_t layers = 0;
+    uint64_t tokens = 0;
+    uint32_t experts = 0;
+    uint32_t top_k = 0;
+    std::vector<LayerRef> by_gini;  // ascending: most balanced first
+    std::vector<ExpertRef> dead, cold, hot;
+    std::vector<std::pair<std::string, std::string>> warnings;  // code, text
+};
+
+// llama-server logs the last MoE layer only for tokens whose logits are needed, so a last
+// layer with fewer tokens than the others is expected there, not a defect.
+void note_short_last_layer(const TagStats& t, Summary& s) {
+    const auto ids = t.layer_ids();
+    if (ids.size() < 2) return;
+    const uint64_t last = t.layer(ids.back())->tokens;
+    uint64_t others = 0;
+    for (size_t i = 0; i + 1 < ids.size(); ++i)
+        others = std::max(others, t.layer(ids[i])->tokens);
+    if (last * 10 < others * 9)
+        s.warnings.emplace_back(
+            "short_last_layer",
+            "layer " + std::to_string(ids.back()) + " has " + fmt_num::integer(last) +
+                " tokens, the others up to " + fmt_num::integer(others) +
+                ": llama-server logs the last MoE layer only for tokens whose logits are "
+                "needed, so its Gini is not comparable");
+}
+
+Summary summarize(const Aggregates& agg, const TagStats& t,
+                  const std::vector<SourceStats>& sources) {
+    Summary s;
+    const size_t E = agg.num_experts();
+    s.experts = static_cast<uint32_t>(E);
+    s.tokens = t.global.tokens;
+    for (int32_t id : t.layer_ids()) {
+        const LayerStats& l = *t.layer(id);
+        const ImbalanceFigures f = compute_imbalance(l.hits, E);
+        ++s.layers;
+        s.top_k = std::max(s.top_k, l.top_k);
+        s.by_gini.push_back({id, f});
+        for (size_t e = 0; e < E; ++e) {
+            const uint64_t h = e < l.hits.size() ? l.hits[e] : 0;
+            const double load = f.mean > 0 ? static_cast<double>(h) / f.mean : NAN;
+            const ExpertRef r{id, static_cast<int32_t>(e), load};
+            if (h == 0)
+                s.dead.push_back(r);
+            else if (load < kColdFactor)
+                s.cold.push_back(r);
+            else if (load >= kHotFactor)
+                s.hot.push_back(r);
+        }
+    }
+    std::stable_sort(s.by_gini.begin(), s.by_gini.end(),
+                     [](const LayerRef& a, const LayerRef& b) { return a.fig.gini < b.fig.gini; });
+    std::stable_sort(s.hot.begin(), s.hot.end(),
+                     [](const ExpertRef& a, const ExpertRef& b) { return a.load > b.load; });
+    std::stable_sort(s.cold.begin(), s.cold.end(),
+                     [](const ExpertRef& a, const ExpertRef& b) { return a.load < b.load; });
+
+    for (const auto& src : sources) {
+        if (std::string w = strided_warning(src); !w.empty()) {
+            if (w.back() == '\n') w.pop_back();
+            s.warnings.emplace_back("strided_view_defect", w.substr(w.find(' ') + 1));
+        }
+        if (const uint64_t r = src.total_rejects())
+            s.warnings.emplace_back("rejects", fmt_num::integer(r) + " lines of " + src.name +
+                                                   " rejected (moescope sources)");
+    }
+    note_short_last_layer(t, s);
+    return s;
+}
+
+// Layers named at each end: at most half of them, so the two lists never overlap.
+size_t layers_listed(const std::vector<LayerRef>& v) {
+    if (v.size() < 2) return v.size();
+    return std::min(kListed, v.size() / 2);
+}
+
+std::string layer_list(const std::vector<LayerRef>& v, bool reversed) {
+    std::string s;
+    for (size_t i = 0; i < layers_listed(v); ++i) {
+        const LayerRef& l = reversed ? v[v.size() - 1 - i] : v[i];
+        s += (i ? ", " : "") + std::to_string(l.layer) + " (Gini " + fmt_num::fixed(l.fig.gini, 3) +
+             ")";
+    }
+    return s;
+}
+
+std::string expert_list(const std::vector<ExpertRef>& v, bool with_load) {
+    std::string s;
+    for (size_t i = 0; i < std::min(kListed, v.size()); ++i) {
+        s += (i ? ", " : "") + std::string("L") + std::to_string(v[i].layer) + "/E" +
+             std::to_string(v[i].expert);
+        if (with_load) s += " (" + fmt_num::fixed(v[i].load, 2) + "x)";
+    }
+    if (v.size() > kListed) s += ", ...";
+    return s;
+}
+
+// "label  text", the text wrapped at kMaxWidth under itself.
+std::string line(const std::string& label, const std::string& text) {
+    constexpr size_t kLabel = 16;
+    std::string out, cur = label + std::string(kLabel - std::min(kLabel - 1, label.size()), ' ');
+    size_t from = 0;
+    while (from < text.size()) {
+        size_t end = text.find(' ', from);
+        if (end == std::string::npos) end = text.size();
+        const std::string word = text.substr(from, end - from);
+        if (cur.size() > kLabel && cur.size() + 1 + word.size() > kMaxWidth) {
+            out += cur + "\n";
+            cur = std::string(kLabel, ' ');
+        } else if (cur.size() > kLabel) {
+            cur += ' ';
+        }
+        cur += word;
+        from = end + 1;
+    }
+    return out + cur + "\n";
+}
+
+void write_experts(JsonWriter& w, std::string_view key, const std::vector<ExpertRef>& v) {
+    w.key(key).begin_array();
+    for (const auto& e : v) {
+        w.begin_object().field("layer", e.layer).field("expert", e.expert);
+        w.field("load", e.load).end_object();
+    }
+    w.end_array();
+}
+
+void write_layer_refs(JsonWriter& w, std::string_view key, const std::vector<LayerRef>& v,
+                      bool reversed) {
+    w.key(key).begin_array();
+    for (size_t i = 0; i < layers_listed(v); ++i) {
+        const LayerRef& l = reversed ? v[v.size() - 1 - i] : v[i];
+        w.begin_object().field("layer", l.layer).field("gini", l.fig.gini);
+        w.field("max_over_mean", l.fig.max_over_mean).end_object();
+    }
+    w.end_array();
+}
+
+}  // namespace
+
+void write_summary_json(JsonWriter& w, const Aggregates& agg, const TagStats& tag,
+                        const std::vector<SourceStats>& sources) {
+    const Summary s = summarize(agg, tag, sources);
+    w.key("summary").begin_object();
+    w.field("tag", std::string_view(tag.name)).field("layers", static_cast<uint64_t>(s.layers));
+    w.field("tokens", s.tokens).field("num_experts", s.experts).field("top_k", s.top_k);
+    w.field("hot_factor", kHotFactor).field("cold_factor", kColdFactor);
+    write_layer_refs(w, "most_balanced", s.by_gini, false);
+    write_layer_refs(w, "least_balanced", s.by_gini, true);
+    write_experts(w, "dead", s.dead);
+    write_experts(w, "cold", s.cold);
+    write_experts(w, "hot", s.hot);
+    w.key("warnings").begin_array();
+    for (const auto& [code, text] : s.warnings)
+        w.begin_object()
+            .field("code", std::string_view(code))
+            .field("text", std::string_view(text))
+            .end_object();
+    w.end_array();
+    w.end_object();
+}
+
+std::string summary_text(const Aggregates& agg, const TagStats& tag,
+                         const std::vector<SourceStats>& sources) {
+    const Summary s = summarize(agg, tag, sources);
+    if (s.layers == 0) return "Summary (tag '" + tag.name + "'): no routing records.\n";
+    const size_t slots = s.layers * s.experts;
+    auto count = [&](const std::vector<ExpertRef>& v) {
+        return fmt_num::integer(v.size()) + " of " + fmt_num::integer(slots) + " (layer, expert)";
+    };
+    std::string out = "Summary (tag '" + tag.name + "'): " + std::to_string(s.layers) +
+                      " layers x " + std::to_string(s.experts) + " experts, top-" +
+                      std::to_string(s.top_k) + ", " + fmt_num::integer(s.tokens) +
+                      " routing records\n";
+    out += line("most balanced", layer_list(s.by_gini, false));
+    out += line("least balanced", layer_list(s.by_gini, true));
+    out += line("dead experts",
+                count(s.dead) + (s.dead.empty() ? "" : ": " + expert_list(s.dead, false)));
+    out += line("cold (<0.1x)",
+                count(s.cold) + (s.cold.empty() ? "" : ": " + expert_list(s.cold, true)));
+    out += line("hot (>=2x mean)",
+                count(s.hot) + (s.hot.empty() ? "" : ": " + expert_list(s.hot, true)));
+    if (s.warnings.empty()) out += line("warnings", "none");
+    for (const auto& [code, text] : s.warnings)
+        out += line("warning", text);
+    return out;
+}
+
+// One row per dead, cold or hot (layer, expert).
+std::string summary_csv(const Aggregates& agg, const TagStats& tag,
+                        const std::vector<SourceStats>& sources) {
+    const Summary s = summarize(agg, tag, sources);
+    Table t({"tag", "layer", "expert", "status", "load"});
+    for (const auto& [name, v] : {std::pair{"dead", &s.dead}, {"cold", &s.cold}, {"hot", &s.hot}})
+        for (const auto& e : *v)
+            t.add({tag.name, std::to_string(e.layer), std::to_string(e.expert), name,
+                   fmt_num::csv(e.load)});
+    return t.csv();
+}
+
+extern const CommandSpec kSummaryCommand = {
+    "summary",
+    "One screen: most and least balanced layers, dead, cold and hot experts, warnings",
+    [](CLI::App& app, CommandArgs& a) { flag::query(app, a); },
+    kNeedsNothing,
+    [](JsonWriter& w, const Query& x) { write_summary_json(w, x.agg, x.tag(), x.sources); },
+    [](const Query& x) { return summary_csv(x.agg, x.tag(), x.sources); },
+    [](const Query& x) { return summary_text(x.agg, x.tag(), x.sources); },
+};
+
+}  // namespace moe
