@@ -11,6 +11,7 @@
     X(kCoocCommand)          \
     X(kCorrCommand)          \
     X(kCompareCommand)       \
+    X(kCoverageCommand)      \
     X(kLogitsCommand)        \
     X(kTimelineCommand)      \
     X(kReportCommand)        \
