@@ -12,6 +12,7 @@
     X(kCorrCommand)          \
     X(kCompareCommand)       \
     X(kCoverageCommand)      \
+    X(kPruneCommand)         \
     X(kLogitsCommand)        \
     X(kTimelineCommand)      \
     X(kReportCommand)        \
