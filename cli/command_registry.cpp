@@ -13,6 +13,7 @@
     X(kCompareCommand)       \
     X(kCoverageCommand)      \
     X(kPruneCommand)         \
+    X(kCacheCommand)         \
     X(kLogitsCommand)        \
     X(kTimelineCommand)      \
     X(kReportCommand)        \

@@ -18,8 +18,10 @@ struct DecisionArgs {
     std::string export_path;        // prune --export
     std::string check_path;         // prune --check
     // cache
-    std::vector<uint32_t> capacities;
-    std::vector<std::string> policies = {"lru", "lfu", "opt", "static"};
+    // cache: comma lists as given (split in cli/cache_report.cpp: a vector option would
+    // swallow the FILE arguments that follow)
+    std::string capacities;
+    std::string policies = "lru,lfu,opt,static";
 };
 
 }  // namespace moe
