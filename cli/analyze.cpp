@@ -19,7 +19,8 @@ AnalyzeInput parse_input_spec(const std::string& spec) {
 }
 
 std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& inputs, Format format,
-                                       Aggregates& agg, size_t max_line) {
+                                       Aggregates& agg, size_t max_line,
+                                       const RecordObserver& observer) {
     std::vector<SourceStats> stats(inputs.size());
     constexpr size_t kChunk = 4u << 20;
     std::unique_ptr<char[]> buf(new char[kChunk]);
@@ -35,6 +36,7 @@ std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& inputs, 
         s.kind = is_stdin ? "stdin" : "file";
         s.tag = in.tag;
         StreamIngest ingest(agg, s, format, max_line);
+        ingest.set_observer(observer);
         for (;;) {
             const ssize_t n = ::read(fd.get(), buf.get(), kChunk);
             if (n < 0 && errno == EINTR) continue;

@@ -6,6 +6,7 @@
 
 #include "analytics/aggregates.hpp"
 #include "analytics/source_stats.hpp"
+#include "ingest/stream_ingest.hpp"
 #include "parsers/format.hpp"
 #include "parsers/line_splitter.hpp"
 
@@ -20,9 +21,10 @@ struct AnalyzeInput {
 AnalyzeInput parse_input_spec(const std::string& spec);
 
 // Feeds every input through the same StreamIngest as the daemon. Throws std::runtime_error
-// with the path when a file cannot be read.
+// with the path when a file cannot be read. `observer` sees every accepted record.
 std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& inputs, Format format,
                                        Aggregates& agg,
-                                       size_t max_line = LineSplitter::kDefaultMaxLine);
+                                       size_t max_line = LineSplitter::kDefaultMaxLine,
+                                       const RecordObserver& observer = {});
 
 }  // namespace moe

@@ -12,8 +12,10 @@
 
 #include "analytics/aggregates.hpp"
 #include "analytics/source_stats.hpp"
+#include "cli/decision_args.hpp"
 #include "cli/json_writer.hpp"
 #include "cli/query_options.hpp"
+#include "decisions/routing_sequence.hpp"
 #include "options/analysis_flags.hpp"
 
 namespace moe {
@@ -41,6 +43,7 @@ struct CommandArgs {
     std::string merge_out;
     bool force = false;
     PlaceArgs place;
+    DecisionArgs decide;  // coverage, prune, cache
 };
 
 // What a renderer sees: the loaded aggregates and sources and the parsed options.
@@ -50,6 +53,8 @@ struct Query {
     const QueryOptions& q;
     const CommandArgs& args;
     std::string db;  // the database read, or "" for files
+    // With kNeedsSequence and FILE arguments: the accepted records in log order; else null.
+    const RoutingSequence* sequence = nullptr;
 
     // The tag of --tag; throws std::invalid_argument naming the known tags.
     const TagStats& tag() const;
@@ -65,6 +70,7 @@ enum Need : unsigned {
     kNeedsLayer = 1u << 2,     // a given --layer must have records in the tag
     kNeedsFiles = 1u << 3,     // runs on files only (analyze)
     kNoLoad = 1u << 4,         // runs on its own (merge): action() does everything
+    kNeedsSequence = 1u << 5,  // keep the recorded sequence of FILE arguments (Query::sequence)
 };
 
 struct CommandSpec {

@@ -13,6 +13,9 @@
     X(kCoocCommand)          \
     X(kCorrCommand)          \
     X(kCompareCommand)       \
+    X(kCoverageCommand)      \
+    X(kPruneCommand)         \
+    X(kCacheCommand)         \
     X(kLogitsCommand)        \
     X(kTimelineCommand)      \
     X(kPlaceCommand)         \

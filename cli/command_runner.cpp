@@ -43,12 +43,14 @@ std::optional<int64_t> time_option(const std::string& name, const std::string& t
 
 // Loads what `c` needs into agg/sources: FILE arguments analysed in memory, else the database.
 std::vector<SourceStats> load(const CommandSpec& c, const CommandArgs& a, const std::string& db,
-                              Aggregates& agg, bool windowed) {
+                              Aggregates& agg, bool windowed, RoutingSequence* seq) {
     if (!a.files.empty()) {
         std::vector<AnalyzeInput> inputs;
         for (const auto& f : a.files)
             inputs.push_back(parse_input_spec(f));
-        return analyze_files(inputs, a.analysis.resolved_format(), agg, a.analysis.max_line);
+        RecordObserver keep;
+        if (seq) keep = [seq](TagId t, const RoutingRecord& r) { seq->add(t, r); };
+        return analyze_files(inputs, a.analysis.resolved_format(), agg, a.analysis.max_line, keep);
     }
     Store store = Store::open_read_only(db);
     store.load(agg);
@@ -217,10 +219,12 @@ int run_cli(int argc, char** argv) {
     try {
         Aggregates agg(a.analysis.resolved_analytics());
         std::vector<SourceStats> sources;
-        const Query x{agg, sources, a.q, a, a.files.empty() ? db : std::string()};
+        RoutingSequence seq;
+        RoutingSequence* kept = (c.needs & kNeedsSequence) && !a.files.empty() ? &seq : nullptr;
+        const Query x{agg, sources, a.q, a, a.files.empty() ? db : std::string(), kept};
         if (c.needs & kNoLoad) return c.action(x);
         const bool windowed = !a.since.empty() || !a.until.empty();
-        sources = load(c, a, db, agg, windowed);
+        sources = load(c, a, db, agg, windowed, kept);
         apply_window(c, a, agg, now_seconds());
         if (c.needs & kNeedsLayer) require_layer(x);
         if (!a.html.empty() && !c.action)  // analyze --html: the report as well as the text

@@ -88,9 +88,10 @@ TagId StreamIngest::resolve_tag(std::string_view record_tag) {
 }
 
 void StreamIngest::on_routing(const RoutingRecord& r) {
-    if (auto why = agg_.add_routing(resolve_tag(r.tag), r, arrival_))
-        return on_reject(*why, current_line_);
+    const TagId tag = resolve_tag(r.tag);
+    if (auto why = agg_.add_routing(tag, r, arrival_)) return on_reject(*why, current_line_);
     ++stats_.records;
+    if (observer_) observer_(tag, r);
     if (!agg_.options().checks) return;
     if (const int verdict = strided_.add(r.layer, r.experts, agg_.num_experts()); verdict >= 0) {
         ++stats_.batches_checked;

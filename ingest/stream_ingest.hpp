@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cmath>
+#include <functional>
 #include <string_view>
 
 #include "analytics/aggregates.hpp"
@@ -15,6 +16,10 @@
 #include "parsers/line_splitter.hpp"
 
 namespace moe {
+
+// Sees every routing record the aggregates accepted, with its resolved tag (the
+// recorded sequence of decisions/routing_sequence.hpp).
+using RecordObserver = std::function<void(TagId, const RoutingRecord&)>;
 
 class StreamIngest : private RecordSink {
   public:
@@ -50,6 +55,8 @@ class StreamIngest : private RecordSink {
     // Restores a checkpoint() after reset(offset); an unreadable one is ignored.
     bool restore(std::string_view state);
 
+    void set_observer(RecordObserver o) { observer_ = std::move(o); }
+
     // Parses one complete line (no newline), as feed() does for each line it finds.
     void line(std::string_view text);
 
@@ -77,6 +84,7 @@ class StreamIngest : private RecordSink {
     StridedBatchCheck strided_;
     std::string_view current_line_;
     double arrival_ = NAN;
+    RecordObserver observer_;
 };
 
 }  // namespace moe
