@@ -9,6 +9,8 @@
 #include "analytics/aggregates.hpp"
 #include "analytics/source_stats.hpp"
 #include "ingest/gate_pairer.hpp"
+#include "ingest/identical_runs.hpp"
+#include "ingest/topk_probation.hpp"
 #include "ingest/strided_batch_check.hpp"
 #include "parsers/document_framer.hpp"
 #include "parsers/line_parser.hpp"
@@ -61,6 +63,13 @@ class StreamIngest : private RecordSink {
     void on_skip(SkipKind kind, std::string_view line) override;
 
     TagId resolve_tag(std::string_view record_tag);
+    // After validation: the identical-run check, then top-k probation, then counting.
+    void route(const RoutingRecord& r, double arrival, std::string_view line);
+    void count_or_hold(const RoutingRecord& r, double arrival, std::string_view line);
+    void count(const RoutingRecord& r, double arrival, std::string_view line);
+    void count_held(HeldRecord&& h) { count(h.view(), h.arrival, h.sample); }
+    void settle_probation(bool all);
+    void release_held();  // the stream ended: every held record is decided
     void document_line(std::string_view text, bool terminated);
     void after_feed();
     void new_stream();
@@ -75,6 +84,9 @@ class StreamIngest : private RecordSink {
     LineParser parser_;
     GatePairer gates_;
     StridedBatchCheck strided_;
+    IdenticalRuns identical_;
+    TopKProbation probation_;
+    uint64_t routing_seq_ = 0;  // routing records seen by this stream (probation window)
     std::string_view current_line_;
     double arrival_ = NAN;
 };
