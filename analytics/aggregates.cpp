@@ -98,8 +98,7 @@ std::optional<RejectReason> Aggregates::validate(const RoutingRecord& r, double 
     if (r.experts.empty() || r.experts.size() > kMaxTopK) return RejectReason::malformed;
     if (r.layer < 0 || r.layer > kMaxLayer) return RejectReason::layer_out_of_range;
     if (!std::isnan(r.timestamp)) {  // NaN: no timestamp
-        const double upper =
-            std::isfinite(arrival) ? arrival + kMaxTimestampAhead : kMaxTimestamp;
+        const double upper = std::isfinite(arrival) ? arrival + kMaxTimestampAhead : kMaxTimestamp;
         if (!(r.timestamp >= kMinTimestamp && r.timestamp < upper))
             return RejectReason::bad_timestamp;
     }

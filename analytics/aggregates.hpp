@@ -107,9 +107,9 @@ class Aggregates {
     // Timestamps outside [kMinTimestamp, upper) are bad_timestamp rejects; upper is
     // arrival + kMaxTimestampAhead when the arrival time is known (the daemon), else
     // kMaxTimestamp (README "Guarantees").
-    static constexpr double kMinTimestamp = 946684800.0;     // 2000-01-01
-    static constexpr double kMaxTimestamp = 4102444800.0;    // 2100-01-01
-    static constexpr double kMaxTimestampAhead = 86400.0;    // a day ahead of the clock
+    static constexpr double kMinTimestamp = 946684800.0;   // 2000-01-01
+    static constexpr double kMaxTimestamp = 4102444800.0;  // 2100-01-01
+    static constexpr double kMaxTimestampAhead = 86400.0;  // a day ahead of the clock
     std::optional<RejectReason> apply_meta(const MetaRecord& m);
     // Checks a gate vector's length against the first one seen.
     std::optional<RejectReason> check_gate(const GateRecord& g);

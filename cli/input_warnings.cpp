@@ -21,8 +21,8 @@ std::vector<Warning> warnings_of(const std::vector<SourceStats>& sources) {
             out.push_back(
                 {"identical_routing_run", &s, s.identical_runs, s.identical_records,
                  s.identical_excluded,
-                 std::to_string(s.identical_runs) + " run(s) of >= " +
-                     std::to_string(IdenticalRuns::kMinRun) +
+                 std::to_string(s.identical_runs) +
+                     " run(s) of >= " + std::to_string(IdenticalRuns::kMinRun) +
                      " identical routings of one layer (warm-up batches?) in " + s.name + ": " +
                      std::to_string(s.identical_records) + " records, " +
                      (s.identical_excluded ? std::to_string(s.identical_excluded) + " excluded"

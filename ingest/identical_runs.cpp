@@ -6,8 +6,8 @@ namespace moe {
 
 uint64_t IdenticalRuns::observe(const RoutingRecord& r) {
     Last& l = last_[r.layer];
-    if (l.run > 0 && std::equal(r.experts.begin(), r.experts.end(), l.experts.begin(),
-                                l.experts.end()) &&
+    if (l.run > 0 &&
+        std::equal(r.experts.begin(), r.experts.end(), l.experts.begin(), l.experts.end()) &&
         std::equal(r.weights.begin(), r.weights.end(), l.weights.begin(), l.weights.end()))
         return ++l.run;
     l.experts.assign(r.experts.begin(), r.experts.end());

@@ -128,8 +128,7 @@ void StreamIngest::route(const RoutingRecord& r, double arrival, std::string_vie
     held.clear();
 }
 
-void StreamIngest::count_or_hold(const RoutingRecord& r, double arrival,
-                                 std::string_view line) {
+void StreamIngest::count_or_hold(const RoutingRecord& r, double arrival, std::string_view line) {
     if (probation_.holds(r.layer) || !agg_.top_k_known(r.layer))
         return probation_.add(HeldRecord::of(r, arrival, line), routing_seq_);
     count(r, arrival, line);

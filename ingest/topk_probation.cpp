@@ -21,10 +21,10 @@ std::optional<size_t> TopKProbation::decided_k(const Pending& p, uint64_t seq, b
         else
             ++it->second;
     }
-    const auto best = std::max_element(counts.begin(), counts.end(), [](const auto& a,
-                                                                         const auto& b) {
-        return a.second < b.second;  // the first of equal counts stays the best
-    });
+    const auto best =
+        std::max_element(counts.begin(), counts.end(), [](const auto& a, const auto& b) {
+            return a.second < b.second;  // the first of equal counts stays the best
+        });
     if (best == counts.end()) return std::nullopt;
     if (best->second >= kAgree || all || seq - p.first_seq >= kWindow) return best->first;
     return std::nullopt;

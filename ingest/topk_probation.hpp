@@ -7,8 +7,8 @@
 // others are topk_changed rejects. Per stream; saved in the stream checkpoint.
 #pragma once
 
-#include <cstdint>
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <vector>

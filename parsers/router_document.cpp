@@ -43,7 +43,8 @@ bool RouterDocumentParser::parse(std::string_view text, RecordSink& sink, std::s
         !found(config["model"].get_string(), model))
         found(config["model_id"].get_string(), model);
     const std::string tag_copy(ds), model_copy(model);
-    if ((has_ne && (ne <= 0 || ne > kMaxExpert + 1)) || (has_k && (k <= 0 || k > int64_t(kMaxTopK)))) {
+    if ((has_ne && (ne <= 0 || ne > kMaxExpert + 1)) ||
+        (has_k && (k <= 0 || k > int64_t(kMaxTopK)))) {
         sink.on_reject(RejectReason::invalid_meta, text.substr(0, 200));
         return true;
     }
