@@ -94,6 +94,12 @@ bool Aggregates::top_k_known(int32_t layer) const {
     return facts_.top_k || (l && l->top_k);
 }
 
+bool Aggregates::top_k_in_use(size_t k) const {
+    for (const auto& l : tags_[kAllTag]->layers)
+        if (l && l->top_k == k) return true;
+    return false;
+}
+
 std::optional<RejectReason> Aggregates::validate(const RoutingRecord& r, double arrival) const {
     if (r.experts.empty() || r.experts.size() > kMaxTopK) return RejectReason::malformed;
     if (r.layer < 0 || r.layer > kMaxLayer) return RejectReason::layer_out_of_range;

@@ -104,6 +104,8 @@ class Aggregates {
     std::optional<RejectReason> add_checked(TagId tag, const RoutingRecord& r, double arrival);
     // Whether a layer's top-k is known: stated (meta record, --top-k) or counted.
     bool top_k_known(int32_t layer) const;
+    // Whether some layer already counts records of `k` experts (the model's k, usually).
+    bool top_k_in_use(size_t k) const;
     // Timestamps outside [kMinTimestamp, upper) are bad_timestamp rejects; upper is
     // arrival + kMaxTimestampAhead when the arrival time is known (the daemon), else
     // kMaxTimestamp (README "Guarantees").

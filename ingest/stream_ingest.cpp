@@ -1,5 +1,7 @@
 #include "ingest/stream_ingest.hpp"
 
+#include <algorithm>
+
 namespace moe {
 
 StreamIngest::StreamIngest(Aggregates& agg, SourceStats& stats, Format format, size_t max_line,
@@ -96,7 +98,11 @@ void StreamIngest::on_routing(const RoutingRecord& r) {
     if (auto why = agg_.check_routing(r, arrival_)) return on_reject(*why, current_line_);
     ++routing_seq_;
     if (agg_.options().checks) {
-        if (const int verdict = strided_.add(r.layer, r.experts, agg_.num_experts());
+        // Held records have not taught the aggregates their ids yet: E seen by this stream.
+        for (int32_t e : r.experts)
+            seen_experts_ = std::max(seen_experts_, static_cast<uint32_t>(e) + 1);
+        if (const int verdict = strided_.add(r.layer, r.experts,
+                                             std::max(agg_.num_experts(), seen_experts_));
             verdict >= 0) {
             ++stats_.batches_checked;
             stats_.batches_strided += static_cast<uint64_t>(verdict);
@@ -129,7 +135,10 @@ void StreamIngest::route(const RoutingRecord& r, double arrival, std::string_vie
 }
 
 void StreamIngest::count_or_hold(const RoutingRecord& r, double arrival, std::string_view line) {
-    if (probation_.holds(r.layer) || !agg_.top_k_known(r.layer))
+    // A new layer whose k another layer already has is counted at once; only a layer
+    // that would start with a k no layer has waits (ingest/topk_probation.hpp).
+    if (probation_.holds(r.layer) ||
+        (!agg_.top_k_known(r.layer) && !agg_.top_k_in_use(r.experts.size())))
         return probation_.add(HeldRecord::of(r, arrival, line), routing_seq_);
     count(r, arrival, line);
 }

@@ -86,7 +86,8 @@ class StreamIngest : private RecordSink {
     StridedBatchCheck strided_;
     IdenticalRuns identical_;
     TopKProbation probation_;
-    uint64_t routing_seq_ = 0;  // routing records seen by this stream (probation window)
+    uint64_t routing_seq_ = 0;
+    uint32_t seen_experts_ = 0;  // largest id + 1 of the records validated here  // routing records seen by this stream (probation window)
     std::string_view current_line_;
     double arrival_ = NAN;
 };

@@ -1,6 +1,7 @@
 // A layer's top-k from its first records, so one odd line cannot poison a layer
-// (README "Guarantees", docs/FIGURES.md "top_k"). While a layer has no top-k yet (none
-// stated by a meta record or --top-k, none counted), its records are held, not counted.
+// (README "Guarantees", docs/FIGURES.md "Top-k of a layer"). While a layer has no top-k yet
+// (none stated by a meta record or --top-k, none counted) and its first record's k is not
+// one another layer already counts, its records are held, not counted.
 // The layer is decided as soon as one k has 2 held records; or, when 4,096 further routing
 // records of the stream went by first (or the stream ends), by the k with most held records
 // (a tie: the k seen first). The decided k's records are then counted in their order; the

@@ -172,11 +172,11 @@ struct NdjsonParser::Impl {
                 has_top_k = true;
                 return val.get_int64().get(top_k);
             case JsonField::timestamp: {
-                od::json_type t;
-                if (val.type().get(t) != simdjson::SUCCESS || t == od::json_type::string)
+                od::json_type t = od::json_type::null;
+                if (val.type().get(t) == simdjson::SUCCESS && t == od::json_type::string)
                     return simdjson::SUCCESS;  // an ISO string is ignored
                 double d;
-                if (t != od::json_type::number || val.get_double().get(d) != simdjson::SUCCESS)
+                if (val.get_double().get(d) != simdjson::SUCCESS)
                     bad_timestamp = true;  // null, true, NaN, ...: not a time
                 else
                     timestamp = d > 1e11 ? d / 1000.0 : d;

@@ -11,6 +11,7 @@ namespace {
 void feed(Aggregates& agg, SourceStats& s, const std::string& text) {
     StreamIngest in(agg, s, Format::auto_detect);
     in.feed(text);
+    in.finish();
 }
 }  // namespace
 
