@@ -101,8 +101,8 @@ void StreamIngest::on_routing(const RoutingRecord& r) {
         // Held records have not taught the aggregates their ids yet: E seen by this stream.
         for (int32_t e : r.experts)
             seen_experts_ = std::max(seen_experts_, static_cast<uint32_t>(e) + 1);
-        if (const int verdict = strided_.add(r.layer, r.experts,
-                                             std::max(agg_.num_experts(), seen_experts_));
+        if (const int verdict =
+                strided_.add(r.layer, r.experts, std::max(agg_.num_experts(), seen_experts_));
             verdict >= 0) {
             ++stats_.batches_checked;
             stats_.batches_strided += static_cast<uint64_t>(verdict);

@@ -52,6 +52,10 @@ class StreamIngest : private RecordSink {
     // Restores a checkpoint() after reset(offset); an unreadable one is ignored.
     bool restore(std::string_view state);
 
+    // Decides every layer still on top-k probation now (ingest/topk_probation.hpp): a
+    // followed file does so before each commit, so a layer with a single record shows.
+    void settle_pending() { settle_probation(true); }
+
     // Parses one complete line (no newline), as feed() does for each line it finds.
     void line(std::string_view text);
 
@@ -87,7 +91,8 @@ class StreamIngest : private RecordSink {
     IdenticalRuns identical_;
     TopKProbation probation_;
     uint64_t routing_seq_ = 0;
-    uint32_t seen_experts_ = 0;  // largest id + 1 of the records validated here  // routing records seen by this stream (probation window)
+    uint32_t seen_experts_ = 0;  // largest id + 1 of the records validated here  // routing records
+                                 // seen by this stream (probation window)
     std::string_view current_line_;
     double arrival_ = NAN;
 };

@@ -5,7 +5,8 @@
 // The layer is decided as soon as one k has 2 held records; or, when 4,096 further routing
 // records of the stream went by first (or the stream ends), by the k with most held records
 // (a tie: the k seen first). The decided k's records are then counted in their order; the
-// others are topk_changed rejects. Per stream; saved in the stream checkpoint.
+// others are topk_changed rejects. A followed file also decides before each commit of the
+// daemon (StreamIngest::settle_pending). Per stream; saved in the stream checkpoint.
 #pragma once
 
 #include <algorithm>

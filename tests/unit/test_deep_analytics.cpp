@@ -163,7 +163,7 @@ TEST_CASE("timeline buckets and --since/--until windows") {
     add(agg, 0, {0, 1}, t, {}, kT0 + 1000.5);  // bucket kT0 + 960
     add(agg, 0, {0, 2}, t, {}, kT0 + 1019.0);  // bucket kT0 + 960
     add(agg, 1, {1, 2}, t, {}, kT0 + 1020.0);  // bucket kT0 + 1020
-    add(agg, 1, {3, 2}, t, {}, NAN);     // untimed: in totals only
+    add(agg, 1, {3, 2}, t, {}, NAN);           // untimed: in totals only
     const auto& b = agg.timeline().buckets();
     CHECK(b.at({t, 0, kT0 + 960}).tokens == 2);
     CHECK(b.at({t, 0, kT0 + 960}).hits[0] == 2);

@@ -274,7 +274,7 @@ TEST_CASE("saved state of a format the stream no longer uses is ignored (--forma
     csv.reset(detected.consumed());
     CHECK(csv.restore(state));
     csv.feed("  Token 0: [1, 2]\n3,1 2\n");
-    csv.finish();  // a lone first record is held until then
+    csv.finish();               // a lone first record is held until then
     CHECK(stats.records == 1);  // only the CSV line: no eval-callback parser here
     CHECK(agg.tag(kAllTag).layer(4) == nullptr);
 

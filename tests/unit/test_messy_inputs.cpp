@@ -61,7 +61,7 @@ TEST_CASE("records held on top-k probation survive a checkpoint and count once")
     CHECK(rejects(stats, RejectReason::topk_changed) == 1);
 }
 
-TEST_CASE("--top-k decides without probation; a layer alone at the end is counted") {
+TEST_CASE("a stated top-k decides without probation; a layer alone at the end is counted") {
     AnalyticsOptions o;
     o.top_k = 4;
     Aggregates agg(o);
@@ -95,7 +95,7 @@ TEST_CASE("implausible timestamps are bad_timestamp rejects") {
     in.finish();
     CHECK(stats.records == 2);
     CHECK(rejects(stats, RejectReason::bad_timestamp) == 5);  // 1e300, -1e18, NaN, null, 12
-    CHECK(agg.timeline().buckets().size() == 2);  // layer 0 and all layers, one bucket
+    CHECK(agg.timeline().buckets().size() == 2);              // layer 0 and all layers, one bucket
 
     // The daemon knows the time: a day ahead of it is the limit.
     Aggregates live;

@@ -1,9 +1,9 @@
 #include <catch2/catch.hpp>
 
-#include "ingest/stream_ingest.hpp"
 #include "cli/html_report.hpp"
 #include "cli/json_writer.hpp"
 #include "daemon/prometheus_text.hpp"
+#include "ingest/stream_ingest.hpp"
 
 using namespace moe;
 

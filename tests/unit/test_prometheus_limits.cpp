@@ -2,8 +2,8 @@
 
 #include <regex>
 
-#include "ingest/stream_ingest.hpp"
 #include "daemon/prometheus_text.hpp"
+#include "ingest/stream_ingest.hpp"
 
 using namespace moe;
 
