@@ -68,8 +68,7 @@ std::optional<TagId> Aggregates::find_tag(std::string_view name) const {
 }
 
 std::optional<RejectReason> Aggregates::state_num_experts(uint32_t E) {
-    if (E == 0 || E > static_cast<uint32_t>(kMaxExpert) + 1)
-        return RejectReason::expert_out_of_range;
+    if (E == 0 || E > static_cast<uint32_t>(kMaxExpert) + 1) return RejectReason::invalid_meta;
     ModelFacts stated = facts_;  // differing in the expert count only
     stated.num_experts = E;
     stated.num_experts_stated = true;
@@ -80,6 +79,7 @@ std::optional<RejectReason> Aggregates::state_num_experts(uint32_t E) {
 }
 
 std::optional<RejectReason> Aggregates::apply_meta(const MetaRecord& m) {
+    if (m.top_k > kMaxTopK) return RejectReason::invalid_meta;
     if (!m.model_id.empty()) facts_.model_id = m.model_id;
     if (m.top_k) {
         if (facts_.top_k && facts_.top_k != m.top_k) return RejectReason::topk_changed;
@@ -89,9 +89,25 @@ std::optional<RejectReason> Aggregates::apply_meta(const MetaRecord& m) {
     return std::nullopt;
 }
 
-std::optional<RejectReason> Aggregates::validate(const RoutingRecord& r) const {
+bool Aggregates::top_k_known(int32_t layer) const {
+    const LayerStats* l = tags_[kAllTag]->layer(layer);
+    return facts_.top_k || (l && l->top_k);
+}
+
+bool Aggregates::top_k_in_use(size_t k) const {
+    for (const auto& l : tags_[kAllTag]->layers)
+        if (l && l->top_k == k) return true;
+    return false;
+}
+
+std::optional<RejectReason> Aggregates::validate(const RoutingRecord& r, double arrival) const {
     if (r.experts.empty() || r.experts.size() > kMaxTopK) return RejectReason::malformed;
     if (r.layer < 0 || r.layer > kMaxLayer) return RejectReason::layer_out_of_range;
+    if (!std::isnan(r.timestamp)) {  // NaN: no timestamp
+        const double upper = std::isfinite(arrival) ? arrival + kMaxTimestampAhead : kMaxTimestamp;
+        if (!(r.timestamp >= kMinTimestamp && r.timestamp < upper))
+            return RejectReason::bad_timestamp;
+    }
     const int32_t limit =
         facts_.num_experts_stated ? static_cast<int32_t>(facts_.num_experts) : kMaxExpert + 1;
     // Duplicates: a 64-bit filter on the low bits finds most top-k clean in k steps; only a
@@ -137,9 +153,19 @@ void Aggregates::count(TagStats& t, const RoutingRecord& r) {
     t.global.add(r, o, false, scratch_);
 }
 
+std::optional<RejectReason> Aggregates::check_routing(const RoutingRecord& r,
+                                                      double arrival) const {
+    return validate(r, arrival);
+}
+
 std::optional<RejectReason> Aggregates::add_routing(TagId tag, const RoutingRecord& r,
                                                     double arrival) {
-    if (auto why = validate(r)) return why;
+    if (auto why = validate(r, arrival)) return why;
+    return add_checked(tag, r, arrival);
+}
+
+std::optional<RejectReason> Aggregates::add_checked(TagId tag, const RoutingRecord& r,
+                                                    double arrival) {
     uint32_t E = facts_.num_experts;
     if (!facts_.num_experts_stated) {
         const int32_t top = *std::max_element(r.experts.begin(), r.experts.end());

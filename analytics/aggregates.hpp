@@ -35,6 +35,8 @@ struct AnalyticsOptions {
     bool checks = true;                   // the strided-batch diagnostic
     int64_t bucket_seconds = kDefaultBucketSeconds;          // timeline bucket width
     size_t max_tags = 256;                // further tags are counted under "all" only
+    uint32_t top_k = 0;                   // --top-k: 0 from meta records or the first records
+    bool exclude_identical_runs = false;  // --exclude-identical-runs (ingest/identical_runs.hpp)
     uint64_t memory_budget = 2ull << 30;  // bytes of per-layer state before memory_budget rejects
 };
 
@@ -95,6 +97,21 @@ class Aggregates {
     // `arrival` (seconds since the epoch, NaN if unknown) times records without a timestamp.
     std::optional<RejectReason> add_routing(TagId tag, const RoutingRecord& r,
                                             double arrival = NAN);
+    // add_routing in two steps, so a caller can look at a valid record before counting it
+    // (and create its tag only then): check_routing, then add_checked with nothing applied
+    // in between.
+    std::optional<RejectReason> check_routing(const RoutingRecord& r, double arrival) const;
+    std::optional<RejectReason> add_checked(TagId tag, const RoutingRecord& r, double arrival);
+    // Whether a layer's top-k is known: stated (meta record, --top-k) or counted.
+    bool top_k_known(int32_t layer) const;
+    // Whether some layer already counts records of `k` experts (the model's k, usually).
+    bool top_k_in_use(size_t k) const;
+    // Timestamps outside [kMinTimestamp, upper) are bad_timestamp rejects; upper is
+    // arrival + kMaxTimestampAhead when the arrival time is known (the daemon), else
+    // kMaxTimestamp (README "Guarantees").
+    static constexpr double kMinTimestamp = 946684800.0;   // 2000-01-01
+    static constexpr double kMaxTimestamp = 4102444800.0;  // 2100-01-01
+    static constexpr double kMaxTimestampAhead = 86400.0;  // a day ahead of the clock
     std::optional<RejectReason> apply_meta(const MetaRecord& m);
     // Checks a gate vector's length against the first one seen.
     std::optional<RejectReason> check_gate(const GateRecord& g);
@@ -123,7 +140,7 @@ class Aggregates {
     bool windowed() const { return windowed_; }
 
   private:
-    std::optional<RejectReason> validate(const RoutingRecord& r) const;
+    std::optional<RejectReason> validate(const RoutingRecord& r, double arrival) const;
     void count(TagStats& t, const RoutingRecord& r);
 
     static uint64_t layer_bytes(size_t E);

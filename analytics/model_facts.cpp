@@ -16,8 +16,8 @@ const FactField kFields[] = {
      "experts per layer: stated (option or meta record), else the largest id seen + 1"},
     {"num_experts_stated", "", FactRule::qualifier, &F::num_experts_stated,
      "1 if num_experts was stated, 0 if inferred from the ids seen"},
-    {"top_k", "", FactRule::once_known, &F::top_k,
-     "experts per record stated by a meta record; 0: not stated"},
+    {"top_k", "--top-k", FactRule::once_known, &F::top_k,
+     "experts per record stated by --top-k or a meta record; 0: not stated"},
     {"ema_decay", "--ema-decay", FactRule::must_match, &F::ema_decay,
      "EMA decay d per record (layer_stats.ema)"},
     {"bucket_seconds", "--bucket-s", FactRule::must_match, &F::bucket_seconds,
@@ -41,6 +41,7 @@ ModelFacts ModelFacts::configured(const AnalyticsOptions& o) {
     ModelFacts f;
     f.num_experts = o.num_experts;
     f.num_experts_stated = o.num_experts != 0;
+    f.top_k = o.top_k;
     f.ema_decay = o.ema_decay;
     f.bucket_seconds = o.bucket_seconds;
     f.max_tags = o.max_tags;

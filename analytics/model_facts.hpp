@@ -21,7 +21,8 @@ struct AnalyticsOptions;
 struct ModelFacts {
     uint32_t num_experts = 0;  // stated, else the largest id seen + 1 (0: none yet)
     bool num_experts_stated = false;
-    uint32_t top_k = 0;          // stated by a meta record (0: each layer's first record decides)
+    uint32_t top_k = 0;          // stated by --top-k or a meta record (0: each layer's first
+                                 // records decide, ingest/topk_probation.hpp)
     double ema_decay = 0.99999;  // --ema-decay
     int64_t bucket_seconds = kDefaultBucketSeconds;  // --bucket-s: timeline bucket width
     uint32_t logits_len = 0;  // length of the first logits vector (0: none yet)

@@ -43,6 +43,14 @@ struct SourceStats {
     uint64_t batches_checked = 0;
     uint64_t batches_strided = 0;
 
+    // Runs of >= 256 identical routings of one layer (ingest/identical_runs.hpp): how many,
+    // the records in them, and how many of those --exclude-identical-runs left out.
+    uint64_t identical_runs = 0;
+    uint64_t identical_records = 0;
+    uint64_t identical_excluded = 0;
+    // `analyze` only: the compressed file ended inside a gzip member or zstd frame.
+    bool truncated = false;
+
     // Files only: StreamIngest::checkpoint() as of `offset` (opaque bytes).
     std::string stream_state;
 

@@ -5,6 +5,7 @@
 #include "cli/command.hpp"
 #include "cli/deep_report.hpp"
 #include "cli/gate_report.hpp"
+#include "cli/input_warnings.hpp"
 #include "cli/layer_report.hpp"
 #include "cli/source_report.hpp"
 #include "cli/summary_report.hpp"
@@ -35,7 +36,7 @@ std::string input_summary(const std::vector<SourceStats>& sources) {
         }
         s += strided_warning(src);
     }
-    return s;
+    return s + warnings_text(sources);
 }
 
 // --vs names a second tag that exists and differs from --tag.
@@ -47,6 +48,7 @@ void analyze_json(JsonWriter& w, const Query& x) {
     const TagStats& t = x.tag();
     write_summary_json(w, x.agg, t, x.sources);
     write_sources_json(w, x.sources);
+    write_warnings_json(w, x.sources);
     write_layers_json(w, x.agg, t, x.q);
     write_gates_json(w, t, x.q);
     if (!x.q.windowed) {

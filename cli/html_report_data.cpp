@@ -10,6 +10,7 @@
 #include "cli/deep_report.hpp"
 #include "cli/figure_output.hpp"
 #include "cli/html_report.hpp"
+#include "cli/input_warnings.hpp"
 #include "cli/json_writer.hpp"
 #include "cli/summary_report.hpp"
 
@@ -185,6 +186,7 @@ std::string html_report_data(const Aggregates& agg, const std::vector<SourceStat
         w.field("rejected", s.total_rejects()).field("skipped", s.skipped_lines).end_object();
     }
     w.end_array();
+    write_warnings_json(w, sources);
     w.end_object();
     return out;
 }

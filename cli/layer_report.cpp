@@ -1,5 +1,7 @@
 #include "cli/layer_report.hpp"
 
+#include "cli/input_warnings.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -286,9 +288,12 @@ extern const CommandSpec kLayersCommand = {
         flag::bottom(app, a, 5, "Experts listed as least frequent");
     },
     kNeedsLayer,
-    [](JsonWriter& w, const Query& x) { write_layers_json(w, x.agg, x.tag(), x.q); },
+    [](JsonWriter& w, const Query& x) {
+        write_warnings_json(w, x.sources);
+        write_layers_json(w, x.agg, x.tag(), x.q);
+    },
     [](const Query& x) { return layers_csv(x.agg, x.tag(), x.q); },
-    [](const Query& x) { return layers_text(x.agg, x.tag(), x.q); },
+    [](const Query& x) { return warnings_text(x.sources) + layers_text(x.agg, x.tag(), x.q); },
 };
 
 extern const CommandSpec kExpertsCommand = {

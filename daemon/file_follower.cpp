@@ -174,6 +174,7 @@ bool FileFollower::try_open(bool resume) {
 }
 
 void FileFollower::checkpoint() {
+    ingest_.settle_pending();
     if (!stats_.dirty) return;
     // The fingerprint of what lies before the committed offset: from the bytes in memory
     // when they cover it (the usual case: the file ends with a complete line), else read.

@@ -2,6 +2,8 @@
 // (docs/SCHEMA.md). Layout, little-endian (parsers/state_codec.hpp):
 //   "MSS2"  parsers (LineParser::save: count, then name + state per stateful format)
 //           strided-batch check, gate vectors waiting for their next layer
+//   "MSS3"  as MSS2, then the identical-run check with its held records, the routing
+//           record count and the records held on top-k probation
 // "MSS1" (before formats had a registry) held eval-callback's current layer as a bare
 // int32 where the parsers' section now is; it is still read, so a database written then
 // resumes where it stopped.
@@ -12,14 +14,18 @@ namespace moe {
 namespace {
 constexpr uint32_t kMagicV1 = 0x3153534d;  // "MSS1"
 constexpr uint32_t kMagicV2 = 0x3253534d;  // "MSS2"
+constexpr uint32_t kMagicV3 = 0x3353534d;  // "MSS3"
 }  // namespace
 
 std::string StreamIngest::checkpoint() const {
     StateWriter w;
-    w.put<uint32_t>(kMagicV2);
+    w.put<uint32_t>(kMagicV3);
     parser_.save(w);
     strided_.save(w);
     gates_.save(w, agg_);
+    identical_.save(w);
+    w.put<uint64_t>(routing_seq_);
+    probation_.save(w);
     return w.take();
 }
 
@@ -27,7 +33,9 @@ bool StreamIngest::restore(std::string_view state) {
     if (state.empty()) return false;
     StateReader r(state);
     bool ok = false;
-    switch (r.get<uint32_t>()) {
+    const auto magic = r.get<uint32_t>();
+    switch (magic) {
+        case kMagicV3:
         case kMagicV2:
             ok = parser_.restore(r);
             break;
@@ -41,8 +49,16 @@ bool StreamIngest::restore(std::string_view state) {
         default:
             return false;
     }
-    ok = ok && strided_.restore(r) && gates_.restore(r, agg_) && r.at_end();
+    ok = ok && strided_.restore(r) && gates_.restore(r, agg_);
+    if (ok && magic == kMagicV3) {
+        ok = identical_.restore(r);
+        routing_seq_ = r.get<uint64_t>();
+        ok = ok && probation_.restore(r);
+    }
+    ok = ok && r.at_end();
     if (!ok) {
+        identical_ = {};
+        probation_.clear();
         new_stream();
         parser_.reset();
     }

@@ -1,5 +1,7 @@
 #include "ingest/stream_ingest.hpp"
 
+#include <algorithm>
+
 namespace moe {
 
 StreamIngest::StreamIngest(Aggregates& agg, SourceStats& stats, Format format, size_t max_line,
@@ -24,6 +26,8 @@ void StreamIngest::feed(std::string_view bytes) {
 
 void StreamIngest::line(std::string_view text) {
     ++stats_.lines;
+    // A UTF-8 byte order mark at the start of a stream belongs to no record.
+    if (splitter_.consumed() == 0 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
     current_line_ = text;
     if (documents_.open()) return document_line(text, true);
     if (parser_.reads_documents() && DocumentFramer::opens(text))
@@ -53,6 +57,7 @@ void StreamIngest::after_feed() {
 }
 
 void StreamIngest::finish() {
+    release_held();
     if (documents_.open()) {  // one partial_line for the whole unfinished document
         documents_.abandon([this](std::string_view sample) {
             current_line_ = sample;
@@ -66,6 +71,7 @@ void StreamIngest::finish() {
 }
 
 void StreamIngest::reset(uint64_t offset) {
+    release_held();  // what was read of the old stream counts
     splitter_.reset(offset);
     documents_.reset();
     new_stream();
@@ -88,15 +94,75 @@ TagId StreamIngest::resolve_tag(std::string_view record_tag) {
 }
 
 void StreamIngest::on_routing(const RoutingRecord& r) {
-    const TagId tag = resolve_tag(r.tag);
-    if (auto why = agg_.add_routing(tag, r, arrival_)) return on_reject(*why, current_line_);
-    ++stats_.records;
-    if (observer_) observer_(tag, r);
-    if (!agg_.options().checks) return;
-    if (const int verdict = strided_.add(r.layer, r.experts, agg_.num_experts()); verdict >= 0) {
-        ++stats_.batches_checked;
-        stats_.batches_strided += static_cast<uint64_t>(verdict);
+    // Validated before its tag is looked up: a rejected record creates no tag.
+    if (auto why = agg_.check_routing(r, arrival_)) return on_reject(*why, current_line_);
+    ++routing_seq_;
+    if (agg_.options().checks) {
+        // Held records have not taught the aggregates their ids yet: E seen by this stream.
+        for (int32_t e : r.experts)
+            seen_experts_ = std::max(seen_experts_, static_cast<uint32_t>(e) + 1);
+        if (const int verdict =
+                strided_.add(r.layer, r.experts, std::max(agg_.num_experts(), seen_experts_));
+            verdict >= 0) {
+            ++stats_.batches_checked;
+            stats_.batches_strided += static_cast<uint64_t>(verdict);
+        }
     }
+    route(r, arrival_, current_line_);
+    if (!probation_.empty()) settle_probation(false);
+}
+
+void StreamIngest::route(const RoutingRecord& r, double arrival, std::string_view line) {
+    const uint64_t run = identical_.observe(r);
+    if (run == IdenticalRuns::kMinRun) {
+        ++stats_.identical_runs;
+        stats_.identical_records += run;
+    } else if (run > IdenticalRuns::kMinRun) {
+        ++stats_.identical_records;
+    }
+    if (!agg_.options().exclude_identical_runs) return count_or_hold(r, arrival, line);
+    std::vector<HeldRecord>& held = identical_.held(r.layer);
+    if (run == 1) {  // the previous run of this layer ended short: its records count
+        std::vector<HeldRecord> done = std::move(held);
+        held.clear();
+        for (HeldRecord& h : done)
+            count_or_hold(h.view(), h.arrival, h.sample);
+        return count_or_hold(r, arrival, line);
+    }
+    if (run < IdenticalRuns::kMinRun) return held.push_back(HeldRecord::of(r, arrival, line));
+    stats_.identical_excluded += held.size() + 1;
+    held.clear();
+}
+
+void StreamIngest::count_or_hold(const RoutingRecord& r, double arrival, std::string_view line) {
+    // A new layer whose k another layer already has is counted at once; only a layer
+    // that would start with a k no layer has waits (ingest/topk_probation.hpp).
+    if (probation_.holds(r.layer) ||
+        (!agg_.top_k_known(r.layer) && !agg_.top_k_in_use(r.experts.size())))
+        return probation_.add(HeldRecord::of(r, arrival, line), routing_seq_);
+    count(r, arrival, line);
+}
+
+void StreamIngest::count(const RoutingRecord& r, double arrival, std::string_view line) {
+    if (auto why = agg_.check_routing(r, arrival)) return on_reject(*why, line);
+    const TagId tag = resolve_tag(r.tag);
+    if (auto why = agg_.add_checked(tag, r, arrival)) return on_reject(*why, line);
+    ++stats_.records;
+    if (observer_) observer_(tag, r);  // in counting order (decisions/routing_sequence.hpp)
+    stats_.dirty = true;
+}
+
+void StreamIngest::settle_probation(bool all) {
+    probation_.settle(routing_seq_, all, [this](HeldRecord&& h, bool keep) {
+        if (keep) return count_held(std::move(h));
+        on_reject(RejectReason::topk_changed, h.sample);
+    });
+}
+
+void StreamIngest::release_held() {
+    for (HeldRecord& h : identical_.release_all())
+        count_or_hold(h.view(), h.arrival, h.sample);
+    settle_probation(true);
 }
 
 void StreamIngest::on_gate(const GateRecord& g) {

@@ -10,7 +10,9 @@
 #include "analytics/aggregates.hpp"
 #include "analytics/source_stats.hpp"
 #include "ingest/gate_pairer.hpp"
+#include "ingest/identical_runs.hpp"
 #include "ingest/strided_batch_check.hpp"
+#include "ingest/topk_probation.hpp"
 #include "parsers/document_framer.hpp"
 #include "parsers/line_parser.hpp"
 #include "parsers/line_splitter.hpp"
@@ -56,6 +58,9 @@ class StreamIngest : private RecordSink {
     bool restore(std::string_view state);
 
     void set_observer(RecordObserver o) { observer_ = std::move(o); }
+    // Decides every layer still on top-k probation now (ingest/topk_probation.hpp): a
+    // followed file does so before each commit, so a layer with a single record shows.
+    void settle_pending() { settle_probation(true); }
 
     // Parses one complete line (no newline), as feed() does for each line it finds.
     void line(std::string_view text);
@@ -68,6 +73,13 @@ class StreamIngest : private RecordSink {
     void on_skip(SkipKind kind, std::string_view line) override;
 
     TagId resolve_tag(std::string_view record_tag);
+    // After validation: the identical-run check, then top-k probation, then counting.
+    void route(const RoutingRecord& r, double arrival, std::string_view line);
+    void count_or_hold(const RoutingRecord& r, double arrival, std::string_view line);
+    void count(const RoutingRecord& r, double arrival, std::string_view line);
+    void count_held(HeldRecord&& h) { count(h.view(), h.arrival, h.sample); }
+    void settle_probation(bool all);
+    void release_held();  // the stream ended: every held record is decided
     void document_line(std::string_view text, bool terminated);
     void after_feed();
     void new_stream();
@@ -82,6 +94,10 @@ class StreamIngest : private RecordSink {
     LineParser parser_;
     GatePairer gates_;
     StridedBatchCheck strided_;
+    IdenticalRuns identical_;
+    TopKProbation probation_;
+    uint64_t routing_seq_ = 0;   // routing records seen by this stream (probation window)
+    uint32_t seen_experts_ = 0;  // largest id + 1 of the records validated here
     std::string_view current_line_;
     double arrival_ = NAN;
     RecordObserver observer_;

@@ -21,6 +21,16 @@ void AnalysisFlags::add_to(CLI::App& app, const std::string& group) {
         ->check(CLI::Range(0u, static_cast<uint32_t>(kMaxExpert + 1)))
         ->capture_default_str()
         ->group(group);
+    app.add_option("--top-k", analytics.top_k,
+                   "Experts per record; records with another count are topk_changed rejects. "
+                   "0: from a meta record, else from each layer's first records")
+        ->check(CLI::Range(0u, static_cast<uint32_t>(kMaxTopK)))
+        ->capture_default_str()
+        ->group(group);
+    app.add_flag("--exclude-identical-runs", analytics.exclude_identical_runs,
+                 "Leave out runs of >= 256 identical routings of one layer (warm-up batches; "
+                 "docs/FIGURES.md \"Warnings\")")
+        ->group(group);
     app.add_option("--bucket-s", analytics.bucket_seconds, "Timeline bucket width in seconds")
         ->check(CLI::Range(int64_t{1}, int64_t{86400} * 366))
         ->capture_default_str()

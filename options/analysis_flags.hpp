@@ -18,7 +18,8 @@ struct AnalysisFlags {
     AnalyticsOptions analytics;
     size_t max_line = LineSplitter::kDefaultMaxLine;
 
-    // --format, --ema-decay, --num-experts, --bucket-s, --analytics, --max-tags,
+    // --format, --ema-decay, --num-experts, --top-k, --exclude-identical-runs, --bucket-s,
+    // --analytics, --max-tags,
     // --max-line-bytes, in `group` of the help text.
     void add_to(CLI::App& app, const std::string& group = "Analysis");
     // The values after parsing: the analytics set applied, the format resolved.

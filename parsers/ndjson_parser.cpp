@@ -119,6 +119,8 @@ struct NdjsonParser::Impl {
     bool has_layer = false, has_token = false;
     int64_t layer = -1, token = -1, num_experts = 0, top_k = 0;
     double timestamp = NAN;
+    bool bad_timestamp = false;
+    bool has_num_experts = false, has_top_k = false;
     Rows<int32_t> experts;
     Rows<float> weights, logits, values;
     bool saw_samples = false;
@@ -131,6 +133,7 @@ struct NdjsonParser::Impl {
         layer = token = -1;
         num_experts = top_k = 0;
         timestamp = NAN;
+        bad_timestamp = has_num_experts = has_top_k = false;
         experts.clear();
         weights.clear();
         logits.clear();
@@ -163,14 +166,21 @@ struct NdjsonParser::Impl {
                 has_token = true;
                 return val.get_int64().get(token);
             case JsonField::num_experts:
+                has_num_experts = true;
                 return val.get_int64().get(num_experts);
             case JsonField::top_k:
+                has_top_k = true;
                 return val.get_int64().get(top_k);
             case JsonField::timestamp: {
+                od::json_type t = od::json_type::null;
+                if (val.type().get(t) == simdjson::SUCCESS && t == od::json_type::string)
+                    return simdjson::SUCCESS;  // an ISO string is ignored
                 double d;
-                if (val.get_double().get(d) == simdjson::SUCCESS)
+                if (val.get_double().get(d) != simdjson::SUCCESS)
+                    bad_timestamp = true;  // null, true, NaN, ...: not a time
+                else
                     timestamp = d > 1e11 ? d / 1000.0 : d;
-                return simdjson::SUCCESS;  // an ISO string is ignored
+                return simdjson::SUCCESS;
             }
             case JsonField::experts:
                 return read_rows(val, experts);
@@ -196,9 +206,10 @@ struct NdjsonParser::Impl {
     void emit(std::string_view line, RecordSink& sink) {
         if (type == "meta" ||
             (!experts.present && !values.present && (num_experts || !model_id.empty()))) {
-            if (num_experts < 0 || num_experts > kMaxExpert + 1 || top_k < 0 ||
-                top_k > int64_t(kMaxTopK))
-                return sink.on_reject(RejectReason::expert_out_of_range, line);
+            // A stated count must be usable: 1..4,096 experts, top-k 1..256.
+            if ((has_num_experts && (num_experts <= 0 || num_experts > kMaxExpert + 1)) ||
+                (has_top_k && (top_k <= 0 || top_k > int64_t(kMaxTopK))))
+                return sink.on_reject(RejectReason::invalid_meta, line);
             MetaRecord m;
             m.tag = tag;
             m.model_id = model_id;
@@ -207,6 +218,7 @@ struct NdjsonParser::Impl {
             return sink.on_meta(m);
         }
         if (!has_layer) return sink.on_reject(RejectReason::missing_field, line);
+        if (bad_timestamp) return sink.on_reject(RejectReason::bad_timestamp, line);
         if (layer < 0 || layer > kMaxLayer)
             return sink.on_reject(RejectReason::layer_out_of_range, line);
         if (type == "gate_input" || type == "gate" || (values.present && !experts.present))

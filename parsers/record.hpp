@@ -52,6 +52,8 @@ enum class RejectReason : uint8_t {
     binary,               // control bytes: not text
     partial_line,         // connection closed or file rotated in the middle of a line
     memory_budget,        // a new (tag, layer) would exceed the aggregates' memory budget
+    bad_timestamp,        // a timestamp that is not a number, or implausible (before 2000, ...)
+    invalid_meta,         // a meta record stating 0 or > 4,096 experts, or top-k 0 or > 256
     count_
 };
 
@@ -85,6 +87,10 @@ constexpr std::string_view reject_reason_name(RejectReason r) {
             return "partial_line";
         case RejectReason::memory_budget:
             return "memory_budget";
+        case RejectReason::bad_timestamp:
+            return "bad_timestamp";
+        case RejectReason::invalid_meta:
+            return "invalid_meta";
         case RejectReason::count_:
             break;
     }

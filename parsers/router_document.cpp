@@ -35,16 +35,17 @@ bool RouterDocumentParser::parse(std::string_view text, RecordSink& sink, std::s
     std::string_view ds, model;
     // Optional fields: a missing or mistyped one just stays unset.
     auto found = [](auto&& res, auto& out) { return std::move(res).get(out) == simdjson::SUCCESS; };
-    found(obj["num_experts"].get_int64(), ne);
-    found(obj["top_k"].get_int64(), k);
+    const bool has_ne = found(obj["num_experts"].get_int64(), ne);
+    const bool has_k = found(obj["top_k"].get_int64(), k);
     found(obj["dataset"].get_string(), ds);
     simdjson::dom::element config;
     if (found(obj["config"], config) && !found(config.get_string(), model) &&
         !found(config["model"].get_string(), model))
         found(config["model_id"].get_string(), model);
     const std::string tag_copy(ds), model_copy(model);
-    if (ne < 0 || ne > kMaxExpert + 1 || k < 0 || k > int64_t(kMaxTopK)) {
-        sink.on_reject(RejectReason::expert_out_of_range, text.substr(0, 200));
+    if ((has_ne && (ne <= 0 || ne > kMaxExpert + 1)) ||
+        (has_k && (k <= 0 || k > int64_t(kMaxTopK)))) {
+        sink.on_reject(RejectReason::invalid_meta, text.substr(0, 200));
         return true;
     }
     m.tag = tag_copy;

@@ -224,6 +224,12 @@ const Table<SourceRow>& source_table() {
                        FIELD(s.batches_checked)),
             integer<R>("batches_strided", "batches that looked defective",
                        FIELD(s.batches_strided)),
+            integer<R>("identical_runs", "runs of >= 256 identical routings of one layer",
+                       FIELD(s.identical_runs)),
+            integer<R>("identical_records", "records in those runs", FIELD(s.identical_records)),
+            integer<R>("identical_excluded",
+                       "records of those runs left out (--exclude-identical-runs)",
+                       FIELD(s.identical_excluded)),
             {"stream_state", kBlob, "opaque resumable parser state as of offset",
              [](sql::Statement& q, int i, const R& r) {
                  q.bind_blob(i, bytes_of(r.s.stream_state));

@@ -198,4 +198,5 @@ document.getElementById("summary").textContent = "tag '" + D.tag + "' · " + D.t
 (function inputs() {
   const sec = document.getElementById("inputs");
   table(sec, ["source", "records", "rejected", "skipped lines"], D.sources.map(s => [s.name, s.records, s.rejected, s.skipped]));
+  for (const w of (D.warnings || [])) html("p", sec, "warning (" + w.code + "): " + w.message);
 })();

@@ -11,6 +11,7 @@
 using namespace moe;
 
 namespace {
+constexpr int64_t kT0 = 1'800'000'000;  // a plausible time, a multiple of 60 (bad_timestamp)
 void add(Aggregates& agg, int32_t layer, std::vector<int32_t> experts, TagId tag = kAllTag,
          std::vector<float> logits = {}, double ts = NAN) {
     RoutingRecord r;
@@ -159,16 +160,16 @@ TEST_CASE("timeline buckets and --since/--until windows") {
     o.bucket_seconds = 60;
     Aggregates agg(o);
     const TagId t = agg.tag_id("x");
-    add(agg, 0, {0, 1}, t, {}, 1000.5);  // bucket 960
-    add(agg, 0, {0, 2}, t, {}, 1019.0);  // bucket 960
-    add(agg, 1, {1, 2}, t, {}, 1020.0);  // bucket 1020
-    add(agg, 1, {3, 2}, t, {}, NAN);     // untimed: in totals only
+    add(agg, 0, {0, 1}, t, {}, kT0 + 1000.5);  // bucket kT0 + 960
+    add(agg, 0, {0, 2}, t, {}, kT0 + 1019.0);  // bucket kT0 + 960
+    add(agg, 1, {1, 2}, t, {}, kT0 + 1020.0);  // bucket kT0 + 1020
+    add(agg, 1, {3, 2}, t, {}, NAN);           // untimed: in totals only
     const auto& b = agg.timeline().buckets();
-    CHECK(b.at({t, 0, 960}).tokens == 2);
-    CHECK(b.at({t, 0, 960}).hits[0] == 2);
-    CHECK(b.at({kAllTag, -1, 1020}).tokens == 1);
-    CHECK(b.count({t, 1, 960}) == 0);
-    agg.restrict_to_window(1020, 2000);
+    CHECK(b.at({t, 0, kT0 + 960}).tokens == 2);
+    CHECK(b.at({t, 0, kT0 + 960}).hits[0] == 2);
+    CHECK(b.at({kAllTag, -1, kT0 + 1020}).tokens == 1);
+    CHECK(b.count({t, 1, kT0 + 960}) == 0);
+    agg.restrict_to_window(kT0 + 1020, kT0 + 2000);
     CHECK(agg.windowed());
     CHECK(agg.tag(t).layer(0) == nullptr);
     CHECK(agg.tag(t).layer(1)->tokens == 1);

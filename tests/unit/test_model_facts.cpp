@@ -11,6 +11,7 @@ void feed(Aggregates& agg, const std::string& text) {
     SourceStats s;
     StreamIngest in(agg, s, Format::auto_detect);
     in.feed(text);
+    in.finish();
 }
 
 const FactField& field(std::string_view key) {

@@ -1,9 +1,9 @@
 #include <catch2/catch.hpp>
 
-#include "ingest/stream_ingest.hpp"
 #include "cli/html_report.hpp"
 #include "cli/json_writer.hpp"
 #include "daemon/prometheus_text.hpp"
+#include "ingest/stream_ingest.hpp"
 
 using namespace moe;
 
@@ -11,6 +11,7 @@ namespace {
 void feed(Aggregates& agg, SourceStats& s, const std::string& text) {
     StreamIngest in(agg, s, Format::auto_detect);
     in.feed(text);
+    in.finish();
 }
 }  // namespace
 

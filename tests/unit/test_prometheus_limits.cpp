@@ -2,8 +2,8 @@
 
 #include <regex>
 
-#include "ingest/stream_ingest.hpp"
 #include "daemon/prometheus_text.hpp"
+#include "ingest/stream_ingest.hpp"
 
 using namespace moe;
 
@@ -30,6 +30,7 @@ TEST_CASE("Prometheus exposition: excess and long tags are summed under tag=\"ot
                 std::to_string(t) + "\"}\n";
     text += "{\"layer\": 1, \"experts\": [0, 1], \"tag\": \"" + std::string(100, 'L') + "\"}\n";
     in.feed(text);
+    in.finish();
     ExpositionLimits lim;
     lim.max_tags = 16;
     const std::string t = prometheus_text(agg, {&s}, lim);
@@ -52,6 +53,7 @@ TEST_CASE("Prometheus exposition: per-expert samples and layers are capped") {
     for (int l = 0; l < 10; ++l)
         text += std::to_string(l) + ",0 4095\n";
     in.feed(text);
+    in.finish();
     ExpositionLimits lim;
     lim.max_layers = 4;
     lim.max_expert_samples = 3 * 4096;

@@ -1,0 +1,37 @@
+// Reads an input file for `analyze` and the FILE arguments of queries: plain, gzip or
+// zstd, told apart by their first bytes (not the name), so `analyze moe.log.*` reads a
+// rotated, compressed history. README "Guarantees".
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace moe {
+
+class InputReader {
+  public:
+    // Opens `path` ("-": standard input). Throws std::runtime_error naming the file.
+    explicit InputReader(const std::string& path);
+    ~InputReader();
+    InputReader(const InputReader&) = delete;
+    InputReader& operator=(const InputReader&) = delete;
+
+    // The next decompressed bytes; empty at the end. Throws std::runtime_error on a read
+    // error. Compressed data that ends early (a truncated .gz or .zst) ends the input and
+    // sets truncated(): everything decompressed before it was returned.
+    std::string_view read();
+    bool truncated() const { return truncated_; }
+    const char* compression() const;  // "gzip", "zstd" or "" (plain)
+
+    struct Codec;
+
+  private:
+    std::string path_;
+    int fd_ = -1;
+    bool own_fd_ = false;
+    bool truncated_ = false;
+    std::unique_ptr<Codec> codec_;
+};
+
+}  // namespace moe

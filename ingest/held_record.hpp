@@ -1,0 +1,34 @@
+// A routing record copied out of the parser's buffers so ingest can decide about it later
+// (top-k probation, identical-run exclusion), with what counting it needs: its tag, its
+// arrival time and a sample of its line for a reject. Saved in the stream checkpoint.
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "parsers/record.hpp"
+#include "parsers/state_codec.hpp"
+
+namespace moe {
+
+struct HeldRecord {
+    int32_t layer = -1;
+    int64_t token = -1;
+    std::vector<int32_t> experts;
+    std::vector<float> weights, logits;
+    double timestamp = NAN;
+    double arrival = NAN;
+    std::string tag;
+    std::string sample;  // the start of its line, for a reject sample
+
+    static HeldRecord of(const RoutingRecord& r, double arrival, std::string_view line);
+    RoutingRecord view() const;
+    void save(StateWriter& w) const;
+    bool restore(StateReader& r);
+};
+
+void save_held(StateWriter& w, const std::vector<HeldRecord>& v);
+bool restore_held(StateReader& r, std::vector<HeldRecord>& v);
+
+}  // namespace moe

@@ -1,0 +1,42 @@
+// Long runs of identical routing, such as vLLM's warm-up batches (thousands of tokens routed
+// alike), which would dominate every figure (README "Guarantees", docs/FIGURES.md
+// "Warnings"). A run is a sequence of consecutive records of one layer in one stream with
+// the same expert ids in the same order and the same weights (or none); one of kMinRun
+// records or more is reported. With --exclude-identical-runs, records 2.. of a run are held
+// until the run breaks (then counted) or reaches kMinRun (then dropped, and every later
+// record of the run too): the run's first record stays counted, like any record. Saved in
+// the stream checkpoint.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "ingest/held_record.hpp"
+
+namespace moe {
+
+class IdenticalRuns {
+  public:
+    static constexpr uint64_t kMinRun = 256;
+
+    // The length of the record's run so far, this record included (1: a new run).
+    uint64_t observe(const RoutingRecord& r);
+    // Exclusion: the records 2.. of a layer's current run, held until it is decided.
+    std::vector<HeldRecord>& held(int32_t layer) { return held_[layer]; }
+    // Every held record, layer by layer (the stream ended); forgets them.
+    std::vector<HeldRecord> release_all();
+    void save(StateWriter& w) const;
+    bool restore(StateReader& r);
+
+  private:
+    struct Last {
+        std::vector<int32_t> experts;
+        std::vector<float> weights;
+        uint64_t run = 0;
+    };
+    std::map<int32_t, Last> last_;
+    std::map<int32_t, std::vector<HeldRecord>> held_;
+};
+
+}  // namespace moe
