@@ -16,7 +16,7 @@ namespace moe {
 
 struct SourceStats {
     static constexpr size_t kSamplesPerReason = 3;
-    static constexpr size_t kSampleBytes = 160;
+    static constexpr size_t kSampleBytes = kRejectSampleBytes;
 
     std::string name;  // "file:/var/log/moe.log", "tcp://127.0.0.1:7070", "stdin"
     std::string kind;  // file, tcp, unix, stdin

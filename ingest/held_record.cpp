@@ -3,7 +3,6 @@
 namespace moe {
 
 namespace {
-constexpr size_t kSampleBytes = 200;
 constexpr uint32_t kMaxHeld = 1u << 20;  // a corrupt checkpoint cannot ask for more
 }  // namespace
 
@@ -17,7 +16,7 @@ HeldRecord HeldRecord::of(const RoutingRecord& r, double arrival, std::string_vi
     h.timestamp = r.timestamp;
     h.arrival = arrival;
     h.tag = r.tag;
-    h.sample = line.substr(0, kSampleBytes);
+    h.sample = reject_sample(line);
     return h;
 }
 

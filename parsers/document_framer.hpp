@@ -11,13 +11,14 @@
 #include <string_view>
 
 #include "parsers/number_scan.hpp"
+#include "parsers/record.hpp"
 
 namespace moe {
 
 class DocumentFramer {
   public:
     static constexpr size_t kDefaultMaxBytes = 512u << 20;
-    static constexpr size_t kSampleBytes = 200;  // what a reject shows of a document
+    static constexpr size_t kSampleBytes = kRejectSampleBytes;  // what a reject shows
 
     explicit DocumentFramer(size_t max_bytes = kDefaultMaxBytes) : max_bytes_(max_bytes) {}
 

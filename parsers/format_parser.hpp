@@ -30,7 +30,7 @@ class FormatParser {
     // priority order that claims it (else to the first such format).
     virtual bool reads_documents() const { return false; }
     virtual void parse_document(std::string_view doc, RecordSink& sink) {
-        sink.on_reject(RejectReason::malformed, doc.substr(0, 200));
+        sink.on_reject(RejectReason::malformed, reject_sample(doc));
     }
 
     // State that spans lines: forgotten when the stream restarts, saved with a checkpoint.

@@ -28,7 +28,7 @@ void LineParser::parse(std::string_view line, RecordSink& sink) {
 
 void LineParser::parse_document(std::string_view doc, RecordSink& sink) {
     if (document_readers_.empty())
-        return sink.on_reject(RejectReason::malformed, doc.substr(0, 200));
+        return sink.on_reject(RejectReason::malformed, reject_sample(doc));
     for (FormatParser* p : document_readers_)
         if (p->claims(doc)) return p->parse_document(doc, sink);
     document_readers_.front()->parse_document(doc, sink);

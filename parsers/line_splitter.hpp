@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "parsers/record.hpp"
+
 namespace moe {
 
 class LineSplitter {
@@ -83,7 +85,7 @@ class LineSplitter {
     }
 
   private:
-    static constexpr size_t kSampleBytes = 256;
+    static constexpr size_t kSampleBytes = kRejectSampleBytes;  // kept of a too-long line
 
     template <class OnTooLong>
     void keep_partial(const char* p, const char* end, OnTooLong& on_too_long) {

@@ -179,7 +179,7 @@ struct NdjsonParser::Impl {
                 if (val.get_double().get(d) != simdjson::SUCCESS)
                     bad_timestamp = true;  // null, true, NaN, ...: not a time
                 else
-                    timestamp = d > 1e11 ? d / 1000.0 : d;
+                    timestamp = d > kMillisecondTimestampAbove ? d / 1000.0 : d;
                 return simdjson::SUCCESS;
             }
             case JsonField::experts:

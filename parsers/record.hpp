@@ -102,5 +102,14 @@ constexpr std::string_view reject_reason_name(RejectReason r) {
 inline constexpr int32_t kMaxLayer = 1023;
 inline constexpr int32_t kMaxExpert = 4095;
 inline constexpr size_t kMaxTopK = 256;
+// How much of a rejected line or document is kept as its sample (README "Guarantees").
+inline constexpr size_t kRejectSampleBytes = 160;
+// The start of a rejected text, as kept in its sample (SourceStats cuts it on a UTF-8
+// character boundary).
+inline std::string_view reject_sample(std::string_view text) {
+    return text.substr(0, kRejectSampleBytes);
+}
+// A numeric timestamp above this many seconds (the year 5138) is taken as milliseconds.
+inline constexpr double kMillisecondTimestampAbove = 1e11;
 
 }  // namespace moe

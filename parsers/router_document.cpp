@@ -45,7 +45,7 @@ bool RouterDocumentParser::parse(std::string_view text, RecordSink& sink, std::s
     const std::string tag_copy(ds), model_copy(model);
     if ((has_ne && (ne <= 0 || ne > kMaxExpert + 1)) ||
         (has_k && (k <= 0 || k > int64_t(kMaxTopK)))) {
-        sink.on_reject(RejectReason::invalid_meta, text.substr(0, 200));
+        sink.on_reject(RejectReason::invalid_meta, reject_sample(text));
         return true;
     }
     m.tag = tag_copy;
@@ -57,14 +57,14 @@ bool RouterDocumentParser::parse(std::string_view text, RecordSink& sink, std::s
     for (simdjson::dom::element sample : samples) {
         simdjson::dom::array layers;
         if (sample["layers"].get_array().get(layers)) {
-            sink.on_reject(RejectReason::missing_field, text.substr(0, 200));
+            sink.on_reject(RejectReason::missing_field, reject_sample(text));
             continue;
         }
         for (simdjson::dom::element L : layers) {
             int64_t layer = -1;
             simdjson::dom::array sel, wts, lgs;
             if (L["layer"].get_int64().get(layer) || L["selected_experts"].get_array().get(sel)) {
-                sink.on_reject(RejectReason::missing_field, text.substr(0, 200));
+                sink.on_reject(RejectReason::missing_field, reject_sample(text));
                 continue;
             }
             const bool has_w = L["expert_weights"].get_array().get(wts) == simdjson::SUCCESS;
@@ -115,7 +115,7 @@ void RouterDocumentParser::emit_layer(std::string_view text, RecordSink& sink,
         };
         if (wts && wit != wts->end()) ok = read_floats(*wit, w) && ok, ++wit;
         if (lgs && lit != lgs->end()) ok = read_floats(*lit, lg) && ok, ++lit;
-        const std::string_view where = text.substr(0, 200);
+        const std::string_view where = reject_sample(text);
         if (!ok || ids.empty() || ids.size() > kMaxTopK) {
             sink.on_reject(RejectReason::malformed, where);
 
