@@ -127,13 +127,14 @@ std::string compare_text(const Aggregates& agg, const ComparePair& p, const Quer
         ": Jensen-Shannon divergence of the expert shares (bits; 0 = same routing, 1 "
         "= disjoint)";
     s = wrap("", s, 100, "") + "\n";
-    Table summary({"layer", "tokens_a", "tokens_b", "js_bits", "leans_on (share a vs b)"});
+    Table summary({"layer", "tokens_a", "tokens_b", "js_bits", "leans on (share a vs b)"});
     for (const auto& c : cs) {
         std::string lean;
         for (const auto& e : c.experts) {
             if (!(e.diff > 0)) continue;
-            lean = std::to_string(e.expert) + " (" + fmt_num::percent(e.share_a) + " vs " +
-                   fmt_num::percent(e.share_b) + ")";
+            // Starts with a word, so the cell is left-aligned under its header.
+            lean = "expert " + std::to_string(e.expert) + ": " + fmt_num::percent(e.share_a) +
+                   " vs " + fmt_num::percent(e.share_b);
             break;
         }
         summary.add({c.layer < 0 ? "all" : std::to_string(c.layer), fmt_num::integer(c.tokens_a),
@@ -149,7 +150,7 @@ std::string compare_text(const Aggregates& agg, const ComparePair& p, const Quer
         Table t({"expert", "share_a", "share_b", "ratio", "diff"});
         for (const auto& e : c.experts)
             t.add({std::to_string(e.expert), fmt_num::percent(e.share_a),
-                   fmt_num::percent(e.share_b), fmt_num::sig(e.ratio, 4),
+                   fmt_num::percent(e.share_b), fmt_num::fixed(e.ratio, 3),  // aligned decimals
                    fmt_num::fixed(e.diff * 100, 2) + "pp"});
         s += t.render("  ");
     }

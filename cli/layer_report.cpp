@@ -299,7 +299,7 @@ Table experts_table(const Aggregates& agg, const TagStats& tag, const QueryOptio
             pct(e.share),
             pct(e.ema_corrected),
             pct(e.ema),
-            csv ? fmt_num::csv(e.weight_mass) : fmt_num::sig(e.weight_mass, 6)};
+            csv ? fmt_num::csv(e.weight_mass) : fmt_num::fixed(e.weight_mass, 3)};
         if (csv) row.insert(row.begin(), {tag.name, q.layer ? std::to_string(*q.layer) : "all"});
         t.add(row);
     }

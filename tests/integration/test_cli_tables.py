@@ -167,6 +167,22 @@ def real_logs():
         check(df[tag].notna().all() and df["layer"].notna().all(), "%s CSV: tag and layer on every row" % cmd)
 
 
+def decimal_points(lines):
+    return {tuple(i for i, ch in enumerate(l) if ch == ".") for l in lines if l.strip()}
+
+
+def aligned():
+    """Decimal points line up down each column of the tables people compare by eye."""
+    cooc = cli("cooc", "--layer", "1", *TAGGED).stdout.splitlines()[2:]
+    check(len(decimal_points(cooc)) == 1, "cooc decimals aligned:\n" + "\n".join(cooc))
+    ex = cli("experts", "--layer", "3", *TAGGED).stdout.splitlines()
+    rows = ex[ex.index(next(l for l in ex if l.startswith("rank"))) + 1:]
+    check(len(decimal_points(rows)) == 1, "experts decimals aligned:\n" + "\n".join(rows))
+    cmp = cli("compare", "--tag", "gsm8k", "--layer", "5", *TAGGED).stdout.splitlines()
+    rows = cmp[cmp.index(next(l for l in cmp if l.strip().startswith("expert  share_a"))) + 1:]
+    check(len(decimal_points(rows)) == 1, "compare decimals aligned:\n" + "\n".join(rows))
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         log = os.path.join(tmp, "a.log")
@@ -176,6 +192,7 @@ def main():
         short_last_layer(tmp)
         messages(tmp)
     real_logs()
+    aligned()
     print("ok: analyze CSV, compare vs rest, short last layer, option messages, 100 columns, CSV import")
 
 
