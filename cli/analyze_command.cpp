@@ -20,7 +20,8 @@ const std::string kRule(80, '=');
 std::string input_summary(const std::vector<SourceStats>& sources) {
     std::string s;
     for (const auto& src : sources) {
-        s += "Input " + src.name + (src.tag.empty() ? "" : " [tag " + src.tag + "]") + ": " +
+        // Two lines: a long path alone would take the 100 columns.
+        s += "Input " + src.name + (src.tag.empty() ? "" : " [tag " + src.tag + "]") + ":\n  " +
              fmt_num::integer(src.lines) + " lines, " + fmt_num::integer(src.records) +
              " routing records, " + fmt_num::integer(src.gate_records) + " gate vectors, " +
              fmt_num::integer(src.skipped_lines) + " skipped, " +
@@ -39,11 +40,6 @@ std::string input_summary(const std::vector<SourceStats>& sources) {
     return s + warnings_text(sources);
 }
 
-// --vs names a second tag that exists and differs from --tag.
-bool comparing(const Query& x) {
-    return x.q.vs != x.q.tag && x.agg.find_tag(x.q.vs);
-}
-
 void analyze_json(JsonWriter& w, const Query& x) {
     const TagStats& t = x.tag();
     write_summary_json(w, x.agg, t, x.sources);
@@ -57,7 +53,7 @@ void analyze_json(JsonWriter& w, const Query& x) {
     }
     write_corr_json(w, x.agg, t, x.q);
     if (!x.agg.timeline().empty()) write_timeline_json(w, x.agg, x.tag_id(), x.q);
-    if (comparing(x)) write_compare_json(w, x.agg, t, x.tag_named(x.q.vs), x.q);
+    if (const auto p = compare_pair(x, false)) write_compare_json(w, x.agg, p, x.q);
 }
 
 std::string analyze_text(const Query& x) {
@@ -70,7 +66,8 @@ std::string analyze_text(const Query& x) {
              gates_text(t, x.q);
     s += "\n" + kRule + "\n" + corr_text(x.agg, t, x.q);
     if (!x.agg.timeline().empty()) s += "\n" + kRule + "\n" + timeline_text(x.agg, x.tag_id(), x.q);
-    if (comparing(x)) s += "\n" + kRule + "\n" + compare_text(x.agg, t, x.tag_named(x.q.vs), x.q);
+    if (const auto p = compare_pair(x, false))
+        s += "\n" + kRule + "\n" + compare_text(x.agg, p, x.q);
     return s;
 }
 
@@ -87,13 +84,13 @@ extern const CommandSpec kAnalyzeCommand = {
         flag::top(app, a, 10, "Experts listed as most frequent, pairs per layer in cooc");
         flag::bottom(app, a, 5, "Experts listed as least frequent");
         flag::brief(app, a);
-        flag::vs(app, a, "Also compare --tag with this tag");
+        flag::vs(app, a, "Also compare --tag with this tag (--tag alone: with the rest)");
         flag::corr(app, a);
         app.add_option("--html", a.html, "Also write the HTML report of these files");
     },
     kNeedsLayer | kNeedsFiles,
     analyze_json,
-    [](const Query& x) { return layers_csv(x.agg, x.tag(), x.q); },
+    [](const Query& x) { return layer_experts_csv(x.agg, x.tag(), x.q); },
     analyze_text,
 };
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <regex>
 
 #include "cli/analyze.hpp"
 #include "cli/deep_report.hpp"
@@ -86,11 +87,31 @@ void apply_window(const CommandSpec& c, CommandArgs& a, Aggregates& agg, int64_t
                           iso_utc(first) + " to " + iso_utc(last) + ")");
 }
 
+// "2.500000" -> "2.5", "4095" stays.
+std::string trim_zeros(std::string v) {
+    if (v.find('.') == std::string::npos) return v;
+    while (v.back() == '0')
+        v.pop_back();
+    if (v.back() == '.') v.pop_back();
+    return v;
+}
+
+// CLI::Range says "--layer: Value abc not in range 0 to 4095" also for a value that is not a
+// number; say what is accepted instead, for every option checked with a range.
+std::string explain_range(const std::string& msg) {
+    static const std::regex range(R"(^(.*): Value (.*) not in range (\S+) to (\S+)$)");
+    std::smatch m;
+    if (!std::regex_match(msg, m, range)) return msg;
+    const bool real = m[3].str().find('.') != std::string::npos;
+    return m[1].str() + ": '" + m[2].str() + "' is not " + (real ? "a number" : "an integer") +
+           " from " + trim_zeros(m[3]) + " to " + trim_zeros(m[4]);
+}
+
 // CLI11's message, plus what it leaves out: the valid commands when none was recognised.
 std::string parse_error_message(const CLI::ParseError& e,
                                 const std::vector<const CommandSpec*>& registry,
                                 const std::vector<CLI::App*>& subs, const std::string& unknown) {
-    std::string msg = e.what();
+    std::string msg = explain_range(e.what());
     const bool any = std::any_of(subs.begin(), subs.end(), [](CLI::App* s) { return s->parsed(); });
     if (!any && !unknown.empty()) msg = "unknown command '" + unknown + "'";
     if (!any) {

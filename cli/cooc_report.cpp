@@ -26,7 +26,7 @@ Table pairs_table(const TagStats& tag, const QueryOptions& q, bool with_layer) {
     if (with_layer) h.insert(h.begin(), {"tag", "layer"});
     Table t(h);
     // with_layer is the CSV form: 6 significant digits and empty nulls (docs/FIGURES.md).
-    const auto num = [&](double v) { return with_layer ? fmt_num::csv(v) : fmt_num::sig(v, 4); };
+    const auto num = [&](double v) { return with_layer ? fmt_num::csv(v) : fmt_num::fixed(v, 4); };
     for (int32_t id : layers_for(tag, q))
         for (const auto& p : top_pairs(*tag.layer(id), q)) {
             std::vector<std::string> row = {

@@ -58,11 +58,12 @@ std::string corr_text(const Aggregates& agg, const TagStats& tag, const QueryOpt
     if (rs.empty())
         return "No layer pairs within delta " + std::to_string(q.delta_max) + " for tag '" +
                tag.name + "'.\n";
-    std::string s =
-        "Layer correlation r(l, delta) = Pearson over experts of the per-token load of layers l "
-        "and "
-        "l + delta (tag '" +
-        tag.name + "')\n\nPeriodic summary:\n";
+    std::string s = wrap("",
+                         "Layer correlation r(l, delta) = Pearson over experts of the per-token "
+                         "load of layers l and l + delta (tag '" +
+                             tag.name + "')",
+                         100, "") +
+                    "\nPeriodic summary:\n";
     Table per({"delta", "mean_r", "std_r", "layer_pairs"});
     for (const auto& p : summaries(rs, q.periodic))
         per.add({std::to_string(p.delta), fmt_num::fixed(p.mean, 4), fmt_num::fixed(p.std, 4),

@@ -83,12 +83,14 @@ void coverage_json(JsonWriter& w, const Query& x) {
     w.end_array();
 }
 
-Table coverage_table(const Query& x) {
+// CSV headers are the JSON keys (hits_0.5 ...); the table's are short ("h50" ...) so that
+// ten levels fit 100 columns, explained in the heading.
+Table coverage_table(const Query& x, bool csv) {
     std::vector<std::string> h = {"layer", "tag", "tokens"};
-    for (auto k : kLevelKeys)
-        h.push_back("hits_" + std::string(k));
-    for (auto k : kLevelKeys)
-        h.push_back("mass_" + std::string(k));
+    for (const char* side : {"hits_", "mass_"})
+        for (auto k : kLevelKeys)
+            h.push_back(csv ? side + std::string(k)
+                            : side[0] + fmt_num::sig(std::stod(std::string(k)) * 100, 3));
     Table t(h);
     for (const auto& c : coverages(x)) {
         std::vector<std::string> row = {std::to_string(c.layer), c.tag, std::to_string(c.tokens)};
@@ -102,9 +104,12 @@ Table coverage_table(const Query& x) {
 }
 
 std::string coverage_text(const Query& x) {
-    return "Experts needed to cover a share of the selections (hits_P) and of the gate-weight "
-           "mass (mass_P), per layer and tag (docs/FIGURES.md \"Coverage\"); E = " +
-           std::to_string(x.agg.num_experts()) + "\n" + coverage_table(x).render("  ");
+    return wrap("",
+                "Experts needed to cover P % of the selections (hP) and of the gate-weight "
+                "mass (mP), per layer and tag (docs/FIGURES.md \"Coverage\"); E = " +
+                    std::to_string(x.agg.num_experts()),
+                100, "") +
+           coverage_table(x, false).render("  ");
 }
 
 }  // namespace
@@ -118,7 +123,7 @@ extern const CommandSpec kCoverageCommand = {
     },
     kNeedsTotals | kNeedsLayer,
     coverage_json,
-    [](const Query& x) { return coverage_table(x).csv(); },
+    [](const Query& x) { return coverage_table(x, true).csv(); },
     coverage_text,
 };
 

@@ -3,6 +3,9 @@
 // (`logits`) and hits over time (`timeline`).
 #pragma once
 
+#include <memory>
+#include <string_view>
+
 #include <string>
 
 #include "analytics/aggregates.hpp"
@@ -23,12 +26,25 @@ void write_corr_json(JsonWriter& w, const Aggregates& agg, const TagStats& tag,
 std::string corr_text(const Aggregates& agg, const TagStats& tag, const QueryOptions& q);
 std::string corr_csv(const Aggregates& agg, const TagStats& tag, const QueryOptions& q);
 
-void write_compare_json(JsonWriter& w, const Aggregates& agg, const TagStats& a, const TagStats& b,
+// What `compare` compares: --tag with --vs; without --vs, --tag with the rest (the records
+// of `all` not tagged --tag; `rest` owns them); for --tag all, the two tags that differ most.
+struct Query;
+inline constexpr std::string_view kRestName = "rest";
+struct ComparePair {
+    const TagStats* a = nullptr;
+    const TagStats* b = nullptr;
+    std::unique_ptr<TagStats> rest;  // b when comparing with the rest
+    explicit operator bool() const { return a && b; }
+    bool b_is_rest() const { return rest != nullptr; }
+};
+// Throws NoDataError when there is nothing to compare; when !required returns an empty pair
+// instead (analyze adds the section only when there is one) unless --vs was given.
+ComparePair compare_pair(const Query& x, bool required);
+
+void write_compare_json(JsonWriter& w, const Aggregates& agg, const ComparePair& p,
                         const QueryOptions& q);
-std::string compare_text(const Aggregates& agg, const TagStats& a, const TagStats& b,
-                         const QueryOptions& q);
-std::string compare_csv(const Aggregates& agg, const TagStats& a, const TagStats& b,
-                        const QueryOptions& q);
+std::string compare_text(const Aggregates& agg, const ComparePair& p, const QueryOptions& q);
+std::string compare_csv(const Aggregates& agg, const ComparePair& p, const QueryOptions& q);
 
 void write_logits_json(JsonWriter& w, const TagStats& tag, const QueryOptions& q);
 std::string logits_text(const TagStats& tag, const QueryOptions& q);

@@ -10,11 +10,14 @@
 #include "analytics/imbalance.hpp"
 #include "cli/command.hpp"
 #include "cli/figure_output.hpp"
+#include "cli/short_last_layer.hpp"
 #include "cli/table.hpp"
 
 namespace moe {
 
 namespace {
+
+constexpr size_t kWidth = 100;  // terminal columns the text fits (issue 12)
 
 struct ExpertRow {
     int32_t expert;
@@ -99,20 +102,24 @@ std::string expert_line(const ExpertRow& e) {
     return buf;
 }
 
+// Two lines, so the block stays within kWidth columns.
 std::string figures_line(const ImbalanceFigures& f) {
     return "  imbalance: gini " + fmt_num::fixed(f.gini, 3) + "  cv " + fmt_num::fixed(f.cv, 3) +
            "  std " + fmt_num::fixed(f.std, 1) + "  entropy " + fmt_num::fixed(f.entropy_bits, 3) +
-           " bits (" + fmt_num::fixed(f.entropy_norm, 3) + " of max)  max/mean " +
+           " bits (" + fmt_num::fixed(f.entropy_norm, 3) + " of max)\n             max/mean " +
            fmt_num::fixed(f.max_over_mean, 2) + "  max/min " + fmt_num::fixed(f.max_over_min, 2) +
            "  top-5 " + fmt_num::percent(f.top5_share) + "  top-10 " +
            fmt_num::percent(f.top10_share) + "\n";
 }
 
-std::string block(const LayerView& v, const std::string& title, size_t top, size_t bottom) {
+// `note`: a line under the token count (the short last layer, cli/short_last_layer.hpp).
+std::string block(const LayerView& v, const std::string& title, size_t top, size_t bottom,
+                  const std::string& note = {}) {
     const ImbalanceFigures& f = v.fig;
     std::string s = title + ":\n";
     s += "  Tokens: " + fmt_num::integer(v.stats->tokens) + " (top-" +
          std::to_string(v.stats->top_k) + ")\n";
+    if (!note.empty()) s += wrap("  Note: ", note, kWidth, "        ");
     s += "  Total expert selections: " + fmt_num::integer(f.selections) + "\n";
     s += "  Unique experts used: " + std::to_string(f.unique_experts) + " of " +
          std::to_string(f.num_experts) + " (" + std::to_string(f.dead_experts) + " dead)\n";
@@ -164,6 +171,10 @@ std::string layers_text(const Aggregates& agg, const TagStats& tag, const QueryO
     const auto views = views_of(agg, tag);
     if (views.empty()) return "No routing records for tag '" + tag.name + "'.\n";
     std::string s;
+    const auto short_last = short_last_layer(tag);
+    const auto is_short = [&](const LayerView& v) {
+        return short_last && v.layer == short_last->layer;
+    };
     if (q.brief) {
         std::vector<std::string> h = {"layer"};
         const auto fh = figure_headers(true, true);
@@ -172,13 +183,15 @@ std::string layers_text(const Aggregates& agg, const TagStats& tag, const QueryO
         for (const auto& v : views) {
             if (q.layer && v.layer != *q.layer) continue;
             auto cells = figure_cells(v, true, q.format);
-            cells.insert(cells.begin(), std::to_string(v.layer));
+            cells.insert(cells.begin(), std::to_string(v.layer) + (is_short(v) ? "*" : ""));
             t.add(cells);
         }
         auto g = figure_cells(make_view(agg, -1, tag.global), true, q.format);
         g.insert(g.begin(), "all");
         t.add(g);
-        return t.render();
+        const bool marked = short_last && (!q.layer || *q.layer == short_last->layer);
+        return t.render() +
+               (marked ? wrap("* ", short_last_layer_text(*short_last), kWidth, "  ") : "");
     }
     s += "Tag '" + tag.name + "': " + std::to_string(views.size()) + " layers, " +
          fmt_num::integer(tag.global.tokens) + " routing records, " +
@@ -187,7 +200,8 @@ std::string layers_text(const Aggregates& agg, const TagStats& tag, const QueryO
     s += std::string(80, '=') + "\n";
     for (const auto& v : views) {
         if (q.layer && v.layer != *q.layer) continue;
-        s += "\n" + block(v, "Layer " + std::to_string(v.layer), q.top, q.bottom);
+        s += "\n" + block(v, "Layer " + std::to_string(v.layer), q.top, q.bottom,
+                          is_short(v) ? short_last_layer_text(*short_last) : "");
     }
     if (!q.layer) {
         s += "\n" + std::string(80, '=') + "\n\n";
@@ -210,6 +224,38 @@ std::string layers_csv(const Aggregates& agg, const TagStats& tag, const QueryOp
     for (const auto& v : views_of(agg, tag))
         if (!q.layer || v.layer == *q.layer) row(v, std::to_string(v.layer));
     if (!q.layer) row(make_view(agg, -1, tag.global), "all");
+    return t.csv();
+}
+
+// One tidy table for spreadsheets: a row per (layer, expert), experts in id order, then the
+// same for all layers combined (layer "all"); the layer's figures repeated on each of its rows.
+std::string layer_experts_csv(const Aggregates& agg, const TagStats& tag, const QueryOptions& q) {
+    std::vector<std::string> h = {"tag",   "layer", "expert",        "hits",
+                                  "share", "ema",   "ema_corrected", "weight_mass"};
+    const auto fh = figure_headers(false, false);
+    h.insert(h.end(), fh.begin(), fh.end());
+    Table t(h);
+    auto rows = [&](const LayerView& v, const std::string& layer) {
+        const auto figures = figure_cells(v, false, OutputFormat::csv);
+        auto by_id = v.ranked;
+        std::sort(by_id.begin(), by_id.end(),
+                  [](const ExpertRow& a, const ExpertRow& b) { return a.expert < b.expert; });
+        for (const auto& e : by_id) {
+            std::vector<std::string> cells = {tag.name,
+                                              layer,
+                                              std::to_string(e.expert),
+                                              std::to_string(e.hits),
+                                              fmt_num::csv(e.share),
+                                              fmt_num::csv(e.ema),
+                                              fmt_num::csv(e.ema_corrected),
+                                              fmt_num::csv(e.weight_mass)};
+            cells.insert(cells.end(), figures.begin(), figures.end());
+            t.add(cells);
+        }
+    };
+    for (const auto& v : views_of(agg, tag))
+        if (!q.layer || v.layer == *q.layer) rows(v, std::to_string(v.layer));
+    if (!q.layer) rows(make_view(agg, -1, tag.global), "all");
     return t.csv();
 }
 
@@ -253,7 +299,7 @@ Table experts_table(const Aggregates& agg, const TagStats& tag, const QueryOptio
             pct(e.share),
             pct(e.ema_corrected),
             pct(e.ema),
-            csv ? fmt_num::csv(e.weight_mass) : fmt_num::sig(e.weight_mass, 6)};
+            csv ? fmt_num::csv(e.weight_mass) : fmt_num::fixed(e.weight_mass, 3)};
         if (csv) row.insert(row.begin(), {tag.name, q.layer ? std::to_string(*q.layer) : "all"});
         t.add(row);
     }

@@ -15,6 +15,8 @@ void write_layers_json(JsonWriter& w, const Aggregates& agg, const TagStats& tag
                        const QueryOptions& q);
 std::string layers_text(const Aggregates& agg, const TagStats& tag, const QueryOptions& q);
 std::string layers_csv(const Aggregates& agg, const TagStats& tag, const QueryOptions& q);
+// `analyze --csv`: a row per (layer, expert) with the layer's figures (docs/FIGURES.md).
+std::string layer_experts_csv(const Aggregates& agg, const TagStats& tag, const QueryOptions& q);
 
 // One layer (or all layers combined when q.layer is empty): top/bottom experts.
 void write_experts_json(JsonWriter& w, const Aggregates& agg, const TagStats& tag,

@@ -22,7 +22,7 @@ struct QueryOptions {
     size_t bottom = 5;
     GateTokens gate_tokens = GateTokens::all;
     bool brief = false;               // layers: one row per layer instead of a block
-    std::string vs = "all";           // compare: the second tag
+    std::string vs;                   // compare: the second tag ("": the rest of --tag)
     CoocOrder by = CoocOrder::count;  // cooc: ranking
     bool matrix = false;              // cooc: full E x E counts; corr: every (layer, delta)
     bool wide = false;                // matrix: one column per expert instead of long form

@@ -5,6 +5,7 @@
 
 #include "analytics/imbalance.hpp"
 #include "cli/command.hpp"
+#include "cli/short_last_layer.hpp"
 #include "cli/source_report.hpp"
 #include "cli/table.hpp"
 
@@ -40,22 +41,9 @@ struct Summary {
     std::vector<std::pair<std::string, std::string>> warnings;  // code, text
 };
 
-// llama-server logs the last MoE layer only for tokens whose logits are needed, so a last
-// layer with fewer tokens than the others is expected there, not a defect.
 void note_short_last_layer(const TagStats& t, Summary& s) {
-    const auto ids = t.layer_ids();
-    if (ids.size() < 2) return;
-    const uint64_t last = t.layer(ids.back())->tokens;
-    uint64_t others = 0;
-    for (size_t i = 0; i + 1 < ids.size(); ++i)
-        others = std::max(others, t.layer(ids[i])->tokens);
-    if (last * 10 < others * 9)
-        s.warnings.emplace_back(
-            "short_last_layer",
-            "layer " + std::to_string(ids.back()) + " has " + fmt_num::integer(last) +
-                " tokens, the others up to " + fmt_num::integer(others) +
-                ": llama-server logs the last MoE layer only for tokens whose logits are "
-                "needed, so its Gini is not comparable");
+    if (const auto sl = short_last_layer(t))
+        s.warnings.emplace_back("short_last_layer", short_last_layer_text(*sl));
 }
 
 Summary summarize(const Aggregates& agg, const TagStats& t,
@@ -132,22 +120,8 @@ std::string expert_list(const std::vector<ExpertRef>& v, bool with_load) {
 // "label  text", the text wrapped at kMaxWidth under itself.
 std::string line(const std::string& label, const std::string& text) {
     constexpr size_t kLabel = 16;
-    std::string out, cur = label + std::string(kLabel - std::min(kLabel - 1, label.size()), ' ');
-    size_t from = 0;
-    while (from < text.size()) {
-        size_t end = text.find(' ', from);
-        if (end == std::string::npos) end = text.size();
-        const std::string word = text.substr(from, end - from);
-        if (cur.size() > kLabel && cur.size() + 1 + word.size() > kMaxWidth) {
-            out += cur + "\n";
-            cur = std::string(kLabel, ' ');
-        } else if (cur.size() > kLabel) {
-            cur += ' ';
-        }
-        cur += word;
-        from = end + 1;
-    }
-    return out + cur + "\n";
+    const std::string first = label + std::string(kLabel - std::min(kLabel - 1, label.size()), ' ');
+    return wrap(first, text, kMaxWidth, std::string(kLabel, ' '));
 }
 
 void write_experts(JsonWriter& w, std::string_view key, const std::vector<ExpertRef>& v) {

@@ -185,4 +185,27 @@ std::string csv(double v) {
 
 }  // namespace fmt_num
 
+std::string wrap(std::string_view first, std::string_view text, size_t width,
+                 std::string_view indent) {
+    std::string out, cur(first);
+    bool has_word = false;  // on the current line, after its prefix
+    size_t from = 0;
+    while (from < text.size()) {
+        size_t end = text.find(' ', from);
+        if (end == std::string_view::npos) end = text.size();
+        const std::string_view word = text.substr(from, end - from);
+        from = end + 1;
+        if (word.empty()) continue;
+        if (has_word && cur.size() + 1 + word.size() > width) {
+            out += cur + "\n";
+            cur = indent;
+            has_word = false;
+        }
+        if (has_word) cur += ' ';
+        cur += word;
+        has_word = true;
+    }
+    return out + cur + "\n";
+}
+
 }  // namespace moe

@@ -36,6 +36,11 @@ std::string integer(uint64_t v);
 std::string csv(double v);
 }  // namespace fmt_num
 
+// `text` broken at spaces into lines of at most `width` columns (a longer word keeps its own
+// line): the first line starts with `first`, the others with `indent`; ends with a newline.
+std::string wrap(std::string_view first, std::string_view text, size_t width,
+                 std::string_view indent);
+
 std::string csv_escape(std::string_view s);
 // Control characters (< 0x20, 0x7f) written as "\xNN".
 std::string printable(std::string_view s);

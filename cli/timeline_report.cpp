@@ -115,8 +115,11 @@ void write_timeline_json(JsonWriter& w, const Aggregates& agg, TagId tag, const 
 std::string timeline_text(const Aggregates& agg, TagId tag, const QueryOptions& q) {
     const Table t = timeline_table(agg, tag, q, false);
     if (t.empty())
-        return "No timed records for tag '" + agg.tag(tag).name +
-               "' (the daemon times records on arrival; analyze needs a ts/timestamp field).\n";
+        return wrap("",
+                    "No timed records for tag '" + agg.tag(tag).name +
+                        "' (the daemon times records on arrival; analyze needs a ts/timestamp "
+                        "field).",
+                    100, "");
     return (q.layer ? "Layer " + std::to_string(*q.layer) : std::string("All layers combined")) +
            ", tag '" + agg.tag(tag).name + "', per time bucket (UTC):\n" + t.render();
 }
