@@ -37,6 +37,9 @@ struct SourceStats {
     uint64_t file_size = 0;
     std::string file_id;    // "dev:inode" of the followed file
     uint64_t restarts = 0;  // truncations and rotations seen
+    // Database only: when the daemon last saved a change of this source (new bytes, records,
+    // rejects or a restart), seconds since the epoch; 0 for FILE arguments.
+    double last_seen = 0;
 
     // Multi-token batches checked for the llama-server strided-view defect, and how many
     // looked defective (see strided_batch_check.hpp).

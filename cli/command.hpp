@@ -42,6 +42,7 @@ struct CommandArgs {
     std::vector<std::string> merge_inputs;
     std::string merge_out;
     bool force = false;
+    std::string forget;  // sources --forget NAME
     PlaceArgs place;
     DecisionArgs decide;  // coverage, prune, cache
 };

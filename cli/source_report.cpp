@@ -1,7 +1,15 @@
 #include "cli/source_report.hpp"
 
+#include <chrono>
+#include <cstdio>
+#include <stdexcept>
+
 #include "cli/command.hpp"
+#include "cli/command_runner.hpp"
+#include "cli/deep_report.hpp"
 #include "cli/table.hpp"
+#include "storage/store.hpp"
+#include "storage/writer_lock.hpp"
 
 namespace moe {
 
@@ -18,22 +26,40 @@ std::string strided_warning(const SourceStats& s) {
 
 namespace {
 
+double now_epoch() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// Active: the daemon saved a change of the source (bytes, records, rejects, a restart)
+// within the last kActiveSeconds (docs/FIGURES.md "Ingest health").
+constexpr double kActiveSeconds = 300;
+bool is_active(const SourceStats& s, double now) {
+    return s.last_seen > 0 && now - s.last_seen <= kActiveSeconds;
+}
+
 Table sources_table(const std::vector<SourceStats>& sources) {
     Table t({"source", "tag", "bytes", "lines", "records", "gate_vectors", "skipped", "rejected",
-             "offset", "lag_bytes"});
-    for (const auto& s : sources)
+             "offset", "lag_bytes", "restarts", "last_seen", "active"});
+    const double now = now_epoch();
+    for (const auto& s : sources) {
+        const bool file = s.kind == "file", stored = s.last_seen > 0;
         t.add({s.name, s.tag.empty() ? "-" : s.tag, fmt_num::integer(s.bytes),
                fmt_num::integer(s.lines), fmt_num::integer(s.records),
                fmt_num::integer(s.gate_records), fmt_num::integer(s.skipped_lines),
-               fmt_num::integer(s.total_rejects()),
-               s.kind == "file" ? fmt_num::integer(s.offset) : "-",
-               s.kind == "file" ? fmt_num::integer(s.lag_bytes()) : "-"});
+               fmt_num::integer(s.total_rejects()), file ? fmt_num::integer(s.offset) : "-",
+               file ? fmt_num::integer(s.lag_bytes()) : "-",
+               file ? fmt_num::integer(s.restarts) : "-",
+               stored ? iso_utc(static_cast<int64_t>(s.last_seen)) : "-",
+               stored ? (is_active(s, now) ? "yes" : "no") : "-"});
+    }
     return t;
 }
 }  // namespace
 
 void write_sources_json(JsonWriter& w, const std::vector<SourceStats>& sources) {
     w.key("sources").begin_array();
+    const double now = now_epoch();
     for (const auto& s : sources) {
         w.begin_object();
         w.field("source", std::string_view(s.name)).field("kind", std::string_view(s.kind));
@@ -51,8 +77,13 @@ void write_sources_json(JsonWriter& w, const std::vector<SourceStats>& sources) 
             w.field("offset", s.offset)
                 .field("file_size", s.file_size)
                 .field("lag_bytes", s.lag_bytes());
-            w.field("restarts", s.restarts);
+            w.field("file_id", std::string_view(s.file_id)).field("restarts", s.restarts);
         }
+        if (s.last_seen > 0)  // a database's source (FILE arguments have no history)
+            w.field("last_seen", s.last_seen)
+                .field("last_seen_utc",
+                       std::string_view(iso_utc(static_cast<int64_t>(s.last_seen))))
+                .field("active", is_active(s, now));
         w.key("rejects").begin_object();
         for (int r = 0; r < kRejectReasonCount; ++r) {
             const auto i = static_cast<size_t>(r);
@@ -152,14 +183,56 @@ extern const CommandSpec kTagsCommand = {
     [](const Query& x) { return tags_text(x.agg); },
 };
 
-extern const CommandSpec kSourcesCommand = {
+namespace {
+// `sources --forget NAME`: the one write of the CLI, under the daemon's writer lock so that
+// it never races a running moescoped (storage/writer_lock.hpp).
+int forget_source(const Query& x) {
+    const std::string& name = x.args.forget;
+    if (x.db.empty())
+        throw std::invalid_argument(
+            "--forget removes a source from a database (--db), not from "
+            "FILE arguments");
+    bool known = false;
+    std::string names;
+    for (const auto& s : x.sources) {
+        known = known || s.name == name;
+        names += (names.empty() ? "" : ", ") + s.name;
+    }
+    if (!known)
+        throw std::invalid_argument("no source named '" + name + "' in " + x.db +
+                                    "; known: " + (names.empty() ? "none" : names));
+    const UniqueFd lock = try_lock_writer(x.db);
+    if (!lock.valid())
+        throw std::invalid_argument(x.db +
+                                    " is being written by a running moescoped; stop it "
+                                    "before forgetting a source");
+    if (!Store::open_for_writing(x.db).forget_source(name))
+        throw std::invalid_argument("no source named '" + name + "' in " + x.db);
+    std::printf("forgot source %s (its records stay counted)\n", name.c_str());
+    return 0;
+}
+}  // namespace
+
+extern const CommandSpec kSourcesCommand;
+const CommandSpec kSourcesCommand = {
     "sources",
-    "Ingest health per source: bytes, records, rejects, lag",
-    [](CLI::App& app, CommandArgs& a) { flag::query(app, a); },
+    "Ingest health per source: bytes, records, rejects, lag, restarts, last seen, active",
+    [](CLI::App& app, CommandArgs& a) {
+        flag::query(app, a);
+        app.add_option("--forget", a.forget,
+                       "Remove this stale source's row and rejects from the database (not while "
+                       "moescoped runs on it)");
+    },
     kNeedsNothing,
     [](JsonWriter& w, const Query& x) { write_sources_json(w, x.sources); },
     [](const Query& x) { return sources_csv(x.sources); },
     [](const Query& x) { return sources_text(x.sources); },
+    [](const Query& x) {
+        if (!x.args.forget.empty()) return forget_source(x);
+        const std::string out = render(kSourcesCommand, x);
+        std::fwrite(out.data(), 1, out.size(), stdout);
+        return 0;
+    },
 };
 
 }  // namespace moe

@@ -15,16 +15,15 @@
 
 #include "daemon/prometheus_text.hpp"
 #include "daemon/stdin_source.hpp"
+#include "storage/writer_lock.hpp"
 
 namespace moe {
 
 namespace {
 // One writer per database: a second moescoped on the same file would interleave offsets.
 UniqueFd lock_database(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) throw StorageError("cannot open " + path + " to lock it");
-    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0)
-        throw StorageError("another moescoped is already writing " + path);
+    UniqueFd fd = try_lock_writer(path);
+    if (!fd.valid()) throw StorageError("another moescoped is already writing " + path);
     return fd;
 }
 

@@ -46,6 +46,9 @@ class Store {
     // Timeline buckets older than this are deleted at each save (0: kept forever).
     void set_retention_seconds(int64_t s) { retention_seconds_ = s; }
     std::vector<SourceStats> load_sources() const;
+    // Deletes a source's row and its rejects (`moescope sources --forget`); false if no
+    // source has that name. The aggregates keep the records it delivered.
+    bool forget_source(const std::string& name);
 
     // Writes every dirty aggregate, the timeline increments and every source (offsets
     // included) in one transaction, then marks them clean and empties agg.timeline().

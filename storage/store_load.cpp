@@ -60,6 +60,7 @@ std::vector<SourceStats> Store::load_sources() const {
         db_, "name", [](SourceRow&) { return true; },
         [&](SourceRow& r) {
             r.s.dirty = false;
+            r.s.last_seen = r.updated_at;
             out.push_back(std::move(r.s));
         });
     reject_table().read(

@@ -89,4 +89,13 @@ void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool fo
     agg.timeline().clear();  // written as increments: the next save starts from zero
 }
 
+bool Store::forget_source(const std::string& name) {
+    sql::Transaction tx(db_);
+    if (!db_.prepare("SELECT 1 FROM sources WHERE name = ?").bind(1, name).step()) return false;
+    db_.prepare("DELETE FROM sources WHERE name = ?").bind(1, name).run();
+    db_.prepare("DELETE FROM rejects WHERE source = ?").bind(1, name).run();
+    tx.commit();
+    return true;
+}
+
 }  // namespace moe
