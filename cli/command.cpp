@@ -119,6 +119,10 @@ void matrix(CLI::App& app, CommandArgs& a, const std::string& help) {
     app.add_flag("--matrix", a.q.matrix, help);
 }
 
+void load_basis(CLI::App& app, std::string& by, const std::string& help) {
+    app.add_option("--by", by, help)->check(CLI::IsMember({"hits", "mass"}))->capture_default_str();
+}
+
 }  // namespace flag
 
 }  // namespace moe

@@ -107,6 +107,8 @@ void gate_tokens(CLI::App& app, CommandArgs& a);
 void vs(CLI::App& app, CommandArgs& a, const std::string& help);
 void corr(CLI::App& app, CommandArgs& a);  // --delta-max, --periodic
 void matrix(CLI::App& app, CommandArgs& a, const std::string& help);
+// --by hits|mass: what an expert's load is (selections, or the routing weight mass).
+void load_basis(CLI::App& app, std::string& by, const std::string& help);
 }  // namespace flag
 
 }  // namespace moe

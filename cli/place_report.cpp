@@ -433,9 +433,7 @@ void place_options(CLI::App& app, CommandArgs& a) {
         ->check(CLI::IsMember({"hierarchical", "global"}))
         ->capture_default_str()
         ->group("Cluster");
-    app.add_option("--by", p.by, "Load per expert: hits or (routing) weight mass")
-        ->check(CLI::IsMember({"hits", "mass"}))
-        ->capture_default_str();
+    flag::load_basis(app, p.by, "Load per expert: hits or (routing) weight mass");
     app.add_option("--current", p.current,
                    "Also evaluate this placement (JSON physical -> logical map) on the load");
     app.add_option("--export-sglang", p.export_sglang,

@@ -277,9 +277,7 @@ extern const CommandSpec kPruneCommand = {
         cov->excludes(keep, below, check);
         keep->excludes(below, check);
         below->excludes(check);
-        app.add_option("--by", d.by, "Rank experts by selections or by gate-weight mass")
-            ->check(CLI::IsMember({"hits", "mass"}))
-            ->capture_default_str();
+        flag::load_basis(app, d.by, "Rank experts by selections or by gate-weight mass");
         app.add_option("--tag", d.tags,
                        "Plan for these tags (the keep-list is the union over them; default all)");
         app.add_option("--export", d.export_path,
