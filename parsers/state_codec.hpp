@@ -55,7 +55,8 @@ class StateReader {
         const auto n = get<uint32_t>();
         if (!need(static_cast<size_t>(n) * sizeof(float))) return;
         out.resize(n);
-        std::memcpy(out.data(), in_.data() + pos_, n * sizeof(float));
+        // memcpy with a null pointer is undefined even for 0 bytes (an empty vector's data()).
+        if (n) std::memcpy(out.data(), in_.data() + pos_, n * sizeof(float));
         pos_ += n * sizeof(float);
     }
     bool ok() const { return ok_; }
