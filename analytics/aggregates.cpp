@@ -150,7 +150,9 @@ void Aggregates::count(TagStats& t, const RoutingRecord& r) {
     l.resize(facts_.num_experts, o.cooc);
     l.add(r, o, true, scratch_);
     t.global.resize(facts_.num_experts, false);
-    t.global.add(r, o, false, scratch_);
+    LayerOptions og = o;
+    og.caches = nullptr;  // a cache is per layer: none for all layers combined
+    t.global.add(r, og, false, scratch_);
 }
 
 std::optional<RejectReason> Aggregates::check_routing(const RoutingRecord& r,

@@ -30,14 +30,15 @@ struct AnalyticsOptions {
     bool ema = true;           // the analytics sets (parse_analytics_set) switch these off
     bool cooc = true;
     bool logits = true;
-    bool gates = true;                    // gate-input distances
-    bool timeline = true;                 // hits per time bucket
-    bool checks = true;                   // the strided-batch diagnostic
-    int64_t bucket_seconds = kDefaultBucketSeconds;          // timeline bucket width
-    size_t max_tags = 256;                // further tags are counted under "all" only
+    bool gates = true;                               // gate-input distances
+    bool timeline = true;                            // hits per time bucket
+    bool checks = true;                              // the strided-batch diagnostic
+    int64_t bucket_seconds = kDefaultBucketSeconds;  // timeline bucket width
+    size_t max_tags = 256;                           // further tags are counted under "all" only
     uint32_t top_k = 0;                   // --top-k: 0 from meta records or the first records
     bool exclude_identical_runs = false;  // --exclude-identical-runs (ingest/identical_runs.hpp)
     uint64_t memory_budget = 2ull << 30;  // bytes of per-layer state before memory_budget rejects
+    std::vector<CacheSpec> caches;  // live cache simulation per (tag, layer): --cache-capacity
 };
 
 // --analytics: "counts" (hits, tokens, weight mass), "standard" (counts + EMA +
@@ -146,7 +147,7 @@ class Aggregates {
     static uint64_t layer_bytes(size_t E);
 
     LayerOptions layer_options() const {
-        return {facts_.ema_decay, opts_.ema, opts_.cooc, opts_.logits};
+        return {facts_.ema_decay, opts_.ema, opts_.cooc, opts_.logits, &opts_.caches};
     }
 
     AnalyticsOptions opts_;

@@ -29,6 +29,11 @@ void LayerStats::add(const RoutingRecord& r, const LayerOptions& o, bool with_co
     }
     if (with_cooc && o.cooc && cooc.num_experts() == hits.size()) cooc.add(r.experts);
     if (o.logits && !r.logits.empty()) logits.add_logits(r.logits, r.experts, scratch);
+    if (o.caches && !o.caches->empty()) {
+        if (!caches.configured()) caches.configure(*o.caches);
+        for (int32_t e : r.experts)  // rank order: docs/FIGURES.md "Cache simulation"
+            caches.access(e);
+    }
     dirty = true;
 }
 
@@ -48,6 +53,7 @@ void LayerStats::merge(const LayerStats& o) {
     ema.assign(ema_sum, ema.norm() + o.ema.norm());
     cooc.merge(o.cooc);
     logits.merge(o.logits);
+    caches.merge(o.caches);
     dirty = true;
 }
 

@@ -8,6 +8,7 @@
 #include "analytics/cooccurrence.hpp"
 #include "analytics/ema_vector.hpp"
 #include "analytics/logit_stats.hpp"
+#include "analytics/online_cache.hpp"
 #include "parsers/record.hpp"
 
 namespace moe {
@@ -18,6 +19,7 @@ struct LayerOptions {
     bool ema = true;
     bool cooc = true;
     bool logits = true;
+    const std::vector<CacheSpec>* caches = nullptr;  // live cache simulation (--cache-capacity)
 };
 
 struct LayerStats {
@@ -29,6 +31,7 @@ struct LayerStats {
     uint64_t weighted_tokens = 0;     // records that carried weights
     CoocMatrix cooc;                  // pairs selected together (not for "all layers")
     LogitStats logits;                // when records carry logits or weights
+    CacheSet caches;                  // live lru/lfu caches (empty unless configured)
     bool dirty = false;               // changed since the last save
 
     size_t num_experts() const { return hits.size(); }

@@ -1,5 +1,6 @@
 // `moescope cache`: hit rates of a per-layer expert cache of C slots under lru, lfu, opt and
-// static on the recorded sequence of FILE arguments (docs/FIGURES.md "Cache simulation").
+// static on the recorded sequence of FILE arguments, or from a database: the daemon's live
+// lru/lfu counters and static from the hits (docs/FIGURES.md "Cache simulation").
 #include <algorithm>
 #include <stdexcept>
 
@@ -7,6 +8,7 @@
 #include "cli/command_runner.hpp"
 #include "cli/table.hpp"
 #include "decisions/cache_sim.hpp"
+#include "options/capacity_list.hpp"
 
 namespace moe {
 
@@ -19,38 +21,16 @@ struct CacheRow {
     CacheResult r;
 };
 
-std::vector<std::string> split(const std::string& s) {
-    std::vector<std::string> out;
-    size_t i = 0;
-    while (i <= s.size()) {
-        const size_t j = std::min(s.find(',', i), s.size());
-        out.push_back(s.substr(i, j - i));
-        i = j + 1;
-    }
-    return out;
-}
+// What one invocation shows: rows ordered capacity, policy, layer (then the pooled row).
+struct CacheTable {
+    std::vector<uint32_t> capacities;
+    std::vector<CachePolicy> policies;
+    std::vector<CacheRow> rows;
+};
 
-std::vector<uint32_t> capacities_of(const DecisionArgs& d) {
-    std::vector<uint32_t> out;
-    for (const auto& c : split(d.capacities)) {
-        size_t used = 0;
-        unsigned long v = 0;
-        try {
-            v = std::stoul(c, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        if (used == 0 || used != c.size() || v == 0 || v > (1u << 20))
-            throw std::invalid_argument("bad --capacity '" + c +
-                                        "' (use slot counts from 1, e.g. 4,8,16)");
-        out.push_back(static_cast<uint32_t>(v));
-    }
-    return out;
-}
-
-std::vector<CachePolicy> policies_of(const DecisionArgs& d) {
+std::vector<CachePolicy> policies_of(const std::string& list) {
     std::vector<CachePolicy> out;
-    for (const auto& name : split(d.policies)) {
+    for (const auto& name : split_commas(list)) {
         const auto p = parse_cache_policy(name);
         if (!p)
             throw std::invalid_argument("unknown --policy '" + name +
@@ -60,32 +40,118 @@ std::vector<CachePolicy> policies_of(const DecisionArgs& d) {
     return out;
 }
 
-std::vector<CacheRow> simulate(const Query& x) {
-    if (!x.sequence)
-        throw std::invalid_argument(
-            "cache simulates the recorded sequence of FILE arguments; a database keeps totals "
-            "only (moescope cache --capacity C FILE...)");
+std::vector<int32_t> layers_of(const Query& x) {
+    std::vector<int32_t> ids = x.tag().layer_ids();
+    if (x.q.layer) std::erase_if(ids, [&](int32_t l) { return l != *x.q.layer; });
+    if (ids.empty()) throw NoDataError("no routing records in tag '" + x.q.tag + "'");
+    return ids;
+}
+
+// The recorded sequence of FILE arguments: every policy, any capacity.
+CacheTable from_sequence(const Query& x) {
     const DecisionArgs& d = x.args.decide;
-    const auto policies = policies_of(d);
+    if (d.capacities.empty())
+        throw std::invalid_argument("--capacity is required with FILE arguments");
+    CacheTable t{parse_capacity_list(d.capacities, "--capacity"),
+                 policies_of(d.policies.empty() ? "lru,lfu,opt,static" : d.policies),
+                 {}};
     auto per_layer = layer_accesses(*x.sequence, x.tag_id());
     if (x.q.layer) std::erase_if(per_layer, [&](const auto& kv) { return kv.first != *x.q.layer; });
     if (per_layer.empty()) throw NoDataError("no routing records in tag '" + x.q.tag + "'");
-    std::vector<CacheRow> rows;
-    for (uint32_t C : capacities_of(d))
-        for (CachePolicy p : policies) {
+    for (uint32_t C : t.capacities)
+        for (CachePolicy p : t.policies) {
             CacheRow overall{std::nullopt, C, p, {}};
             for (const auto& [layer, acc] : per_layer) {
-                rows.push_back({layer, C, p, simulate_cache(acc, C, p)});
-                overall.r.add(rows.back().r);
+                t.rows.push_back({layer, C, p, simulate_cache(acc, C, p)});
+                overall.r.add(t.rows.back().r);
             }
-            rows.push_back(overall);
+            t.rows.push_back(overall);
         }
-    return rows;
+    return t;
+}
+
+// The C most-selected experts' share of the selections: the static policy needs only the
+// totals, so it answers from a database for any capacity.
+CacheResult static_from_hits(const LayerStats& l, uint32_t C) {
+    std::vector<uint64_t> h = l.hits;
+    std::sort(h.begin(), h.end(), std::greater<>());
+    CacheResult r{l.selections(), 0};
+    for (size_t i = 0; i < std::min<size_t>(C, h.size()); ++i)
+        r.hits += h[i];
+    return r;
+}
+
+// A database: lru and lfu as the daemon simulated them live (--cache-capacity), static from
+// the hits; opt needs the future of the sequence, which a database does not keep.
+CacheTable from_database(const Query& x) {
+    const DecisionArgs& d = x.args.decide;
+    const TagStats& ts = x.tag();
+    const auto layers = layers_of(x);
+    std::vector<uint32_t> live;  // capacities simulated live, in the tag's first layer order
+    for (int32_t l : layers)
+        for (const auto& c : ts.layer(l)->caches.caches)
+            if (std::find(live.begin(), live.end(), c.spec().capacity) == live.end())
+                live.push_back(c.spec().capacity);
+    std::sort(live.begin(), live.end());
+    auto live_list = [&] {
+        std::string s;
+        for (uint32_t c : live)
+            s += (s.empty() ? "" : ",") + std::to_string(c);
+        return s.empty() ? std::string("none (start moescoped with --cache-capacity C)") : s;
+    };
+    CacheTable t{
+        d.capacities.empty() ? live : parse_capacity_list(d.capacities, "--capacity"), {}, {}};
+    if (t.capacities.empty())
+        throw std::invalid_argument(
+            "give --capacity C: this database has no live cache simulation (moescoped "
+            "--cache-capacity C keeps one; FILE arguments simulate any capacity)");
+    if (d.policies.empty())
+        t.policies = {CachePolicy::lru, CachePolicy::lfu, CachePolicy::fixed};
+    else
+        t.policies = policies_of(d.policies);
+    for (CachePolicy p : t.policies)
+        if (p == CachePolicy::opt)
+            throw std::invalid_argument(
+                "opt needs the whole recorded sequence: give FILE arguments (a database keeps "
+                "totals and the daemon's live lru/lfu counters only)");
+    for (uint32_t C : t.capacities)
+        for (CachePolicy p : t.policies) {
+            CacheRow overall{std::nullopt, C, p, {}};
+            for (int32_t l : layers) {
+                const LayerStats& ls = *ts.layer(l);
+                CacheResult r;
+                if (p == CachePolicy::fixed) {
+                    r = static_from_hits(ls, C);
+                } else {
+                    const auto op = p == CachePolicy::lfu ? OnlinePolicy::lfu : OnlinePolicy::lru;
+                    const auto it = std::find_if(ls.caches.caches.begin(), ls.caches.caches.end(),
+                                                 [&](const OnlineCache& c) {
+                                                     return c.spec() == CacheSpec{op, C};
+                                                 });
+                    if (it == ls.caches.caches.end())
+                        throw std::invalid_argument(
+                            "no live " + std::string(cache_policy_name(p)) + " cache of " +
+                            std::to_string(C) + " slots at layer " + std::to_string(l) +
+                            " in this database; live capacities (moescoped --cache-capacity): " +
+                            live_list() +
+                            "; static works for any capacity, FILE arguments for every policy");
+                    r = {it->accesses, it->hits};
+                }
+                t.rows.push_back({l, C, p, r});
+                overall.r.add(r);
+            }
+            t.rows.push_back(overall);
+        }
+    return t;
+}
+
+CacheTable simulate(const Query& x) {
+    return x.sequence ? from_sequence(x) : from_database(x);
 }
 
 void cache_json(JsonWriter& w, const Query& x) {
     w.field("tag", std::string_view(x.q.tag)).key("results").begin_array();
-    for (const auto& r : simulate(x)) {
+    for (const auto& r : simulate(x).rows) {
         w.begin_object();
         if (r.layer) w.field("layer", *r.layer);
         w.field("capacity", r.capacity).field("policy", cache_policy_name(r.policy));
@@ -97,7 +163,7 @@ void cache_json(JsonWriter& w, const Query& x) {
 
 std::string cache_csv(const Query& x) {
     Table t({"layer", "capacity", "policy", "accesses", "hits", "hit_rate"});
-    for (const auto& r : simulate(x))
+    for (const auto& r : simulate(x).rows)
         t.add({r.layer ? std::to_string(*r.layer) : "all", std::to_string(r.capacity),
                std::string(cache_policy_name(r.policy)), std::to_string(r.r.accesses),
                std::to_string(r.r.hits), fmt_num::sig(r.r.hit_rate(), 10)});
@@ -106,12 +172,13 @@ std::string cache_csv(const Query& x) {
 
 // One table per capacity: a row per layer (and "all"), a column per policy.
 std::string cache_text(const Query& x) {
-    const auto rows = simulate(x);
-    const auto policies = policies_of(x.args.decide);
+    const CacheTable ct = simulate(x);
+    const auto& rows = ct.rows;
+    const auto& policies = ct.policies;
     std::string s = "Expert-cache hit rate per layer (tag '" + x.q.tag +
                     "'; one access per selection, docs/FIGURES.md \"Cache simulation\")\n";
     size_t i = 0;
-    const auto capacities = capacities_of(x.args.decide);
+    const auto& capacities = ct.capacities;
     for (uint32_t C : capacities) {
         std::vector<std::string> h = {"layer"};
         for (CachePolicy p : policies)
@@ -136,14 +203,16 @@ std::string cache_text(const Query& x) {
 
 extern const CommandSpec kCacheCommand = {
     "cache",
-    "Simulate a per-layer expert cache (lru, lfu, opt, static) on FILE arguments",
+    "Expert-cache hit rates per layer: lru, lfu, opt, static (FILE) or live (database)",
     [](CLI::App& app, CommandArgs& a) {
         flag::query(app, a);
         flag::layer(app, a, "Layer (default: every layer)");
-        app.add_option("--capacity", a.decide.capacities, "Cache slots per layer: C[,C2,...]")
-            ->required();
-        app.add_option("--policy", a.decide.policies, "Policies: lru,lfu,opt,static")
-            ->capture_default_str();
+        app.add_option("--capacity", a.decide.capacities,
+                       "Cache slots per layer: C[,C2,...] (required with FILE arguments; on a "
+                       "database: the daemon's --cache-capacity values)");
+        app.add_option("--policy", a.decide.policies,
+                       "Policies (lru,lfu,opt,static); default: all on FILE arguments, "
+                       "lru,lfu,static on a database");
     },
     kNeedsTotals | kNeedsLayer | kNeedsSequence,
     cache_json,

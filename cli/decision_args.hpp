@@ -17,11 +17,11 @@ struct DecisionArgs {
     std::vector<std::string> tags;  // prune --tag T...
     std::string export_path;        // prune --export
     std::string check_path;         // prune --check
-    // cache
+    double cold_share = NAN;  // experts --cold SHARE
     // cache: comma lists as given (split in cli/cache_report.cpp: a vector option would
     // swallow the FILE arguments that follow)
     std::string capacities;
-    std::string policies = "lru,lfu,opt,static";
+    std::string policies;  // empty: every policy the input supports
 };
 
 }  // namespace moe

@@ -8,10 +8,13 @@
 
 #include "daemon/daemon.hpp"
 #include "options/analysis_flags.hpp"
+#include "options/capacity_list.hpp"
 
 using namespace moe;
 
 namespace {
+constexpr size_t kMaxLiveCaches = 8;
+
 int usage_error(const std::string& msg) {
     std::fprintf(stderr, "moescoped: %s (see moescoped --help)\n", msg.c_str());
     return 2;
@@ -71,8 +74,11 @@ int main(int argc, char** argv) {
     app.add_option("--max-memory-mb", memory_mb,
                    "Budget for per-layer statistics; records needing more are rejected")
         ->check(CLI::Range(16, 1 << 24));
-    std::string metrics;
+    std::string metrics, cache_capacity;
     analysis.add_to(app);
+    app.add_option("--cache-capacity", cache_capacity,
+                   "Simulate per-layer lru and lfu expert caches of C slots live: C[,C2,...] "
+                   "(moescope cache, Prometheus moescope_cache_*)");
     app.add_option("--metrics", metrics,
                    "Serve Prometheus /metrics and /healthz on HOST:PORT (:PORT = 127.0.0.1)");
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
@@ -93,6 +99,19 @@ int main(int argc, char** argv) {
     cfg.follow.max_line = cfg.stream.max_line = analysis.max_line;
     cfg.retention_seconds = static_cast<int64_t>(retention_h * 3600);
     cfg.analytics.memory_budget = memory_mb << 20;
+    if (!cache_capacity.empty()) {
+        try {
+            const auto caps = parse_capacity_list(cache_capacity, "--cache-capacity");
+            if (caps.size() > kMaxLiveCaches)
+                return usage_error("--cache-capacity: at most " + std::to_string(kMaxLiveCaches) +
+                                   " capacities (each costs every selection a cache access)");
+            for (uint32_t c : caps)
+                for (OnlinePolicy p : {OnlinePolicy::lru, OnlinePolicy::lfu})
+                    cfg.analytics.caches.push_back({p, c});
+        } catch (const std::invalid_argument& e) {
+            return usage_error(e.what());
+        }
+    }
     for (const auto& f : follows) {
         auto [path, tag] = split_tag(f);
         if (std::string why = not_followable(path); !why.empty()) return usage_error(why);

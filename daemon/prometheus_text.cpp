@@ -75,6 +75,7 @@ struct LayerView {
 struct TagView {
     std::string label;
     std::vector<LayerView> layers;  // the per-layer ones, then layer="all"
+    const TagStats* tag = nullptr;  // null for tag="other"
 };
 
 // Counts of the tags folded into tag="other", owned here while the views point at them.
@@ -112,7 +113,7 @@ std::vector<TagView> tag_views(const Aggregates& agg, const ExpositionLimits& li
             ++omitted;
             continue;
         }
-        TagView& v = views.emplace_back(TagView{std::move(label), {}});
+        TagView& v = views.emplace_back(TagView{std::move(label), {}, &ts});
         add_layers(v, [&](auto&& emit) {
             for (int32_t l : ts.layer_ids())
                 emit(l, ts.layer(l)->tokens, ts.layer(l)->hits);
@@ -120,7 +121,7 @@ std::vector<TagView> tag_views(const Aggregates& agg, const ExpositionLimits& li
         });
     }
     if (!other.by_layer.empty()) {
-        TagView& v = views.emplace_back(TagView{"other", {}});
+        TagView& v = views.emplace_back(TagView{"other", {}, nullptr});
         add_layers(v, [&](auto&& emit) {
             for (auto& [l, th] : other.by_layer)
                 if (l >= 0) emit(l, th.first, th.second);
@@ -129,6 +130,52 @@ std::vector<TagView> tag_views(const Aggregates& agg, const ExpositionLimits& li
         });
     }
     return views;
+}
+
+// The live caches (moescoped --cache-capacity): accesses and hits as counters, so a
+// dashboard can take the hit rate over any window, and the hit rate since the start as a
+// gauge; per layer and pooled over the tag's layers (layer="all").
+void cache_metrics(std::string& s, const std::vector<TagView>& views) {
+    struct Line {
+        std::string labels;
+        uint64_t accesses, hits;
+    };
+    std::vector<Line> lines;
+    for (const TagView& v : views) {
+        if (!v.tag) continue;
+        std::map<std::pair<int, uint32_t>, std::pair<uint64_t, uint64_t>> pooled;
+        auto labels = [&](int32_t layer, const CacheSpec& c) {
+            return layer_labels(v.label, layer) + ",policy=\"" +
+                   std::string(online_policy_name(c.policy)) + "\",capacity=\"" +
+                   std::to_string(c.capacity) + "\"";
+        };
+        for (const LayerView& l : v.layers) {
+            const LayerStats* ls = l.layer >= 0 ? v.tag->layer(l.layer) : nullptr;
+            if (!ls) continue;
+            for (const OnlineCache& c : ls->caches.caches) {
+                lines.push_back({labels(l.layer, c.spec()), c.accesses, c.hits});
+                auto& [a, h] = pooled[{static_cast<int>(c.spec().policy), c.spec().capacity}];
+                a += c.accesses;
+                h += c.hits;
+            }
+        }
+        for (const auto& [key, ah] : pooled)
+            lines.push_back({labels(-1, {static_cast<OnlinePolicy>(key.first), key.second}),
+                             ah.first, ah.second});
+    }
+    if (lines.empty()) return;
+    header(s, metric::cache_accesses, "counter",
+           "Live expert-cache simulation: accesses (one per selection).");
+    for (const Line& x : lines)
+        sample(s, metric::cache_accesses, x.labels, static_cast<double>(x.accesses));
+    header(s, metric::cache_hits, "counter", "Live expert-cache simulation: accesses that hit.");
+    for (const Line& x : lines)
+        sample(s, metric::cache_hits, x.labels, static_cast<double>(x.hits));
+    header(s, metric::cache_hit_rate, "gauge",
+           "Live expert-cache simulation: hits / accesses since the start (ratio).");
+    for (const Line& x : lines)
+        sample(s, metric::cache_hit_rate, x.labels,
+               x.accesses ? static_cast<double>(x.hits) / static_cast<double>(x.accesses) : NAN);
 }
 
 }  // namespace
@@ -178,6 +225,8 @@ std::string prometheus_text(const Aggregates& agg, const std::vector<const Sourc
         for (const auto& [labels, tokens, f] : figs)
             sample(s, name.c_str(), labels, g.value({tokens, 0, f}));
     }
+
+    cache_metrics(s, views);
 
     auto per_source = [&](const char* name, const char* type, const char* help, auto value) {
         header(s, name, type, help);

@@ -22,6 +22,9 @@ inline constexpr const char* layer_tokens = "moescope_layer_tokens_total";
 inline std::string layer_figure(const Figure& f) {
     return "moescope_layer_" + std::string(f.key);
 }
+inline constexpr const char* cache_accesses = "moescope_cache_accesses_total";
+inline constexpr const char* cache_hits = "moescope_cache_hits_total";
+inline constexpr const char* cache_hit_rate = "moescope_cache_hit_rate";
 inline constexpr const char* source_bytes = "moescope_source_bytes_total";
 inline constexpr const char* source_lines = "moescope_source_lines_total";
 inline constexpr const char* source_records = "moescope_source_records_total";

@@ -5,6 +5,8 @@
 #include <limits>
 #include <numeric>
 
+#include "analytics/online_cache.hpp"
+
 namespace moe {
 
 std::optional<CachePolicy> parse_cache_policy(std::string_view name) {
@@ -58,27 +60,22 @@ CacheResult run_static(std::span<const int32_t> a, size_t C, size_t E) {
     return r;
 }
 
-// Online policies and Belady: the cached set is small (C <= E), so a linear scan for the
-// victim is cheaper than a heap at the sizes seen (E <= a few hundred).
-CacheResult run_dynamic(std::span<const int32_t> a, size_t C, CachePolicy p, size_t E) {
-    std::vector<uint64_t> next;  // opt: position of the next access of the same expert
-    if (p == CachePolicy::opt) {
-        next.assign(a.size(), kNever);
-        std::vector<uint64_t> seen(E, kNever);
-        for (size_t i = a.size(); i-- > 0;) {
-            next[i] = seen[static_cast<size_t>(a[i])];
-            seen[static_cast<size_t>(a[i])] = i;
-        }
+// Belady with bypass: the cached set is small (C <= E), so a linear scan for the victim is
+// cheaper than a heap at the sizes seen (E <= a few hundred).
+CacheResult run_opt(std::span<const int32_t> a, size_t C, size_t E) {
+    std::vector<uint64_t> next(a.size(), kNever);  // position of the next access of a[i]
+    std::vector<uint64_t> seen(E, kNever);
+    for (size_t i = a.size(); i-- > 0;) {
+        next[i] = seen[static_cast<size_t>(a[i])];
+        seen[static_cast<size_t>(a[i])] = i;
     }
-    std::vector<uint64_t> last(E, 0), freq(E, 0), nxt(E, kNever);
+    std::vector<uint64_t> nxt(E, kNever);
     std::vector<bool> cached(E, false);
     std::vector<int32_t> slots;
     CacheResult r{a.size(), 0};
     for (size_t i = 0; i < a.size(); ++i) {
         const auto e = static_cast<size_t>(a[i]);
-        ++freq[e];
-        last[e] = i;
-        if (p == CachePolicy::opt) nxt[e] = next[i];
+        nxt[e] = next[i];
         if (cached[e]) {
             ++r.hits;
             continue;
@@ -88,22 +85,11 @@ CacheResult run_dynamic(std::span<const int32_t> a, size_t C, CachePolicy p, siz
             cached[e] = true;
             continue;
         }
-        // Worse = evicted first.
-        auto worse = [&](size_t x, size_t y) {
-            switch (p) {
-                case CachePolicy::lfu:
-                    return freq[x] != freq[y] ? freq[x] < freq[y] : last[x] < last[y];
-                case CachePolicy::opt:
-                    return nxt[x] > nxt[y];
-                default:
-                    return last[x] < last[y];
-            }
-        };
         size_t v = 0;
         for (size_t s = 1; s < slots.size(); ++s)
-            if (worse(static_cast<size_t>(slots[s]), static_cast<size_t>(slots[v]))) v = s;
+            if (nxt[static_cast<size_t>(slots[s])] > nxt[static_cast<size_t>(slots[v])]) v = s;
         const auto victim = static_cast<size_t>(slots[v]);
-        if (p == CachePolicy::opt && nxt[e] >= nxt[victim]) continue;  // bypass
+        if (nxt[e] >= nxt[victim]) continue;  // bypass: the requested one is needed last
         cached[victim] = false;
         cached[e] = true;
         slots[v] = a[i];
@@ -111,13 +97,30 @@ CacheResult run_dynamic(std::span<const int32_t> a, size_t C, CachePolicy p, siz
     return r;
 }
 
+// lru and lfu: the daemon's online cache (analytics/online_cache.hpp), so both agree.
+CacheResult run_online(std::span<const int32_t> a, size_t C, OnlinePolicy p) {
+    OnlineCache c({p, static_cast<uint32_t>(C)});
+    for (int32_t e : a)
+        c.access(e);
+    return {c.accesses, c.hits};
+}
+
 }  // namespace
 
 CacheResult simulate_cache(std::span<const int32_t> accesses, size_t capacity, CachePolicy p) {
     if (capacity == 0) return {accesses.size(), 0};
     const size_t E = id_space(accesses);
-    if (p == CachePolicy::fixed) return run_static(accesses, capacity, E);
-    return run_dynamic(accesses, capacity, p, E);
+    switch (p) {
+        case CachePolicy::fixed:
+            return run_static(accesses, capacity, E);
+        case CachePolicy::opt:
+            return run_opt(accesses, capacity, E);
+        case CachePolicy::lfu:
+            return run_online(accesses, capacity, OnlinePolicy::lfu);
+        case CachePolicy::lru:
+            break;
+    }
+    return run_online(accesses, capacity, OnlinePolicy::lru);
 }
 
 std::map<int32_t, std::vector<int32_t>> layer_accesses(const RoutingSequence& seq, TagId tag) {

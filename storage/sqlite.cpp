@@ -174,6 +174,12 @@ int64_t Database::query_int(std::string_view sql) const {
     return s.step() ? s.int64(0) : 0;
 }
 
+bool Database::has_table(std::string_view name) const {
+    Statement s(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+    s.bind(1, name);
+    return s.step();
+}
+
 Transaction::Transaction(Database& db) : db_(db) {
     db_.exec("BEGIN IMMEDIATE");
 }

@@ -62,6 +62,8 @@ class Database {
     void exec(std::string_view sql);
     Statement prepare(std::string_view sql) const { return Statement(db_, sql); }
     int64_t query_int(std::string_view sql) const;
+    // Whether the schema has this table (tables added after a database was created).
+    bool has_table(std::string_view name) const;
     const std::string& path() const { return path_; }
     sqlite3* handle() const { return db_; }
 

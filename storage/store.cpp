@@ -109,7 +109,13 @@ void Store::check_version() const {
 void Store::migrate() {
     const int64_t v = db_.query_int("PRAGMA user_version");
     if (v > kSchemaVersion) check_version();
-    if (v == kSchemaVersion) return;
+    if (v == kSchemaVersion) {
+        // Tables added within this schema version (IF NOT EXISTS: existing ones stay).
+        sql::Transaction tx(db_);
+        db_.exec(schema_sql());
+        tx.commit();
+        return;
+    }
     if (v == 0 && db_.query_int("SELECT count(*) FROM sqlite_master") > 0)
         throw StorageError(db_.path() +
                            " is an SQLite database but not a moescope one; refusing to write");

@@ -51,6 +51,23 @@ void Store::load(Aggregates& agg) const {
             return false;  // a metric this version does not know
         },
         [](GateRow& r) { finish(r); });
+    if (db_.has_table(cache_table().name))  // databases before 0.3 have no live caches
+        cache_table().read(
+            db_, "", [](CacheRow&) { return true; },
+            [&](CacheRow& r) {
+                const auto p = parse_online_policy(r.policy);
+                LayerStats* l = nullptr;
+                if (const auto t = agg.find_tag(r.tag); t && r.layer >= 0) {
+                    auto& layers = agg.tag(*t).layers;
+                    if (static_cast<size_t>(r.layer) < layers.size())
+                        l = layers[static_cast<size_t>(r.layer)].get();
+                }
+                if (!p || !l || r.capacity < 0 || r.capacity > UINT32_MAX || r.hits > r.accesses)
+                    throw StorageError(db_.path() + ": corrupt live_cache row");
+                OnlineCache& c = l->caches.of({*p, static_cast<uint32_t>(r.capacity)});
+                c.accesses = r.accesses;
+                c.hits = r.hits;
+            });
     agg.pad_to_num_experts();
 }
 

@@ -35,11 +35,16 @@ void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool fo
 
     auto layer = db_.prepare(layer_table().insert_sql());
     auto gate = db_.prepare(gate_table().insert_sql());
+    auto cache = db_.prepare(cache_table().insert_sql());
     for (TagId t = 0; t < agg.tag_count(); ++t) {
         TagStats& ts = agg.tag(t);
         auto save_layer = [&](int64_t id, LayerStats& l) {
             if (!l.dirty && !force) return;
             layer_table().put(layer, LayerRow{ts.name, id, &l});
+            for (const OnlineCache& c : l.caches.caches)
+                cache_table().put(cache, CacheRow{ts.name, static_cast<int32_t>(id),
+                                                  std::string(online_policy_name(c.spec().policy)),
+                                                  c.spec().capacity, c.accesses, c.hits});
             written.push_back(&l.dirty);
         };
         save_layer(-1, ts.global);

@@ -277,6 +277,24 @@ const Table<TimelineRow>& timeline_table() {
     return t;
 }
 
+const Table<CacheRow>& cache_table() {
+    using R = CacheRow;
+    static const Table<R> t{
+        "live_cache",
+        {
+            tag_column<R>(),
+            integer<R>("layer", "layer id", FIELD(layer)),
+            text<R>("policy", "'lru' or 'lfu' (docs/FIGURES.md \"Cache simulation\")",
+                    FIELD(policy)),
+            integer<R>("capacity", "cache slots per layer (moescoped --cache-capacity)",
+                       FIELD(capacity)),
+            integer<R>("accesses", "selections simulated (one access each)", FIELD(accesses)),
+            integer<R>("hits", "accesses that found the expert cached", FIELD(hits)),
+        },
+        4};
+    return t;
+}
+
 namespace {
 template <class Row>
 std::pair<std::string, std::string> markdown(const Table<Row>& t) {
@@ -316,9 +334,9 @@ std::vector<std::pair<std::string, std::string>> schema_markdown() {
         "| `database_id` | created once | must differ | random id of this database |\n"
         "| `merged_ids` | `moescope merge` | must not meet | ids of the databases merged "
         "into this one, space-separated |\n";
-    return {markdown(meta_table()),    {"meta keys", keys},      markdown(layer_table()),
-            markdown(gate_table()),    markdown(source_table()), markdown(reject_table()),
-            markdown(timeline_table())};
+    return {markdown(meta_table()),     {"meta keys", keys},      markdown(layer_table()),
+            markdown(gate_table()),     markdown(source_table()), markdown(reject_table()),
+            markdown(timeline_table()), markdown(cache_table())};
 }
 
 #undef FIELD

@@ -58,12 +58,22 @@ struct TimelineRow {
     BucketCounts c;
 };
 
+// The counters of one live cache of one (tag, layer) (analytics/online_cache.hpp).
+struct CacheRow {
+    std::string tag;
+    int32_t layer = -1;
+    std::string policy;
+    int64_t capacity = 0;
+    uint64_t accesses = 0, hits = 0;
+};
+
 const Table<MetaRow>& meta_table();
 const Table<LayerRow>& layer_table();
 const Table<GateRow>& gate_table();
 const Table<SourceRow>& source_table();
 const Table<RejectRow>& reject_table();
 const Table<TimelineRow>& timeline_table();
+const Table<CacheRow>& cache_table();
 
 // Each table's column part of docs/SCHEMA.md (a markdown table), generated.
 std::vector<std::pair<std::string, std::string>> schema_markdown();

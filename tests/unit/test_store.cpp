@@ -25,7 +25,9 @@ const std::string kLog =
 TEST_CASE("everything saved is loaded back identically") {
     test::TempDir dir;
     const std::string db = dir.file("m.db");
-    Aggregates agg;
+    AnalyticsOptions opts;
+    opts.caches = {{OnlinePolicy::lru, 2}, {OnlinePolicy::lfu, 3}};
+    Aggregates agg(opts);
     SourceStats s;
     s.name = "/var/log/x.log";
     s.kind = "file";
@@ -50,6 +52,19 @@ TEST_CASE("everything saved is loaded back identically") {
             CHECK(a.layer(l)->top_k == b.layer(l)->top_k);
             for (size_t e = 0; e < a.layer(l)->hits.size(); ++e)
                 CHECK(a.layer(l)->ema.value(e) == Approx(b.layer(l)->ema.value(e)).epsilon(1e-15));
+        }
+        for (int32_t l : a.layer_ids()) {
+            const auto& ca = a.layer(l)->caches.caches;
+            const auto& cb = b.layer(l)->caches.caches;
+            REQUIRE(ca.size() == 2);
+            REQUIRE(cb.size() == 2);
+            for (const OnlineCache& c : ca) {
+                CacheSet copy = b.layer(l)->caches;
+                const OnlineCache& d = copy.of(c.spec());
+                CHECK(c.accesses == d.accesses);
+                CHECK(c.hits == d.hits);
+                CHECK(c.accesses > 0);
+            }
         }
         CHECK(a.global.hits == b.global.hits);
         REQUIRE(a.gates.size() == b.gates.size());
@@ -176,4 +191,29 @@ TEST_CASE("a corrupt row names the table and column") {
     store.db().exec("UPDATE layer_stats SET ema = hits, hist_probs = x'00' WHERE layer = 0");
     Aggregates back2;
     CHECK_THROWS_WITH(store.load(back2), Catch::Contains("(hist_probs)"));
+}
+
+TEST_CASE("a database from before the live_cache table is read, and gets it when written") {
+    test::TempDir dir;
+    const std::string db = dir.file("old.db");
+    Aggregates agg;
+    SourceStats s;
+    s.name = "x";
+    s.kind = "file";
+    ingest(agg, s, kLog);
+    {
+        Store store = Store::open_for_writing(db);
+        SourceStats* ptr = &s;
+        store.save(agg, std::span(&ptr, 1));
+    }
+    {
+        sql::Database raw(db, sql::Database::Mode::read_write_create);
+        raw.exec("DROP TABLE live_cache");
+        CHECK_FALSE(raw.has_table("live_cache"));
+    }
+    Aggregates back;
+    Store::open_read_only(db).load(back);
+    CHECK(back.tag(kAllTag).layer_ids() == agg.tag(kAllTag).layer_ids());
+    { Store store = Store::open_for_writing(db); }
+    CHECK(sql::Database(db, sql::Database::Mode::read_only).has_table("live_cache"));
 }

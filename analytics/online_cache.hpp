@@ -1,0 +1,99 @@
+// An online expert cache of C slots fed one access at a time: the lru and lfu policies of
+// the cache simulation (docs/FIGURES.md "Cache simulation"). `moescope cache` on files and
+// the daemon's live simulation (--cache-capacity) both run this one implementation, so a
+// running server and a replayed log give the same hit rates.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace moe {
+
+enum class OnlinePolicy : uint8_t { lru = 0, lfu = 1 };
+
+std::string_view online_policy_name(OnlinePolicy p);
+std::optional<OnlinePolicy> parse_online_policy(std::string_view name);
+
+// Which caches to simulate live: a policy and a capacity each.
+struct CacheSpec {
+    OnlinePolicy policy = OnlinePolicy::lru;
+    uint32_t capacity = 0;
+    bool operator==(const CacheSpec&) const = default;
+};
+
+// lru evicts the least recently used expert; lfu the least frequently used (accesses since
+// the start, cached or not), ties by least recent use. Starts empty; capacity 0 never hits.
+// Every selection the daemon counts passes here once per configured cache, so both
+// policies are O(1) on a hit: lru keeps a linked list over expert ids, lfu remembers which
+// slot holds the victim and rescans the C slots only when the victim changes
+// (BENCHMARKS.md "Live cache simulation").
+class OnlineCache {
+  public:
+    explicit OnlineCache(CacheSpec spec) : spec_(spec) {}
+
+    // One access of expert e (>= 0); true on a hit.
+    bool access(int32_t e) {
+        const auto x = static_cast<uint32_t>(e);
+        if (x >= cached_.size()) grow(x + 1);
+        ++accesses;
+        const bool hit = spec_.policy == OnlinePolicy::lru ? access_lru(x) : access_lfu(x);
+        hits += hit;
+        return hit;
+    }
+
+    const CacheSpec& spec() const { return spec_; }
+    uint64_t accesses = 0, hits = 0;  // kept across restarts by the store
+
+    // Adds another node's counters (the cache contents are not mergeable, only counts).
+    void add_counts(const OnlineCache& o) {
+        accesses += o.accesses;
+        hits += o.hits;
+    }
+
+  private:
+    static constexpr uint32_t kNone = UINT32_MAX;
+    void grow(size_t n);
+    bool access_lru(uint32_t x);
+    bool access_lfu(uint32_t x);
+    void lru_unlink(uint32_t x);
+    void lru_push_front(uint32_t x);
+    void lfu_find_victim();
+
+    CacheSpec spec_;
+    std::vector<uint8_t> cached_;  // per expert id
+    uint32_t size_ = 0;            // experts cached
+    // lru: the cached experts from most (head) to least (tail) recently used.
+    std::vector<uint32_t> prev_, next_;
+    uint32_t head_ = kNone, tail_ = kNone;
+    // lfu: accesses and last access time per expert; the cached ones by slot.
+    std::vector<uint64_t> freq_, last_;
+    std::vector<uint32_t> slots_, slot_of_;
+    uint32_t victim_ = 0;  // slot of the cached expert to evict next
+    uint64_t clock_ = 0;
+};
+
+// The live caches of one (tag, layer). A database may hold counts of specs this run does not
+// simulate (the daemon restarted with other --cache-capacity values): they are kept, not fed.
+struct CacheSet {
+    std::vector<OnlineCache> caches;
+
+    // The cache of `spec`, created (empty, zero counts) if missing.
+    OnlineCache& of(const CacheSpec& spec);
+    // Feeds exactly these specs from now on (a restart keeps their stored counts; the
+    // contents start empty, as a restarted server's cache does).
+    void configure(const std::vector<CacheSpec>& specs);
+    bool configured() const { return configured_; }
+    void access(int32_t e) {
+        for (size_t i : active_)
+            caches[i].access(e);
+    }
+    void merge(const CacheSet& o);
+
+  private:
+    std::vector<size_t> active_;  // indices into caches
+    bool configured_ = false;
+};
+
+}  // namespace moe
