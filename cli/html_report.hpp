@@ -9,6 +9,7 @@
 
 #include "analytics/aggregates.hpp"
 #include "analytics/source_stats.hpp"
+#include "cli/json_writer.hpp"
 #include "cli/query_options.hpp"
 
 namespace moe {
@@ -16,6 +17,9 @@ namespace moe {
 struct HtmlReportOptions {
     int32_t cooc_layer = -1;  // -1: the layer with the highest Gini
 };
+
+// Its "decisions" member: coverage, keep/drop map, cache hit rates (html_report_decisions.cpp).
+void write_report_decisions(JsonWriter& w, const Aggregates& agg, const TagStats& t, TagId id);
 
 // The data behind the page as one JSON object (embedded in the page; html_report_data.cpp).
 std::string html_report_data(const Aggregates& agg, const std::vector<SourceStats>& sources,

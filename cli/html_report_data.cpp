@@ -169,6 +169,8 @@ std::string html_report_data(const Aggregates& agg, const std::vector<SourceStat
     }
     w.end_array();
 
+    write_report_decisions(w, agg, t, *id);
+
     w.key("timeline").begin_array();
     for (const auto& [key, b] : agg.timeline().buckets()) {
         if (key.tag != *id || key.layer != -1) continue;

@@ -8,6 +8,7 @@
 
 #include "analytics/figures.hpp"
 #include "analytics/imbalance.hpp"
+#include "cli/cold_report.hpp"
 #include "cli/command.hpp"
 #include "cli/figure_output.hpp"
 #include "cli/short_last_layer.hpp"
@@ -350,11 +351,23 @@ extern const CommandSpec kExpertsCommand = {
         flag::layer(app, a, "Layer (default: all layers combined)");
         flag::top(app, a, 10, "Busiest experts to list");
         flag::bottom(app, a, 5, "Least busy experts to list");
+        app.add_option("--cold", a.decide.cold_share,
+                       "Instead: every (layer, expert) below this share of its layer's "
+                       "selections (e.g. 0.001), with the tag that uses it most");
     },
     kNeedsLayer,
-    [](JsonWriter& w, const Query& x) { write_experts_json(w, x.agg, x.tag(), x.q); },
-    [](const Query& x) { return experts_csv(x.agg, x.tag(), x.q); },
-    [](const Query& x) { return experts_text(x.agg, x.tag(), x.q); },
+    [](JsonWriter& w, const Query& x) {
+        if (!std::isnan(x.args.decide.cold_share)) return cold_json(w, x);
+        write_experts_json(w, x.agg, x.tag(), x.q);
+    },
+    [](const Query& x) {
+        return std::isnan(x.args.decide.cold_share) ? experts_csv(x.agg, x.tag(), x.q)
+                                                    : cold_csv(x);
+    },
+    [](const Query& x) {
+        return std::isnan(x.args.decide.cold_share) ? experts_text(x.agg, x.tag(), x.q)
+                                                    : cold_text(x);
+    },
 };
 
 }  // namespace moe

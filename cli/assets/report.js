@@ -104,6 +104,50 @@ document.getElementById("summary").textContent = "tag '" + D.tag + "' · " + D.t
         layers.map(l => row(l.layer, l)).concat([row("all layers", D.global)])).id = "imbalance-table";
 })();
 
+(function decisions() {
+  const sec = document.getElementById("decisions"), X = D.decisions;
+  if (!X || !X.coverage.length) { html("p", sec, "No routing records."); return; }
+  // Experts needed per layer for each coverage level (by selections; dashed: by weight mass).
+  html("h3", sec, "Experts needed to cover a share of the selections");
+  const xs = X.coverage.map(c => c.layer), colors = ["#93c5fd", "#60a5fa", "#2563eb", "#1e40af", "#172554"];
+  const series = X.levels.map((p, i) => ({name: pct(p).replace(".00", "") + " of selections", values: X.coverage.map(c => c.hits[i]), color: colors[i]}));
+  if (X.coverage.some(c => c.mass)) series.push({name: "90% of weight mass", values: X.coverage.map(c => c.mass ? c.mass[2] : null), color: "#d97706", dash: "5,3"});
+  lineChart(sec, series, xs, {xlabel: "layer", lo: 0, hi: E});
+  html("p", sec, "Experts (of " + E + ") that carry 50 to 99 % of each layer's selections, busiest first: moescope coverage.").className = "note";
+  // Coverage curves: one line per layer, share covered against experts kept.
+  const curves = X.coverage.map((c, i) => ({name: "layer " + c.layer, values: c.curve, color: "hsl(" + Math.round(220 - 180 * i / Math.max(1, X.coverage.length - 1)) + ",70%,45%)", width: 1}));
+  const cdiv = html("div", sec); cdiv.id = "coverage-curves";
+  lineChart(cdiv, curves.length > 16 ? curves.filter((c, i) => i % Math.ceil(curves.length / 16) === 0) : curves, Array.from({length: E}, (_, i) => i + 1), {xlabel: "experts kept", lo: 0, hi: 1});
+  html("p", sec, "Cumulative share of a layer's selections carried by its n busiest experts" + (curves.length > 16 ? " (every " + Math.ceil(curves.length / 16) + "th layer)" : "") + ".").className = "note";
+  // Keep/drop map: which experts a keep-coverage rule keeps, per layer.
+  html("h3", sec, "Keep/drop map (keep " + pct(X.keep_rule.keep_coverage).replace(".00", "") + " coverage by selections)");
+  const cw = Math.max(2, Math.min(36, Math.floor(1100 / E))), ch = Math.max(6, Math.min(16, Math.floor(600 / X.keep.length))), L = 40, T = 18;
+  const svg = el("svg", {width: L + cw * E + 10, height: T + ch * X.keep.length + 4, id: "keep-map"}, sec);
+  const tick = Math.max(1, Math.ceil(E / 32)), every = Math.ceil(12 / ch);
+  for (let e = 0; e < E; e += tick) el("text", {x: L + e * cw + cw / 2, y: T - 5, "text-anchor": "middle"}, svg, e);
+  X.keep.forEach((k, r) => {
+    if (r % every === 0) el("text", {x: L - 6, y: T + r * ch + ch - 1, "text-anchor": "end"}, svg, k.layer);
+    const kept = new Set(k.kept);
+    for (let e = 0; e < E; e++) {
+      const c = el("rect", {x: L + e * cw, y: T + r * ch, width: cw, height: ch, fill: kept.has(e) ? "#2563eb" : "#f1f5f9", stroke: "#fff", "stroke-width": cw > 4 ? 0.5 : 0}, svg);
+      el("title", {}, c, "layer " + k.layer + ", expert " + e + ": " + (kept.has(e) ? "kept" : "dropped"));
+    }
+  });
+  table(sec, ["", ""], [["experts kept", X.keep.reduce((a, k) => a + k.kept.length, 0) + " of " + X.keep.length * E],
+    ["selections dropped (recorded tokens)", pct(X.dropped_selection_share)]]).id = "keep-table";
+  html("p", sec, "Blue: kept, grey: dropped. Export and the cost per tag: moescope prune --keep-coverage 0.9 --export FILE.").className = "note";
+  // Cache hit rate against capacity.
+  html("h3", sec, "Expert-cache hit rate against capacity");
+  const caps = X.cache.static.map((_, i) => i + 1);
+  const cs = [{name: "static (the C busiest experts per layer)", values: X.cache.static, color: "#2563eb"}];
+  const byPolicy = {};
+  X.cache.live.forEach(p => { (byPolicy[p.policy] = byPolicy[p.policy] || caps.map(() => null))[p.capacity - 1] = p.hit_rate; });
+  Object.keys(byPolicy).forEach((p, i) => cs.push({name: p + " (live, moescoped --cache-capacity)", values: byPolicy[p], color: ["#d97706", "#059669"][i % 2], square: true, width: 0.01}));
+  const kdiv = html("div", sec); kdiv.id = "cache-curve";
+  lineChart(kdiv, cs, caps, {xlabel: "slots per layer", lo: 0, hi: 1});
+  html("p", sec, "Share of selections served from a per-layer cache of C expert slots, pooled over layers. lru, lfu and opt on a log: moescope cache --capacity C FILE.").className = "note";
+})();
+
 (function cooc() {
   const sec = document.getElementById("cooc");
   if (!D.cooc) { html("p", sec, D.cooc_missing || "No co-occurrence counts."); return; }

@@ -265,6 +265,38 @@ def check_cache(files, recs, tag, capacities):
     check(len(got) == len(capacities) * 4 * (len(seqs) + 1), "one row per layer, capacity, policy + overall")
 
 
+def check_cold(files, recs, tag, threshold, E):
+    """experts --cold: every (layer, expert) below the share, and the tag using it most."""
+    doc = cli_json("experts", *files, "--cold", str(threshold), "--tag", tag)
+    got = {(c["layer"], c["expert"]): c for c in doc["cold"]}
+    tags = sorted({r[0] for r in recs if r[0] is not None and r[0] != tag})
+    per_tag = {t: stats(recs, t, E) for t in tags}
+    want = {}
+    for layer, (h, m) in stats(recs, tag, E).items():
+        S = h.sum()
+        for e in range(E):
+            if h[e] / S < threshold:
+                best = max(((per_tag[t][layer][0][e] / per_tag[t][layer][0].sum(), t)
+                            for t in tags if layer in per_tag[t]), key=lambda x: x[0],
+                           default=None)
+                want[(layer, e)] = (h[e], h[e] / S, best)
+    check(set(got) == set(want), "cold set tag %s < %g: %d pairs, reference %d"
+          % (tag, threshold, len(got), len(want)))
+    for k, (h, share, best) in want.items():
+        c = got[k]
+        check(c["hits"] == h, "cold hits %s" % (k,))
+        close(c["share"], share, "cold share %s" % (k,))
+        if best is None:
+            check(c["hottest_tag"] is None, "no other tag")
+        else:
+            close(c["hottest_tag_share"], best[0], "hottest share %s" % (k,))
+            check(c["specialist"] == (best[0] >= threshold), "specialist flag %s" % (k,))
+    rows = list(csv.DictReader(cli("experts", *files, "--cold", str(threshold), "--tag", tag,
+                                   "--csv").stdout.splitlines()))
+    check(len(rows) == len(want), "CSV keeps every cold pair")
+    return len(want)
+
+
 def main():
     mix = read_mixtral()
     llama = read_llama()
@@ -282,11 +314,15 @@ def main():
         check_cache(MIXTRAL, mix, "all", [1, 2, 4, 7])
         check_cache(MIXTRAL, mix, "humaneval", [3])
         check_cache([LLAMA], llama, "all", [4, 8, 16])
+        check(check_cold(MIXTRAL, mix, "all", 0.09, 8) > 0, "Mixtral has cold experts at 9 %")
+        check_cold(MIXTRAL, mix, "gsm8k", 0.1, 8)
+        check_cold([LLAMA], llama, "all", 0.02, E_llama)
     # Usage errors: no rule, mass without weights, cache on a missing sequence.
     cli("prune", LLAMA, expect_rc=2)
     cli("prune", LLAMA, "--keep", "3", "--by", "mass", expect_rc=2)
     cli("cache", LLAMA, "--capacity", "0", expect_rc=2)
     cli("cache", LLAMA, "--capacity", "4", "--policy", "fifo", expect_rc=2)
+    cli("experts", LLAMA, "--cold", "1.5", expect_rc=2)
     print("ok: coverage, prune, cache == reference on Mixtral and llama-server")
 
 

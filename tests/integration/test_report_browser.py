@@ -13,7 +13,8 @@ import tempfile
 from harness import BUILD, SOURCE, Daemon, check, cli, cli_json, wait_for
 
 OUTDIR = os.environ.get("MOESCOPE_TEST_OUTPUT", os.path.join(BUILD, "test-output"))
-TITLES = ["Verdict", "Expert load by layer", "Imbalance across layers", "Co-occurrence, layer", "Layer correlation",
+TITLES = ["Verdict", "Expert load by layer", "Imbalance across layers", "Decisions: coverage, keep/drop, expert cache",
+          "Co-occurrence, layer", "Layer correlation",
           "Gate-input distances", "Tag comparison", "Hits over time", "Inputs"]
 
 
@@ -33,7 +34,7 @@ def main():
         # A database with tags, gate inputs and a timeline: the sample log and the Mixtral traces.
         db = os.path.join(tmp, "r.db")
         sample = os.path.join(SOURCE, "samples", "llama_server", "moe_expert_selection.log")
-        with Daemon("--db", db, "--follow", sample + "=llama", "--flush-ms", "50") as d:
+        with Daemon("--db", db, "--follow", sample + "=llama", "--flush-ms", "50", "--cache-capacity", "4") as d:
             wait_for(lambda: cli_json("--db", db, "sources")["sources"][0]["records"] == 396, "sample ingested")
             d.stop()
         page = os.path.join(OUTDIR, "report.html")
@@ -56,6 +57,18 @@ def main():
         check('id="h-3-%d"' % top["expert"] in dom.stdout, "the cell has its id")
         check("r(layer 0, delta 1) = " in dom.stdout, "correlation cells have values")
         check("experts " in dom.stdout and "together" in dom.stdout, "co-occurrence cells have values")
+        # Decisions: the keep/drop map agrees with prune's keep-list for the same rule, and
+        # the live cache point is drawn next to the static curve.
+        plan = cli_json("--db", db, "prune", "--keep-coverage", "0.9")
+        keep = {l["layer"]: set(l["keep"]) for l in plan["layers"]}
+        check(len(keep) == 6, "prune plans every layer")
+        for layer, kept in keep.items():
+            for e in (min(kept), max(set(range(32)) - kept)):
+                want = "layer %d, expert %d: %s" % (layer, e, "kept" if e in kept else "dropped")
+                check(want in dom.stdout, "keep/drop map cell '%s'" % want)
+        live = cli_json("--db", db, "cache", "--policy", "lru")["results"][-1]
+        check("lru (live, moescoped --cache-capacity) @ slots per layer 4: %.4f" % live["hit_rate"] in dom.stdout,
+              "live lru point at capacity 4")
 
         shot = os.path.join(OUTDIR, "report.png")
         if os.path.exists(shot):

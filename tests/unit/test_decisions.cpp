@@ -222,3 +222,47 @@ TEST_CASE("layer_accesses keeps log order and rank order per layer and tag") {
     CHECK(all.at(0) == std::vector<int32_t>{2, 1});
     CHECK(layer_accesses(f.seq, t).count(0) == 0);
 }
+
+TEST_CASE("live caches: fed per record under each tag and layer, merged by counts") {
+    // The sequence of "cache policies on a hand-traced sequence" as two-expert records
+    // (0 0 | 1 2 | 1 ...): lru C=2 gives 2 hits, lfu C=2 gives 1, exactly as simulated.
+    AnalyticsOptions o;
+    o.caches = {{OnlinePolicy::lru, 2}, {OnlinePolicy::lfu, 2}};
+    Aggregates agg(o);
+    for (std::vector<int32_t> ids : {std::vector<int32_t>{0, 1}, {2, 1}}) {
+        RoutingRecord r;
+        r.layer = 3;
+        r.experts = ids;
+        REQUIRE_FALSE(agg.add_routing(kAllTag, r));
+    }
+    // 0 1 2 1: lru 0m 1m 2m(evicts 0) 1h -> 1; lfu: 2 evicts 0 (freq 1 each, 0 older) -> 1.
+    const CacheSet& cs = agg.tag(kAllTag).layer(3)->caches;
+    REQUIRE(cs.caches.size() == 2);
+    for (const auto& c : cs.caches) {
+        CHECK(c.accesses == 4);
+        CHECK(c.hits == 1);
+        const std::vector<int32_t> seq = {0, 1, 2, 1};
+        const auto p = c.spec().policy == OnlinePolicy::lru ? CachePolicy::lru : CachePolicy::lfu;
+        CHECK(simulate_cache(seq, 2, p).hits == c.hits);
+    }
+    CHECK(agg.tag(kAllTag).global.caches.caches.empty());  // a cache is per layer
+
+    // Merging adds counts per spec; a spec only the other side has is taken over.
+    CacheSet a = cs, b;
+    b.of({OnlinePolicy::lru, 2}).accesses = 10;
+    b.of({OnlinePolicy::lru, 2}).hits = 7;
+    b.of({OnlinePolicy::lru, 8}).hits = 1;
+    a.merge(b);
+    CHECK(a.of({OnlinePolicy::lru, 2}).accesses == 14);
+    CHECK(a.of({OnlinePolicy::lru, 2}).hits == 8);
+    CHECK(a.of({OnlinePolicy::lru, 8}).hits == 1);
+    // Only configured specs are fed: a stored capacity dropped from the options keeps its
+    // counts.
+    CacheSet s;
+    s.of({OnlinePolicy::lfu, 4}).accesses = 5;
+    s.configure({{OnlinePolicy::lru, 1}});
+    s.access(0);
+    s.access(0);
+    CHECK(s.of({OnlinePolicy::lfu, 4}).accesses == 5);
+    CHECK(s.of({OnlinePolicy::lru, 1}).hits == 1);
+}
