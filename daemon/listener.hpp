@@ -87,7 +87,11 @@ class Listener : public Source {
             tls_->async_handshake(boost::asio::ssl::stream_base::server,
                                   [self](const boost::system::error_code& ec) {
                                       if (!self->owner_) return;
-                                      if (!ec) return self->read();
+                                      if (!ec) {
+                                          self->handshaken_ = true;
+                                          self->arm_idle();
+                                          return self->read();
+                                      }
                                       // A bare connect-and-leave (a port probe) is no attempt.
                                       if (ec != boost::asio::error::eof &&
                                           ec != boost::asio::ssl::error::stream_truncated)
@@ -146,13 +150,14 @@ class Listener : public Source {
         void refuse(const std::string& why) {
             owner_->stats_.add_reject(RejectReason::auth_failed, why);
             owner_->stats_.dirty = true;
-            spdlog::warn("{}: refused a connection: {}", owner_->stats_.name, why);
+            spdlog::debug("{}: refused a connection: {}", owner_->stats_.name, why);
         }
         void arm_idle() {
             if (!owner_) return;
             int limit = owner_->opts_.idle_timeout_s;
             const bool authenticating =
-                gate_.state() != AuthGate::State::open && (owner_->opts_.security.tokens || tls_);
+                (tls_ && !handshaken_) ||
+                (gate_.state() != AuthGate::State::open && owner_->opts_.security.tokens);
             if (authenticating && (limit <= 0 || owner_->opts_.auth_timeout_s < limit))
                 limit = owner_->opts_.auth_timeout_s;
             if (limit <= 0) return;
@@ -172,6 +177,7 @@ class Listener : public Source {
         boost::asio::steady_timer idle_;
         StreamIngest ingest_;
         AuthGate gate_;
+        bool handshaken_ = false;  // TLS only
         std::vector<char> buf_;
     };
 

@@ -148,7 +148,7 @@ def main():
         # The secret reached neither the log nor any database file nor the CLI's output.
         log.seek(0)
         out = log.read()
-        check(TOKEN not in out and "refused a connection" in out, "the log names refusals, never the token")
+        check(TOKEN not in out and "(auth_failed)" in out, "the log reports refusals, never the token")
         for f in os.listdir(tmp):
             if f.startswith("auth.db"):
                 check(TOKEN.encode() not in open(os.path.join(tmp, f), "rb").read(), "token in " + f)
