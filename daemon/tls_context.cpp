@@ -5,6 +5,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include <openssl/ssl.h>
 #include <boost/asio/ip/address.hpp>
 
 namespace moe {
@@ -37,6 +38,10 @@ std::shared_ptr<ssl::context> make_server_tls(const TlsFiles& f) {
     ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
                      ssl::context::single_dh_use);
+    // The protocol is one-way: no session tickets, so the daemon writes nothing after the
+    // handshake, and a client closing right after its last record leaves no unread bytes
+    // (which would make its kernel reset the connection and drop records in flight).
+    SSL_CTX_set_num_tickets(ctx->native_handle(), 0);
     use("--tls-cert", f.cert, [&] { ctx->use_certificate_chain_file(f.cert); });
     // OpenSSL checks that the key belongs to the certificate loaded above.
     use("--tls-key", f.key, [&] { ctx->use_private_key_file(f.key, ssl::context::pem); });

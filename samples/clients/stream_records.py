@@ -90,9 +90,19 @@ class MoescopeSink:
             self.sock.sendall("".join(self.buf).encode())
             self.buf, self.size = [], 0
 
-    def close(self):
+    def close(self, timeout=5.0):
+        """Sends what is buffered and waits (up to `timeout` s) until moescoped has read it
+        all and closed its end: a close with unread bytes would reset the connection."""
         self.flush()
-        self.sock.close()
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+            self.sock.settimeout(timeout)
+            while self.sock.recv(4096):
+                pass
+        except OSError:  # ssl.SSLError and timeouts included: closing anyway
+            pass
+        finally:
+            self.sock.close()
 
 
 def read_token(path):
