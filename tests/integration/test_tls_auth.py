@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Issue 19, remote access on loopback: a stream client without the token, or with a wrong
 one, has nothing counted, is disconnected and costs one auth_failed reject; with the token
-it is counted. A TLS client that does not trust the daemon's certificate fails, one that
+it is counted (on TCP with TLS and on a Unix socket). A TLS client that does not trust the daemon's certificate fails, one that
 does succeeds; with --tls-client-ca a client without a certificate is refused. /metrics and
 /healthz answer 401 without `Authorization: Bearer`. The token never reaches the log, the
 rejects, `sources` or the database. A non-loopback --listen without TLS or a token, and
@@ -72,8 +72,9 @@ def main():
         db = os.path.join(tmp, "auth.db")
         log = open(os.path.join(tmp, "daemon.log"), "w+")
         tls = ["--tls-cert", certs["server"], "--tls-key", certs["server_key"]]
-        with Daemon("--db", db, "--listen", "tcp://:0", "--metrics", ":0", *tls, "--auth-token-file", tokens,
-                    "--flush-ms", "50", log=log) as d:
+        sock_path = os.path.join(tmp, "moe.sock")
+        with Daemon("--db", db, "--listen", "tcp://:0", "--listen", "unix:" + sock_path, "--metrics", ":0", *tls,
+                    "--auth-token-file", tokens, "--flush-ms", "50", log=log) as d:
             m = wait_for(lambda: re.search(r"listening on tcp://127\.0\.0\.1:(\d+) \(loopback only; TLS, token required\)",
                                            d.output()), "the TLS listener in the log")
             port = int(m.group(1))
@@ -123,6 +124,20 @@ def main():
                 except OSError:
                     pass
             wait_for(lambda: auth_failed(db).get("count") == 4, "a plaintext client refused")
+
+            # The token applies to the Unix socket too (TLS does not: its file mode protects it).
+            def unix():
+                return [x for x in cli_json("--db", db, "sources")["sources"] if x["kind"] == "unix"][0]
+            sink = MoescopeSink("unix:" + sock_path)
+            sink.route(0, [1, 2])
+            sink.flush()
+            check(closed_by_daemon(sink), "a Unix client without the token is disconnected")
+            wait_for(lambda: unix()["rejects"].get("auth_failed", {}).get("count") == 1, "auth_failed on the socket")
+            sink = MoescopeSink("unix:" + sock_path, token=TOKEN)
+            for i in range(7):
+                sink.route(1, [i, i + 1])
+            sink.close()
+            wait_for(lambda: unix()["records"] == 7, "the Unix client with the token counted")
 
             # /metrics and /healthz over HTTPS need the bearer token.
             ctx = ssl.create_default_context(cafile=ca)
