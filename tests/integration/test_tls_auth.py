@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Issue 19, remote access on loopback: a stream client without the token, or with a wrong
 one, has nothing counted, is disconnected and costs one auth_failed reject; with the token
-it is counted (on TCP with TLS and on a Unix socket). A TLS client that does not trust the daemon's certificate fails, one that
-does succeeds; with --tls-client-ca a client without a certificate is refused. /metrics and
+it is counted (on TCP with TLS and on a Unix socket). A TLS client that does not trust the
+daemon's certificate fails, one that does succeeds; with --tls-client-ca a client without a certificate is refused. /metrics and
 /healthz answer 401 without `Authorization: Bearer`. The token never reaches the log, the
 rejects, `sources` or the database. A non-loopback --listen without TLS or a token, and
 unreadable certificate or token files, stop the daemon at start with one line (exit 2).
