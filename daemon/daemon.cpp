@@ -92,23 +92,32 @@ void Daemon::start_metrics(const ListenSpec& spec) {
         const ip::address addr = ip::make_address(spec.host);
         // Rendered at most once per flush interval and shared by every scraper: scrapes
         // cannot add up to more than one rendering per flush on the loop thread.
-        metrics_ = std::make_unique<MetricsServer>(io_, ip::tcp::endpoint(addr, spec.port), [this] {
-            const auto now = std::chrono::steady_clock::now();
-            if (!metrics_text_ ||
-                now - metrics_rendered_at_ >= std::chrono::milliseconds(cfg_.flush_ms)) {
-                std::vector<const SourceStats*> stats;
-                for (auto& s : sources_)
-                    stats.push_back(&s->stats());
-                metrics_text_ = std::make_shared<const std::string>(prometheus_text(agg_, stats));
-                metrics_rendered_at_ = now;
-            }
-            return metrics_text_;
-        });
+        metrics_ = std::make_unique<MetricsServer>(
+            io_, ip::tcp::endpoint(addr, spec.port),
+            [this] {
+                const auto now = std::chrono::steady_clock::now();
+                if (!metrics_text_ ||
+                    now - metrics_rendered_at_ >= std::chrono::milliseconds(cfg_.flush_ms)) {
+                    std::vector<const SourceStats*> stats;
+                    for (auto& s : sources_)
+                        stats.push_back(&s->stats());
+                    metrics_text_ =
+                        std::make_shared<const std::string>(prometheus_text(agg_, stats));
+                    metrics_rendered_at_ = now;
+                }
+                return metrics_text_;
+            },
+            cfg_.stream.security);
         ListenSpec bound = spec;
         bound.port = metrics_->port();
-        const std::string url = "http://" + bound.name().substr(6) + "/metrics";
+        const auto& sec = cfg_.stream.security;
+        const std::string url =
+            (sec.tls ? "https://" : "http://") + bound.name().substr(6) + "/metrics";
         if (addr.is_loopback())
-            spdlog::info("metrics on {} (loopback only)", url);
+            spdlog::info("metrics on {} (loopback only{})", url,
+                         sec.any() ? "; " + sec.describe() : "");
+        else if (sec.any())
+            spdlog::info("metrics on {} ({})", url, sec.describe());
         else
             spdlog::warn("metrics on {}: NOT loopback, anyone who can reach it can read them", url);
     } catch (const boost::system::system_error& e) {
@@ -141,7 +150,8 @@ void Daemon::add_listener(const ListenSpec& spec) {
                 io_, boost::asio::local::stream_protocol::endpoint(spec.path), std::move(s), agg_,
                 cfg_.stream);
             file->restrict_mode();
-            spdlog::info("listening on {} (mode 0660)", spec.name());
+            spdlog::info("listening on {} (mode 0660{})", spec.name(),
+                         cfg_.stream.security.tokens ? "; token required" : "");
             socket_files_.push_back(std::move(file));
             sources_.push_back(std::move(l));
             return;
@@ -154,8 +164,12 @@ void Daemon::add_listener(const ListenSpec& spec) {
         ListenSpec bound = spec;
         bound.port = l->local_endpoint().port();
         l->stats().name = bound.name();
+        const auto& sec = cfg_.stream.security;
         if (addr.is_loopback())
-            spdlog::info("listening on {} (loopback only)", bound.name());
+            spdlog::info("listening on {} (loopback only{})", bound.name(),
+                         sec.any() ? "; " + sec.describe() : "");
+        else if (sec.any())
+            spdlog::info("listening on {} ({})", bound.name(), sec.describe());
         else
             spdlog::warn(
                 "listening on {}: NOT loopback, anyone who can reach this address can send records",

@@ -20,6 +20,23 @@ int usage_error(const std::string& msg) {
     return 2;
 }
 
+// Loads --tls-* and --auth-token-file into cfg.stream.security; "" or one line saying why not.
+std::string remote_access(const TlsFiles& tls, const std::string& token_file, DaemonConfig& cfg) {
+    if (tls.cert.empty() != tls.key.empty()) return "--tls-cert and --tls-key go together";
+    if (!tls.client_ca.empty() && tls.cert.empty())
+        return "--tls-client-ca needs --tls-cert and --tls-key";
+    try {
+        NetSecurity& sec = cfg.stream.security;
+        if (!tls.cert.empty()) sec.tls = make_server_tls(tls);
+        sec.client_certs = !tls.client_ca.empty();
+        if (!token_file.empty())
+            sec.tokens = std::make_shared<const AuthTokens>(AuthTokens::load(token_file));
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    return "";
+}
+
 std::pair<std::string, std::string> split_tag(const std::string& spec) {
     const auto eq = spec.rfind('=');
     if (eq == std::string::npos) return {spec, ""};
@@ -81,6 +98,24 @@ int main(int argc, char** argv) {
                    "(moescope cache, Prometheus moescope_cache_*)");
     app.add_option("--metrics", metrics,
                    "Serve Prometheus /metrics and /healthz on HOST:PORT (:PORT = 127.0.0.1)");
+    // Remote access (docs/ARCHITECTURE.md "Remote access", README "Guarantees").
+    TlsFiles tls;
+    std::string token_file;
+    bool allow_insecure_remote = false;
+    app.add_option("--tls-cert", tls.cert,
+                   "PEM certificate (chain): TCP listeners and /metrics speak TLS")
+        ->group("Remote access");
+    app.add_option("--tls-key", tls.key, "PEM private key of --tls-cert")->group("Remote access");
+    app.add_option("--tls-client-ca", tls.client_ca,
+                   "PEM CA: TLS clients must present a certificate it signed (mutual TLS)")
+        ->group("Remote access");
+    app.add_option("--auth-token-file", token_file,
+                   "Tokens, one a line: listeners need a first line {\"type\": \"auth\", "
+                   "\"token\": ...}, /metrics and /healthz `Authorization: Bearer TOKEN`")
+        ->group("Remote access");
+    app.add_flag("--allow-insecure-remote", allow_insecure_remote,
+                 "Allow a non-loopback --listen/--metrics without TLS or a token")
+        ->group("Remote access");
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
@@ -131,6 +166,11 @@ int main(int argc, char** argv) {
     }
     if (cfg.follows.empty() && cfg.listens.empty() && !cfg.read_stdin)
         return usage_error("nothing to do: give --follow FILE, --listen ADDRESS or --stdin");
+    if (std::string err = remote_access(tls, token_file, cfg); !err.empty())
+        return usage_error(err);
+    if (std::string exposed = exposed_address(cfg.listens, cfg.metrics, cfg.stream.security);
+        !exposed.empty() && !allow_insecure_remote)
+        return usage_error(exposed);
 
     spdlog::set_default_logger(spdlog::stderr_color_mt("moescoped"));
     spdlog::set_level(spdlog::level::from_str(log_level));

@@ -2,6 +2,7 @@
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 namespace moe {
 
@@ -9,27 +10,61 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = boost::asio::ip::tcp;
 
-class MetricsSession : public std::enable_shared_from_this<MetricsSession> {
+// What the server's list of open connections needs of one, plain or TLS.
+class MetricsSession {
   public:
-    MetricsSession(tcp::socket s, const MetricsServer::Render& render)
-        : stream_(std::move(s)), render_(render) {}
+    virtual ~MetricsSession() = default;
+    virtual bool reading() const = 0;
+    virtual void evict() = 0;
+};
+
+namespace {
+
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+template <class Stream>
+class BasicMetricsSession : public MetricsSession,
+                            public std::enable_shared_from_this<BasicMetricsSession<Stream>> {
+  public:
+    BasicMetricsSession(Stream stream, const MetricsServer::Render& render,
+                        const AuthTokens* tokens)
+        : stream_(std::move(stream)), render_(render), tokens_(tokens) {}
 
     void start() {
         parser_.body_limit(4096);
         parser_.header_limit(8192);
-        stream_.expires_after(MetricsServer::kRequestTimeout);
-        http::async_read(stream_, buffer_, parser_,
-                         [self = shared_from_this()](beast::error_code ec, size_t) {
-                             if (!ec) self->respond();
-                         });
+        beast::get_lowest_layer(stream_).expires_after(MetricsServer::kRequestTimeout);
+        if constexpr (std::is_same_v<Stream, TlsStream>) {
+            stream_.async_handshake(boost::asio::ssl::stream_base::server,
+                                    [self = this->shared_from_this()](beast::error_code ec) {
+                                        if (!ec) self->read();
+                                    });
+        } else {
+            read();
+        }
     }
-    bool reading() const { return reading_; }
-    void evict() {
+    bool reading() const override { return reading_; }
+    void evict() override {
         beast::error_code ignored;
-        stream_.socket().close(ignored);
+        beast::get_lowest_layer(stream_).socket().close(ignored);
     }
 
   private:
+    void read() {
+        http::async_read(stream_, buffer_, parser_,
+                         [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                             if (!ec) self->respond();
+                         });
+    }
+    // With --auth-token-file every path needs `Authorization: Bearer TOKEN`.
+    bool authorized(const http::request<http::empty_body>& req) const {
+        if (!tokens_) return true;
+        const auto it = req.find(http::field::authorization);
+        if (it == req.end()) return false;
+        const auto token = bearer_token(std::string_view(it->value().data(), it->value().size()));
+        return token && tokens_->accepts(*token);
+    }
+
     void respond() {
         reading_ = false;
         const auto& req = parser_.get();
@@ -37,7 +72,12 @@ class MetricsSession : public std::enable_shared_from_this<MetricsSession> {
         const std::string_view path = target.substr(0, target.find('?'));
         http::status status = http::status::ok;
         const char* type = "text/plain";
-        if (req.method() != http::verb::get && req.method() != http::verb::head) {
+        const bool allowed = authorized(req);
+        if (!allowed) {
+            status = http::status::unauthorized;
+            body_ = std::make_shared<const std::string>(
+                "send Authorization: Bearer TOKEN (a token of --auth-token-file)\n");
+        } else if (req.method() != http::verb::get && req.method() != http::verb::head) {
             status = http::status::method_not_allowed;
             body_ = std::make_shared<const std::string>("only GET and HEAD\n");
         } else if (path == "/metrics") {
@@ -55,14 +95,14 @@ class MetricsSession : public std::enable_shared_from_this<MetricsSession> {
         res->keep_alive(false);
         res->set(http::field::server, "moescoped");
         res->set(http::field::content_type, type);
+        if (!allowed) res->set(http::field::www_authenticate, "Bearer realm=\"moescope\"");
         res->content_length(body_->size());
         if (req.method() != http::verb::head) res->body() = {body_->data(), body_->size()};
-        stream_.expires_after(MetricsServer::kWriteTimeout);
+        beast::get_lowest_layer(stream_).expires_after(MetricsServer::kWriteTimeout);
         // HEAD: the same headers (Content-Length included), no body.
         auto sr = std::make_shared<http::response_serializer<http::span_body<const char>>>(*res);
-        auto done = [self = shared_from_this(), res, sr](beast::error_code, size_t) {
-            beast::error_code ignored;
-            self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        auto done = [self = this->shared_from_this(), res, sr](beast::error_code, size_t) {
+            self->finish();
         };
         if (req.method() == http::verb::head)
             http::async_write_header(stream_, *sr, std::move(done));
@@ -70,16 +110,30 @@ class MetricsSession : public std::enable_shared_from_this<MetricsSession> {
             http::async_write(stream_, *sr, std::move(done));
     }
 
-    beast::tcp_stream stream_;
+    void finish() {
+        if constexpr (std::is_same_v<Stream, TlsStream>) {
+            // close_notify, bounded by the write timeout; then the socket closes with us.
+            stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
+        } else {
+            beast::error_code ignored;
+            stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        }
+    }
+
+    Stream stream_;
     beast::flat_buffer buffer_{8192};
     http::request_parser<http::empty_body> parser_;
     const MetricsServer::Render& render_;
+    const AuthTokens* tokens_;
     std::shared_ptr<const std::string> body_;
     bool reading_ = true;
 };
 
-MetricsServer::MetricsServer(boost::asio::io_context& io, const tcp::endpoint& ep, Render render)
-    : acceptor_(io), render_(std::move(render)) {
+}  // namespace
+
+MetricsServer::MetricsServer(boost::asio::io_context& io, const tcp::endpoint& ep, Render render,
+                             NetSecurity security)
+    : acceptor_(io), render_(std::move(render)), security_(std::move(security)) {
     acceptor_.open(ep.protocol());
     acceptor_.set_option(boost::asio::socket_base::reuse_address(true));
     acceptor_.bind(ep);
@@ -117,6 +171,20 @@ bool MetricsServer::make_room() {
     return false;
 }
 
+std::shared_ptr<MetricsSession> MetricsServer::start_session(tcp::socket s) {
+    const AuthTokens* tokens = security_.tokens.get();
+    if (security_.tls) {
+        auto session = std::make_shared<BasicMetricsSession<TlsStream>>(
+            TlsStream(beast::tcp_stream(std::move(s)), *security_.tls), render_, tokens);
+        session->start();
+        return session;
+    }
+    auto session = std::make_shared<BasicMetricsSession<beast::tcp_stream>>(
+        beast::tcp_stream(std::move(s)), render_, tokens);
+    session->start();
+    return session;
+}
+
 void MetricsServer::accept() {
     acceptor_.async_accept([this](beast::error_code ec, tcp::socket s) {
         if (ec == boost::asio::error::operation_aborted || !acceptor_.is_open()) return;
@@ -125,9 +193,7 @@ void MetricsServer::accept() {
                 beast::error_code ignored;
                 s.close(ignored);  // every connection is busy answering a scrape
             } else {
-                auto session = std::make_shared<MetricsSession>(std::move(s), render_);
-                sessions_.push_back(session);
-                session->start();
+                sessions_.push_back(start_session(std::move(s)));
             }
         }
         accept();

@@ -3,7 +3,9 @@
 // ingestion or /healthz (README "Guarantees"): the body is rendered by the caller at most
 // once per flush and shared by every scraper (no copy per connection); a request must
 // arrive within kRequestTimeout; when kMaxOpen connections are open, the oldest one still
-// sending its request is closed to make room.
+// sending its request is closed to make room. With TLS the connection is HTTPS; with tokens
+// every request needs `Authorization: Bearer TOKEN` (else 401), docs/ARCHITECTURE.md
+// "Remote access".
 #pragma once
 
 #include <chrono>
@@ -14,6 +16,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+
+#include "daemon/tls_context.hpp"
 
 namespace moe {
 
@@ -28,7 +32,7 @@ class MetricsServer {
     using Render = std::function<std::shared_ptr<const std::string>()>;
     // `render` produces the /metrics body when scraped.
     MetricsServer(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& ep,
-                  Render render);
+                  Render render, NetSecurity security = {});
     ~MetricsServer();
     void start();
     void stop();
@@ -37,9 +41,11 @@ class MetricsServer {
   private:
     void accept();
     bool make_room();  // false: every open connection is busy answering
+    std::shared_ptr<MetricsSession> start_session(boost::asio::ip::tcp::socket s);
 
     boost::asio::ip::tcp::acceptor acceptor_;
     Render render_;
+    NetSecurity security_;
     std::list<std::weak_ptr<MetricsSession>> sessions_;  // oldest first
 };
 

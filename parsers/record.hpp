@@ -54,6 +54,7 @@ enum class RejectReason : uint8_t {
     memory_budget,        // a new (tag, layer) would exceed the aggregates' memory budget
     bad_timestamp,        // a timestamp that is not a number, or implausible (before 2000, ...)
     invalid_meta,         // a meta record stating 0 or > 4,096 experts, or top-k 0 or > 256
+    auth_failed,          // a connection refused: no or wrong token, failed TLS handshake
     count_
 };
 
@@ -91,6 +92,8 @@ constexpr std::string_view reject_reason_name(RejectReason r) {
             return "bad_timestamp";
         case RejectReason::invalid_meta:
             return "invalid_meta";
+        case RejectReason::auth_failed:
+            return "auth_failed";
         case RejectReason::count_:
             break;
     }

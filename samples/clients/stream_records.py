@@ -12,31 +12,58 @@ Then, in the engine:   sink = MoescopeSink("tcp://127.0.0.1:7070", tag="code")
 One JSON object per line; a batch (list of lists, one row per token) is one line. Records
 are buffered and sent in large writes so the hook costs microseconds. Run this file to
 send a synthetic stream:  python3 stream_records.py tcp://127.0.0.1:7070 [records]
+
+A remote collector (moescoped --tls-cert ... --auth-token-file ...): pass the token
+(token="..." or --token-file FILE, never on a shared command line) and the CA that signed
+the daemon's certificate (tls_ca="ca.pem" / --tls-ca ca.pem); with --tls-client-ca on the
+daemon also the client's certificate and key (tls_cert=, tls_key=). The token travels as the
+first line, {"type": "auth", "token": "..."}; over plain TCP anyone on the path can read it,
+so use it with TLS off loopback.
 """
+import argparse
 import json
 import random
 import socket
-import sys
+import ssl
 
 
 class MoescopeSink:
-    def __init__(self, address, tag=None, flush_bytes=1 << 16):
+    def __init__(self, address, tag=None, flush_bytes=1 << 16, token=None, tls_ca=None,
+                 tls_cert=None, tls_key=None):
         if address.startswith("unix:"):
             self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             self.sock.connect(address[5:])
         elif address.startswith("tcp://"):
             host, port = address[6:].rsplit(":", 1)
-            self.sock = socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)))
+            host = host.strip("[]") or "127.0.0.1"
+            sock = socket.create_connection((host, int(port)))
+            if tls_ca is not None:
+                # Verifies the daemon's certificate (chain to tls_ca, name = host).
+                ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=tls_ca)
+                if tls_cert is not None:
+                    ctx.load_cert_chain(tls_cert, tls_key)
+                try:
+                    sock = ctx.wrap_socket(sock, server_hostname=host)
+                except BaseException:
+                    sock.close()
+                    raise
+            self.sock = sock
         else:
             raise ValueError("address must be tcp://HOST:PORT or unix:PATH")
         self.tag = tag
         self.buf = []
         self.size = 0
         self.flush_bytes = flush_bytes
+        if token is not None:
+            self._line({"type": "auth", "token": token})
+            self.flush()
 
     def _send(self, obj):
         if self.tag is not None and "tag" not in obj:
             obj["tag"] = self.tag
+        self._line(obj)
+
+    def _line(self, obj):
         line = json.dumps(obj, separators=(",", ":")) + "\n"
         self.buf.append(line)
         self.size += len(line)
@@ -63,16 +90,46 @@ class MoescopeSink:
             self.sock.sendall("".join(self.buf).encode())
             self.buf, self.size = [], 0
 
-    def close(self):
+    def close(self, timeout=5.0):
+        """Sends what is buffered and waits (up to `timeout` s) until moescoped has read it
+        all and closed its end: a close with unread bytes would reset the connection."""
         self.flush()
-        self.sock.close()
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+            self.sock.settimeout(timeout)
+            while self.sock.recv(4096):
+                pass
+        except OSError:  # ssl.SSLError and timeouts included: closing anyway
+            pass
+        finally:
+            self.sock.close()
+
+
+def read_token(path):
+    with open(path) as f:
+        for line in f:
+            if line.strip():
+                return line.strip()
+    raise SystemExit("stream_records.py: no token in %s" % path)
 
 
 def main():
-    address = sys.argv[1] if len(sys.argv) > 1 else "tcp://127.0.0.1:7070"
-    n = int(sys.argv[2]) if len(sys.argv) > 2 else 10000
+    ap = argparse.ArgumentParser(description="Send a synthetic routing stream to moescoped.")
+    ap.add_argument("address", nargs="?", default="tcp://127.0.0.1:7070")
+    ap.add_argument("records", nargs="?", type=int, default=10000)
+    ap.add_argument("--tag", default="synthetic")
+    ap.add_argument("--token", help="auth token (prefer --token-file: argv is visible to all)")
+    ap.add_argument("--token-file", help="file whose first non-empty line is the token")
+    ap.add_argument("--tls-ca", help="CA certificate (PEM) that signed the daemon's: speak TLS")
+    ap.add_argument("--tls-cert", help="client certificate (PEM), for mutual TLS")
+    ap.add_argument("--tls-key", help="client private key (PEM), for mutual TLS")
+    args = ap.parse_args()
+    token = read_token(args.token_file) if args.token_file else args.token
+    n = args.records
+    address = args.address
     rng = random.Random(1)
-    sink = MoescopeSink(address, tag="synthetic")
+    sink = MoescopeSink(address, tag=args.tag, token=token, tls_ca=args.tls_ca,
+                        tls_cert=args.tls_cert, tls_key=args.tls_key)
     sink.meta("toy-moe", num_experts=64, top_k=4)
     for i in range(n):
         layer = i % 24

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """What moescoped exposes on the host: listeners bind loopback unless an address is written
-out (and say so in the log), a non-loopback bind is a logged warning, the Unix socket and
+out (and say so in the log), an allowed unprotected non-loopback bind is a logged warning, the Unix socket and
 database files have restrictive modes, the CLI never writes the database, and hostile
 strings in records cannot reach SQL as code."""
 import hashlib
@@ -64,7 +64,9 @@ def main():
         check(before == after, "queries changed the database files: %r -> %r" % (before, after))
 
         db2 = os.path.join(tmp, "open.db")
-        with Daemon("--db", db2, "--listen", "tcp://0.0.0.0:0", "--flush-ms", "50") as d:
+        # Unprotected, a non-loopback bind needs --allow-insecure-remote (test_tls_auth.py)
+        # and is then warned about at every start.
+        with Daemon("--db", db2, "--listen", "tcp://0.0.0.0:0", "--allow-insecure-remote", "--flush-ms", "50") as d:
             wait_for(lambda: "NOT loopback" in d.output(), "a warning for a non-loopback bind")
             d.stop()
         for bad in ("tcp://127.0.0.1", "tcp://127.0.0.1:99999", "udp://1.2.3.4:5", "unix:"):
