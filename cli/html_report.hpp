@@ -13,8 +13,11 @@
 
 namespace moe {
 
+struct WeightsResult;
+
 struct HtmlReportOptions {
-    int32_t cooc_layer = -1;  // -1: the layer with the highest Gini
+    int32_t cooc_layer = -1;                 // -1: the layer with the highest Gini
+    const WeightsResult* weights = nullptr;  // report --model: the weights section
 };
 
 // The data behind the page as one JSON object (embedded in the page; html_report_data.cpp).
