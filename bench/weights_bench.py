@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Read speed of `moescope weights`: MB/s of weights processed, and peak RSS, on generated
 GGUF models (F16, BF16, Q8_0 experts; F32 routers) and a sharded BF16 safetensors model of a
 few hundred MB. Files are generated at bench time in bench/out/ (never committed).

@@ -1,8 +1,8 @@
 #include "models/weight_similarity.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
+#include <exception>
 #include <limits>
 #include <mutex>
 #include <thread>
@@ -39,18 +39,27 @@ unsigned thread_count(unsigned asked) {
     return asked ? asked : std::max(1u, std::thread::hardware_concurrency());
 }
 
-// Runs f(item, thread) for items [0, n) on `threads` threads.
+// Runs f(item, thread) for items [0, n) on `threads` threads; thread t takes items t,
+// t + threads, ... in order, so per-thread sums (and so results) do not depend on timing.
 template <class F>
 void parallel_for(size_t n, unsigned threads, F&& f) {
-    std::atomic<size_t> next{0};
+    std::vector<std::exception_ptr> errors(threads);
     auto run = [&](unsigned t) {
-        for (size_t i; (i = next.fetch_add(1)) < n;)
-            f(i, t);
+        try {
+            for (size_t i = t; i < n; i += threads)
+                f(i, t);
+        } catch (...) {
+            errors[t] = std::current_exception();  // rethrown on the caller's thread
+        }
     };
-    std::vector<std::jthread> pool;
-    for (unsigned t = 1; t < std::min<size_t>(threads, n); ++t)
-        pool.emplace_back(run, t);
-    run(0);
+    {
+        std::vector<std::jthread> pool;
+        for (unsigned t = 1; t < std::min<size_t>(threads, n); ++t)
+            pool.emplace_back(run, t);
+        run(0);
+    }
+    for (const auto& e : errors)
+        if (e) std::rethrow_exception(e);
 }
 
 // One unit of work over a layer's experts: rows [first, first + count) of projection p.

@@ -34,12 +34,12 @@ def make_weights(rng):
     experts = {}
     for l in MOE_LAYERS:
         g, u, d = rng.normal(size=(E, FF, D)), rng.normal(size=(E, FF, D)), rng.normal(size=(E, D, FF))
-        if l == 2:
-            for m in (g, u, d):
-                m[1] = m[0] + 0.05 * rng.normal(size=m[0].shape)
         if l > 1:  # expert e at l resembles expert e at l - 1
             pg, pu, pd = experts[l - 1]
             g, u, d = 0.6 * pg + g, 0.6 * pu + u, 0.6 * pd + d
+        if l == 2:
+            for m in (g, u, d):
+                m[1] = m[0] + 0.05 * rng.normal(size=m[0].shape)
         experts[l] = (g, u, d)
     return routers, experts
 
@@ -257,6 +257,17 @@ def main():
     check((top["layer"], top["a"], top["b"], top["count"]) == (2, 0, 1, 0), "planted pair never together")
     text = cli("weights", path, "--experts", "--db", db).stdout
     check("never together" in text, text)
+
+    # report --model: the page embeds the same weights document.
+    page = os.path.join(tmp, "r.html")
+    cli("report", "--html", page, "--model", path, "--periodic", "2,4", log)
+    html = open(page).read()
+    start = html.index('<script id="data" type="application/json">') + len('<script id="data" type="application/json">')
+    data = json.loads(html[start:html.index("</script>", start)])
+    ref = cli_json("weights", path, "--periodic", "2,4")
+    check(data["weights"]["router"] == ref["router"], "report router section")
+    check(data["weights"]["experts"]["similar_pairs"] == ref["experts"]["similar_pairs"], "report merge candidates")
+    check('id="weights"' in html, "report has the weights section")
 
     # Errors: unsupported expert type, truncation, not a MoE model, bad arguments.
     q4 = os.path.join(tmp, "q4.gguf")
