@@ -147,8 +147,8 @@ SafetensorsModel::SafetensorsModel(const std::string& path) {
                 if (e.path().extension() == ".safetensors") files.push_back(e.path().string());
             if (files.empty())
                 throw std::runtime_error(path +
-                                         ": no model.safetensors.index.json, .safetensors "
-                                         "or .gguf file in this directory");
+                                         ": no model.safetensors.index.json or .safetensors "
+                                         "file in this directory (give a .gguf by its path)");
             std::sort(files.begin(), files.end());
             for (const auto& f : files)
                 add_shard(f);
