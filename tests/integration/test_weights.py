@@ -5,6 +5,8 @@ import csv
 import io
 import json
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -268,6 +270,12 @@ def main():
     check(data["weights"]["router"] == ref["router"], "report router section")
     check(data["weights"]["experts"]["similar_pairs"] == ref["experts"]["similar_pairs"], "report merge candidates")
     check('id="weights"' in html, "report has the weights section")
+    if shutil.which("chromium"):  # the script draws the section (test_report_browser.py: the rest)
+        dom = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                              "--user-data-dir=" + os.path.join(tmp, "chromium"), "--virtual-time-budget=5000",
+                              "--dump-dom", "file://" + page], capture_output=True, text=True, timeout=120).stdout
+        for part in ('id="router-map"', 'id="merge-candidates"', "Delta profile"):
+            check(part in dom, "rendered report lacks " + part)
 
     # Errors: unsupported expert type, truncation, not a MoE model, bad arguments.
     q4 = os.path.join(tmp, "q4.gguf")
