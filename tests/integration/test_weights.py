@@ -147,9 +147,14 @@ def read_back(stored, routers, experts, name_of):
 
 
 def main():
+    with tempfile.TemporaryDirectory(prefix="moescope-weights-") as tmp:
+        run(tmp)
+    print("ok")
+
+
+def run(tmp):
     rng = np.random.default_rng(7)
     routers, experts = make_weights(rng)
-    tmp = tempfile.mkdtemp(prefix="moescope-weights-")
 
     # GGUF: routers F32, experts F16 / BF16 / Q8_0 (gate / up / down).
     path = os.path.join(tmp, "m.gguf")
@@ -306,7 +311,6 @@ def main():
     check("no MoE router tensors" in p.stderr, p.stderr)
     cli("weights", path, "--delta-max", "0", expect_rc=2)
     cli("weights", os.path.join(tmp, "missing.gguf"), expect_rc=2)
-    print("ok")
 
 
 if __name__ == "__main__":
