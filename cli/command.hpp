@@ -27,6 +27,13 @@ struct PlaceArgs {
     std::string current, export_sglang, export_sglang_count, export_trtllm;
 };
 
+// `weights` (cli/weights_report.cpp) and `report --model`: the model file and what to compare.
+struct WeightsArgs {
+    std::string model;
+    std::string db;                        // routing database to join (weights --db); "" for none
+    bool router = false, experts = false;  // neither: both
+};
+
 // Every option value of one command invocation (each command has its own instance, so
 // per-command defaults such as --top 20 for cooc stay true in --help).
 struct CommandArgs {
@@ -45,6 +52,7 @@ struct CommandArgs {
     std::string forget;  // sources --forget NAME
     PlaceArgs place;
     DecisionArgs decide;  // coverage, prune, cache
+    WeightsArgs weights;
 };
 
 // What a renderer sees: the loaded aggregates and sources and the parsed options.

@@ -20,6 +20,7 @@
     X(kTimelineCommand)      \
     X(kPlaceCommand)         \
     X(kReportCommand)        \
+    X(kWeightsCommand)       \
     X(kMergeCommand)         \
     X(kTagsCommand)          \
     X(kSourcesCommand)

@@ -7,10 +7,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 
 #include "cli/command.hpp"
 #include "cli/command_runner.hpp"
+#include "cli/weights_report.hpp"
 #include "report_assets.hpp"  // generated from cli/assets/ (CMakeLists.txt)
 
 namespace moe {
@@ -88,6 +90,10 @@ extern const CommandSpec kReportCommand = {
         app.add_option("--cooc-layer", a.cooc_layer,
                        "Layer of the co-occurrence heatmap (default: the least balanced)")
             ->check(CLI::Range(0, kMaxLayer));
+        app.add_option("--model", a.weights.model,
+                       "Add router and expert weight similarity of this GGUF or safetensors "
+                       "model (as `weights` computes it)")
+            ->check(CLI::ExistingPath);
     },
     kNeedsTimeline,
     nullptr,
@@ -108,6 +114,9 @@ extern const CommandSpec kReportCommand = {
                                                      " to " + std::to_string(ids.back()) + ")"));
             }
         }
+        std::optional<WeightsResult> weights;
+        if (!x.args.weights.model.empty()) weights = analyse_weights(x.args);
+        ro.weights = weights ? &*weights : nullptr;
         write_html_report(x.args.html, x.agg, x.sources, x.q, ro);
         std::printf("wrote %s\n", x.args.html.c_str());
         return 0;

@@ -14,8 +14,11 @@
 
 namespace moe {
 
+struct WeightsResult;
+
 struct HtmlReportOptions {
-    int32_t cooc_layer = -1;  // -1: the layer with the highest Gini
+    int32_t cooc_layer = -1;                 // -1: the layer with the highest Gini
+    const WeightsResult* weights = nullptr;  // report --model: the weights section
 };
 
 // Its "decisions" member: coverage, keep/drop map, cache hit rates (html_report_decisions.cpp).

@@ -13,6 +13,7 @@
 #include "cli/input_warnings.hpp"
 #include "cli/json_writer.hpp"
 #include "cli/summary_report.hpp"
+#include "cli/weights_report.hpp"
 
 namespace moe {
 
@@ -189,6 +190,11 @@ std::string html_report_data(const Aggregates& agg, const std::vector<SourceStat
     }
     w.end_array();
     write_warnings_json(w, sources);
+    if (o.weights) {
+        w.key("weights").begin_object();
+        write_weights_json(w, *o.weights);
+        w.end_object();
+    }
     w.end_object();
     return out;
 }

@@ -244,3 +244,37 @@ document.getElementById("summary").textContent = "tag '" + D.tag + "' · " + D.t
   table(sec, ["source", "records", "rejected", "skipped lines"], D.sources.map(s => [s.name, s.records, s.rejected, s.skipped]));
   for (const w of (D.warnings || [])) html("p", sec, "warning (" + w.code + "): " + w.message);
 })();
+
+(function weights() {
+  const sec = document.getElementById("weights"), W = D.weights;
+  if (!W) { html("p", sec, "No model file given: moescope report --model MODEL adds router and expert weight similarity.").className = "note"; return; }
+  const m = W.model;
+  html("p", sec, m.path + " (" + m.format + (m.architecture ? ", " + m.architecture : "") + "): " + (m.layers ?? "?") + " layers, " + (m.experts ?? "?") + " experts, top-" + (m.top_k ?? "?") + ", n_embd " + (m.n_embd ?? "?")).className = "note";
+  const R = W.router;
+  if (R && R.layers.length) {
+    const n = R.layers.length, cw = Math.max(4, Math.min(24, Math.floor(600 / n))), L = 40, T = 18;
+    html("p", sec, "Router similarity: cosine of the flattened router matrices of layers l (rows) and l' (columns).").className = "note";
+    const svg = el("svg", {width: L + cw * n + 10, height: T + cw * n + 4, id: "router-map"}, sec);
+    const every = Math.ceil(12 / cw);
+    R.layers.forEach((l, i) => { if (i % every === 0) { el("text", {x: L + i * cw + cw / 2, y: T - 5, "text-anchor": "middle"}, svg, l); el("text", {x: L - 6, y: T + i * cw + cw - 1, "text-anchor": "end"}, svg, l); } });
+    R.cosine.forEach((row, i) => row.forEach((v, j) => {
+      const c = el("rect", {x: L + j * cw, y: T + i * cw, width: cw, height: cw, fill: diverging(v)}, svg);
+      el("title", {}, c, "layers " + R.layers[i] + " & " + R.layers[j] + ": cosine " + num(v, 4) + ", row cosine " + num(R.row_cosine[i][j], 4) + ", norm r " + num(R.row_norm_correlation[i][j], 4));
+    }));
+    colorLegend(sec, -1, 1, diverging, v => "cosine " + num(v, 0)).id = "router-legend";
+    if (R.by_delta.length) {
+      html("p", sec, "Delta profile: mean over layer pairs l, l + delta (periodic structure shows as peaks).").className = "note";
+      lineChart(sec, [{name: "cosine (flattened)", values: R.by_delta.map(d => d.cosine), color: "#2563eb"},
+                      {name: "row cosine (mean over experts)", values: R.by_delta.map(d => d.row_cosine), color: "#d97706"},
+                      {name: "row-norm correlation", values: R.by_delta.map(d => d.row_norm_correlation), color: "#059669"}],
+                R.by_delta.map(d => d.delta), {xlabel: "delta"});
+    }
+  }
+  const X = W.experts;
+  if (!X) { if (W.experts_skipped) html("p", sec, "Expert weights not compared: " + W.experts_skipped).className = "note"; return; }
+  html("p", sec, "Merge candidates: the most similar expert pairs (cosine of flattened gate/up/down weights).").className = "note";
+  const joined = X.similar_pairs.length && X.similar_pairs[0].lift !== undefined;
+  table(sec, ["layer", "a", "b", "cosine"].concat(joined ? ["lift", "share a", "share b"] : []),
+        X.similar_pairs.map(p => [p.layer, p.a, p.b, num(p.cosine, 4)].concat(joined ? [num(p.lift, 2), pct(p.share_a), pct(p.share_b)] : []))).id = "merge-candidates";
+  if (X.cross_layer.length) table(sec, ["delta", "experts compared", "mean cosine", "median cosine"], X.cross_layer.map(c => [c.delta, c.n, num(c.mean, 4), num(c.median, 4)]));
+})();
