@@ -27,6 +27,14 @@ struct PlaceArgs {
     std::string current, export_sglang, export_sglang_count, export_trtllm;
 };
 
+// `drift` (cli/drift_report.cpp): what the recent windows are compared with.
+struct DriftArgs {
+    std::string baseline;         // --baseline TAG
+    std::string baseline_window;  // --baseline-window T0..T1
+    std::string window = "1h";    // --window: width of the compared windows
+    double alpha = 0.01;
+};
+
 // Every option value of one command invocation (each command has its own instance, so
 // per-command defaults such as --top 20 for cooc stay true in --help).
 struct CommandArgs {
@@ -45,6 +53,7 @@ struct CommandArgs {
     std::string forget;  // sources --forget NAME
     PlaceArgs place;
     DecisionArgs decide;  // coverage, prune, cache
+    DriftArgs drift;
 };
 
 // What a renderer sees: the loaded aggregates and sources and the parsed options.

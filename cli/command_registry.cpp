@@ -13,6 +13,7 @@
     X(kCoocCommand)          \
     X(kCorrCommand)          \
     X(kCompareCommand)       \
+    X(kDriftCommand)         \
     X(kCoverageCommand)      \
     X(kPruneCommand)         \
     X(kCacheCommand)         \
