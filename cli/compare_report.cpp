@@ -188,18 +188,9 @@ std::string compare_text(const Aggregates& agg, const ComparePair& p, const Quer
     }
     s += summary.render();
     s += "noise_js: the JS divergence two samples of these sizes from one distribution show "
-         "(resampled);
-         chi2_p : Pearson chi -
-                  square p -
-                  value on selections(approximate
-                                      : the k
-                                      "
-                                      "selections of a
-                                      token are not independent);
-top1_p:
-    the same test on each token's "
-         "first-ranked expert.
-";
+         "(resampled);\nchi2_p: Pearson chi-square p-value on selections (approximate: the k "
+         "selections of a\ntoken are not independent); top1_p: the same test on each token's "
+         "first-ranked expert.\n";
     for (size_t i = 0; i < cs.size(); ++i) {
         const auto& c = cs[i];
         s += "\n" +

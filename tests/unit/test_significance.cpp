@@ -9,7 +9,6 @@
 #include "decisions/significance.hpp"
 
 using namespace moe;
-using Catch::Approx;
 
 TEST_CASE("gamma_q matches scipy.special.gammaincc on both branches") {
     struct Case {
