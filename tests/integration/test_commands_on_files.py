@@ -53,7 +53,7 @@ def main():
             db = ingest(os.path.join(tmp, os.path.basename(files[0]) + ".db"), files, records)
             whole = cli_json("analyze", *files)
             for cmd in commands:
-                if cmd == "timeline":
+                if cmd in ("timeline", "drift"):
                     continue  # the samples carry no timestamps: the daemon times by arrival
                 extra = EXTRA.get(cmd, [])
                 if cmd == "compare" and files[0] != NDJSON:
