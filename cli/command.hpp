@@ -33,6 +33,7 @@ struct DriftArgs {
     std::string baseline_window;  // --baseline-window T0..T1
     std::string window = "1h";    // --window: width of the compared windows
     double alpha = 0.01;
+    std::string fit, test;  // kde (cli/kde_report.cpp): reference tag and tested tag
 };
 
 // Every option value of one command invocation (each command has its own instance, so

@@ -14,6 +14,7 @@
     X(kCorrCommand)          \
     X(kCompareCommand)       \
     X(kDriftCommand)         \
+    X(kKdeCommand)           \
     X(kCoverageCommand)      \
     X(kPruneCommand)         \
     X(kCacheCommand)         \

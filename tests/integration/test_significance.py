@@ -144,6 +144,39 @@ def test_drift(path, doc):
         check(p.stderr.strip() and "\n" not in p.stderr.strip(), "one-line error: %r" % p.stderr)
 
 
+def test_kde(tmp):
+    """`kde --fit REF --test TAG`: Scott's bandwidth and the CDF table against
+    scipy.stats.gaussian_kde (integrate_box_1d), the KS distance of the p-values from uniform
+    against scipy.stats.kstest on p-values from scipy's own KDE."""
+    rng = np.random.default_rng(7)
+    path = os.path.join(tmp, "weights.ndjson")
+    values = {"ref": [], "same": [], "shift": []}
+    with open(path, "w") as f:
+        f.write(json.dumps({"type": "meta", "model_id": "kde-8x", "num_experts": E, "top_k": K}) + "\n")
+        for tag, (a, b), n in (("ref", (5, 3), 400), ("same", (5, 3), 300), ("shift", (3, 5), 300)):
+            for _ in range(n):
+                w1 = round(0.5 + 0.5 * float(rng.beta(a, b)), 6)
+                experts = [int(e) for e in rng.choice(E, size=K, replace=False)]
+                f.write(json.dumps({"layer": 0, "experts": experts, "weights": [w1, round(1 - w1, 6)], "tag": tag}) + "\n")
+                values[tag].append(float(np.float32(w1)))
+    ref = np.array(values["ref"])
+    kde = stats.gaussian_kde(ref)
+    for test, near_uniform in (("same", True), ("shift", False)):
+        out = cli_json("kde", "--fit", "ref", "--test", test, path)["kde"]["layers"][0]
+        close(out["bandwidth"], math.sqrt(kde.covariance[0][0]), rel=1e-9, what="Scott bandwidth")
+        check(out["n_fit"] == len(ref) and out["n_test"] == len(values[test]), "counts: %r" % out)
+        lo, hi, cdf = out["cdf_grid"]["lo"], out["cdf_grid"]["hi"], out["cdf_grid"]["cdf"]
+        for i in (0, 100, 400, 512, 700, 1023):
+            x = lo + (hi - lo) * i / (len(cdf) - 1)
+            close(cdf[i], kde.integrate_box_1d(-np.inf, x), rel=1e-9, what="CDF at %g" % x)
+        p = [1 - kde.integrate_box_1d(-np.inf, v) for v in values[test]]
+        ks = stats.kstest(p, "uniform").statistic
+        check(abs(out["ks_distance"] - ks) < 2e-3, "KS %r vs scipy %r" % (out["ks_distance"], ks))
+        check(sum(out["p_value_histogram"]) == len(values[test]), "histogram counts every p-value")
+        check((ks < 0.1) if near_uniform else (ks > 0.3), "%s: KS %r" % (test, ks))
+    cli("kde", "--fit", "ref", path, expect_rc=2)
+
+
 def main():
     rng = np.random.default_rng(16)
     with tempfile.TemporaryDirectory() as d:
@@ -159,6 +192,7 @@ def main():
         doc.close()
         test_compare(path, doc)
         test_drift(path, doc)
+        test_kde(d)
     print("ok")
 
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "analytics/tag_compare.hpp"
+#include "decisions/kde.hpp"
 #include "decisions/significance.hpp"
 
 using namespace moe;
@@ -80,4 +81,24 @@ TEST_CASE("compare_counts: top-1 test is undefined when top-1 counts are not kep
     REQUIRE(s.ci_a.size() == 4);
     CHECK(s.ci_a[0].low == Approx(wilson_interval(30, 60).low));
     CHECK(s.ci_b[1].high == Approx(wilson_interval(25, 60).high));
+}
+
+TEST_CASE("kde: Scott bandwidth, CDF table, KS distance and p-value histogram by hand") {
+    const std::vector<double> v = {1, 2, 3, 4, 5};
+    // sd (ddof 1) = sqrt(2.5); factor 5^(-1/5).
+    CHECK(scott_bandwidth(v) == Approx(std::sqrt(2.5) * std::pow(5.0, -0.2)));
+    CHECK(std::isnan(scott_bandwidth(std::vector<double>{3, 3})));
+    const KdeCdf k = fit_kde(v);
+    REQUIRE(k.n == 5);
+    CHECK(k.at(3) == Approx(0.5).margin(1e-4));  // symmetric around 3
+    CHECK(k.at(-100) == 0);
+    CHECK(k.at(100) == 1);
+    CHECK(k.upper_tail(3) == Approx(0.5).margin(1e-4));
+    CHECK(kde_cdf_exact(v, 1.0, 3) == Approx(0.5));
+    // KS from uniform: sorted {0.1, 0.2, 0.9}: max(1/3-0.1, 0.1, 2/3-0.2, 0.2-1/3, 1-0.9,
+    // 0.9-2/3) = 0.4667.
+    CHECK(ks_uniform({0.9, 0.1, 0.2}) == Approx(2.0 / 3 - 0.2));
+    CHECK(std::isnan(ks_uniform({})));
+    const auto h = p_value_histogram(std::vector<double>{0.0, 0.05, 0.15, 0.95, 1.0});
+    CHECK(h == std::vector<size_t>{2, 1, 0, 0, 0, 0, 0, 0, 0, 2});
 }
