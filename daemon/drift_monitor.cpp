@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <set>
+#include <tuple>
 
 #include <spdlog/spdlog.h>
 
@@ -12,7 +13,9 @@ namespace moe {
 void DriftMonitor::observe(const Aggregates& changes, const Aggregates& live, double now) {
     if (!enabled()) return;
     const int64_t W = cfg_.window_seconds;
-    std::set<std::pair<std::string, int32_t>> touched;
+    // Windows that got records in this flush: only those need evaluating again (the noise
+    // floor's resampling is not free, and the open window gets records at every flush).
+    std::set<std::tuple<std::string, int32_t, int64_t>> touched;
     for (const auto& [key, b] : changes.timeline().buckets()) {
         if (key.tag >= changes.tag_count()) continue;
         const std::string& tag = changes.tag(key.tag).name;
@@ -25,7 +28,7 @@ void DriftMonitor::observe(const Aggregates& changes, const Aggregates& live, do
         if (o.hits.size() < b.hits.size()) o.hits.resize(b.hits.size(), 0);
         for (size_t e = 0; e < b.hits.size(); ++e)
             o.hits[e] += b.hits[e];
-        touched.insert(series);
+        touched.insert({tag, key.layer, start});
     }
     // Per series, the newest window that has ended is (re)evaluated when it is new or got
     // records (a window's records may arrive over several flushes); older ones are dropped.
@@ -35,7 +38,8 @@ void DriftMonitor::observe(const Aggregates& changes, const Aggregates& live, do
         if (it == windows.begin()) continue;
         --it;
         const auto shown = latest_.find(series);
-        if (touched.count(series) || shown == latest_.end() || shown->second.start != it->first)
+        if (touched.count({series.first, series.second, it->first}) || shown == latest_.end() ||
+            shown->second.start != it->first)
             evaluate(series.first, series.second, it->first, it->second, live);
         windows.erase(windows.begin(), it);
     }
