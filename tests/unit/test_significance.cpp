@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "analytics/tag_compare.hpp"
+#include "decisions/drift.hpp"
 #include "decisions/kde.hpp"
 #include "decisions/significance.hpp"
 
@@ -101,4 +102,35 @@ TEST_CASE("kde: Scott bandwidth, CDF table, KS distance and p-value histogram by
     CHECK(std::isnan(ks_uniform({})));
     const auto h = p_value_histogram(std::vector<double>{0.0, 0.05, 0.15, 0.95, 1.0});
     CHECK(h == std::vector<size_t>{2, 1, 0, 0, 0, 0, 0, 0, 0, 2});
+}
+
+TEST_CASE("drift_of: verdicts, movers and the chi-square of the window against the baseline") {
+    const std::vector<uint64_t> base = {300, 200, 100, 0}, same = {150, 100, 50, 0},
+                                moved = {50, 100, 50, 100};
+    const DriftPoint s = drift_of(base, same, 150);
+    CHECK(s.js_bits == Approx(0.0).margin(1e-12));
+    CHECK(s.verdict == DriftVerdict::stable);
+    const DriftPoint m = drift_of(base, moved, 150);
+    CHECK(m.verdict == DriftVerdict::drifted);
+    CHECK(m.chi2.statistic == Approx(chi2_homogeneity(base, moved).statistic));
+    REQUIRE(m.movers.size() == 3);
+    CHECK(m.movers[0].expert == 0);  // 50% -> 16.7%
+    CHECK(m.movers[0].diff == Approx(50.0 / 300 - 0.5));
+    CHECK(m.movers[1].expert == 3);  // 0% -> 33.3%
+    CHECK(drift_of(base, moved, 10).verdict == DriftVerdict::too_few_tokens);
+    DriftThresholds strict;
+    strict.min_js = 0.9;  // a JS floor the shift does not reach
+    CHECK(drift_of(base, moved, 150, strict).verdict == DriftVerdict::stable);
+}
+
+TEST_CASE("parse_duration") {
+    CHECK(parse_duration("90") == 90);
+    CHECK(parse_duration("90s") == 90);
+    CHECK(parse_duration("10m") == 600);
+    CHECK(parse_duration("1h") == 3600);
+    CHECK(parse_duration("2d") == 172800);
+    CHECK_FALSE(parse_duration("0m"));
+    CHECK_FALSE(parse_duration("-5m"));
+    CHECK_FALSE(parse_duration("5x"));
+    CHECK_FALSE(parse_duration(""));
 }
