@@ -5,6 +5,7 @@ namespace moe {
 void LayerStats::resize(size_t E, bool with_cooc) {
     if (E > hits.size()) {
         hits.resize(E, 0);
+        top1.resize(E, 0);
         ema.resize(E);
         weight_mass.resize(E, 0.0);
     }
@@ -20,6 +21,8 @@ void LayerStats::add(const RoutingRecord& r, const LayerOptions& o, bool with_co
     if (top_k == 0) top_k = static_cast<uint32_t>(r.experts.size());
     for (int32_t e : r.experts)
         ++hits[static_cast<size_t>(e)];
+    // One count per token, so unlike hits these are independent draws (chi-square on top-1).
+    if (!r.experts.empty()) ++top1[static_cast<size_t>(r.experts.front())];
     if (o.ema) ema.update(r.experts, o.ema_decay);
     if (!r.weights.empty()) {
         ++weighted_tokens;
@@ -47,6 +50,7 @@ void LayerStats::merge(const LayerStats& o) {
     const std::vector<double> other_ema = o.ema.values();
     for (size_t e = 0; e < o.num_experts(); ++e) {
         hits[e] += o.hits[e];
+        top1[e] += o.top1[e];
         weight_mass[e] += o.weight_mass[e];
         ema_sum[e] += other_ema[e];
     }

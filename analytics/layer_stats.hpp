@@ -26,6 +26,7 @@ struct LayerStats {
     uint64_t tokens = 0;              // T: routing records
     uint32_t top_k = 0;               // k of the first record (0: none yet)
     std::vector<uint64_t> hits;       // h_e, one per expert
+    std::vector<uint64_t> top1;       // records whose first (highest-ranked) expert is e
     EmaVector ema;                    // see ema_vector.hpp
     std::vector<double> weight_mass;  // sum of routing weights given to e
     uint64_t weighted_tokens = 0;     // records that carried weights

@@ -34,6 +34,15 @@ struct WeightsArgs {
     bool router = false, experts = false;  // neither: both
 };
 
+// `drift` (cli/drift_report.cpp): what the recent windows are compared with.
+struct DriftArgs {
+    std::string baseline;         // --baseline TAG
+    std::string baseline_window;  // --baseline-window T0..T1
+    std::string window = "1h";    // --window: width of the compared windows
+    double alpha = 0.01;
+    std::string fit, test;  // kde (cli/kde_report.cpp): reference tag and tested tag
+};
+
 // Every option value of one command invocation (each command has its own instance, so
 // per-command defaults such as --top 20 for cooc stay true in --help).
 struct CommandArgs {
@@ -53,6 +62,7 @@ struct CommandArgs {
     PlaceArgs place;
     DecisionArgs decide;  // coverage, prune, cache
     WeightsArgs weights;
+    DriftArgs drift;
 };
 
 // What a renderer sees: the loaded aggregates and sources and the parsed options.

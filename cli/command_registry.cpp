@@ -13,6 +13,8 @@
     X(kCoocCommand)          \
     X(kCorrCommand)          \
     X(kCompareCommand)       \
+    X(kDriftCommand)         \
+    X(kKdeCommand)           \
     X(kCoverageCommand)      \
     X(kPruneCommand)         \
     X(kCacheCommand)         \

@@ -1,5 +1,6 @@
 // `moescope compare --tag A --vs B`: how two prompt classes route differently.
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <stdexcept>
 
@@ -7,6 +8,7 @@
 #include "cli/command.hpp"
 #include "cli/command_runner.hpp"
 #include "cli/deep_report.hpp"
+#include "decisions/significance.hpp"
 
 namespace moe {
 
@@ -20,15 +22,41 @@ std::vector<LayerComparison> comparisons(const Aggregates& agg, const TagStats& 
     return all;
 }
 
-// Records of `all` not in `x`: per layer hits and tokens of all minus those of x (the only
-// fields a comparison reads).
+const LayerStats& stats_of(const TagStats& t, int32_t layer) {
+    return layer < 0 ? t.global : *t.layer(layer);  // compare_tags lists layers both have
+}
+
+CountsSignificance significance(const TagStats& a, const TagStats& b, int32_t layer) {
+    const LayerStats &la = stats_of(a, layer), &lb = stats_of(b, layer);
+    return compare_counts(la.hits, la.top1, lb.hits, lb.top1);
+}
+
+Interval ci_at(const std::vector<Interval>& v, int32_t e) {
+    return static_cast<size_t>(e) < v.size() ? v[static_cast<size_t>(e)] : Interval{NAN, NAN};
+}
+
+// "-" when undefined; tiny p-values keep their exponent instead of reading "0.0000".
+std::string p_value_text(double p) {
+    return std::isnan(p) ? "-" : p < 1e-4 ? fmt_num::sig(p, 2) : fmt_num::fixed(p, 4);
+}
+
+std::string ci_text(Interval i) {
+    return fmt_num::percent(i.low) + "-" + fmt_num::percent(i.high);
+}
+
+// Records of `all` not in `x`: per layer hits, top-1 counts and tokens of all minus those
+// of x (the only fields a comparison reads).
 LayerStats minus(const LayerStats& all, const LayerStats* x) {
     LayerStats r;
     r.tokens = all.tokens - (x ? x->tokens : 0);
     r.hits = all.hits;
-    if (x)
+    r.top1 = all.top1;
+    if (x) {
         for (size_t e = 0; e < std::min(r.hits.size(), x->hits.size()); ++e)
             r.hits[e] -= x->hits[e];
+        for (size_t e = 0; e < std::min(r.top1.size(), x->top1.size()); ++e)
+            r.top1[e] -= x->top1[e];
+    }
     return r;
 }
 
@@ -103,12 +131,24 @@ void write_compare_json(JsonWriter& w, const Aggregates& agg, const ComparePair&
         w.field("tag_a", std::string_view(a.name)).field("tag_b", std::string_view(b.name));
         w.field("b_is_rest", p.b_is_rest());
         w.field("tokens_a", c.tokens_a).field("tokens_b", c.tokens_b);
-        w.field("js_divergence_bits", c.js_divergence_bits).key("experts").begin_array();
+        const auto sig = significance(a, b, c.layer);
+        w.field("js_divergence_bits", c.js_divergence_bits)
+            .field("js_noise_floor", sig.js_noise_floor);
+        w.field("chi2", sig.selections.statistic)
+            .field("chi2_dof", sig.selections.dof)
+            .field("chi2_p_value", sig.selections.p_value);
+        w.field("top1_chi2", sig.top1.statistic)
+            .field("top1_chi2_dof", sig.top1.dof)
+            .field("top1_chi2_p_value", sig.top1.p_value);
+        w.key("experts").begin_array();
         for (const auto& e : c.experts) {
             w.begin_object()
                 .field("expert", e.expert)
                 .field("share_a", e.share_a)
                 .field("share_b", e.share_b);
+            for (const auto& [key, ci] : {std::pair{"share_a_ci", ci_at(sig.ci_a, e.expert)},
+                                          std::pair{"share_b_ci", ci_at(sig.ci_b, e.expert)}})
+                w.key(key).begin_array().value(ci.low).value(ci.high).end_array();
             w.field("ratio", e.ratio).field("diff", e.diff).end_object();
         }
         w.end_array().end_object();
@@ -127,8 +167,12 @@ std::string compare_text(const Aggregates& agg, const ComparePair& p, const Quer
         ": Jensen-Shannon divergence of the expert shares (bits; 0 = same routing, 1 "
         "= disjoint)";
     s = wrap("", s, 100, "") + "\n";
-    Table summary({"layer", "tokens_a", "tokens_b", "js_bits", "leans on (share a vs b)"});
+    Table summary({"layer", "tokens_a", "tokens_b", "js_bits", "noise_js", "chi2_p", "top1_p",
+                   "leans on (share a vs b)"});
+    std::vector<CountsSignificance> sigs;
     for (const auto& c : cs) {
+        sigs.push_back(significance(a, b, c.layer));
+        const CountsSignificance& sig = sigs.back();
         std::string lean;
         for (const auto& e : c.experts) {
             if (!(e.diff > 0)) continue;
@@ -139,18 +183,26 @@ std::string compare_text(const Aggregates& agg, const ComparePair& p, const Quer
         }
         summary.add({c.layer < 0 ? "all" : std::to_string(c.layer), fmt_num::integer(c.tokens_a),
                      fmt_num::integer(c.tokens_b), fmt_num::fixed(c.js_divergence_bits, 4),
-                     lean.empty() ? "-" : lean});
+                     fmt_num::fixed(sig.js_noise_floor, 4), p_value_text(sig.selections.p_value),
+                     p_value_text(sig.top1.p_value), lean.empty() ? "-" : lean});
     }
     s += summary.render();
-    for (const auto& c : cs) {
+    s += "noise_js: the JS divergence two samples of these sizes from one distribution show "
+         "(resampled);\nchi2_p: Pearson chi-square p-value on selections (approximate: the k "
+         "selections of a\ntoken are not independent); top1_p: the same test on each token's "
+         "first-ranked expert.\n";
+    for (size_t i = 0; i < cs.size(); ++i) {
+        const auto& c = cs[i];
         s += "\n" +
              (c.layer < 0 ? std::string("All layers combined")
                           : "Layer " + std::to_string(c.layer)) +
              ": experts whose share differs most\n";
-        Table t({"expert", "share_a", "share_b", "ratio", "diff"});
+        Table t({"expert", "share_a", "95% CI a", "share_b", "95% CI b", "ratio", "diff"});
         for (const auto& e : c.experts)
             t.add({std::to_string(e.expert), fmt_num::percent(e.share_a),
-                   fmt_num::percent(e.share_b), fmt_num::fixed(e.ratio, 3),  // aligned decimals
+                   ci_text(ci_at(sigs[i].ci_a, e.expert)), fmt_num::percent(e.share_b),
+                   ci_text(ci_at(sigs[i].ci_b, e.expert)),
+                   fmt_num::fixed(e.ratio, 3),  // aligned decimals
                    fmt_num::fixed(e.diff * 100, 2) + "pp"});
         s += t.render("  ");
     }
@@ -159,14 +211,22 @@ std::string compare_text(const Aggregates& agg, const ComparePair& p, const Quer
 
 std::string compare_csv(const Aggregates& agg, const ComparePair& p, const QueryOptions& q) {
     const TagStats &a = *p.a, &b = *p.b;
-    Table t({"layer", "tag_a", "tag_b", "js_divergence_bits", "expert", "share_a", "share_b",
-             "ratio", "diff"});
-    for (const auto& c : comparisons(agg, a, b, q))
-        for (const auto& e : c.experts)
+    Table t({"layer", "tag_a", "tag_b", "js_divergence_bits", "js_noise_floor", "chi2", "chi2_dof",
+             "chi2_p_value", "top1_chi2_p_value", "expert", "share_a", "share_a_ci_low",
+             "share_a_ci_high", "share_b", "share_b_ci_low", "share_b_ci_high", "ratio", "diff"});
+    for (const auto& c : comparisons(agg, a, b, q)) {
+        const auto sig = significance(a, b, c.layer);
+        for (const auto& e : c.experts) {
+            const Interval ca = ci_at(sig.ci_a, e.expert), cb = ci_at(sig.ci_b, e.expert);
             t.add({c.layer < 0 ? "all" : std::to_string(c.layer), a.name, b.name,
-                   fmt_num::csv(c.js_divergence_bits), std::to_string(e.expert),
-                   fmt_num::csv(e.share_a), fmt_num::csv(e.share_b), fmt_num::csv(e.ratio),
-                   fmt_num::csv(e.diff)});
+                   fmt_num::csv(c.js_divergence_bits), fmt_num::csv(sig.js_noise_floor),
+                   fmt_num::csv(sig.selections.statistic), std::to_string(sig.selections.dof),
+                   fmt_num::csv(sig.selections.p_value), fmt_num::csv(sig.top1.p_value),
+                   std::to_string(e.expert), fmt_num::csv(e.share_a), fmt_num::csv(ca.low),
+                   fmt_num::csv(ca.high), fmt_num::csv(e.share_b), fmt_num::csv(cb.low),
+                   fmt_num::csv(cb.high), fmt_num::csv(e.ratio), fmt_num::csv(e.diff)});
+        }
+    }
     return t.csv();
 }
 

@@ -14,6 +14,7 @@
 #include "cli/json_writer.hpp"
 #include "cli/summary_report.hpp"
 #include "cli/weights_report.hpp"
+#include "decisions/significance.hpp"
 
 namespace moe {
 
@@ -151,9 +152,19 @@ std::string html_report_data(const Aggregates& agg, const std::vector<SourceStat
             .field("tag_b", std::string_view(all.name));
         w.key("layers").begin_array();
         for (const auto& c : compare_tags(a, all, E)) {
+            // Significance against the rest (all minus the tag): the tag is part of "all",
+            // so the two samples of the test must be disjoint.
+            const LayerStats& la = c.layer < 0 ? a.global : *a.layer(c.layer);
+            const LayerStats& lall = c.layer < 0 ? all.global : *all.layer(c.layer);
+            std::vector<uint64_t> rest = lall.hits;
+            for (size_t e = 0; e < std::min(rest.size(), la.hits.size()); ++e)
+                rest[e] -= la.hits[e];
+            const Chi2Test chi2 = chi2_homogeneity(la.hits, rest);
             w.begin_object()
                 .field("layer", c.layer)
                 .field("js_divergence_bits", rounded(c.js_divergence_bits))
+                .field("js_noise_floor", rounded(js_noise_floor(la.hits, lall.hits)))
+                .field("chi2_p_value", chi2.p_value)
                 .key("top")
                 .begin_array();
             for (size_t i = 0; i < std::min<size_t>(5, c.experts.size()); ++i) {

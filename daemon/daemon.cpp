@@ -15,6 +15,7 @@
 
 #include "daemon/prometheus_text.hpp"
 #include "daemon/stdin_source.hpp"
+#include "daemon/wall_clock.hpp"
 #include "storage/writer_lock.hpp"
 
 namespace moe {
@@ -46,6 +47,7 @@ Daemon::Daemon(DaemonConfig cfg)
       lock_fd_(lock_database(cfg_.db_path)),
       agg_(cfg_.analytics),
       reject_log_(std::chrono::seconds(cfg_.reject_summary_s)),
+      drift_(cfg_.drift),
       shutdown_timer_(io_) {
     store_.set_retention_seconds(cfg_.retention_seconds);
     if (cfg_.reset) {
@@ -102,7 +104,8 @@ void Daemon::start_metrics(const ListenSpec& spec) {
                     for (auto& s : sources_)
                         stats.push_back(&s->stats());
                     metrics_text_ =
-                        std::make_shared<const std::string>(prometheus_text(agg_, stats));
+                        std::make_shared<const std::string>(
+                        prometheus_text(agg_, stats) + drift_.prometheus());
                     metrics_rendered_at_ = now;
                 }
                 return metrics_text_;
@@ -265,6 +268,7 @@ void Daemon::flush_in_background() {
     for (auto& s : sources_)
         s->checkpoint();
     auto changes = std::shared_ptr<Aggregates>(agg_.take_changes());
+    drift_.observe(*changes, agg_, wall_clock_seconds());
     auto sources = std::make_shared<std::vector<SourceStats>>();
     for (SourceStats* s : all_stats()) {
         if (!s->dirty) continue;

@@ -17,6 +17,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "analytics/aggregates.hpp"
+#include "daemon/drift_monitor.hpp"
 #include "daemon/file_follower.hpp"
 #include "daemon/listen_spec.hpp"
 #include "daemon/listener.hpp"
@@ -51,6 +52,7 @@ struct DaemonConfig {
     // database is retried until then); what is still uncommitted after it is reported.
     int shutdown_timeout_s = 30;
     int reject_summary_s = 60;  // at most one reject summary line per source this often
+    DriftConfig drift;          // --drift-baseline etc. (daemon/drift_monitor.hpp)
 };
 
 class Daemon {
@@ -99,6 +101,7 @@ class Daemon {
     std::shared_ptr<const std::string> metrics_text_;  // the last /metrics rendering
     std::chrono::steady_clock::time_point metrics_rendered_at_;
     RejectLog reject_log_;
+    DriftMonitor drift_;
     int exit_code_ = 0;
     bool stopping_ = false;
     bool write_in_flight_ = false;

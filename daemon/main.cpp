@@ -116,6 +116,14 @@ int main(int argc, char** argv) {
     app.add_flag("--allow-insecure-remote", allow_insecure_remote,
                  "Allow a non-loopback --listen/--metrics without TLS or a token")
         ->group("Remote access");
+    // Live drift (daemon/drift_monitor.hpp, README "Drift alerts").
+    std::string drift_window = "10m";
+    app.add_option("--drift-baseline", cfg.drift.baseline,
+                   "Compare each closed window of every other tag with this tag's totals");
+    app.add_option("--drift-window", drift_window, "Width of the drift windows (90s, 10m, 1h)");
+    app.add_option("--drift-alert", cfg.drift.alert_js,
+                   "Log a warning when a window's JS divergence (bits) exceeds this; 0: never")
+        ->check(CLI::Range(0.0, 1.0));
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
@@ -129,6 +137,10 @@ int main(int argc, char** argv) {
         return usage_error(e.what());
     }
 
+    if (const auto w = parse_duration(drift_window))
+        cfg.drift.window_seconds = *w;
+    else
+        return usage_error("--drift-window " + drift_window + ": expected 90s, 10m, 1h or 1d");
     cfg.analytics = analysis.resolved_analytics();
     cfg.follow.format = cfg.stream.format = analysis.resolved_format();
     cfg.follow.max_line = cfg.stream.max_line = analysis.max_line;

@@ -104,6 +104,10 @@ void Store::check_version() const {
     if (v > kSchemaVersion)
         throw StorageError(db_.path() + " has schema version " + std::to_string(v) +
                            ", newer than this moescope (" + std::to_string(kSchemaVersion) + ")");
+    if (v < kSchemaVersion)  // read-only opens cannot migrate (migrate() does, for writers)
+        throw StorageError(db_.path() + " has schema version " + std::to_string(v) +
+                           ", older than this moescope (" + std::to_string(kSchemaVersion) +
+                           "): let moescoped open it once to upgrade it");
 }
 
 void Store::migrate() {
@@ -120,6 +124,8 @@ void Store::migrate() {
         throw StorageError(db_.path() +
                            " is an SQLite database but not a moescope one; refusing to write");
     sql::Transaction tx(db_);
+    // Version 2 added layer_stats.top1 (empty for rows written before).
+    if (v == 1) db_.exec("ALTER TABLE layer_stats ADD COLUMN top1 BLOB NOT NULL DEFAULT x''");
     db_.exec(schema_sql());
     db_.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
     tx.commit();

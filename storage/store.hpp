@@ -19,7 +19,7 @@ using sql::StorageError;
 
 class Store {
   public:
-    static constexpr int kSchemaVersion = 1;
+    static constexpr int kSchemaVersion = 2;
 
     // Opens (creating if needed) a database for the daemon: WAL mode, schema migrated.
     static Store open_for_writing(const std::string& path);

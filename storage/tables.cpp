@@ -70,6 +70,8 @@ void finish(LayerRow& r) {
     const size_t E = l.hits.size();
     if (static_cast<size_t>(r.num_experts) != E || r.ema.size() != E || l.weight_mass.size() != E)
         throw sql::StorageError("per-expert vectors of different lengths");
+    if (l.top1.empty()) l.top1.assign(E, 0);  // written before top-1 counts were kept
+    if (l.top1.size() != E) throw sql::StorageError("per-expert vectors of different lengths");
     l.ema.assign(r.ema, r.ema_norm);
     if (!r.cooc.empty() && !l.cooc.assign(E, std::move(r.cooc)))
         throw sql::StorageError("co-occurrence matrix of the wrong size");
@@ -159,6 +161,16 @@ const Table<LayerRow>& layer_table() {
                 "uint64 counts: sum of the top-k routing weights; underflow, 40 bins of 0.05 over "
                 "[0, 2), overflow",
                 FIELD(s->logits.topk_weight_sum)),
+            {"top1", "BLOB NOT NULL DEFAULT x''",
+             "uint64 per expert: records whose first-ranked expert is e; empty in databases "
+             "written before schema version 2",
+             [](sql::Statement& q, int i, const R& r) { q.bind_blob(i, as_bytes(r.s->top1)); },
+             [](const sql::Statement& q, int i, R& r) {
+                 const auto b = q.blob(i);
+                 if (b.size() % sizeof(uint64_t))
+                     throw sql::StorageError("length not a multiple of its type");
+                 r.s->top1 = from_blob<uint64_t>(b);
+             }},
         },
         2};
     return t;

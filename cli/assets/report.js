@@ -219,9 +219,10 @@ document.getElementById("summary").textContent = "tag '" + D.tag + "' · " + D.t
   const xs = perLayer[0].map(l => l.layer);
   lineChart(sec, D.compare.map((c, i) => ({name: c.tag_a, values: perLayer[i].map(l => l.js_divergence_bits), color: colors[i % colors.length]})), xs, {xlabel: "layer", lo: 0});
   // All layers combined can hide real differences: per tag, the layers that differ most.
-  table(sec, ["tag", "layer", "JS bits", "expert leaning most", "share in tag", "share in all"],
+  html("p", sec, "noise JS: the divergence two samples of these sizes from one distribution show (resampled); p: chi-square test of the tag against the other records (approximate: a token's selections are not independent).").className = "note";
+  table(sec, ["tag", "layer", "JS bits", "noise JS", "p", "expert leaning most", "share in tag", "share in all"],
         D.compare.flatMap(c => c.layers.filter(l => l.layer >= 0).sort((a, b) => b.js_divergence_bits - a.js_divergence_bits).slice(0, 3)
-          .map(l => [c.tag_a, l.layer, num(l.js_divergence_bits, 4), l.top.length ? l.top[0][0] : "-", l.top.length ? pct(l.top[0][1]) : "-", l.top.length ? pct(l.top[0][2]) : "-"]))).id = "compare-layers";
+          .map(l => [c.tag_a, l.layer, num(l.js_divergence_bits, 4), num(l.js_noise_floor, 4), l.chi2_p_value === null ? "-" : l.chi2_p_value.toPrecision(2), l.top.length ? l.top[0][0] : "-", l.top.length ? pct(l.top[0][1]) : "-", l.top.length ? pct(l.top[0][2]) : "-"]))).id = "compare-layers";
   D.compare.forEach(c => {
     const g = c.layers.find(l => l.layer < 0);
     if (!g) return;

@@ -15,11 +15,12 @@ LLAMA = os.path.join(SOURCE, "samples/llama_server/moe_expert_selection.log")
 NOT_QUERIES = {"analyze", "report", "merge", "weights"}
 # Options that make a command show more than its default view.
 EXTRA = {"compare": ["--tag", "code", "--vs", "math"], "cooc": ["--layer", "1"], "logits": ["--layer", "0"],
-         "place": ["--gpus", "1"], "prune": ["--keep", "3"], "cache": ["--capacity", "4"]}
+         "place": ["--gpus", "1"], "prune": ["--keep", "3"], "cache": ["--capacity", "4"],
+         "kde": ["--fit", "code", "--test", "math"]}
 # Decision commands print their own `layers` (not analyze's); cache needs the recorded
 # sequence, which only FILE arguments have (tests/integration/test_decisions.py).
-OWN_SECTIONS = {"coverage", "prune", "cache"}
-FILES_ONLY = {"cache"}
+OWN_SECTIONS = {"coverage", "prune", "cache", "kde"}
+FILES_ONLY = {"cache", "kde"}
 
 
 def known_on_db(on_files, on_db):
@@ -53,13 +54,16 @@ def main():
             db = ingest(os.path.join(tmp, os.path.basename(files[0]) + ".db"), files, records)
             whole = cli_json("analyze", *files)
             for cmd in commands:
-                if cmd == "timeline":
+                if cmd in ("timeline", "drift"):
                     continue  # the samples carry no timestamps: the daemon times by arrival
                 extra = EXTRA.get(cmd, [])
                 if cmd == "compare" and files[0] != NDJSON:
                     # No tags in the llama-server log: nothing to compare (exit 3), not all vs all.
                     cli(cmd, *files, expect_rc=3)
                     cli("--db", db, cmd, expect_rc=3)
+                    continue
+                if cmd == "kde" and files[0] != NDJSON:
+                    cli(cmd, *files, *extra, expect_rc=3)  # no tags to fit in the llama-server log
                     continue
                 on_files = cli_json(cmd, *files, *extra)
                 if cmd in FILES_ONLY:

@@ -217,3 +217,30 @@ TEST_CASE("a database from before the live_cache table is read, and gets it when
     { Store store = Store::open_for_writing(db); }
     CHECK(sql::Database(db, sql::Database::Mode::read_only).has_table("live_cache"));
 }
+
+TEST_CASE("a schema 1 database (no top-1 counts) is migrated by a writer, refused read-only") {
+    test::TempDir dir;
+    const std::string db = dir.file("v1.db");
+    Aggregates agg;
+    SourceStats s;
+    s.name = "x.log";
+    ingest(agg, s, kLog);
+    {
+        Store store = Store::open_for_writing(db);
+        SourceStats* ptr = &s;
+        store.save(agg, std::span(&ptr, 1));
+        // What version 1 wrote: the same tables without layer_stats.top1.
+        store.db().exec("ALTER TABLE layer_stats DROP COLUMN top1");
+        store.db().exec("PRAGMA user_version = 1");
+    }
+    CHECK_THROWS_WITH(Store::open_read_only(db), Catch::Contains("older"));
+    { Store::open_for_writing(db); }
+    Store ro = Store::open_read_only(db);
+    Aggregates back;
+    ro.load(back);
+    const LayerStats* l0 = back.tag(kAllTag).layer(0);
+    REQUIRE(l0);
+    CHECK(l0->hits == agg.tag(kAllTag).layer(0)->hits);
+    CHECK(l0->top1 == std::vector<uint64_t>(l0->hits.size(), 0));  // unknown, not invented
+    CHECK(agg.tag(kAllTag).layer(0)->top1[1] + agg.tag(kAllTag).layer(0)->top1[2] == 2);
+}

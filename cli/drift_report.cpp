@@ -1,0 +1,234 @@
+// `moescope drift --baseline TAG | --baseline-window T0..T1 [--window 1h]`: per layer, each
+// recent window's routing against a baseline (decisions/drift.hpp, docs/FIGURES.md "Drift").
+#include <chrono>
+#include <map>
+#include <stdexcept>
+
+#include "cli/command.hpp"
+#include "cli/command_runner.hpp"
+#include "cli/deep_report.hpp"
+#include "cli/time_spec.hpp"
+#include "decisions/drift.hpp"
+
+namespace moe {
+
+namespace {
+struct Counts {
+    uint64_t tokens = 0;
+    std::vector<uint64_t> hits;
+    void add(uint64_t t, const std::vector<uint64_t>& h) {
+        tokens += t;
+        if (hits.size() < h.size()) hits.resize(h.size(), 0);
+        for (size_t e = 0; e < h.size(); ++e)
+            hits[e] += h[e];
+    }
+};
+
+struct WindowDrift {
+    int64_t start = 0;
+    DriftPoint point;
+};
+
+struct LayerDrift {
+    int32_t layer = -1;
+    uint64_t baseline_tokens = 0;
+    std::vector<WindowDrift> windows;  // oldest first
+    DriftVerdict verdict() const {
+        return windows.empty() ? DriftVerdict::too_few_tokens : windows.back().point.verdict;
+    }
+};
+
+struct DriftPlan {
+    std::string baseline;  // how the baseline was chosen, for the reader
+    int64_t window = 3600;
+    std::vector<LayerDrift> layers;
+};
+
+int64_t now_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::pair<int64_t, int64_t> parse_range(const std::string& text) {
+    const auto dots = text.find("..");
+    const auto bad = [&] {
+        return std::invalid_argument("--baseline-window '" + text + "': expected T0..T1 with " +
+                                     kTimeSpecForms);
+    };
+    if (dots == std::string::npos) throw bad();
+    const int64_t now = now_seconds();
+    const auto t0 = parse_time_spec(text.substr(0, dots), now);
+    const auto t1 = parse_time_spec(text.substr(dots + 2), now);
+    if (!t0 || !t1) throw bad();
+    if (*t0 >= *t1) throw std::invalid_argument("--baseline-window '" + text + "': T0 >= T1");
+    return {*t0, *t1};
+}
+
+DriftPlan plan(const Query& x) {
+    const DriftArgs& d = x.args.drift;
+    if (d.baseline.empty() == d.baseline_window.empty())
+        throw std::invalid_argument(
+            "drift needs exactly one of --baseline TAG and "
+            "--baseline-window T0..T1");
+    DriftPlan p;
+    const auto w = parse_duration(d.window);
+    if (!w) throw std::invalid_argument("--window '" + d.window + "': expected 90s, 10m, 1h, 1d");
+    p.window = *w;
+    if (!(d.alpha > 0 && d.alpha < 1)) throw std::invalid_argument("--alpha must be in (0, 1)");
+    const TagId tag = x.tag_id();
+    const int32_t only = x.q.layer.value_or(INT32_MIN);
+
+    // Baseline counts per layer, and the buckets that are not part of the baseline.
+    std::map<int32_t, Counts> base;
+    int64_t b0 = INT64_MAX, b1 = INT64_MIN;  // baseline window (empty for a tag)
+    if (!d.baseline.empty()) {
+        const TagStats& t = x.tag_named(d.baseline);
+        p.baseline = "tag '" + t.name + "'";
+        for (int32_t l : t.layer_ids())
+            base[l].add(t.layer(l)->tokens, t.layer(l)->hits);
+        base[-1].add(t.global.tokens, t.global.hits);
+    } else {
+        std::tie(b0, b1) = parse_range(d.baseline_window);
+        p.baseline = iso_utc(b0) + ".." + iso_utc(b1);
+        for (const auto& [key, b] : x.agg.timeline().buckets())
+            if (key.tag == tag && key.start >= b0 && key.start < b1)
+                base[key.layer].add(b.tokens, b.hits);
+    }
+    std::map<int32_t, std::map<int64_t, Counts>> windows;
+    for (const auto& [key, b] : x.agg.timeline().buckets()) {
+        if (key.tag != tag || (key.start >= b0 && key.start < b1)) continue;
+        if (key.start < x.q.since || key.start >= x.q.until) continue;
+        const int64_t start = key.start - ((key.start % p.window) + p.window) % p.window;
+        windows[key.layer][start].add(b.tokens, b.hits);
+    }
+    DriftThresholds th;
+    th.alpha = d.alpha;
+    th.movers = x.q.top;
+    // Layers ascending, all layers combined (-1) last, as in compare.
+    std::vector<int32_t> order;
+    for (const auto& [l, c] : base)
+        if (l >= 0) order.push_back(l);
+    order.push_back(-1);
+    for (int32_t l : order) {
+        if (only != INT32_MIN && l != only) continue;
+        const auto bi = base.find(l);
+        if (bi == base.end() || bi->second.tokens == 0) continue;
+        LayerDrift ld;
+        ld.layer = l;
+        ld.baseline_tokens = bi->second.tokens;
+        for (const auto& [start, c] : windows[l])
+            ld.windows.push_back({start, drift_of(bi->second.hits, c.hits, c.tokens, th)});
+        p.layers.push_back(std::move(ld));
+    }
+    if (p.layers.empty() || std::all_of(p.layers.begin(), p.layers.end(),
+                                        [](const LayerDrift& l) { return l.windows.empty(); }))
+        throw NoDataError("no time buckets of tag '" + x.tag().name + "' outside the baseline " +
+                          p.baseline + " to compare with it");
+    return p;
+}
+
+std::string layer_name(int32_t l) {
+    return l < 0 ? "all" : std::to_string(l);
+}
+
+std::string movers_text(const DriftPoint& d) {
+    std::string s;
+    for (const auto& m : d.movers)
+        s += (s.empty() ? "expert " : ", ") + std::to_string(m.expert) + " " +
+             (m.diff >= 0 ? "+" : "") + fmt_num::fixed(m.diff * 100, 1) + "pp";
+    return s.empty() ? "-" : s;
+}
+
+void write_json(JsonWriter& w, const Query& x) {
+    const DriftPlan p = plan(x);
+    w.key("drift").begin_object();
+    w.field("baseline", std::string_view(p.baseline)).field("window_seconds", p.window);
+    w.field("alpha", x.args.drift.alpha).key("layers").begin_array();
+    for (const auto& l : p.layers) {
+        w.begin_object();
+        if (l.layer >= 0)
+            w.field("layer", l.layer);
+        else
+            w.key("layer").null();
+        w.field("baseline_tokens", l.baseline_tokens)
+            .field("verdict", drift_verdict_name(l.verdict()));
+        w.key("windows").begin_array();
+        for (const auto& win : l.windows) {
+            const DriftPoint& d = win.point;
+            w.begin_object().field("start", win.start).field("tokens", d.tokens);
+            w.field("js_divergence_bits", d.js_bits).field("js_noise_floor", d.js_noise_floor);
+            w.field("chi2", d.chi2.statistic)
+                .field("chi2_dof", d.chi2.dof)
+                .field("chi2_p_value", d.chi2.p_value);
+            w.field("verdict", drift_verdict_name(d.verdict)).key("movers").begin_array();
+            for (const auto& m : d.movers)
+                w.begin_object()
+                    .field("expert", m.expert)
+                    .field("share_baseline", m.share_baseline)
+                    .field("share_window", m.share_window)
+                    .field("diff", m.diff)
+                    .end_object();
+            w.end_array().end_object();
+        }
+        w.end_array().end_object();
+    }
+    w.end_array().end_object();
+}
+
+Table table(const DriftPlan& p, bool csv) {
+    Table t(
+        {"layer", "start_utc", "tokens", "js_bits", "noise_js", "chi2_p", "verdict", "moved most"});
+    for (const auto& l : p.layers)
+        for (const auto& win : l.windows) {
+            const DriftPoint& d = win.point;
+            t.add({layer_name(l.layer), iso_utc(win.start),
+                   csv ? std::to_string(d.tokens) : fmt_num::integer(d.tokens),
+                   csv ? fmt_num::csv(d.js_bits) : fmt_num::fixed(d.js_bits, 4),
+                   csv ? fmt_num::csv(d.js_noise_floor) : fmt_num::fixed(d.js_noise_floor, 4),
+                   csv ? fmt_num::csv(d.chi2.p_value) : fmt_num::sig(d.chi2.p_value, 2),
+                   std::string(drift_verdict_name(d.verdict)), movers_text(d)});
+        }
+    return t;
+}
+
+std::string text(const Query& x) {
+    const DriftPlan p = plan(x);
+    std::string s = "Drift of tag '" + x.tag().name + "' against " + p.baseline + ", windows of " +
+                    std::to_string(p.window) + " s (drifted: chi-square p < " +
+                    fmt_num::sig(x.args.drift.alpha, 2) + " and JS above its noise floor)\n";
+    Table verdicts({"layer", "baseline_tokens", "windows", "drifted", "verdict (latest window)"});
+    for (const auto& l : p.layers) {
+        size_t drifted = 0;
+        for (const auto& w : l.windows)
+            drifted += w.point.verdict == DriftVerdict::drifted;
+        verdicts.add({layer_name(l.layer), fmt_num::integer(l.baseline_tokens),
+                      std::to_string(l.windows.size()), std::to_string(drifted),
+                      std::string(drift_verdict_name(l.verdict()))});
+    }
+    return s + verdicts.render() + "\nWindows\n" + table(p, false).render("  ");
+}
+}  // namespace
+
+extern const CommandSpec kDriftCommand = {
+    "drift",
+    "Has routing drifted from a baseline? JS, chi-square p per window",
+    [](CLI::App& app, CommandArgs& a) {
+        flag::query(app, a);
+        app.add_option("--baseline", a.drift.baseline, "The baseline: this tag's totals");
+        app.add_option("--baseline-window", a.drift.baseline_window,
+                       "The baseline: --tag's buckets in T0..T1 (times as --since)");
+        app.add_option("--window", a.drift.window, "Width of the compared windows (90s, 10m, 1h)")
+            ->capture_default_str();
+        app.add_option("--alpha", a.drift.alpha, "Chi-square p-value below which a window drifted")
+            ->capture_default_str();
+        flag::layer(app, a, "Only this layer");
+        flag::top(app, a, 3, "Experts that moved most, per window");
+    },
+    kNeedsTimeline | kNeedsLayer,
+    write_json,
+    [](const Query& x) { return table(plan(x), true).csv(); },
+    text,
+};
+
+}  // namespace moe

@@ -1,0 +1,105 @@
+#include "daemon/drift_monitor.hpp"
+
+#include <cmath>
+#include <set>
+#include <tuple>
+
+#include <spdlog/spdlog.h>
+
+#include "daemon/prometheus_text.hpp"
+
+namespace moe {
+
+void DriftMonitor::observe(const Aggregates& changes, const Aggregates& live, double now) {
+    if (!enabled()) return;
+    const int64_t W = cfg_.window_seconds;
+    // Windows that got records in this flush: only those need evaluating again (the noise
+    // floor's resampling is not free, and the open window gets records at every flush).
+    std::set<std::tuple<std::string, int32_t, int64_t>> touched;
+    for (const auto& [key, b] : changes.timeline().buckets()) {
+        if (key.tag >= changes.tag_count()) continue;
+        const std::string& tag = changes.tag(key.tag).name;
+        if (tag == cfg_.baseline) continue;
+        const std::pair<std::string, int32_t> series{tag, key.layer};
+        if (!open_.count(series) && open_.size() >= cfg_.max_series) continue;
+        const int64_t start = key.start - ((key.start % W) + W) % W;
+        Open& o = open_[series][start];
+        o.tokens += b.tokens;
+        if (o.hits.size() < b.hits.size()) o.hits.resize(b.hits.size(), 0);
+        for (size_t e = 0; e < b.hits.size(); ++e)
+            o.hits[e] += b.hits[e];
+        touched.insert({tag, key.layer, start});
+    }
+    // Per series, the newest window that has ended is (re)evaluated when it is new or got
+    // records (a window's records may arrive over several flushes); older ones are dropped.
+    const auto closed_before = static_cast<int64_t>(std::floor(now)) - W;
+    for (auto& [series, windows] : open_) {
+        auto it = windows.upper_bound(closed_before);
+        if (it == windows.begin()) continue;
+        --it;
+        const auto shown = latest_.find(series);
+        if (touched.count({series.first, series.second, it->first}) || shown == latest_.end() ||
+            shown->second.start != it->first)
+            evaluate(series.first, series.second, it->first, it->second, live);
+        windows.erase(windows.begin(), it);
+    }
+}
+
+void DriftMonitor::evaluate(const std::string& tag, int32_t layer, int64_t start, const Open& w,
+                            const Aggregates& live) {
+    const auto id = live.find_tag(cfg_.baseline);
+    if (!id) return;  // no baseline records yet
+    const TagStats& base = live.tag(*id);
+    const LayerStats* b = layer < 0 ? &base.global : base.layer(layer);
+    if (!b || b->tokens == 0) return;
+    Latest& l = latest_[{tag, layer}];
+    l.start = start;
+    l.point = drift_of(b->hits, w.hits, w.tokens);
+    if (cfg_.alert_js <= 0 || std::isnan(l.point.js_bits)) return;
+    const std::string where =
+        "tag '" + tag + "' layer " + (layer < 0 ? std::string("all") : std::to_string(layer));
+    if (l.point.js_bits > cfg_.alert_js && !l.alerting) {
+        l.alerting = true;
+        spdlog::warn(
+            "drift: {} JS {:.4f} bits > {} against tag '{}' (window of {} tokens, "
+            "chi-square p {:.3g})",
+            where, l.point.js_bits, cfg_.alert_js, cfg_.baseline, w.tokens, l.point.chi2.p_value);
+    } else if (l.point.js_bits <= cfg_.alert_js && l.alerting) {
+        l.alerting = false;
+        spdlog::info("drift: {} back below {} bits (JS {:.4f})", where, cfg_.alert_js,
+                     l.point.js_bits);
+    }
+}
+
+std::string DriftMonitor::prometheus() const {
+    if (latest_.empty()) return {};
+    struct Gauge {
+        const char* name;
+        const char* help;
+        double (*value)(const Latest&);
+    };
+    static const Gauge gauges[] = {
+        {"moescope_drift_js", "JS divergence (bits) of the last closed window vs the baseline",
+         [](const Latest& l) { return l.point.js_bits; }},
+        {"moescope_drift_noise_js", "JS divergence expected from sampling noise alone (bits)",
+         [](const Latest& l) { return l.point.js_noise_floor; }},
+        {"moescope_drift_p_value", "chi-square p-value of the last closed window vs the baseline",
+         [](const Latest& l) { return l.point.chi2.p_value; }},
+        {"moescope_drift_window_start_seconds", "start of the last closed window",
+         [](const Latest& l) { return static_cast<double>(l.start); }},
+    };
+    std::string s;
+    for (const Gauge& g : gauges) {
+        s += std::string("# HELP ") + g.name + " " + g.help + "\n# TYPE " + g.name + " gauge\n";
+        for (const auto& [series, l] : latest_) {
+            const double v = g.value(l);
+            s += std::string(g.name) + "{tag=\"" + prometheus_label(series.first) + "\",layer=\"" +
+                 (series.second < 0 ? "all" : std::to_string(series.second)) + "\",baseline=\"" +
+                 prometheus_label(cfg_.baseline) + "\"} " +
+                 (std::isnan(v) ? std::string("NaN") : fmt::format("{}", v)) + "\n";
+        }
+    }
+    return s;
+}
+
+}  // namespace moe

@@ -1,0 +1,59 @@
+// Live drift (README "Drift alerts"): the daemon's timeline increments are summed into
+// windows of --drift-window per tag and layer; each closed window is compared with the
+// --drift-baseline tag's totals (decisions/drift.hpp) and exposed as gauges; a JS divergence
+// crossing --drift-alert logs one warning per (tag, layer) and episode, not per window.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "analytics/aggregates.hpp"
+#include "decisions/drift.hpp"
+
+namespace moe {
+
+struct DriftConfig {
+    std::string baseline;  // tag; "" disables drift
+    int64_t window_seconds = 600;
+    double alert_js = 0;       // bits; 0: no alerts
+    size_t max_series = 4096;  // (tag, layer) pairs kept, bounding the exposition
+};
+
+class DriftMonitor {
+  public:
+    explicit DriftMonitor(DriftConfig cfg) : cfg_(std::move(cfg)) {}
+    bool enabled() const { return !cfg_.baseline.empty(); }
+
+    // `changes`: what take_changes() handed over (its timeline holds the new increments);
+    // `live`: the daemon's aggregates, whose baseline tag is the reference. Windows ending
+    // at or before `now` (seconds since the epoch) are closed and evaluated.
+    void observe(const Aggregates& changes, const Aggregates& live, double now);
+
+    // Gauges moescope_drift_js / _p_value / _noise_js / _window_start{tag,layer}.
+    std::string prometheus() const;
+
+    struct Latest {
+        int64_t start = 0;  // the window evaluated last
+        DriftPoint point;
+        bool alerting = false;
+    };
+    const std::map<std::pair<std::string, int32_t>, Latest>& latest() const { return latest_; }
+
+  private:
+    struct Open {
+        uint64_t tokens = 0;
+        std::vector<uint64_t> hits;
+    };
+    void evaluate(const std::string& tag, int32_t layer, int64_t start, const Open& w,
+                  const Aggregates& live);
+
+    DriftConfig cfg_;
+    // (tag, layer) -> window start -> counts of windows not yet closed.
+    std::map<std::pair<std::string, int32_t>, std::map<int64_t, Open>> open_;
+    std::map<std::pair<std::string, int32_t>, Latest> latest_;
+};
+
+}  // namespace moe
