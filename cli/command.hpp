@@ -24,6 +24,7 @@ namespace moe {
 struct PlaceArgs {
     size_t gpus = 0, slots = 0, nodes = 1, groups = 1;  // slots 0: one per expert
     std::string policy = "hierarchical", by = "hits";
+    bool by_tag = false;
     std::string current, export_sglang, export_sglang_count, export_trtllm;
 };
 

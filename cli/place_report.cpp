@@ -6,16 +6,17 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <stdexcept>
-
-#include <simdjson.h>
 
 #include "cli/command.hpp"
 #include "cli/command_runner.hpp"
 #include "cli/table.hpp"
 #include "decisions/eplb.hpp"
+#include "decisions/fanout.hpp"
+#include "decisions/placement_map.hpp"
 
 namespace moe {
 
@@ -28,6 +29,8 @@ struct LayerResult {
     std::optional<eplb::Balance> before;  // none when G does not divide E
     eplb::Balance after;
     std::optional<eplb::Balance> current;
+    // All-to-all fan-out (FILE arguments only: needs each token's experts).
+    std::optional<Fanout> fan_before, fan_after, fan_current;
 };
 
 struct PlaceResult {
@@ -36,6 +39,10 @@ struct PlaceResult {
     size_t experts = 0;
     std::vector<LayerResult> layers;
     bool has_current = false;
+    bool has_fanout = false;
+    bool by_tag_asked = false;
+    // --by-tag: the same plan (and the identity and --current placements) on each tag's load.
+    std::vector<std::pair<std::string, std::vector<LayerResult>>> by_tag;
 };
 
 // ---------------------------------------------------------------- --current FILE
@@ -44,66 +51,28 @@ struct PlaceResult {
     throw std::invalid_argument("--current " + path + ": " + why);
 }
 
-std::vector<int32_t> int_row(simdjson::dom::array a, const std::string& path) {
-    std::vector<int32_t> row;
-    for (simdjson::dom::element v : a) {
-        int64_t e = 0;
-        if (v.get_int64().get(e) || e < 0 || e > INT32_MAX)
-            bad_current(path, "expert ids must be non-negative integers");
-        row.push_back(static_cast<int32_t>(e));
-    }
-    return row;
-}
-
-// A physical -> logical map per layer: SGLang's {"physical_to_logical_map": [[...], ...]}
-// (row i is layer i), a bare [[...], ...] likewise, one [...] for every layer, or the
-// layers[].{layer, phy2log} of `place --json`.
+// --current FILE: a PlacementMap read from the file, every failure naming it.
 class CurrentMap {
   public:
-    CurrentMap(const std::string& path) : path_(path) {
-        simdjson::dom::parser parser;
-        simdjson::padded_string text;
-        if (simdjson::padded_string::load(path).get(text))
-            throw std::runtime_error("cannot read --current " + path);
-        simdjson::dom::element doc;
-        if (parser.parse(text).get(doc)) bad_current(path, "not valid JSON");
-        simdjson::dom::element map = doc;
-        simdjson::dom::array layers;
-        if (doc.is_object() && !doc["layers"].get_array().get(layers)) {
-            for (simdjson::dom::element l : layers) {
-                int64_t id = 0;
-                simdjson::dom::array row;
-                if (l["layer"].get_int64().get(id) || l["phy2log"].get_array().get(row))
-                    bad_current(path, "layers[] entries need layer and phy2log");
-                rows_[static_cast<int32_t>(id)] = int_row(row, path);
-            }
-            return;
-        }
-        if (doc.is_object() && doc["physical_to_logical_map"].get(map))
-            bad_current(path, "expected physical_to_logical_map, layers[] or an array");
-        simdjson::dom::array outer;
-        if (map.get_array().get(outer)) bad_current(path, "the map is not an array");
-        if (outer.size() > 0 && outer.at(0).is_array()) {
-            int32_t id = 0;
-            for (simdjson::dom::element r : outer)
-                rows_[id++] = int_row(r.get_array().value_unsafe(), path);
-        } else {
-            every_ = int_row(outer, path);
+    explicit CurrentMap(const std::string& path) : path_(path) {
+        std::ifstream in(path, std::ios::binary);
+        if (!in) throw std::runtime_error("cannot read --current " + path);
+        const std::string text((std::istreambuf_iterator<char>(in)), {});
+        try {
+            map_ = PlacementMap::parse(text);
+        } catch (const std::invalid_argument& e) {
+            bad_current(path, e.what());
         }
     }
 
     const std::vector<int32_t>& row(int32_t layer) const {
-        if (every_) return *every_;
-        auto it = rows_.find(layer);
-        if (it == rows_.end())
-            bad_current(path_, "no physical -> logical map for layer " + std::to_string(layer));
-        return it->second;
+        if (const auto* r = map_.row(layer)) return *r;
+        bad_current(path_, "no physical -> logical map for layer " + std::to_string(layer));
     }
 
   private:
     std::string path_;
-    std::map<int32_t, std::vector<int32_t>> rows_;
-    std::optional<std::vector<int32_t>> every_;
+    PlacementMap map_;
 };
 
 // ---------------------------------------------------------------- the plan
@@ -140,23 +109,65 @@ PlaceResult compute(const Query& x) {
     std::optional<CurrentMap> current;
     if (r.has_current) current.emplace(p.current);
     const std::vector<int32_t> identity = eplb::identity_placement(r.experts);
-    for (int32_t id : ids) {
-        LayerResult l;
-        l.layer = id;
-        l.load = layer_load(*tag.layer(id), id, mass, r.experts);
-        l.plan = eplb::rebalance(l.load, r.shape);
+    // The balances of the plan, the identity and --current placements on one load.
+    auto evaluate = [&](LayerResult& l) {
         if (r.experts % r.shape.gpus == 0)
             l.before = eplb::evaluate(l.load, identity, r.shape.gpus);
         l.after = eplb::evaluate(l.load, l.plan.phy2log, r.shape.gpus);
         if (current) {
             try {
-                l.current = eplb::evaluate(l.load, current->row(id), r.shape.gpus);
+                l.current = eplb::evaluate(l.load, current->row(l.layer), r.shape.gpus);
             } catch (const std::invalid_argument& e) {
-                bad_current(p.current, "layer " + std::to_string(id) + ": " + e.what());
+                bad_current(p.current, "layer " + std::to_string(l.layer) + ": " + e.what());
             }
         }
+    };
+    for (int32_t id : ids) {
+        LayerResult l;
+        l.layer = id;
+        l.load = layer_load(*tag.layer(id), id, mass, r.experts);
+        l.plan = eplb::rebalance(l.load, r.shape);
+        evaluate(l);
         r.layers.push_back(std::move(l));
     }
+    if (x.sequence) {
+        r.has_fanout = true;
+        using Member = std::optional<Fanout> LayerResult::*;
+        auto fan = [&](Member m, auto&& placement) {
+            std::map<int32_t, GpuIndex> index;
+            for (const auto& l : r.layers)
+                if (const std::vector<int32_t>* pl = placement(l))
+                    index.emplace(l.layer, GpuIndex(*pl, r.shape.gpus, r.experts));
+            const auto f = fanout(*x.sequence, x.tag_id(), index);
+            for (auto& l : r.layers)
+                if (index.count(l.layer)) l.*m = f.count(l.layer) ? f.at(l.layer) : Fanout{};
+        };
+        fan(&LayerResult::fan_before, [&](const LayerResult&) {
+            return r.experts % r.shape.gpus == 0 ? &identity : nullptr;
+        });
+        fan(&LayerResult::fan_after, [&](const LayerResult& l) { return &l.plan.phy2log; });
+        if (current)
+            fan(&LayerResult::fan_current,
+                [&](const LayerResult& l) { return &current->row(l.layer); });
+    }
+    r.by_tag_asked = p.by_tag;
+    if (p.by_tag)
+        for (TagId t = 1; t < x.agg.tag_count(); ++t) {  // 0 is "all"
+            const TagStats& ts = x.agg.tag(t);
+            std::vector<LayerResult> rows;
+            for (const auto& planned : r.layers) {
+                const LayerStats* ls = ts.layer(planned.layer);
+                if (!ls || ls->tokens == 0) continue;
+                if (mass && ls->weighted_tokens == 0) continue;
+                LayerResult l;
+                l.layer = planned.layer;
+                l.load = layer_load(*ls, l.layer, mass, r.experts);
+                l.plan = planned.plan;
+                evaluate(l);
+                rows.push_back(std::move(l));
+            }
+            if (!rows.empty()) r.by_tag.emplace_back(ts.name, std::move(rows));
+        }
     return r;
 }
 
@@ -165,17 +176,40 @@ struct Figure {
     const char* key;
     double (*get)(const LayerResult&);
     bool current;  // only with --current
+    bool fanout;   // only on FILE arguments (null on a database)
 };
+double mean_gpus(const std::optional<Fanout>& f) {
+    return f ? f->mean_gpus() : NAN;
+}
+double excess(const std::optional<Fanout>& f) {
+    return f ? f->excess_share() : NAN;
+}
 const Figure kFigures[] = {
     {"balancedness_before",
-     [](const LayerResult& l) { return l.before ? l.before->balancedness : NAN; }, false},
-    {"balancedness_after", [](const LayerResult& l) { return l.after.balancedness; }, false},
-    {"balancedness_current", [](const LayerResult& l) { return l.current->balancedness; }, true},
-    {"imbalance_before", [](const LayerResult& l) { return l.before ? l.before->imbalance : NAN; },
+     [](const LayerResult& l) { return l.before ? l.before->balancedness : NAN; }, false, false},
+    {"balancedness_after", [](const LayerResult& l) { return l.after.balancedness; }, false, false},
+    {"balancedness_current", [](const LayerResult& l) { return l.current->balancedness; }, true,
      false},
-    {"imbalance_after", [](const LayerResult& l) { return l.after.imbalance; }, false},
-    {"imbalance_current", [](const LayerResult& l) { return l.current->imbalance; }, true},
+    {"imbalance_before", [](const LayerResult& l) { return l.before ? l.before->imbalance : NAN; },
+     false, false},
+    {"imbalance_after", [](const LayerResult& l) { return l.after.imbalance; }, false, false},
+    {"imbalance_current", [](const LayerResult& l) { return l.current->imbalance; }, true, false},
+    {"fanout_gpus_before", [](const LayerResult& l) { return mean_gpus(l.fan_before); }, false,
+     true},
+    {"fanout_gpus_after", [](const LayerResult& l) { return mean_gpus(l.fan_after); }, false, true},
+    {"fanout_gpus_current", [](const LayerResult& l) { return mean_gpus(l.fan_current); }, true,
+     true},
+    {"fanout_excess_before", [](const LayerResult& l) { return excess(l.fan_before); }, false,
+     true},
+    {"fanout_excess_after", [](const LayerResult& l) { return excess(l.fan_after); }, false, true},
+    {"fanout_excess_current", [](const LayerResult& l) { return excess(l.fan_current); }, true,
+     true},
 };
+// Whether a figure is shown for this result (JSON always has the fan-out keys: null on a
+// database).
+bool shown(const Figure& f, const PlaceResult& r, bool json) {
+    return (!f.current || r.has_current) && (!f.fanout || r.has_fanout || json);
+}
 
 const Figure& figure(std::string_view key) {
     for (const Figure& f : kFigures)
@@ -183,9 +217,9 @@ const Figure& figure(std::string_view key) {
     throw std::logic_error("no placement figure " + std::string(key));
 }
 
-eplb::Summary summary_of(const PlaceResult& r, const Figure& f) {
+eplb::Summary summary_of(const std::vector<LayerResult>& layers, const Figure& f) {
     std::vector<double> v;
-    for (const auto& l : r.layers) {
+    for (const auto& l : layers) {
         v.push_back(f.get(l));
         if (std::isnan(v.back())) return {NAN, NAN, NAN, NAN};
     }
@@ -226,18 +260,32 @@ void write_json(JsonWriter& w, const PlaceResult& r) {
         else
             w.null();
         for (const Figure& f : kFigures)
-            if (!f.current || r.has_current) w.field(f.key, f.get(l));
+            if (shown(f, r, true)) w.field(f.key, f.get(l));
         w.end_object();
     }
     w.end_array();
-    w.key("summary").begin_object();
-    for (const Figure& f : kFigures) {
-        if (f.current && !r.has_current) continue;
-        const eplb::Summary s = summary_of(r, f);
-        w.key(f.key).begin_object().field("min", s.min).field("p50", s.p50);
-        w.field("p90", s.p90).field("mean", s.mean).end_object();
+    auto summary = [&](const std::vector<LayerResult>& layers) {
+        w.begin_object();
+        for (const Figure& f : kFigures) {
+            if (!shown(f, r, true) || (f.fanout && &layers != &r.layers)) continue;
+            const eplb::Summary s = summary_of(layers, f);
+            w.key(f.key).begin_object().field("min", s.min).field("p50", s.p50);
+            w.field("p90", s.p90).field("mean", s.mean).end_object();
+        }
+        w.end_object();
+    };
+    w.key("summary");
+    summary(r.layers);
+    if (!r.by_tag.empty() || r.by_tag_asked) {
+        w.key("by_tag").begin_array();
+        for (const auto& [tag, layers] : r.by_tag) {
+            w.begin_object().field("tag", std::string_view(tag)).field("layers", layers.size());
+            w.key("summary");
+            summary(layers);
+            w.end_object();
+        }
+        w.end_array();
     }
-    w.end_object();
 }
 
 // The plan in long form: one row per slot.
@@ -267,6 +315,29 @@ std::string gpu_table(const PlaceResult& r, const LayerResult& l) {
                experts});
     }
     return t.render("  ");
+}
+
+// --by-tag: the plan made on --tag, applied to each tag's own load.
+std::string by_tag_text(const PlaceResult& r) {
+    if (r.by_tag.empty()) return "By tag: no tags besides 'all'.\n";
+    std::vector<std::string> h = {"tag",           "layers",        "bal_before p50",
+                                  "bal_after p50", "bal_after min", "imb_after mean"};
+    if (r.has_current) h.insert(h.end(), {"bal_current p50"});
+    Table t(h);
+    for (const auto& [tag, layers] : r.by_tag) {
+        std::vector<std::string> row = {
+            tag,
+            std::to_string(layers.size()),
+            fmt_num::fixed(summary_of(layers, figure("balancedness_before")).p50, 4),
+            fmt_num::fixed(summary_of(layers, figure("balancedness_after")).p50, 4),
+            fmt_num::fixed(summary_of(layers, figure("balancedness_after")).min, 4),
+            fmt_num::fixed(summary_of(layers, figure("imbalance_after")).mean, 4)};
+        if (r.has_current)
+            row.push_back(
+                fmt_num::fixed(summary_of(layers, figure("balancedness_current")).p50, 4));
+        t.add(row);
+    }
+    return "The plan (made on tag '" + r.tag + "') on each tag's load:\n" + t.render("  ");
 }
 
 std::string text_of(const PlaceResult& r) {
@@ -300,12 +371,16 @@ std::string text_of(const PlaceResult& r) {
          "max/mean - 1):\n";
     Table sum({"figure", "min", "p50", "p90", "mean"});
     for (const Figure& f : kFigures) {
-        if (f.current && !r.has_current) continue;
-        const eplb::Summary m = summary_of(r, f);
+        if (!shown(f, r, false)) continue;
+        const eplb::Summary m = summary_of(r.layers, f);
         sum.add({f.key, fmt_num::fixed(m.min, 4), fmt_num::fixed(m.p50, 4),
                  fmt_num::fixed(m.p90, 4), fmt_num::fixed(m.mean, 4)});
     }
     s += sum.render("  ");
+    if (r.has_fanout)
+        s += "  (fanout_gpus: GPUs a token's top-k visits at least, mean; fanout_excess: share "
+             "of tokens visiting more GPUs than ceil(k / slots per GPU))\n";
+    if (r.by_tag_asked) s += "\n" + by_tag_text(r);
     if (r.layers.size() == 1)
         s += "\nLayer " + std::to_string(r.layers[0].layer) + " per GPU:\n" +
              gpu_table(r, r.layers[0]);
@@ -434,6 +509,9 @@ void place_options(CLI::App& app, CommandArgs& a) {
         ->capture_default_str()
         ->group("Cluster");
     flag::load_basis(app, p.by, "Load per expert: hits or (routing) weight mass");
+    app.add_flag("--by-tag", p.by_tag,
+                 "Also show the plan's balance on each tag's own load (a plan made on one "
+                 "traffic mix applied to another)");
     app.add_option("--current", p.current,
                    "Also evaluate this placement (JSON physical -> logical map) on the load");
     app.add_option("--export-sglang", p.export_sglang,
@@ -455,7 +533,7 @@ extern const CommandSpec kPlaceCommand = {
     "place",
     "Expert-parallel placement (DeepSeek EPLB) and per-GPU balance before and after",
     place_options,
-    kNeedsLayer,
+    kNeedsLayer | kNeedsSequence,
     [](JsonWriter& w, const Query& x) { write_json(w, compute(x)); },
     [](const Query& x) { return plan_csv(compute(x)); },
     [](const Query& x) { return text_of(compute(x)); },

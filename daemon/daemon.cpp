@@ -103,9 +103,9 @@ void Daemon::start_metrics(const ListenSpec& spec) {
                     std::vector<const SourceStats*> stats;
                     for (auto& s : sources_)
                         stats.push_back(&s->stats());
-                    metrics_text_ =
-                        std::make_shared<const std::string>(
-                        prometheus_text(agg_, stats) + drift_.prometheus());
+                    metrics_text_ = std::make_shared<const std::string>(
+                        prometheus_text(agg_, stats, {}, cfg_.placement.get()) +
+                        drift_.prometheus());
                     metrics_rendered_at_ = now;
                 }
                 return metrics_text_;

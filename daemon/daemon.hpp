@@ -22,6 +22,7 @@
 #include "daemon/listen_spec.hpp"
 #include "daemon/listener.hpp"
 #include "daemon/metrics_server.hpp"
+#include "daemon/prometheus_text.hpp"
 #include "daemon/reject_log.hpp"
 #include "daemon/source.hpp"
 #include "daemon/unix_socket_file.hpp"
@@ -53,6 +54,7 @@ struct DaemonConfig {
     int shutdown_timeout_s = 30;
     int reject_summary_s = 60;  // at most one reject summary line per source this often
     DriftConfig drift;          // --drift-baseline etc. (daemon/drift_monitor.hpp)
+    std::shared_ptr<const WatchedPlacement> placement;  // --placement: live balance gauges
 };
 
 class Daemon {

@@ -1,6 +1,8 @@
 // moescoped: follows MoE routing logs and receives routing records over sockets and stdin,
 // and keeps their statistics in SQLite.
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -91,11 +93,18 @@ int main(int argc, char** argv) {
     app.add_option("--max-memory-mb", memory_mb,
                    "Budget for per-layer statistics; records needing more are rejected")
         ->check(CLI::Range(16, 1 << 24));
-    std::string metrics, cache_capacity;
+    std::string metrics, cache_capacity, placement;
+    size_t placement_gpus = 0;
     analysis.add_to(app);
     app.add_option("--cache-capacity", cache_capacity,
                    "Simulate per-layer lru and lfu expert caches of C slots live: C[,C2,...] "
                    "(moescope cache, Prometheus moescope_cache_*)");
+    app.add_option("--placement", placement,
+                   "Watch this deployed placement (physical -> logical map JSON, as for "
+                   "moescope place --current): its per-GPU balance as Prometheus gauges");
+    app.add_option("--placement-gpus", placement_gpus,
+                   "GPUs of --placement (default: its \"gpus\" key, as place --json writes)")
+        ->check(CLI::Range(size_t{1}, size_t{1} << 16));
     app.add_option("--metrics", metrics,
                    "Serve Prometheus /metrics and /healthz on HOST:PORT (:PORT = 127.0.0.1)");
     // Remote access (docs/ARCHITECTURE.md "Remote access", README "Guarantees").
@@ -158,6 +167,24 @@ int main(int argc, char** argv) {
         } catch (const std::invalid_argument& e) {
             return usage_error(e.what());
         }
+    }
+    if (!placement.empty()) {
+        std::ifstream in(placement, std::ios::binary);
+        if (!in) return usage_error("--placement " + placement + ": cannot read the file");
+        const std::string text((std::istreambuf_iterator<char>(in)), {});
+        try {
+            auto w =
+                std::make_shared<WatchedPlacement>(WatchedPlacement{PlacementMap::parse(text)});
+            w->gpus = placement_gpus ? placement_gpus : w->map.gpus().value_or(0);
+            if (w->gpus == 0)
+                return usage_error("--placement " + placement +
+                                   ": give --placement-gpus G (the file does not state its GPUs)");
+            cfg.placement = std::move(w);
+        } catch (const std::invalid_argument& e) {
+            return usage_error("--placement " + placement + ": " + e.what());
+        }
+    } else if (placement_gpus) {
+        return usage_error("--placement-gpus needs --placement FILE");
     }
     for (const auto& f : follows) {
         auto [path, tag] = split_tag(f);

@@ -8,6 +8,7 @@
 
 #include "analytics/figures.hpp"
 #include "analytics/imbalance.hpp"
+#include "decisions/eplb.hpp"
 
 namespace moe {
 
@@ -178,10 +179,57 @@ void cache_metrics(std::string& s, const std::vector<TagView>& views) {
                x.accesses ? static_cast<double>(x.hits) / static_cast<double>(x.accesses) : NAN);
 }
 
+// The watched placement on each layer's load since the start: balancedness and imbalance
+// per tag and layer, and for tag "all" each GPU's load as a counter, so PromQL can take the
+// balance over a recent window: avg by (layer) (rate(...[10m])) / max by (layer) (...).
+void placement_metrics(std::string& s, const std::vector<TagView>& views, size_t E,
+                       const WatchedPlacement& p) {
+    struct Line {
+        std::string labels;
+        eplb::Balance b;
+    };
+    std::vector<Line> lines;
+    for (const TagView& v : views) {
+        if (!v.tag) continue;
+        for (const LayerView& l : v.layers) {
+            const std::vector<int32_t>* row = l.layer >= 0 ? p.map.row(l.layer) : nullptr;
+            if (!row || l.tokens == 0) continue;
+            std::vector<double> load(E, 0.0);
+            for (size_t e = 0; e < l.hits.size() && e < E; ++e)
+                load[e] = static_cast<double>(l.hits[e]);
+            try {
+                lines.push_back(
+                    {layer_labels(v.label, l.layer), eplb::evaluate(load, *row, p.gpus)});
+            } catch (const std::invalid_argument&) {
+                // The map does not fit this layer (ids beyond E, unplaced experts): no sample;
+                // the daemon checked it at start against what it knew then.
+            }
+        }
+    }
+    if (lines.empty()) return;
+    header(s, metric::placement_balancedness, "gauge",
+           "Watched placement (--placement): mean / max GPU load on the load since the start.");
+    for (const Line& x : lines)
+        sample(s, metric::placement_balancedness, x.labels, x.b.balancedness);
+    header(s, metric::placement_imbalance, "gauge",
+           "Watched placement (--placement): max / mean GPU load - 1 on the load since the start.");
+    for (const Line& x : lines)
+        sample(s, metric::placement_imbalance, x.labels, x.b.imbalance);
+    header(s, metric::placement_gpu_load, "counter",
+           "Watched placement: selections routed to the GPU (an expert's hits split evenly over "
+           "its replicas); tag \"all\" only.");
+    for (const Line& x : lines) {
+        if (x.labels.rfind("tag=\"all\",", 0) != 0) continue;
+        for (size_t g = 0; g < x.b.gpu_load.size(); ++g)
+            sample(s, metric::placement_gpu_load, x.labels + ",gpu=\"" + std::to_string(g) + "\"",
+                   x.b.gpu_load[g]);
+    }
+}
+
 }  // namespace
 
 std::string prometheus_text(const Aggregates& agg, const std::vector<const SourceStats*>& sources,
-                            const ExpositionLimits& limits) {
+                            const ExpositionLimits& limits, const WatchedPlacement* placement) {
     std::string s;
     s.reserve(1 << 16);
     uint64_t omitted = 0;
@@ -227,6 +275,7 @@ std::string prometheus_text(const Aggregates& agg, const std::vector<const Sourc
     }
 
     cache_metrics(s, views);
+    if (placement) placement_metrics(s, views, agg.num_experts(), *placement);
 
     auto per_source = [&](const char* name, const char* type, const char* help, auto value) {
         header(s, name, type, help);

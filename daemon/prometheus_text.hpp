@@ -11,6 +11,7 @@
 #include "analytics/aggregates.hpp"
 #include "analytics/figures.hpp"
 #include "analytics/source_stats.hpp"
+#include "decisions/placement_map.hpp"
 
 namespace moe {
 
@@ -25,6 +26,9 @@ inline std::string layer_figure(const Figure& f) {
 inline constexpr const char* cache_accesses = "moescope_cache_accesses_total";
 inline constexpr const char* cache_hits = "moescope_cache_hits_total";
 inline constexpr const char* cache_hit_rate = "moescope_cache_hit_rate";
+inline constexpr const char* placement_balancedness = "moescope_placement_balancedness";
+inline constexpr const char* placement_imbalance = "moescope_placement_imbalance";
+inline constexpr const char* placement_gpu_load = "moescope_placement_gpu_load_total";
 inline constexpr const char* source_bytes = "moescope_source_bytes_total";
 inline constexpr const char* source_lines = "moescope_source_lines_total";
 inline constexpr const char* source_records = "moescope_source_records_total";
@@ -48,8 +52,16 @@ struct ExpositionLimits {
     size_t max_expert_samples = 32768;
 };
 
+// A deployed placement to watch (moescoped --placement FILE): its per-GPU balance on the
+// live load (docs/FIGURES.md "Placement", live gauges).
+struct WatchedPlacement {
+    PlacementMap map;
+    size_t gpus = 1;
+};
+
 std::string prometheus_text(const Aggregates& agg, const std::vector<const SourceStats*>& sources,
-                            const ExpositionLimits& limits = {});
+                            const ExpositionLimits& limits = {},
+                            const WatchedPlacement* placement = nullptr);
 
 // A label value with \, " and newline escaped as the exposition format requires.
 std::string prometheus_label(std::string_view v);

@@ -28,8 +28,8 @@ class GpuIndex {
 
 struct Fanout {
     uint64_t tokens = 0;
-    uint64_t gpus = 0;    // sum over tokens of min_gpus
-    uint64_t excess = 0;  // tokens with min_gpus > ceil(k / slots per GPU)
+    uint64_t gpus = 0;            // sum over tokens of min_gpus
+    uint64_t excess = 0;          // tokens with min_gpus > ceil(k / slots per GPU)
     double mean_gpus() const;     // NaN without tokens
     double excess_share() const;  // NaN without tokens
 };

@@ -3,10 +3,12 @@ and stop the daemon, and poll for a condition with a bounded number of attempts.
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 BUILD = os.environ.get("MOESCOPE_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
 MOESCOPE = os.path.join(BUILD, "moescope")
@@ -108,3 +110,16 @@ def hits_by_layer(doc, tag="all"):
         if l["tag"] == tag:
             out[l["layer"]] = {e["expert"]: e["hits"] for e in l["experts"]}
     return out
+
+
+def free_port():
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def scrape(port):
+    """The daemon's /metrics text on 127.0.0.1:port."""
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
+        return r.read().decode()

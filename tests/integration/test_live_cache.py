@@ -5,12 +5,10 @@ counters survive a restart and appear as Prometheus metrics (docs/FIGURES.md "Ca
 simulation")."""
 import os
 import re
-import socket
 import tempfile
-import urllib.request
 from collections import defaultdict
 
-from harness import SOURCE, Daemon, check, cli, cli_json, ingest, wait_for
+from harness import Daemon, SOURCE, check, cli, cli_json, free_port, ingest, scrape, wait_for
 from test_decisions import LLAMA, MIXTRAL, lfu, lru, read_llama, read_mixtral, static
 
 CAPS = [2, 4]
@@ -55,15 +53,6 @@ def check_against_reference(db, recs, tag, files):
     return got
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def scrape(port):
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
-        return r.read().decode()
 
 
 def main():

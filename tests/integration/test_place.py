@@ -5,6 +5,7 @@ experts, top-8): the same physical -> logical maps, the same balance before and 
 exports read back in the shapes SGLang and TensorRT-LLM accept, and --current."""
 import csv
 import io
+import itertools
 import json
 import os
 import subprocess
@@ -13,7 +14,7 @@ import tempfile
 import numpy as np
 import yaml
 
-from harness import BUILD, check, cli, cli_json
+from harness import BUILD, SOURCE, check, cli, cli_json, ingest
 from reference import parse_llama_log
 
 # ------------------------------------------------------------------ numpy EPLB
@@ -210,6 +211,72 @@ def check_mass_and_tags():
     print("ok: --by mass and --tag")
 
 
+def min_cover(experts, phy2log, gpus):
+    """Fewest GPUs holding every expert of the token (any replica), by brute force."""
+    per = len(phy2log) // gpus
+    holds = [set(phy2log[g * per:(g + 1) * per]) for g in range(gpus)]
+    for n in range(1, gpus + 1):
+        for combo in itertools.combinations(range(gpus), n):
+            if all(any(e in holds[g] for g in combo) for e in experts):
+                return n
+    return gpus
+
+
+def check_fanout_and_by_tag():
+    """Fan-out (the GPUs a token's top-k visits) before and after, per layer, against a
+    brute-force cover on the Mixtral traces; --by-tag: the plan's balance on each tag."""
+    files = sorted(os.path.join(SOURCE, "samples/realdata/mixtral", f)
+                   for f in os.listdir(os.path.join(SOURCE, "samples/realdata/mixtral")))
+    recs = []
+    for path in files:
+        with open(path) as f:
+            for line in f:
+                d = json.loads(line)
+                recs.append((d["dataset"], d["layer"], d["experts"]))
+    gpus, slots = 4, 12  # 8 experts, 4 redundant slots: replicas make the cover non-trivial
+    doc = cli_json("place", *files, "--gpus", str(gpus), "--slots", str(slots), "--by-tag")
+    identity = list(range(8))
+    by_layer = {}
+    for r in recs:
+        by_layer.setdefault(r[1], []).append(r[2])
+    for entry in doc["layers"]:
+        toks = by_layer[entry["layer"]]
+        for key, placement, per_gpu in (("before", identity, 2), ("after", entry["phy2log"], 3)):
+            n = [min_cover(t, placement, gpus) for t in toks]
+            need = [-(-len(t) // per_gpu) for t in toks]
+            mean = sum(n) / len(n)
+            excess = sum(a > b for a, b in zip(n, need)) / len(n)
+            check(abs(entry["fanout_gpus_" + key] - mean) < 1e-12,
+                  "layer %d fan-out %s: %r != %r" % (entry["layer"], key, entry["fanout_gpus_" + key], mean))
+            check(abs(entry["fanout_excess_" + key] - excess) < 1e-12, "layer %d excess %s" % (entry["layer"], key))
+    check(doc["summary"]["fanout_gpus_after"]["mean"] is not None, "fan-out summarised")
+    # --by-tag: the "all" plan on each dataset's own hits, with numpy balances.
+    tags = {t["tag"]: t for t in doc["by_tag"]}
+    check(set(tags) == {"gsm8k", "humaneval"}, "one entry per tag: %s" % sorted(tags))
+    for tag, t in tags.items():
+        bal = []
+        for entry in doc["layers"]:
+            load = np.zeros(8)
+            for r in recs:
+                if r[0] == tag and r[1] == entry["layer"]:
+                    for e in r[2]:
+                        load[e] += 1
+            bal.append(balance(load, np.array(entry["phy2log"]), gpus)[0])
+        check(abs(t["summary"]["balancedness_after"]["mean"] - np.mean(bal)) < 1e-9,
+              "%s: plan balancedness on the tag %r != %r" % (tag, t["summary"]["balancedness_after"]["mean"], np.mean(bal)))
+        check(abs(t["summary"]["balancedness_after"]["min"] - min(bal)) < 1e-9, "%s min" % tag)
+    text = cli("place", *files, "--gpus", str(gpus), "--slots", str(slots), "--by-tag").stdout
+    check("on each tag's load" in text and "humaneval" in text and "fanout_gpus_after" in text, text)
+    # A database keeps no token sets: fan-out is null there, the rest is the same.
+    with tempfile.TemporaryDirectory() as tmp:
+        db = ingest(os.path.join(tmp, "m.db"), files, len(recs))
+        dbdoc = cli_json("--db", db, "place", "--gpus", str(gpus), "--slots", str(slots))
+        check(all(l["fanout_gpus_after"] is None for l in dbdoc["layers"]), "no fan-out on a database")
+        check([l["phy2log"] for l in dbdoc["layers"]] == [l["phy2log"] for l in doc["layers"]], "same plan")
+    print("ok: fan-out == brute-force cover; --by-tag balances == numpy")
+
+
 if __name__ == "__main__":
     main()
     check_mass_and_tags()
+    check_fanout_and_by_tag()

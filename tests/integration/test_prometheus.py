@@ -6,20 +6,14 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 import urllib.parse
 import urllib.request
 
-from harness import SOURCE, Daemon, check, cli_json, wait_for
+from harness import Daemon, SOURCE, check, cli_json, free_port, wait_for
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(url):

@@ -6,22 +6,16 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import urllib.parse
 import urllib.request
 
 import tls_certs
-from harness import SOURCE, Daemon, check, cli_json, wait_for
+from harness import Daemon, SOURCE, check, cli_json, free_port, wait_for
 
 TOKEN = "prom-scrape-token-1b7d"
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def promql(port, query):
