@@ -30,11 +30,11 @@ struct AnalyticsOptions {
     bool ema = true;           // the analytics sets (parse_analytics_set) switch these off
     bool cooc = true;
     bool logits = true;
-    bool gates = true;                    // gate-input distances
-    bool timeline = true;                 // hits per time bucket
-    bool checks = true;                   // the strided-batch diagnostic
-    int64_t bucket_seconds = kDefaultBucketSeconds;          // timeline bucket width
-    size_t max_tags = 256;                // further tags are counted under "all" only
+    bool gates = true;                               // gate-input distances
+    bool timeline = true;                            // hits per time bucket
+    bool checks = true;                              // the strided-batch diagnostic
+    int64_t bucket_seconds = kDefaultBucketSeconds;  // timeline bucket width
+    size_t max_tags = 256;                           // further tags are counted under "all" only
     uint32_t top_k = 0;                   // --top-k: 0 from meta records or the first records
     bool exclude_identical_runs = false;  // --exclude-identical-runs (ingest/identical_runs.hpp)
     uint64_t memory_budget = 2ull << 30;  // bytes of per-layer state before memory_budget rejects
@@ -102,6 +102,12 @@ class Aggregates {
     // in between.
     std::optional<RejectReason> check_routing(const RoutingRecord& r, double arrival) const;
     std::optional<RejectReason> add_checked(TagId tag, const RoutingRecord& r, double arrival);
+    // Engine totals (CountRecord): checked like routing records (layer, expert range, and
+    // every count finite, whole and >= 0), then added under "all" and `tag`. A record whose
+    // counts are all zero changes nothing: a dense layer of an engine's [layers][experts]
+    // table is not shown as an MoE layer (docs/ARCHITECTURE.md "Count-only sources").
+    std::optional<RejectReason> check_counts(const CountRecord& c) const;
+    std::optional<RejectReason> add_counts(TagId tag, const CountRecord& c);
     // Whether a layer's top-k is known: stated (meta record, --top-k) or counted.
     bool top_k_known(int32_t layer) const;
     // Whether some layer already counts records of `k` experts (the model's k, usually).

@@ -145,7 +145,7 @@ extern const CommandSpec kCacheCommand = {
         app.add_option("--policy", a.decide.policies, "Policies: lru,lfu,opt,static")
             ->capture_default_str();
     },
-    kNeedsTotals | kNeedsLayer | kNeedsSequence,
+    kNeedsTotals | kNeedsLayer | kNeedsSequence | kNeedsPerToken,
     cache_json,
     cache_csv,
     cache_text,

@@ -21,6 +21,7 @@
     X(kPlaceCommand)         \
     X(kReportCommand)        \
     X(kMergeCommand)         \
+    X(kImportCommand)        \
     X(kTagsCommand)          \
     X(kSourcesCommand)
 

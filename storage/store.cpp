@@ -104,6 +104,11 @@ void Store::check_version() const {
     if (v > kSchemaVersion)
         throw StorageError(db_.path() + " has schema version " + std::to_string(v) +
                            ", newer than this moescope (" + std::to_string(kSchemaVersion) + ")");
+    if (v < kSchemaVersion)
+        throw StorageError(db_.path() + " has schema version " + std::to_string(v) +
+                           "; open it once for writing (moescoped --db, or moescope import --db) "
+                           "to upgrade it to " +
+                           std::to_string(kSchemaVersion));
 }
 
 void Store::migrate() {
@@ -114,6 +119,8 @@ void Store::migrate() {
         throw StorageError(db_.path() +
                            " is an SQLite database but not a moescope one; refusing to write");
     sql::Transaction tx(db_);
+    if (v == 1)  // the one column version 2 added
+        db_.exec("ALTER TABLE layer_stats ADD COLUMN counted INTEGER NOT NULL DEFAULT 0;");
     db_.exec(schema_sql());
     db_.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
     tx.commit();

@@ -19,7 +19,9 @@ using sql::StorageError;
 
 class Store {
   public:
-    static constexpr int kSchemaVersion = 1;
+    // 2: layer_stats.counted (engine totals, issue 15); a version-1 database is upgraded
+    // when opened for writing.
+    static constexpr int kSchemaVersion = 2;
 
     // Opens (creating if needed) a database for the daemon: WAL mode, schema migrated.
     static Store open_for_writing(const std::string& path);
