@@ -13,12 +13,18 @@
     samples/recorders/moe_trace/moe_trace.csv
         llama.cpp moe-trace proposal: layer,expert, one row per routed selection
 
+    samples/recorders/routed/routed_experts.ndjson
+        engine responses forwarded by a client: vLLM's routed_experts [tokens][layers][top_k]
+        and SGLang's base64 int32 form (with num_layers, top_k), with phases
+
     python3 samples/gen_recorder_samples.py
 Standard library only; fixed seed.
 """
+import base64
 import json
 import os
 import random
+import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "recorders")
@@ -86,6 +92,20 @@ def main():
         for layer in range(LAYERS):
             lines += [f"{layer},{e}" for e in topk(layer)]
     write(os.path.join(OUT, "moe_trace", "moe_trace.csv"), "\n".join(lines) + "\n")
+
+    lines = []
+    for req in range(4):
+        tokens = [[topk(layer) for layer in range(LAYERS)] for _ in range(5 + 3 * req)]
+        phase = "prefill" if req % 2 == 0 else "decode"
+        if req < 2:  # vLLM: a nested list
+            rec = {"routed_experts": tokens, "request": "req-%d" % req, "phase": phase}
+        else:  # SGLang: base64 of little-endian int32, shape [tokens][layers][top_k]
+            flat = [e for tok in tokens for layer in tok for e in layer]
+            b64 = base64.b64encode(struct.pack("<%di" % len(flat), *flat)).decode()
+            rec = {"routed_experts": b64, "num_layers": LAYERS, "top_k": TOP_K,
+                   "request": "req-%d" % req, "phase": phase}
+        lines.append(json.dumps(rec))
+    write(os.path.join(OUT, "routed", "routed_experts.ndjson"), "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

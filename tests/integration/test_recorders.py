@@ -4,6 +4,7 @@
 checked against numpy computed from the same files. A directory of per-rank files sums the
 ranks; lmdeploy's cumulative dumps count once (the last step); count-only data refuses the
 per-token commands with exit 3 and a one-line reason."""
+import base64
 import csv
 import json
 import os
@@ -101,6 +102,29 @@ def main():
         run(tmp, "lmdeploy", [d], as_table(lmdeploy_last(d), 16))
         t = os.path.join(REC, "moe_trace", "moe_trace.csv")
         run(tmp, "moetrace", [t], as_table(moe_trace(t), 16))
+
+        # Forwarded engine responses: per-token records, split by phase.
+        routed = os.path.join(REC, "routed", "routed_experts.ndjson")
+        want = {"all": {}, "prefill": {}, "decode": {}}
+        for line in open(routed):
+            rec = json.loads(line)
+            r = rec["routed_experts"]
+            if isinstance(r, str):
+                r = np.frombuffer(base64.b64decode(r), dtype="<i4").reshape(
+                    -1, rec["num_layers"], rec["top_k"])
+            r = np.array(r)
+            for tag in ("all", rec["phase"]):
+                for l in range(r.shape[1]):
+                    h = want[tag].setdefault(l, [0] * 16)
+                    for e in r[:, l, :].ravel():
+                        h[e] += 1
+        check_doc(cli_json("analyze", routed), want["all"], "routed all")
+        for phase in ("prefill", "decode"):
+            doc = cli_json("layers", routed, "--phase", phase)
+            got = hits_by_layer(doc, phase)
+            for l, h in want[phase].items():
+                check([got[l].get(e, 0) for e in range(16)] == h, "routed %s layer %d" % (phase, l))
+        cli("cooc", routed, "--layer", "0")  # per-token data: co-occurrence works
 
         # The per-rank files one by one: a directory is their sum, not any one of them.
         ranks = sorted(os.listdir(os.path.join(REC, "sglang_csv")))

@@ -185,3 +185,48 @@ TEST_CASE("expand_inputs: a directory is its files; lmdeploy: the last step's du
     CHECK(got[1].path == dir.file("rank0_step20_experts_counts.json"));
     CHECK(got[1].tag == "t");
 }
+
+TEST_CASE("routed_experts: [tokens][layers][k] is one routing record per token and layer") {
+    const auto s = parse_lines(
+        {R"({"routed_experts": [[[1, 2], [3, 4]], [[5, 6], [7, 0]]], "request": "r1"})"});
+    REQUIRE(s.routing.size() == 4);
+    CHECK(s.routing[1].layer == 1);
+    CHECK(s.routing[1].token == 0);
+    CHECK(s.routing[1].experts == std::vector<int32_t>{3, 4});
+    CHECK(s.routing[2].token == 1);
+    CHECK(s.routing[2].experts == std::vector<int32_t>{5, 6});
+}
+
+TEST_CASE("routed_experts: SGLang's base64 int32 form needs num_layers and top_k") {
+    // int32 little-endian 1, 2, 3, 4: one token, two layers, top-2.
+    const auto s = parse_lines(
+        {R"({"routed_experts": "AQAAAAIAAAADAAAABAAAAA==", "num_layers": 2, "top_k": 2})",
+         R"({"routed_experts": "AQAAAAIAAAADAAAABAAAAA=="})",
+         R"({"routed_experts": "AQAA*AIAAAA=", "num_layers": 1, "top_k": 2})",
+         R"({"routed_experts": "AQAAAAIAAAADAAAA", "num_layers": 2, "top_k": 2})"});
+    REQUIRE(s.routing.size() == 2);
+    CHECK(s.routing[0].experts == std::vector<int32_t>{1, 2});
+    CHECK(s.routing[1].layer == 1);
+    CHECK(s.routing[1].experts == std::vector<int32_t>{3, 4});
+    REQUIRE(s.rejects.size() == 3);
+    CHECK(s.rejects[0].first == RejectReason::missing_field);
+    CHECK(s.rejects[1].first == RejectReason::malformed);  // not base64
+    CHECK(s.rejects[2].first == RejectReason::malformed);  // 3 ids: not tokens x 2 x 2
+}
+
+TEST_CASE("routed_experts: a ragged request is one reject") {
+    const auto s = parse_lines({R"({"routed_experts": [[[1, 2], [3]], [[5, 6], [7, 0]]]})"});
+    CHECK(s.routing.empty());
+    REQUIRE(s.rejects.size() == 1);
+    CHECK(s.rejects[0].first == RejectReason::malformed);
+}
+
+TEST_CASE("phase joins the tag: TAG@PHASE, or PHASE alone") {
+    const auto s = parse_lines({R"({"layer": 0, "experts": [1], "tag": "code", "phase": "decode"})",
+                                R"({"layer": 0, "experts": [1], "phase": "prefill"})",
+                                R"({"routed_experts": [[[1]]], "phase": "decode"})"});
+    REQUIRE(s.routing.size() == 3);
+    CHECK(s.routing[0].tag == "code@decode");
+    CHECK(s.routing[1].tag == "prefill");
+    CHECK(s.routing[2].tag == "decode");
+}
