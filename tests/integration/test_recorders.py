@@ -132,6 +132,10 @@ def main():
         both = hits_by_layer(cli_json("analyze", os.path.join(REC, "sglang_csv")))
         check(sum(both[0].values()) > sum(one[0].values()), "directory did not sum the ranks")
 
+        # The summary says what the data is instead of "top-0, N routing records".
+        out = cli("summary", sj).stdout
+        check("count-only" in out.splitlines()[0] and "top-0" not in out, "summary: " + out)
+
         # Importing the same file twice would count it twice: refused, exit 2.
         p = cli("import", sj, "--db", db, expect_rc=2)
         check("already counts it" in p.stderr, "second import: " + p.stderr)
