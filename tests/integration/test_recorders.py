@@ -87,8 +87,8 @@ def run(tmp, name, inputs, want):
     check("imported" in out, name + ": import said " + out)
     doc = cli_json("--db", db, "layers")
     check_doc(doc, want, name + " import")
-    tags = cli_json("--db", db, "tags")
-    check(name in json.dumps(tags), name + ": tag not in `tags`: %s" % tags)
+    tags = {t["tag"]: t for t in cli_json("--db", db, "tags")["tags"]}
+    check(tags.get(name, {}).get("data") == "count-only", name + ": `tags` says %s" % tags)
     return db
 
 
@@ -125,6 +125,9 @@ def main():
             for l, h in want[phase].items():
                 check([got[l].get(e, 0) for e in range(16)] == h, "routed %s layer %d" % (phase, l))
         cli("cooc", routed, "--layer", "0")  # per-token data: co-occurrence works
+        tags = {t["tag"]: t["data"] for t in cli_json("tags", routed)["tags"]}
+        check(tags == {"all": "per-token", "prefill": "per-token", "decode": "per-token"},
+              "routed tags: %s" % tags)
 
         # The per-rank files one by one: a directory is their sum, not any one of them.
         ranks = sorted(os.listdir(os.path.join(REC, "sglang_csv")))
