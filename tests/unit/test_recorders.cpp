@@ -230,3 +230,21 @@ TEST_CASE("phase joins the tag: TAG@PHASE, or PHASE alone") {
     CHECK(s.routing[1].tag == "prefill");
     CHECK(s.routing[2].tag == "decode");
 }
+
+TEST_CASE("count CSV: the header seen is kept across a checkpoint, forgotten on reset") {
+    LineParser p;
+    RecordingSink sink;
+    p.parse("layer_id,expert_id,count", sink);
+    StateWriter w;
+    p.save(w);
+    const std::string state = w.take();
+    LineParser q;
+    StateReader r(state);
+    REQUIRE(q.restore(r));
+    q.parse("2,3,4", sink);
+    REQUIRE(sink.counts.size() == 1);
+    CHECK(sink.counts[0].counts == row({4}));
+    q.reset();
+    q.parse("2,3,4", sink);  // no header any more: a llama-csv line with bad ids
+    CHECK(sink.counts.size() == 1);
+}
