@@ -12,7 +12,7 @@ import tempfile
 
 import numpy as np
 
-from harness import SOURCE, check, cli, cli_json, hits_by_layer
+from harness import SOURCE, check, cli, cli_json, hits_by_layer, ingest
 
 REC = os.path.join(SOURCE, "samples", "recorders")
 REAL = os.path.join(SOURCE, "samples", "realdata", "sglang", "deepseek_v3_prefill_in512.json")
@@ -128,6 +128,10 @@ def main():
         tags = {t["tag"]: t["data"] for t in cli_json("tags", routed)["tags"]}
         check(tags == {"all": "per-token", "prefill": "per-token", "decode": "per-token"},
               "routed tags: %s" % tags)
+
+        # moescoped follows a growing recorder file (moe-trace CSV) like any log.
+        fdb = ingest(os.path.join(tmp, "follow.db"), [t], sum(1 for _ in open(t)) - 1)
+        check_doc(cli_json("--db", fdb, "layers"), as_table(moe_trace(t), 16), "moe-trace followed")
 
         # The per-rank files one by one: a directory is their sum, not any one of them.
         ranks = sorted(os.listdir(os.path.join(REC, "sglang_csv")))
