@@ -12,6 +12,7 @@
 #include "cli/command_runner.hpp"
 #include "cli/input_files.hpp"
 #include "storage/store.hpp"
+#include "storage/writer_lock.hpp"
 
 namespace moe {
 
@@ -37,6 +38,12 @@ int import_files(const Query& x) {
         if (in.path != "-") in.path = source_name(in.path);
 
     Store store = Store::open_for_writing(x.db);
+    // One writer per database: a running moescoped would overwrite these counts with its own.
+    const UniqueFd lock = try_lock_writer(x.db);
+    if (!lock.valid())
+        throw std::invalid_argument(x.db +
+                                    " is being written by a running moescoped; import into "
+                                    "another database and `moescope merge` them");
     Aggregates agg(x.args.analysis.resolved_analytics());
     store.load(agg);
     std::set<std::string> known;

@@ -12,7 +12,7 @@ import tempfile
 
 import numpy as np
 
-from harness import SOURCE, check, cli, cli_json, hits_by_layer, ingest
+from harness import SOURCE, Daemon, check, cli, cli_json, hits_by_layer, ingest
 
 REC = os.path.join(SOURCE, "samples", "recorders")
 REAL = os.path.join(SOURCE, "samples", "realdata", "sglang", "deepseek_v3_prefill_in512.json")
@@ -132,6 +132,13 @@ def main():
         # moescoped follows a growing recorder file (moe-trace CSV) like any log.
         fdb = ingest(os.path.join(tmp, "follow.db"), [t], sum(1 for _ in open(t)) - 1)
         check_doc(cli_json("--db", fdb, "layers"), as_table(moe_trace(t), 16), "moe-trace followed")
+
+        # A database a running moescoped writes is refused: the daemon would overwrite it.
+        with Daemon("--db", fdb, "--follow", t, "--flush-ms", "50") as d:
+            d.wait_ready()
+            p = cli("import", sj, "--db", fdb, expect_rc=2)
+            check("running moescoped" in p.stderr, "import into a live database: " + p.stderr)
+            d.stop()
 
         # The per-rank files one by one: a directory is their sum, not any one of them.
         ranks = sorted(os.listdir(os.path.join(REC, "sglang_csv")))
