@@ -195,6 +195,46 @@ std::optional<RejectReason> Aggregates::add_checked(TagId tag, const RoutingReco
     return std::nullopt;
 }
 
+std::optional<RejectReason> Aggregates::check_counts(const CountRecord& c) const {
+    if (c.counts.empty()) return RejectReason::malformed;
+    if (c.layer < 0 || c.layer > kMaxLayer) return RejectReason::layer_out_of_range;
+    const int64_t limit = facts_.num_experts_stated ? facts_.num_experts : kMaxExpert + 1;
+    if (c.first_expert < 0 || c.first_expert + static_cast<int64_t>(c.counts.size()) > limit)
+        return RejectReason::expert_out_of_range;
+    for (double x : c.counts) {
+        if (!std::isfinite(x)) return RejectReason::non_finite;
+        // 2^53: beyond it doubles skip whole numbers; no engine counts that many selections.
+        if (x < 0 || x != std::floor(x) || x > 9007199254740992.0) return RejectReason::malformed;
+    }
+    return std::nullopt;
+}
+
+std::optional<RejectReason> Aggregates::add_counts(TagId tag, const CountRecord& c) {
+    if (auto why = check_counts(c)) return why;
+    if (std::all_of(c.counts.begin(), c.counts.end(), [](double x) { return x == 0; }))
+        return std::nullopt;
+    uint32_t E = facts_.num_experts;
+    if (!facts_.num_experts_stated)
+        E = std::max(
+            E, static_cast<uint32_t>(c.first_expert) + static_cast<uint32_t>(c.counts.size()));
+    const uint64_t new_layers =
+        !tags_[kAllTag]->layer(c.layer) + (tag != kAllTag && !tags_[tag]->layer(c.layer));
+    if ((layer_count_ + new_layers) * layer_bytes(E) > opts_.memory_budget)
+        return RejectReason::memory_budget;
+    layer_count_ += new_layers;
+    facts_.num_experts = E;
+    const LayerOptions o = layer_options();
+    for (TagId t : {kAllTag, tag}) {
+        LayerStats& l = tags_[t]->layer_or_create(c.layer);
+        l.resize(E, o.cooc);
+        l.add_counts(c.first_expert, c.counts, facts_.top_k);
+        tags_[t]->global.resize(E, false);
+        tags_[t]->global.add_counts(c.first_expert, c.counts, facts_.top_k);
+        if (tag == kAllTag) break;
+    }
+    return std::nullopt;
+}
+
 std::optional<RejectReason> Aggregates::check_gate(const GateRecord& g) {
     if (g.values.empty()) return RejectReason::malformed;
     if (facts_.gate_dim == 0) facts_.gate_dim = static_cast<uint32_t>(g.values.size());

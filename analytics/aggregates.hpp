@@ -103,6 +103,12 @@ class Aggregates {
     // in between.
     std::optional<RejectReason> check_routing(const RoutingRecord& r, double arrival) const;
     std::optional<RejectReason> add_checked(TagId tag, const RoutingRecord& r, double arrival);
+    // Engine totals (CountRecord): checked like routing records (layer, expert range, and
+    // every count finite, whole and >= 0), then added under "all" and `tag`. A record whose
+    // counts are all zero changes nothing: a dense layer of an engine's [layers][experts]
+    // table is not shown as an MoE layer (docs/ARCHITECTURE.md "Count-only sources").
+    std::optional<RejectReason> check_counts(const CountRecord& c) const;
+    std::optional<RejectReason> add_counts(TagId tag, const CountRecord& c);
     // Whether a layer's top-k is known: stated (meta record, --top-k) or counted.
     bool top_k_known(int32_t layer) const;
     // Whether some layer already counts records of `k` experts (the model's k, usually).

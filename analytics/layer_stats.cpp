@@ -40,11 +40,25 @@ void LayerStats::add(const RoutingRecord& r, const LayerOptions& o, bool with_co
     dirty = true;
 }
 
+void LayerStats::add_counts(int32_t first, std::span<const double> counts, uint32_t k) {
+    const uint64_t per_token = k ? k : 1;
+    const uint64_t before = counted / per_token;
+    for (size_t i = 0; i < counts.size(); ++i) {
+        const auto n = static_cast<uint64_t>(counts[i]);
+        hits[static_cast<size_t>(first) + i] += n;
+        counted += n;
+    }
+    tokens += counted / per_token - before;
+    if (top_k == 0) top_k = k;
+    dirty = true;
+}
+
 void LayerStats::merge(const LayerStats& o) {
     resize(o.num_experts(), o.cooc.num_experts() > 0);
     tokens += o.tokens;
     if (top_k == 0) top_k = o.top_k;
     weighted_tokens += o.weighted_tokens;
+    counted += o.counted;
     std::vector<double> ema_sum = ema.values();
     ema_sum.resize(num_experts(), 0.0);
     const std::vector<double> other_ema = o.ema.values();

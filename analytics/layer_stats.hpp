@@ -33,6 +33,7 @@ struct LayerStats {
     CoocMatrix cooc;                  // pairs selected together (not for "all layers")
     LogitStats logits;                // when records carry logits or weights
     CacheSet caches;                  // live lru/lfu caches (empty unless configured)
+    uint64_t counted = 0;             // selections from engine totals (CountRecord)
     bool dirty = false;               // changed since the last save
 
     size_t num_experts() const { return hits.size(); }
@@ -42,6 +43,15 @@ struct LayerStats {
             s += h;
         return s;
     }
+
+    // Only engine totals: hits and imbalance hold, EMA, co-occurrence, logits and gate
+    // distances have no data (docs/FIGURES.md "Count-only data").
+    bool count_only() const { return counted > 0 && counted == selections(); }
+
+    // Adds engine totals for experts [first, first + counts.size()), already checked to be
+    // whole and non-negative. Tokens are estimated as counted / k (k = `top_k`, 1 when not
+    // known), kept exact across calls.
+    void add_counts(int32_t first, std::span<const double> counts, uint32_t k);
 
     // Grows the per-expert vectors to E entries (never shrinks).
     void resize(size_t E, bool with_cooc);

@@ -24,7 +24,7 @@ struct SourceStats {
 
     uint64_t bytes = 0;         // bytes read
     uint64_t lines = 0;         // complete lines seen
-    uint64_t records = 0;       // routing records counted
+    uint64_t records = 0;       // routing records (and engine count records) counted
     uint64_t gate_records = 0;  // gate-input vectors accepted
     uint64_t meta_records = 0;
     uint64_t skipped_lines = 0;  // headers, blanks, other log lines

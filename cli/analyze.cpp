@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "cli/input_files.hpp"
 #include "cli/input_reader.hpp"
 #include "ingest/stream_ingest.hpp"
 #include "ingest/unique_fd.hpp"
@@ -14,9 +15,10 @@ AnalyzeInput parse_input_spec(const std::string& spec) {
     return {spec.substr(0, eq), spec.substr(eq + 1)};
 }
 
-std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& inputs, Format format,
+std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& given, Format format,
                                        Aggregates& agg, size_t max_line,
                                        const RecordObserver& observer) {
+    const std::vector<AnalyzeInput> inputs = expand_inputs(given);
     std::vector<SourceStats> stats(inputs.size());
     for (size_t i = 0; i < inputs.size(); ++i) {
         const auto& in = inputs[i];

@@ -20,8 +20,9 @@ struct AnalyzeInput {
 // "path=tag" -> {path, tag}; a path containing '=' can be given as "path=" (empty tag).
 AnalyzeInput parse_input_spec(const std::string& spec);
 
-// Feeds every input through the same StreamIngest as the daemon. Throws std::runtime_error
-// with the path when a file cannot be read. `observer` sees every accepted record.
+// Feeds every input (a directory: its files, cli/input_files.hpp) through the same
+// StreamIngest as the daemon. Throws std::runtime_error with the path when a file cannot be
+// read. `observer` sees every accepted record.
 std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& inputs, Format format,
                                        Aggregates& agg,
                                        size_t max_line = LineSplitter::kDefaultMaxLine,

@@ -214,7 +214,7 @@ extern const CommandSpec kCacheCommand = {
                        "Policies (lru,lfu,opt,static); default: all on FILE arguments, "
                        "lru,lfu,static on a database");
     },
-    kNeedsTotals | kNeedsLayer | kNeedsSequence,
+    kNeedsTotals | kNeedsLayer | kNeedsSequence | kNeedsPerToken,
     cache_json,
     cache_csv,
     cache_text,

@@ -36,6 +36,9 @@ void output(CLI::App& app, CommandArgs& a) {
 
 void tag(CLI::App& app, CommandArgs& a) {
     app.add_option("--tag", a.q.tag, "Report on this tag")->capture_default_str();
+    app.add_option("--phase", a.phase,
+                   "Only records of this phase (prefill, decode): the tag TAG@PHASE, or PHASE "
+                   "alone for --tag all (docs/ARCHITECTURE.md \"Phases\")");
 }
 
 void window(CLI::App& app, CommandArgs& a) {

@@ -60,6 +60,7 @@ struct CommandArgs {
     std::string merge_out;
     bool force = false;
     std::string forget;  // sources --forget NAME
+    std::string phase;   // --phase: composed with --tag (records' TAG@PHASE)
     PlaceArgs place;
     DecisionArgs decide;  // coverage, prune, cache
     WeightsArgs weights;
@@ -91,6 +92,7 @@ enum Need : unsigned {
     kNeedsFiles = 1u << 3,     // runs on files only (analyze)
     kNoLoad = 1u << 4,         // runs on its own (merge): action() does everything
     kNeedsSequence = 1u << 5,  // keep the recorded sequence of FILE arguments (Query::sequence)
+    kNeedsPerToken = 1u << 6,  // per-token records: refused (exit 3) for count-only data
 };
 
 struct CommandSpec {

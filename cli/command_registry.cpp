@@ -24,6 +24,7 @@
     X(kReportCommand)        \
     X(kWeightsCommand)       \
     X(kMergeCommand)         \
+    X(kImportCommand)        \
     X(kTagsCommand)          \
     X(kSourcesCommand)
 

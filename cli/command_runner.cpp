@@ -34,6 +34,7 @@ void finish_options(CommandArgs& a) {
     if (a.layer >= 0) a.q.layer = a.layer;
     if (a.expert >= 0) a.q.expert = a.expert;
     if (!a.periodic.empty()) a.q.periodic = a.periodic;
+    if (!a.phase.empty()) a.q.tag = a.q.tag == kAllTagName ? a.phase : a.q.tag + "@" + a.phase;
 }
 
 std::optional<int64_t> time_option(const std::string& name, const std::string& text, int64_t now) {
@@ -144,6 +145,14 @@ std::string render(const CommandSpec& c, const Query& x) {
     return printable_text(c.text(x));
 }
 
+void require_per_token(const CommandSpec& c, const Query& x) {
+    const TagStats& t = x.tag();
+    if (!t.global.count_only()) return;
+    throw NoDataError("tag '" + t.name + "' holds engine totals only (count-only data): `" +
+                      std::string(c.name) +
+                      "` needs per-token records (docs/FIGURES.md \"Count-only data\")");
+}
+
 void require_layer(const Query& x) {
     if (!x.q.layer) return;
     const TagStats& t = x.tag();
@@ -242,11 +251,14 @@ int run_cli(int argc, char** argv) {
         std::vector<SourceStats> sources;
         RoutingSequence seq;
         RoutingSequence* kept = (c.needs & kNeedsSequence) && !a.files.empty() ? &seq : nullptr;
-        const Query x{agg, sources, a.q, a, a.files.empty() ? db : std::string(), kept};
+        // kNoLoad actions that write (merge, import) get --db even with FILE arguments.
+        const bool db_wanted = a.files.empty() || (c.needs & kNoLoad);
+        const Query x{agg, sources, a.q, a, db_wanted ? db : std::string(), kept};
         if (c.needs & kNoLoad) return c.action(x);
         const bool windowed = !a.since.empty() || !a.until.empty();
         sources = load(c, a, db, agg, windowed, kept);
         apply_window(c, a, agg, now_seconds());
+        if (c.needs & kNeedsPerToken) require_per_token(c, x);
         if (c.needs & kNeedsLayer) require_layer(x);
         if (!a.html.empty() && !c.action)  // analyze --html: the report as well as the text
             write_html_report(a.html, agg, sources, a.q, {a.cooc_layer});

@@ -23,6 +23,8 @@ std::string render(const CommandSpec& c, const Query& x);
 
 // A given --layer must have records in the tag; throws NoDataError naming the layers there are.
 void require_layer(const Query& x);
+// Throws NoDataError when the tag holds engine totals only (kNeedsPerToken).
+void require_per_token(const CommandSpec& c, const Query& x);
 
 const CommandSpec* find_command(std::string_view name);
 

@@ -138,7 +138,7 @@ extern const CommandSpec kCoocCommand = {
             ->default_str("count");
         flag::matrix(app, a, "Print the full E x E count matrix of --layer (diagonal: hits)");
     },
-    kNeedsTotals | kNeedsLayer,
+    kNeedsTotals | kNeedsLayer | kNeedsPerToken,
     [](JsonWriter& w, const Query& x) { write_cooc_json(w, x.agg, x.tag(), x.q); },
     [](const Query& x) { return cooc_csv(x.agg, x.tag(), x.q); },
     [](const Query& x) { return cooc_text(x.agg, x.tag(), x.q); },

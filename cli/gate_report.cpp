@@ -105,7 +105,7 @@ extern const CommandSpec kGatesCommand = {
         flag::layer(app, a, "Only pairs involving this layer");
         flag::gate_tokens(app, a);
     },
-    kNeedsTotals,
+    kNeedsTotals | kNeedsPerToken,
     [](JsonWriter& w, const Query& x) {
         require_pairs(x.tag(), x.q);
         write_gates_json(w, x.tag(), x.q);

@@ -158,7 +158,7 @@ extern const CommandSpec kLogitsCommand = {
         flag::query(app, a);
         flag::layer(app, a, "Layer (default: a summary of every layer)");
     },
-    kNeedsTotals | kNeedsLayer,
+    kNeedsTotals | kNeedsLayer | kNeedsPerToken,
     [](JsonWriter& w, const Query& x) { write_logits_json(w, x.tag(), x.q); },
     [](const Query& x) { return logits_csv(x.tag(), x.q); },
     [](const Query& x) { return logits_text(x.tag(), x.q); },

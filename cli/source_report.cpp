@@ -135,15 +135,23 @@ std::string sources_csv(const std::vector<SourceStats>& sources) {
 }
 
 namespace {
+// What the tag's data supports (docs/FIGURES.md "Count-only data"), from the stored
+// layer_stats.counted: engine totals only, per-token records only, or both.
+std::string_view data_kind(const LayerStats& g) {
+    if (g.count_only()) return "count-only";
+    return g.counted > 0 ? "mixed" : "per-token";
+}
+
 Table tags_table(const Aggregates& agg) {
-    Table t({"tag", "records", "layers", "selections", "gate_pairs"});
+    Table t({"tag", "records", "layers", "selections", "gate_pairs", "data"});
     for (TagId id = 0; id < agg.tag_count(); ++id) {
         const TagStats& ts = agg.tag(id);
         uint64_t pairs = 0;
         for (const auto& [k, g] : ts.gates)
             if (k.tokens == GateTokens::all) pairs += g.pairs;
         t.add({ts.name, fmt_num::integer(ts.global.tokens), std::to_string(ts.layer_ids().size()),
-               fmt_num::integer(ts.global.selections()), fmt_num::integer(pairs)});
+               fmt_num::integer(ts.global.selections()), fmt_num::integer(pairs),
+               std::string(data_kind(ts.global))});
     }
     return t;
 }
@@ -156,6 +164,7 @@ void write_tags_json(JsonWriter& w, const Aggregates& agg) {
         w.begin_object().field("tag", std::string_view(ts.name)).field("records", ts.global.tokens);
         w.field("layers", static_cast<uint64_t>(ts.layer_ids().size()))
             .field("selections", ts.global.selections())
+            .field("data", data_kind(ts.global))
             .end_object();
     }
     w.end_array();

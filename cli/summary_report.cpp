@@ -176,10 +176,15 @@ std::string summary_text(const Aggregates& agg, const TagStats& tag,
     auto count = [&](const std::vector<ExpertRef>& v) {
         return fmt_num::integer(v.size()) + " of " + fmt_num::integer(slots) + " (layer, expert)";
     };
+    // Engine totals have no records to count, and k only when stated (docs/FIGURES.md).
+    const std::string what =
+        tag.global.count_only()
+            ? (s.top_k ? "top-" + std::to_string(s.top_k) + ", " : std::string()) +
+                  fmt_num::integer(tag.global.counted) + " selections (engine totals, count-only)"
+            : "top-" + std::to_string(s.top_k) + ", " + fmt_num::integer(s.tokens) +
+                  " routing records";
     std::string out = "Summary (tag '" + tag.name + "'): " + std::to_string(s.layers) +
-                      " layers x " + std::to_string(s.experts) + " experts, top-" +
-                      std::to_string(s.top_k) + ", " + fmt_num::integer(s.tokens) +
-                      " routing records\n";
+                      " layers x " + std::to_string(s.experts) + " experts, " + what + "\n";
     out += line("most balanced", layer_list(s.by_gini, false));
     out += line("least balanced", layer_list(s.by_gini, true));
     out += line("dead experts",

@@ -63,6 +63,11 @@ void StreamIngest::finish() {
             current_line_ = sample;
             stats_.add_reject(RejectReason::partial_line, sample);
         });
+    } else if (splitter_.pending_bytes() > 0 && !splitter_.discarding() &&
+               parser_.whole_without_newline(splitter_.pending())) {
+        ++stats_.lines;  // a recorder's json.dump() file: whole, though without a newline
+        current_line_ = splitter_.pending();
+        parser_.parse(current_line_, *this);
     } else if (splitter_.pending_bytes() > 0 && !splitter_.discarding()) {  // not reported twice
         stats_.add_reject(RejectReason::partial_line, splitter_.pending());
         stats_.dirty = true;
@@ -174,6 +179,14 @@ void StreamIngest::on_gate(const GateRecord& g) {
 void StreamIngest::on_meta(const MetaRecord& m) {
     if (auto why = agg_.apply_meta(m)) return on_reject(*why, current_line_);
     ++stats_.meta_records;
+}
+
+void StreamIngest::on_counts(const CountRecord& c) {
+    // Validated before its tag is looked up, as routing records are.
+    if (auto why = agg_.check_counts(c)) return on_reject(*why, current_line_);
+    if (auto why = agg_.add_counts(resolve_tag(c.tag), c)) return on_reject(*why, current_line_);
+    ++stats_.records;  // one record of engine totals (one layer's vector, one CSV row)
+    stats_.dirty = true;
 }
 
 void StreamIngest::on_reject(RejectReason why, std::string_view line) {

@@ -69,6 +69,7 @@ class StreamIngest : private RecordSink {
     void on_routing(const RoutingRecord& r) override;
     void on_gate(const GateRecord& g) override;
     void on_meta(const MetaRecord& m) override;
+    void on_counts(const CountRecord& c) override;
     void on_reject(RejectReason why, std::string_view line) override;
     void on_skip(SkipKind kind, std::string_view line) override;
 

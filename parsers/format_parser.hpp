@@ -33,6 +33,10 @@ class FormatParser {
         sink.on_reject(RejectReason::malformed, reject_sample(doc));
     }
 
+    // Whether a last line without a newline is nonetheless whole: a recorder's JSON file
+    // written by json.dump() (no final newline) rather than a line still being written.
+    virtual bool whole_without_newline() const { return false; }
+
     // State that spans lines: forgotten when the stream restarts, saved with a checkpoint.
     // save() writes nothing when there is no state; restore() reads what save() wrote and
     // returns false if it cannot.

@@ -12,7 +12,11 @@ namespace moe {
 #define MOE_FORMATS(X) \
     X(ndjson)          \
     X(llama_csv)       \
-    X(eval_callback)
+    X(eval_callback)   \
+    X(sglang_json)     \
+    X(sglang_csv)      \
+    X(lmdeploy_json)   \
+    X(moe_trace_csv)
 
 #define MOE_DECLARE_FORMAT(id) FormatEntry id##_format();
 MOE_FORMATS(MOE_DECLARE_FORMAT)

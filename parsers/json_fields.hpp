@@ -21,6 +21,9 @@ enum class JsonField : uint8_t {
     num_experts,  // num_experts, n_experts
     top_k,        // top_k, topk, k
     samples,      // router-pipeline document
+    routed,       // routed_experts: [tokens][layers][top_k], or base64 int32 (SGLang)
+    phase,        // phase: prefill / decode, composed with the tag (docs/ARCHITECTURE.md)
+    num_layers,   // num_layers: the shape of base64 routed_experts
 };
 
 // Switch on length first: this runs once per key of every record.
@@ -41,6 +44,7 @@ constexpr JsonField json_field(std::string_view k) {
             if (k == "token") return JsonField::token;
             if (k == "model") return JsonField::model_id;
             if (k == "top_k" || k == "topk") return JsonField::top_k;
+            if (k == "phase") return JsonField::phase;
             return JsonField::unknown;
         case 6:
             if (k == "logits") return JsonField::logits;
@@ -71,6 +75,7 @@ constexpr JsonField json_field(std::string_view k) {
             if (k == "expert_ids") return JsonField::experts;
             if (k == "request_id") return JsonField::request;
             if (k == "problem_id") return JsonField::request;
+            if (k == "num_layers") return JsonField::num_layers;
             return JsonField::unknown;
         case 11:
             if (k == "num_experts") return JsonField::num_experts;
@@ -84,6 +89,7 @@ constexpr JsonField json_field(std::string_view k) {
             return JsonField::unknown;
         case 14:
             if (k == "expert_weights") return JsonField::weights;
+            if (k == "routed_experts") return JsonField::routed;
             return JsonField::unknown;
         case 16:
             if (k == "selected_experts") return JsonField::experts;

@@ -34,6 +34,13 @@ void LineParser::parse_document(std::string_view doc, RecordSink& sink) {
     document_readers_.front()->parse_document(doc, sink);
 }
 
+bool LineParser::whole_without_newline(std::string_view line) const {
+    if (!format_.is_auto()) return active_.front().parser->whole_without_newline();
+    for (const Active& a : active_)
+        if (a.parser->claims(line)) return a.parser->whole_without_newline();
+    return false;
+}
+
 void LineParser::reset() {
     for (Active& a : active_)
         a.parser->reset();

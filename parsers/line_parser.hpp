@@ -25,6 +25,9 @@ class LineParser {
     bool reads_documents() const { return !document_readers_.empty(); }
     void parse_document(std::string_view doc, RecordSink& sink);
     Format format() const { return format_; }
+    // Whether `line` (the stream's last, without a newline) is whole for the format that
+    // would read it (FormatParser::whole_without_newline).
+    bool whole_without_newline(std::string_view line) const;
 
     // Forget the state that spans lines (the stream restarted).
     void reset();

@@ -18,6 +18,44 @@ using simdjson::error_code;
 
 namespace {
 
+// Standard base64 (padding optional) of little-endian int32s, as SGLang returns routed
+// experts; false on a character outside the alphabet or a length not a multiple of 4 bytes.
+bool decode_int32_base64(std::string_view text, std::vector<int32_t>& out) {
+    std::vector<uint8_t> bytes;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (char c : text) {
+        int v;
+        if (c >= 'A' && c <= 'Z')
+            v = c - 'A';
+        else if (c >= 'a' && c <= 'z')
+            v = c - 'a' + 26;
+        else if (c >= '0' && c <= '9')
+            v = c - '0' + 52;
+        else if (c == '+' || c == '-')
+            v = 62;
+        else if (c == '/' || c == '_')
+            v = 63;
+        else if (c == '=')
+            break;
+        else
+            return false;
+        acc = ((acc << 6) | static_cast<uint32_t>(v)) & 0xFFFFu;  // at most 14 bits pending
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            bytes.push_back(static_cast<uint8_t>(acc >> bits));
+        }
+    }
+    if (bytes.size() % 4) return false;
+    out.clear();
+    for (size_t i = 0; i < bytes.size(); i += 4)
+        out.push_back(static_cast<int32_t>(uint32_t{bytes[i]} | uint32_t{bytes[i + 1]} << 8 |
+                                           uint32_t{bytes[i + 2]} << 16 |
+                                           uint32_t{bytes[i + 3]} << 24));
+    return true;
+}
+
 // Values of one field: a flat list (one record) or a list of lists (a batch).
 template <class T>
 struct Rows {
@@ -124,8 +162,20 @@ struct NdjsonParser::Impl {
     Rows<int32_t> experts;
     Rows<float> weights, logits, values;
     bool saw_samples = false;
+    // routed_experts: flat ids of [tokens][layers][k], or the base64 text; the phase.
+    std::vector<int32_t> routed;
+    std::string routed_b64, phase, full_tag;
+    size_t routed_layers = 0, routed_k = 0;
+    bool has_routed = false, routed_ragged = false;
+    int64_t num_layers = 0;
 
     void reset_fields() {
+        routed.clear();
+        routed_b64.clear();
+        phase.clear();
+        routed_layers = routed_k = 0;
+        has_routed = routed_ragged = false;
+        num_layers = 0;
         type.clear();
         tag.clear();
         model_id.clear();
@@ -196,6 +246,16 @@ struct NdjsonParser::Impl {
                 saw_samples = t == od::json_type::array;
                 return simdjson::SUCCESS;
             }
+            case JsonField::routed:
+                return read_routed(val);
+            case JsonField::phase: {
+                std::string_view ph;
+                if (auto e = val.get_string().get(ph)) return e;
+                phase = ph;
+                return simdjson::SUCCESS;
+            }
+            case JsonField::num_layers:
+                return val.get_int64().get(num_layers);
             case JsonField::request:
             case JsonField::unknown:
                 return simdjson::SUCCESS;  // skipped by the iterator
@@ -203,7 +263,85 @@ struct NdjsonParser::Impl {
         return simdjson::SUCCESS;
     }
 
+    // [tokens][layers][k] into `routed`, noting a shape that is not a box (routed_ragged).
+    error_code read_routed(od::value val) {
+        has_routed = true;
+        od::json_type t;
+        if (auto e = val.type().get(t)) return e;
+        if (t == od::json_type::string) {
+            std::string_view b;
+            if (auto e = val.get_string().get(b)) return e;
+            routed_b64 = b;
+            return simdjson::SUCCESS;
+        }
+        od::array tokens;
+        if (auto e = val.get_array().get(tokens)) return e;
+        for (auto tok_res : tokens) {
+            od::array layers;
+            if (auto e = tok_res.get_array().get(layers)) return e;
+            size_t n_layers = 0;
+            for (auto layer_res : layers) {
+                od::array ids;
+                if (auto e = layer_res.get_array().get(ids)) return e;
+                size_t k = 0;
+                for (auto id_res : ids) {
+                    od::value x;
+                    int32_t id;
+                    if (auto e = id_res.get(x)) return e;
+                    if (auto e = read_scalar<int32_t>(x, id)) return e;
+                    routed.push_back(id);
+                    ++k;
+                }
+                if (routed_k == 0) routed_k = k;
+                routed_ragged |= k != routed_k;
+                ++n_layers;
+            }
+            if (routed_layers == 0) routed_layers = n_layers;
+            routed_ragged |= n_layers != routed_layers;
+        }
+        return simdjson::SUCCESS;
+    }
+
+    // The record's tag with its phase: "code@decode", or "decode" without a tag.
+    std::string_view tag_with_phase() {
+        if (phase.empty()) return tag;
+        full_tag = tag.empty() ? phase : tag + "@" + phase;
+        return full_tag;
+    }
+
+    // A forwarded engine response: one routing record per (token, layer).
+    void emit_routed(std::string_view line, RecordSink& sink) {
+        if (!routed_b64.empty()) {
+            if (top_k <= 0 || num_layers <= 0 || top_k > int64_t(kMaxTopK) ||
+                num_layers > kMaxLayer + 1)
+                return sink.on_reject(RejectReason::missing_field, line);
+            if (!decode_int32_base64(routed_b64, routed))
+                return sink.on_reject(RejectReason::malformed, line);
+            routed_k = static_cast<size_t>(top_k);
+            routed_layers = static_cast<size_t>(num_layers);
+            routed_ragged = routed.size() % (routed_k * routed_layers) != 0;
+        }
+        if (routed.empty() || routed_ragged || routed_k == 0 || routed_k > kMaxTopK)
+            return sink.on_reject(RejectReason::malformed, line);
+        if (routed_layers > static_cast<size_t>(kMaxLayer) + 1)
+            return sink.on_reject(RejectReason::layer_out_of_range, line);
+        const size_t per_token = routed_k * routed_layers;
+        const std::string_view record_tag = tag_with_phase();
+        for (size_t t = 0; t < routed.size() / per_token; ++t)
+            for (size_t l = 0; l < routed_layers; ++l) {
+                RoutingRecord r;
+                r.tag = record_tag;
+                r.layer = static_cast<int32_t>(l);
+                r.token = static_cast<int64_t>(t);
+                r.experts = std::span<const int32_t>(routed.data() + t * per_token + l * routed_k,
+                                                     routed_k);
+                r.timestamp = timestamp;
+                sink.on_routing(r);
+            }
+    }
+
     void emit(std::string_view line, RecordSink& sink) {
+        if (has_routed) return emit_routed(line, sink);
         if (type == "meta" ||
             (!experts.present && !values.present && (num_experts || !model_id.empty()))) {
             // A stated count must be usable: 1..4,096 experts, top-k 1..256.
@@ -244,9 +382,10 @@ struct NdjsonParser::Impl {
 
         const int64_t t0 = has_token ? token : (experts.nested ? 0 : -1);
 
+        const std::string_view record_tag = tag_with_phase();
         for (size_t i = 0; i < n; ++i) {
             RoutingRecord r;
-            r.tag = tag;
+            r.tag = record_tag;
             r.layer = static_cast<int32_t>(layer);
             r.token = t0 < 0 ? -1 : t0 + static_cast<int64_t>(i);
             r.experts = experts.row(i);

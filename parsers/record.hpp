@@ -28,6 +28,18 @@ struct GateRecord {
     std::span<const float> values;
 };
 
+// Engine totals: how many selections experts [first_expert, first_expert + counts.size())
+// got at one layer, with no per-token detail (an engine's own expert-load recorder:
+// SGLang, lmdeploy, llama.cpp moe-trace; docs/ARCHITECTURE.md "Count-only sources").
+// Counts are doubles because engines dump float tensors; they must be finite, >= 0 and
+// whole (checked by the aggregates).
+struct CountRecord {
+    std::string_view tag;
+    int32_t layer = -1;
+    int32_t first_expert = 0;
+    std::span<const double> counts;
+};
+
 // Model facts announced by an engine; zero / empty means "not stated".
 struct MetaRecord {
     std::string_view tag;

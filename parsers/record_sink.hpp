@@ -19,6 +19,7 @@ class RecordSink {
     virtual void on_routing(const RoutingRecord& r) = 0;
     virtual void on_gate(const GateRecord& g) = 0;
     virtual void on_meta(const MetaRecord& m) = 0;
+    virtual void on_counts(const CountRecord& c) = 0;
     virtual void on_reject(RejectReason why, std::string_view line) = 0;
     virtual void on_skip(SkipKind kind, std::string_view line) = 0;
 };

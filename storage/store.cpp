@@ -104,10 +104,11 @@ void Store::check_version() const {
     if (v > kSchemaVersion)
         throw StorageError(db_.path() + " has schema version " + std::to_string(v) +
                            ", newer than this moescope (" + std::to_string(kSchemaVersion) + ")");
-    if (v < kSchemaVersion)  // read-only opens cannot migrate (migrate() does, for writers)
+    if (v < kSchemaVersion)
         throw StorageError(db_.path() + " has schema version " + std::to_string(v) +
-                           ", older than this moescope (" + std::to_string(kSchemaVersion) +
-                           "): let moescoped open it once to upgrade it");
+                           "; open it once for writing (moescoped --db, or moescope import --db) "
+                           "to upgrade it to " +
+                           std::to_string(kSchemaVersion));
 }
 
 void Store::migrate() {
@@ -124,8 +125,12 @@ void Store::migrate() {
         throw StorageError(db_.path() +
                            " is an SQLite database but not a moescope one; refusing to write");
     sql::Transaction tx(db_);
-    // Version 2 added layer_stats.top1 (empty for rows written before).
-    if (v == 1) db_.exec("ALTER TABLE layer_stats ADD COLUMN top1 BLOB NOT NULL DEFAULT x''");
+    // Version 2 added layer_stats.top1 (empty for rows written before) and
+    // layer_stats.counted (engine totals); schema_sql() below adds the live_cache table.
+    if (v == 1) {
+        db_.exec("ALTER TABLE layer_stats ADD COLUMN top1 BLOB NOT NULL DEFAULT x''");
+        db_.exec("ALTER TABLE layer_stats ADD COLUMN counted INTEGER NOT NULL DEFAULT 0;");
+    }
     db_.exec(schema_sql());
     db_.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
     tx.commit();

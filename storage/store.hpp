@@ -19,6 +19,8 @@ using sql::StorageError;
 
 class Store {
   public:
+    // 2: layer_stats.top1 (issue 16), layer_stats.counted (engine totals, issue 15) and the
+    // live_cache table (issue 13); a version-1 database is upgraded when opened for writing.
     static constexpr int kSchemaVersion = 2;
 
     // Opens (creating if needed) a database for the daemon: WAL mode, schema migrated.

@@ -103,6 +103,10 @@ const Table<LayerRow>& layer_table() {
             integer<R>("top_k", "experts per record k (of the first record)", FIELD(s->top_k)),
             integer<R>("weighted_tokens", "records that carried routing weights",
                        FIELD(s->weighted_tokens)),
+            integer<R>("counted",
+                       "selections from engine totals (count records); equal to the sum of hits: "
+                       "count-only data, no per-token figures (docs/FIGURES.md)",
+                       FIELD(s->counted)),
             {"num_experts", "INTEGER NOT NULL", "E: the length of every per-expert vector",
              [](sql::Statement& q, int i, const R& r) {
                  q.bind(i, static_cast<int64_t>(r.s->num_experts()));

@@ -3,6 +3,7 @@
 
 Start the daemon:      moescoped --db moe.db --listen tcp://127.0.0.1:7070
                        (or --listen unix:/run/moescope.sock)
+Or forward responses:  sink.forward_response(out.routed_experts, request=rid, phase="decode")
 Then, in the engine:   sink = MoescopeSink("tcp://127.0.0.1:7070", tag="code")
                        sink.meta("Qwen/Qwen3-30B-A3B", num_experts=128, top_k=8)
                        ... in the router's forward hook, per layer and batch:
@@ -80,6 +81,22 @@ class MoescopeSink:
             rec["weights"] = weights
         if token is not None:
             rec["token"] = token
+        self._send(rec)
+
+    def forward_response(self, routed_experts, request=None, phase=None, num_layers=None,
+                         top_k=None):
+        """An engine response's routed experts, forwarded as one line:
+        vLLM (--enable-return-routed-experts): output.routed_experts, [tokens][layers][top_k];
+        SGLang: meta_info["routed_experts"] (base64 int32 of the same shape), which needs
+        num_layers and top_k to be reshaped. phase ("prefill" / "decode") splits the figures:
+        the record's tag becomes TAG@PHASE (moescope ... --phase decode)."""
+        rec = {"routed_experts": routed_experts}
+        if isinstance(routed_experts, str):
+            rec["num_layers"], rec["top_k"] = num_layers, top_k
+        if request is not None:
+            rec["request"] = request
+        if phase is not None:
+            rec["phase"] = phase
         self._send(rec)
 
     def gate_input(self, layer, token, values):

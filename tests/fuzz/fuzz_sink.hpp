@@ -27,6 +27,12 @@ struct CheckingSink : RecordSink {
         if (m.num_experts > static_cast<uint32_t>(kMaxExpert) + 1) __builtin_trap();
         touch(m.model_id);
     }
+    void on_counts(const CountRecord& c) override {
+        if (c.layer < 0 || c.layer > kMaxLayer || c.first_expert < 0) __builtin_trap();
+        for (double x : c.counts)
+            touch(std::string_view(reinterpret_cast<const char*>(&x), sizeof x));
+        touch(c.tag);
+    }
     void on_reject(RejectReason why, std::string_view line) override {
         if (static_cast<int>(why) >= kRejectReasonCount) __builtin_trap();
         touch(line);

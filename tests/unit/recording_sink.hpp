@@ -23,7 +23,15 @@ struct Gate {
     std::vector<float> values;
 };
 
+struct Counts {
+    std::string tag;
+    int32_t layer;
+    int32_t first_expert;
+    std::vector<double> counts;
+};
+
 struct RecordingSink : RecordSink {
+    std::vector<Counts> counts;
     std::vector<Routing> routing;
     std::vector<Gate> gates;
     std::vector<MetaRecord> metas;
@@ -45,6 +53,10 @@ struct RecordingSink : RecordSink {
     void on_meta(const MetaRecord& m) override {
         metas.push_back(m);
         meta_models.emplace_back(m.model_id);
+    }
+    void on_counts(const CountRecord& c) override {
+        counts.push_back(
+            {std::string(c.tag), c.layer, c.first_expert, {c.counts.begin(), c.counts.end()}});
     }
     void on_reject(RejectReason why, std::string_view line) override {
         rejects.emplace_back(why, line);

@@ -229,8 +229,11 @@ TEST_CASE("a schema 1 database (no top-1 counts) is migrated by a writer, refuse
         Store store = Store::open_for_writing(db);
         SourceStats* ptr = &s;
         store.save(agg, std::span(&ptr, 1));
-        // What version 1 wrote: the same tables without layer_stats.top1.
+        // What version 1 wrote: the same tables without layer_stats.top1 and .counted and
+        // without live_cache.
         store.db().exec("ALTER TABLE layer_stats DROP COLUMN top1");
+        store.db().exec("ALTER TABLE layer_stats DROP COLUMN counted");
+        store.db().exec("DROP TABLE live_cache");
         store.db().exec("PRAGMA user_version = 1");
     }
     CHECK_THROWS_WITH(Store::open_read_only(db), Catch::Contains("older"));

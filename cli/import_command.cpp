@@ -1,0 +1,93 @@
+// `moescope import FILE... --db DB [--tag T]`: an engine's recorder files (or any input
+// `analyze` reads) counted into a database, so they can be queried, compared and merged like
+// a daemon's. Directories stand for their files (cli/input_files.hpp). A file already
+// imported into DB is refused: importing it again would count it twice.
+#include <cstdio>
+#include <filesystem>
+#include <set>
+#include <stdexcept>
+
+#include "cli/analyze.hpp"
+#include "cli/command.hpp"
+#include "cli/command_runner.hpp"
+#include "cli/input_files.hpp"
+#include "storage/store.hpp"
+#include "storage/writer_lock.hpp"
+
+namespace moe {
+
+namespace {
+
+// The absolute path a source row names a file by, so a second import of it is recognised.
+std::string source_name(const std::string& path) {
+    std::error_code ec;
+    const auto abs = std::filesystem::absolute(path, ec);
+    return ec ? path : abs.lexically_normal().string();
+}
+
+int import_files(const Query& x) {
+    if (x.db.empty()) throw std::invalid_argument("import needs --db DB");
+    std::vector<AnalyzeInput> given;
+    for (const std::string& f : x.args.files) {
+        AnalyzeInput in = parse_input_spec(f);
+        if (in.tag.empty()) in.tag = x.q.tag == kAllTagName ? std::string() : x.q.tag;
+        given.push_back(std::move(in));
+    }
+    std::vector<AnalyzeInput> inputs = expand_inputs(given);
+    for (AnalyzeInput& in : inputs)
+        if (in.path != "-") in.path = source_name(in.path);
+
+    Store store = Store::open_for_writing(x.db);
+    // One writer per database: a running moescoped would overwrite these counts with its own.
+    const UniqueFd lock = try_lock_writer(x.db);
+    if (!lock.valid())
+        throw std::invalid_argument(x.db +
+                                    " is being written by a running moescoped; import into "
+                                    "another database and `moescope merge` them");
+    Aggregates agg(x.args.analysis.resolved_analytics());
+    store.load(agg);
+    std::set<std::string> known;
+    for (const SourceStats& s : store.load_sources())
+        known.insert(s.name);
+    for (const AnalyzeInput& in : inputs)
+        if (known.count(in.path))
+            throw std::invalid_argument("cannot import " + in.path + ": " + x.db +
+                                        " already counts it (moescope sources --forget drops "
+                                        "the source row, not its counts)");
+
+    std::vector<SourceStats> sources =
+        analyze_files(inputs, x.args.analysis.resolved_format(), agg, x.args.analysis.max_line);
+    uint64_t records = 0;
+    std::vector<SourceStats*> ptrs;
+    for (SourceStats& s : sources) {
+        records += s.records;
+        s.dirty = true;
+        ptrs.push_back(&s);
+    }
+    if (records == 0)
+        throw NoDataError("nothing to import: no records in " + std::to_string(inputs.size()) +
+                          " file(s) (moescope analyze shows what was skipped or rejected)");
+    store.save(agg, ptrs);
+    std::printf("imported %zu file(s) (%llu records) into %s\n", inputs.size(),
+                static_cast<unsigned long long>(records), x.db.c_str());
+    return 0;
+}
+
+}  // namespace
+
+extern const CommandSpec kImportCommand = {
+    "import",
+    "Count recorder files (SGLang, lmdeploy, llama.cpp moe-trace, any log) into --db",
+    [](CLI::App& app, CommandArgs& a) {
+        app.add_option("files", a.files, "Files or directories (FILE or FILE=TAG)")->required();
+        app.add_option("--tag", a.q.tag, "Tag for files given without =TAG");
+        a.analysis.add_to(app, "Analysis of the files");
+    },
+    kNoLoad,
+    nullptr,
+    nullptr,
+    nullptr,
+    import_files,
+};
+
+}  // namespace moe

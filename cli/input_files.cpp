@@ -1,0 +1,60 @@
+#include "cli/input_files.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <optional>
+#include <regex>
+#include <stdexcept>
+
+namespace moe {
+
+namespace {
+
+struct LmdeployDump {
+    long long rank, step;
+};
+
+// lmdeploy names each dump rank{r}_step{s}_experts_counts.json; the counts in it are since
+// the start and summed over ranks (all_reduce), so the last step holds everything.
+std::optional<LmdeployDump> lmdeploy_dump(const std::string& path) {
+    static const std::regex name(R"(rank(\d+)_step(\d+)_experts_counts\.json)");
+    std::smatch m;
+    const std::string base = std::filesystem::path(path).filename().string();
+    if (!std::regex_match(base, m, name)) return std::nullopt;
+    return LmdeployDump{std::stoll(m[1]), std::stoll(m[2])};
+}
+
+}  // namespace
+
+std::vector<AnalyzeInput> expand_inputs(const std::vector<AnalyzeInput>& inputs) {
+    namespace fs = std::filesystem;
+    std::vector<AnalyzeInput> out;
+    for (const AnalyzeInput& in : inputs) {
+        std::error_code ec;
+        if (in.path == "-" || !fs::is_directory(in.path, ec)) {
+            out.push_back(in);
+            continue;
+        }
+        std::vector<std::string> names;
+        for (fs::directory_iterator it(in.path, ec), end; !ec && it != end; it.increment(ec))
+            if (it->is_regular_file() && !it->path().filename().string().starts_with("."))
+                names.push_back(it->path().string());
+        if (ec) throw std::runtime_error("cannot list " + in.path + ": " + ec.message());
+        std::sort(names.begin(), names.end());
+        for (auto& n : names)
+            out.push_back({std::move(n), in.tag});
+    }
+    std::optional<LmdeployDump> last;
+    for (const AnalyzeInput& in : out)
+        if (auto d = lmdeploy_dump(in.path);
+            d && (!last || d->step > last->step || (d->step == last->step && d->rank < last->rank)))
+            last = d;
+    if (!last) return out;
+    std::erase_if(out, [&](const AnalyzeInput& in) {
+        const auto d = lmdeploy_dump(in.path);
+        return d && (d->step != last->step || d->rank != last->rank);
+    });
+    return out;
+}
+
+}  // namespace moe

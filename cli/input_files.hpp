@@ -1,0 +1,17 @@
+// The file list behind FILE arguments: a directory stands for the files in it (an engine's
+// per-rank dump directory), and of lmdeploy's cumulative rank{r}_step{s}_experts_counts.json
+// dumps only the last one is read (README "Engine recorders").
+#pragma once
+
+#include <vector>
+
+#include "cli/analyze.hpp"
+
+namespace moe {
+
+// Directories replaced by their regular files (sorted by name, hidden files left out, not
+// recursive), each with the directory's tag; then every lmdeploy dump but the last step's
+// (lowest rank) dropped. Throws std::runtime_error for a directory that cannot be listed.
+std::vector<AnalyzeInput> expand_inputs(const std::vector<AnalyzeInput>& inputs);
+
+}  // namespace moe
