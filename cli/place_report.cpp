@@ -268,6 +268,10 @@ void write_json(JsonWriter& w, const PlaceResult& r) {
         w.begin_object();
         for (const Figure& f : kFigures) {
             if (!shown(f, r, true) || (f.fanout && &layers != &r.layers)) continue;
+            if (f.fanout && !r.has_fanout) {
+                w.key(f.key).null();  // a database keeps no token sets
+                continue;
+            }
             const eplb::Summary s = summary_of(layers, f);
             w.key(f.key).begin_object().field("min", s.min).field("p50", s.p50);
             w.field("p90", s.p90).field("mean", s.mean).end_object();

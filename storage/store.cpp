@@ -106,9 +106,9 @@ void Store::check_version() const {
                            ", newer than this moescope (" + std::to_string(kSchemaVersion) + ")");
     if (v < kSchemaVersion)
         throw StorageError(db_.path() + " has schema version " + std::to_string(v) +
-                           "; open it once for writing (moescoped --db, or moescope import --db) "
-                           "to upgrade it to " +
-                           std::to_string(kSchemaVersion));
+                           ", older than this moescope (" + std::to_string(kSchemaVersion) +
+                           "): open it once for writing (moescoped --db, or moescope import "
+                           "--db) to upgrade it");
 }
 
 void Store::migrate() {

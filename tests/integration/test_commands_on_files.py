@@ -24,12 +24,13 @@ FILES_ONLY = {"cache", "kde"}
 
 
 def known_on_db(on_files, on_db):
-    """prune's token fractions come from the tokens on files; a database gives them only
-    where they are exact from its totals (top-2) and null elsewhere."""
+    """prune's token fractions and place's all-to-all fan-out come from the tokens on files;
+    a database gives them only where they are exact from its totals (top-2) and null
+    elsewhere."""
     def strip(doc, ref):
         if isinstance(doc, dict):
             return {k: strip(v, ref.get(k) if isinstance(ref, dict) else None) for k, v in doc.items()
-                    if k != "token_fractions_from" and not (k.startswith("tokens_") and isinstance(ref, dict) and ref.get(k) is None)}
+                    if k != "token_fractions_from" and not (k.startswith(("tokens_", "fanout_")) and isinstance(ref, dict) and ref.get(k) is None)}
         if isinstance(doc, list):
             return [strip(d, r) for d, r in zip(doc, ref)] if isinstance(ref, list) else doc
         return doc
@@ -71,7 +72,7 @@ def main():
                     on_db = on_files
                 else:
                     on_db = cli_json("--db", db, cmd, *extra)
-                if cmd == "prune":
+                if cmd in ("prune", "place"):
                     on_files, on_db = known_on_db(on_files, on_db)
                 if cmd == "sources":
                     check(on_files["sources"][0]["records"] == records, "sources on files")
