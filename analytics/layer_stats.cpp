@@ -34,8 +34,7 @@ void LayerStats::add(const RoutingRecord& r, const LayerOptions& o, bool with_co
     if (o.logits && !r.logits.empty()) logits.add_logits(r.logits, r.experts, scratch);
     if (o.caches && !o.caches->empty()) {
         if (!caches.configured()) caches.configure(*o.caches);
-        for (int32_t e : r.experts)  // rank order: docs/FIGURES.md "Cache simulation"
-            caches.access(e);
+        caches.access(r.experts);  // rank order: docs/FIGURES.md "Cache simulation"
     }
     dirty = true;
 }

@@ -15,80 +15,89 @@ std::optional<OnlinePolicy> parse_online_policy(std::string_view name) {
 void OnlineCache::grow(size_t n) {
     cached_.resize(n, 0);
     if (spec_.policy == OnlinePolicy::lru) {
-        prev_.resize(n, kNone);
-        next_.resize(n, kNone);
+        const bool fresh = prev_.empty();
+        prev_.resize(n + 1, 0);
+        next_.resize(n + 1, 0);
+        if (fresh) prev_[0] = next_[0] = 0;  // the empty circular list
     } else {
         freq_.resize(n, 0);
         last_.resize(n, 0);
-        slot_of_.resize(n, kNone);
+        pos_.resize(n, kNone);
     }
-}
-
-void OnlineCache::lru_unlink(uint32_t x) {
-    (prev_[x] == kNone ? head_ : next_[prev_[x]]) = next_[x];
-    (next_[x] == kNone ? tail_ : prev_[next_[x]]) = prev_[x];
-}
-
-void OnlineCache::lru_push_front(uint32_t x) {
-    prev_[x] = kNone;
-    next_[x] = head_;
-    (head_ == kNone ? tail_ : prev_[head_]) = x;
-    head_ = x;
 }
 
 bool OnlineCache::access_lru(uint32_t x) {
-    if (cached_[x]) {
-        if (head_ != x) {
-            lru_unlink(x);
-            lru_push_front(x);
-        }
-        return true;
-    }
-    if (spec_.capacity == 0) return false;
-    if (size_ == spec_.capacity) {
-        const uint32_t v = tail_;
-        lru_unlink(v);
-        cached_[v] = 0;
+    const uint32_t n = x + 1;
+    const bool hit = cached_[x];
+    if (hit) {
+        if (next_[0] == n) return true;  // already the most recent
+        next_[prev_[n]] = next_[n];      // unlink
+        prev_[next_[n]] = prev_[n];
     } else {
-        ++size_;
+        if (spec_.capacity == 0) return false;
+        if (size_ == spec_.capacity) {  // evict the least recent (the sentinel's prev)
+            const uint32_t v = prev_[0];
+            next_[prev_[v]] = 0;
+            prev_[0] = prev_[v];
+            cached_[v - 1] = 0;
+        } else {
+            ++size_;
+        }
+        cached_[x] = 1;
     }
-    lru_push_front(x);
-    cached_[x] = 1;
-    return false;
+    next_[n] = next_[0];  // push to the front
+    prev_[n] = 0;
+    prev_[next_[0]] = n;
+    next_[0] = n;
+    return hit;
 }
 
-// The cached expert with the fewest accesses, ties by least recent access (last access
-// times are distinct, so exactly one).
-void OnlineCache::lfu_find_victim() {
-    uint32_t v = 0;
-    for (uint32_t s = 1; s < size_; ++s) {
-        const uint32_t a = slots_[s], b = slots_[v];
-        if (freq_[a] < freq_[b] || (freq_[a] == freq_[b] && last_[a] < last_[b])) v = s;
+void OnlineCache::lfu_sift_down(uint32_t i) {
+    const uint32_t x = heap_[i];
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= size_) break;
+        if (c + 1 < size_ && lfu_less(heap_[c + 1], heap_[c])) ++c;
+        if (!lfu_less(heap_[c], x)) break;
+        heap_[i] = heap_[c];
+        pos_[heap_[i]] = i;
+        i = c;
     }
-    victim_ = v;
+    heap_[i] = x;
+    pos_[x] = i;
+}
+
+void OnlineCache::lfu_sift_up(uint32_t i) {
+    const uint32_t x = heap_[i];
+    while (i > 0) {
+        const uint32_t p = (i - 1) / 2;
+        if (!lfu_less(x, heap_[p])) break;
+        heap_[i] = heap_[p];
+        pos_[heap_[i]] = i;
+        i = p;
+    }
+    heap_[i] = x;
+    pos_[x] = i;
 }
 
 bool OnlineCache::access_lfu(uint32_t x) {
     ++freq_[x];
     last_[x] = clock_++;
-    if (cached_[x]) {
-        // Keys only grow: the victim changes only when the victim itself was used.
-        if (slot_of_[x] == victim_) lfu_find_victim();
+    if (pos_[x] != kNone) {  // its key grew: it can only move away from the root
+        lfu_sift_down(pos_[x]);
         return true;
     }
     if (spec_.capacity == 0) return false;
-    uint32_t s = victim_;
     if (size_ < spec_.capacity) {
-        s = size_++;
-        slots_.push_back(x);
+        heap_.push_back(x);
+        lfu_sift_up(size_++);
     } else {
-        cached_[slots_[s]] = 0;
-        slot_of_[slots_[s]] = kNone;
-        slots_[s] = x;
+        pos_[heap_[0]] = kNone;
+        cached_[heap_[0]] = 0;
+        heap_[0] = x;
+        lfu_sift_down(0);
     }
     cached_[x] = 1;
-    slot_of_[x] = s;
-    lfu_find_victim();
     return false;
 }
 

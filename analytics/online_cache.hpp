@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -25,13 +26,14 @@ struct CacheSpec {
 
 // lru evicts the least recently used expert; lfu the least frequently used (accesses since
 // the start, cached or not), ties by least recent use. Starts empty; capacity 0 never hits.
-// Every selection the daemon counts passes here once per configured cache, so both
-// policies are O(1) on a hit: lru keeps a linked list over expert ids, lfu remembers which
-// slot holds the victim and rescans the C slots only when the victim changes
+// Every selection the daemon counts passes here once per configured cache, so both are
+// cheap per access: lru is a circular list over expert ids with a sentinel (no branches on
+// list ends), lfu a binary min-heap of the cached experts on (accesses, last access), so a
+// hit only sifts the used expert down and a miss replaces the root
 // (BENCHMARKS.md "Live cache simulation").
 class OnlineCache {
   public:
-    explicit OnlineCache(CacheSpec spec) : spec_(spec) {}
+    explicit OnlineCache(CacheSpec spec) : spec_(spec) { grow(0); }
 
     // One access of expert e (>= 0); true on a hit.
     bool access(int32_t e) {
@@ -41,6 +43,11 @@ class OnlineCache {
         const bool hit = spec_.policy == OnlinePolicy::lru ? access_lru(x) : access_lfu(x);
         hits += hit;
         return hit;
+    }
+    // The same for every id of a record, in rank order.
+    void access_all(std::span<const int32_t> ids) {
+        for (int32_t e : ids)
+            access(e);
     }
 
     const CacheSpec& spec() const { return spec_; }
@@ -57,20 +64,22 @@ class OnlineCache {
     void grow(size_t n);
     bool access_lru(uint32_t x);
     bool access_lfu(uint32_t x);
-    void lru_unlink(uint32_t x);
-    void lru_push_front(uint32_t x);
-    void lfu_find_victim();
+    bool lfu_less(uint32_t a, uint32_t b) const {  // a is evicted before b
+        return freq_[a] != freq_[b] ? freq_[a] < freq_[b] : last_[a] < last_[b];
+    }
+    void lfu_sift_down(uint32_t i);
+    void lfu_sift_up(uint32_t i);
 
     CacheSpec spec_;
     std::vector<uint8_t> cached_;  // per expert id
     uint32_t size_ = 0;            // experts cached
-    // lru: the cached experts from most (head) to least (tail) recently used.
+    // lru: node 0 is the sentinel, expert x is node x + 1; next_ from the sentinel runs from
+    // the most to the least recently used.
     std::vector<uint32_t> prev_, next_;
-    uint32_t head_ = kNone, tail_ = kNone;
-    // lfu: accesses and last access time per expert; the cached ones by slot.
+    // lfu: accesses and last access time per expert; heap_ holds the cached experts, the
+    // victim at the root; pos_ is each cached expert's index in heap_.
     std::vector<uint64_t> freq_, last_;
-    std::vector<uint32_t> slots_, slot_of_;
-    uint32_t victim_ = 0;  // slot of the cached expert to evict next
+    std::vector<uint32_t> heap_, pos_;
     uint64_t clock_ = 0;
 };
 
@@ -85,9 +94,9 @@ struct CacheSet {
     // contents start empty, as a restarted server's cache does).
     void configure(const std::vector<CacheSpec>& specs);
     bool configured() const { return configured_; }
-    void access(int32_t e) {
+    void access(std::span<const int32_t> ids) {
         for (size_t i : active_)
-            caches[i].access(e);
+            caches[i].access_all(ids);
     }
     void merge(const CacheSet& o);
 

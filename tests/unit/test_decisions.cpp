@@ -261,8 +261,9 @@ TEST_CASE("live caches: fed per record under each tag and layer, merged by count
     CacheSet s;
     s.of({OnlinePolicy::lfu, 4}).accesses = 5;
     s.configure({{OnlinePolicy::lru, 1}});
-    s.access(0);
-    s.access(0);
+    const std::vector<int32_t> zero = {0};
+    s.access(zero);
+    s.access(zero);
     CHECK(s.of({OnlinePolicy::lfu, 4}).accesses == 5);
     CHECK(s.of({OnlinePolicy::lru, 1}).hits == 1);
 }
