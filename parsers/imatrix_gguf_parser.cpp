@@ -25,8 +25,10 @@ class ImatrixGgufParser final : public FormatParser {
     void parse(std::string_view line, RecordSink& sink) override { skip_unrecognized(line, sink); }
 };
 
+// The magic and a little-endian version 2 or 3: a text line starting "GGUF" is not one.
 bool claims_gguf(std::string_view, std::string_view head) {
-    return head.substr(0, 4) == "GGUF";
+    return head.size() >= 8 && head.substr(0, 4) == "GGUF" && (head[4] == 2 || head[4] == 3) &&
+           head.substr(5, 3) == std::string_view("\0\0\0", 3);
 }
 
 // Lower is preferred: down first (present in every MoE FFN), then gate, up, gate_up.
