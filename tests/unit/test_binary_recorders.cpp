@@ -116,8 +116,9 @@ TEST_CASE("imatrix-gguf: ffn_down_exps counts per layer, gate when down is missi
 TEST_CASE("imatrix-gguf: a text file is not claimed; no expert counts is one reject") {
     test::TempDir dir;
     const std::string text = dir.file("log.txt");
-    write(text, "GGUF is not the first word here\n");
     CHECK(FormatRegistry::builtin().file_reader(Format::auto_detect, dir.file("none")) == nullptr);
+    write(text, "GGUF\tthe first word of a log line\n");
+    CHECK(FormatRegistry::builtin().file_reader(Format::auto_detect, text) == nullptr);
     write(text, "{\"logical_count\": [[1]]}");
     CHECK(FormatRegistry::builtin().file_reader(Format::auto_detect, text) == nullptr);
     const std::string dense = dir.file("dense.gguf");
