@@ -79,11 +79,11 @@ std::string FormatRegistry::help() const {
 }
 
 const FormatEntry* FormatRegistry::file_reader(Format format, const std::string& path) const {
+    if (path == "-") return nullptr;  // standard input is a stream
     if (!format.is_auto()) {
         const FormatEntry* e = find(format.name());
         return e != nullptr && e->read_file != nullptr ? e : nullptr;
     }
-    if (path == "-") return nullptr;
     std::ifstream in(path, std::ios::binary);
     char head[FormatEntry::kHeadBytes];
     in.read(head, sizeof head);
