@@ -184,7 +184,7 @@ def main():
         run(tmp, "trtllm", [d], trt)
         # meta_info.json's num_experts_per_token is the k: tokens = selections / k.
         k = json.load(open(os.path.join(d, "meta_info.json")))["num_experts_per_token"]
-        summ = cli_json("summary", d)
+        summ = cli_json("summary", d)["summary"]
         check(summ.get("top_k") == k, "trtllm top-k: %s" % summ.get("top_k"))
 
         # Forwarded engine responses: per-token records, split by phase.
