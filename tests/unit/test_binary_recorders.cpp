@@ -47,10 +47,10 @@ std::string imatrix_gguf(const std::vector<std::pair<std::string, std::vector<fl
         offset += (v.size() * 4 + 31) / 32 * 32;
     }
     h.b.append((32 - h.b.size() % 32) % 32, '\0');
-    for (const auto& [name, v] : ts) {
-        for (float x : v)
+    for (size_t i = 0; i < ts.size(); ++i) {
+        if (i > 0) h.b.append((32 - h.b.size() % 32) % 32, '\0');  // none after the last
+        for (float x : ts[i].second)
             h.put<float>(x);
-        h.b.append((32 - h.b.size() % 32) % 32, '\0');
     }
     return h.b;
 }
