@@ -1,5 +1,6 @@
 #include "cli/analyze.hpp"
 
+#include <filesystem>
 #include <stdexcept>
 
 #include "cli/input_files.hpp"
@@ -23,13 +24,20 @@ std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& given, F
     for (size_t i = 0; i < inputs.size(); ++i) {
         const auto& in = inputs[i];
         const bool is_stdin = in.path == "-";
-        InputReader reader(in.path);
         SourceStats& s = stats[i];
         s.name = is_stdin ? "stdin" : in.path;
         s.kind = is_stdin ? "stdin" : "file";
         s.tag = in.tag;
         StreamIngest ingest(agg, s, format, max_line);
         ingest.set_observer(observer);
+        if (const FormatEntry* whole = FormatRegistry::builtin().file_reader(format, in.path)) {
+            std::error_code ec;  // a binary recorder (GGUF, safetensors): read by path
+            const auto size = std::filesystem::file_size(in.path, ec);
+            s.offset = s.file_size = ec ? 0 : size;
+            ingest.read_file(*whole, in.path, s.offset);
+            continue;
+        }
+        InputReader reader(in.path);
         for (std::string_view chunk = reader.read(); !chunk.empty(); chunk = reader.read())
             ingest.feed(chunk);
         // A truncated compressed file: what was decompressed is counted, the cut line is a

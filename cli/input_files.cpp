@@ -24,6 +24,11 @@ std::optional<LmdeployDump> lmdeploy_dump(const std::string& path) {
     return LmdeployDump{std::stoll(m[1]), std::stoll(m[2])};
 }
 
+bool trtllm_rank_file(const std::string& path) {
+    static const std::regex name(R"(rank\d+\.safetensors)");
+    return std::regex_match(std::filesystem::path(path).filename().string(), name);
+}
+
 }  // namespace
 
 std::vector<AnalyzeInput> expand_inputs(const std::vector<AnalyzeInput>& inputs) {
@@ -40,6 +45,10 @@ std::vector<AnalyzeInput> expand_inputs(const std::vector<AnalyzeInput>& inputs)
             if (it->is_regular_file() && !it->path().filename().string().starts_with("."))
                 names.push_back(it->path().string());
         if (ec) throw std::runtime_error("cannot list " + in.path + ": " + ec.message());
+        // TensorRT-LLM's EXPERT_STATISTIC_PATH: the rank files are the data; the reader
+        // takes meta_info.json beside them, cooccurrence_rank{r} files are not read.
+        if (fs::is_regular_file(fs::path(in.path) / "meta_info.json", ec))
+            std::erase_if(names, [](const std::string& n) { return !trtllm_rank_file(n); });
         std::sort(names.begin(), names.end());
         for (auto& n : names)
             out.push_back({std::move(n), in.tag});

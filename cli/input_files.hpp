@@ -1,6 +1,7 @@
 // The file list behind FILE arguments: a directory stands for the files in it (an engine's
 // per-rank dump directory), and of lmdeploy's cumulative rank{r}_step{s}_experts_counts.json
-// dumps only the last one is read (README "Engine recorders").
+// dumps only the last one is read; a TensorRT-LLM statistics directory (meta_info.json) is its
+// rank{r}.safetensors files (README "Engine recorders").
 #pragma once
 
 #include <vector>

@@ -35,6 +35,14 @@ void StreamIngest::line(std::string_view text) {
     parser_.parse(text, *this);
 }
 
+void StreamIngest::read_file(const FormatEntry& format, const std::string& path, uint64_t size) {
+    stats_.bytes += size;
+    stats_.dirty = true;
+    ++stats_.lines;  // the file is one document
+    current_line_ = {};
+    format.read_file(path, *this);
+}
+
 void StreamIngest::document_line(std::string_view text, bool terminated) {
     documents_.add(
         text, terminated,

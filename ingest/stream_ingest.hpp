@@ -62,6 +62,9 @@ class StreamIngest : private RecordSink {
     // followed file does so before each commit, so a layer with a single record shows.
     void settle_pending() { settle_probation(true); }
 
+    // A binary whole-file format's records (FormatEntry::read_file), `size` bytes of input.
+    void read_file(const FormatEntry& format, const std::string& path, uint64_t size);
+
     // Parses one complete line (no newline), as feed() does for each line it finds.
     void line(std::string_view text);
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "parsers/record_sink.hpp"
@@ -52,6 +53,13 @@ struct FormatEntry {
     std::string_view description;  // one line of help text
     int priority = 0;              // auto-detection: higher is asked first
     std::unique_ptr<FormatParser> (*make)() = nullptr;
+    // Binary whole-file formats (GGUF, safetensors: docs/ARCHITECTURE.md "Count-only
+    // sources") are read by path, not as lines: `claims_file` sees the path and the first
+    // bytes (kHeadBytes or fewer), `read_file` delivers every record of the file; a file it
+    // cannot read is one reject whose sample says why. Text formats leave both null.
+    static constexpr size_t kHeadBytes = 64;
+    bool (*claims_file)(std::string_view path, std::string_view head) = nullptr;
+    void (*read_file)(const std::string& path, RecordSink& sink) = nullptr;
 };
 
 template <class P>

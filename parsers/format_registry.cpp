@@ -1,6 +1,7 @@
 #include "parsers/format_registry.hpp"
 
 #include <algorithm>
+#include <fstream>
 #include <stdexcept>
 
 #include "parsers/number_scan.hpp"
@@ -16,7 +17,9 @@ namespace moe {
     X(sglang_json)     \
     X(sglang_csv)      \
     X(lmdeploy_json)   \
-    X(moe_trace_csv)
+    X(moe_trace_csv)   \
+    X(imatrix_gguf)    \
+    X(trtllm_stats)
 
 #define MOE_DECLARE_FORMAT(id) FormatEntry id##_format();
 MOE_FORMATS(MOE_DECLARE_FORMAT)
@@ -73,6 +76,22 @@ std::string FormatRegistry::help() const {
         out.append(" ").append(e.name).append(" = ").append(e.description).append(";");
     out.pop_back();
     return out;
+}
+
+const FormatEntry* FormatRegistry::file_reader(Format format, const std::string& path) const {
+    if (path == "-") return nullptr;  // standard input is a stream
+    if (!format.is_auto()) {
+        const FormatEntry* e = find(format.name());
+        return e != nullptr && e->read_file != nullptr ? e : nullptr;
+    }
+    std::ifstream in(path, std::ios::binary);
+    char head[FormatEntry::kHeadBytes];
+    in.read(head, sizeof head);
+    const std::string_view got(head, static_cast<size_t>(in.gcount()));
+    for (const FormatEntry& e : entries_)
+        if (e.read_file != nullptr && e.claims_file != nullptr && e.claims_file(path, got))
+            return &e;
+    return nullptr;
 }
 
 std::optional<Format> parse_format(std::string_view name) {

@@ -32,6 +32,12 @@ class FormatRegistry {
     std::vector<std::string> names() const;
     std::string help() const;
 
+    // The whole-file format that reads `path` (FormatEntry::read_file): under auto the first
+    // one that claims the file's first bytes, under a named format that format if it reads
+    // whole files; nullptr for a text input (or one that cannot be opened: the text reader
+    // reports that).
+    const FormatEntry* file_reader(Format format, const std::string& path) const;
+
   private:
     std::vector<FormatEntry> entries_;
 };

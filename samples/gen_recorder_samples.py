@@ -17,14 +17,25 @@
         engine responses forwarded by a client: vLLM's routed_experts [tokens][layers][top_k]
         and SGLang's base64 int32 form (with num_layers, top_k), with phases
 
+    samples/recorders/imatrix/imatrix.gguf
+        llama.cpp llama-imatrix GGUF: blk.N.ffn_{gate,up,down}_exps.weight.counts F32
+        [n_expert] (equal, as ggml_mul_mat_id feeds them the same ids) with their in_sum2,
+        and the one-count tensors of dense weights (blk.0.ffn_down, attn_q), which are not
+        expert loads
+    samples/recorders/trtllm/{meta_info.json,rank0.safetensors,rank1.safetensors}
+        TensorRT-LLM EXPERT_STATISTIC_PATH: int64 bincounts named "{iter}_{layer}" for
+        iterations 100..102 per rank
+
     python3 samples/gen_recorder_samples.py
-Standard library only; fixed seed.
+Fixed seeds. The binary ones use tests/integration/model_writer.py (numpy); the rest the
+standard library only.
 """
 import base64
 import json
 import os
 import random
 import struct
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "recorders")
@@ -106,6 +117,47 @@ def main():
                    "request": "req-%d" % req, "phase": phase}
         lines.append(json.dumps(rec))
     write(os.path.join(OUT, "routed", "routed_experts.ndjson"), "\n".join(lines) + "\n")
+    binary_samples()
+
+
+def binary_samples():
+    """The GGUF and safetensors recorders, with their own seed so the text samples above
+    stay as they were."""
+    global rng
+    rng = random.Random(1515)
+    sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
+    import numpy as np
+    from model_writer import write_gguf, write_safetensors
+
+    # llama-imatrix: layer 0 dense (one count per weight), MoE layers 1..4; counts as
+    # ggml_new_tensor_2d(F32, 1, n_expert), i.e. numpy shape [n_expert, 1].
+    table = counts(60, dense_first=True)
+    n_embd, tensors = 8, []
+    tensors.append(("blk.0.attn_q.weight.counts", np.array([[60.0]]), "F32"))
+    tensors.append(("blk.0.ffn_down.weight.counts", np.array([[60.0]]), "F32"))
+    for layer in range(1, LAYERS + 1):
+        c = np.array(table[layer], dtype=np.float32).reshape(EXPERTS, 1)
+        for proj in ("down", "gate", "up"):
+            name = f"blk.{layer}.ffn_{proj}_exps.weight"
+            tensors.append((name + ".counts", c, "F32"))
+            tensors.append((name + ".in_sum2", np.full((EXPERTS, n_embd), 0.5), "F32"))
+    tensors.sort(key=lambda t: t[0])  # imatrix stores names sorted
+    os.makedirs(os.path.join(OUT, "imatrix"), exist_ok=True)
+    write_gguf(os.path.join(OUT, "imatrix", "imatrix.gguf"),
+               {"general.type": "imatrix", "imatrix.datasets": ["wiki.train.raw"],
+                "imatrix.chunk_count": 1, "imatrix.chunk_size": 512}, tensors)
+
+    # TensorRT-LLM: per rank, torch.bincount (int64) per iteration and layer.
+    d = os.path.join(OUT, "trtllm")
+    os.makedirs(d, exist_ok=True)
+    write(os.path.join(d, "meta_info.json"),
+          json.dumps({"num_experts": EXPERTS, "num_experts_per_token": TOP_K}))
+    for rank in range(2):
+        tensors = []
+        for it in range(100, 103):
+            for layer, row in enumerate(counts(20 + 10 * rank + it % 3)):
+                tensors.append((f"{it}_{layer}", np.array(row, dtype=np.int64), "I64"))
+        write_safetensors(os.path.join(d, f"rank{rank}.safetensors"), tensors)
 
 
 if __name__ == "__main__":

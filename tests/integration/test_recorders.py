@@ -8,6 +8,8 @@ import base64
 import csv
 import json
 import os
+import re
+import struct
 import tempfile
 
 import numpy as np
@@ -44,6 +46,79 @@ def moe_trace(path):
         t.setdefault(int(r["layer"]), {}).setdefault(int(r["expert"]), 0)
         t[int(r["layer"])][int(r["expert"])] += 1
     return t
+
+
+def gguf_tensors(path):
+    """{name: float array} of a GGUF v3 file's F32 tensors, read here (ggml/docs/gguf.md)."""
+    b = open(path, "rb").read()
+    pos = 4 + 4
+    n_t, n_kv = struct.unpack_from("<QQ", b, pos)
+    pos += 16
+    sizes = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+    meta = {}
+
+    def value(t):
+        nonlocal pos
+        if t == 8:
+            n, = struct.unpack_from("<Q", b, pos)
+            pos += 8 + n
+            return b[pos - n:pos].decode()
+        if t == 9:
+            et, n = struct.unpack_from("<IQ", b, pos)
+            pos += 12
+            return [value(et) for _ in range(n)]
+        pos += sizes[t]
+        return b[pos - sizes[t]:pos]
+
+    for _ in range(n_kv):
+        key = value(8)
+        t, = struct.unpack_from("<I", b, pos)
+        pos += 4
+        meta[key] = value(t)
+    infos = []
+    for _ in range(n_t):
+        name = value(8)
+        nd, = struct.unpack_from("<I", b, pos)
+        ne = struct.unpack_from("<%dQ" % nd, b, pos + 4)
+        t, off = struct.unpack_from("<IQ", b, pos + 4 + 8 * nd)
+        pos += 4 + 8 * nd + 12
+        infos.append((name, ne, t, off))
+    align = struct.unpack("<I", meta["general.alignment"])[0] if "general.alignment" in meta else 32
+    data = pos + (-pos) % align
+    return {n: np.frombuffer(b, "<f4", int(np.prod(ne)), data + off)
+            for n, ne, t, off in infos if t == 0}
+
+
+def imatrix(path):
+    """{layer: counts} from blk.N.ffn_down_exps.weight.counts."""
+    out = {}
+    for name, a in gguf_tensors(path).items():
+        m = re.fullmatch(r"blk\.(\d+)\.ffn_down_exps\.weight\.counts", name)
+        if m:
+            out[int(m.group(1))] = dict(enumerate(int(v) for v in a))
+    return out
+
+
+def safetensors(path):
+    b = open(path, "rb").read()
+    n, = struct.unpack_from("<Q", b)
+    head = json.loads(b[8:8 + n])
+    dt = {"I64": "<i8", "I32": "<i4", "F32": "<f4"}
+    return {k: np.frombuffer(b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]],
+                             dt[v["dtype"]])
+            for k, v in head.items() if k != "__metadata__"}
+
+
+def trtllm_dir(d):
+    """{layer: counts} summed over rank files and "{iter}_{layer}" tensors."""
+    out = {}
+    for name in os.listdir(d):
+        if re.fullmatch(r"rank\d+\.safetensors", name):
+            for key, a in safetensors(os.path.join(d, name)).items():
+                row = out.setdefault(int(key.split("_")[1]), {})
+                for e, v in enumerate(a):
+                    row[e] = row.get(e, 0) + int(v)
+    return out
 
 
 def as_table(x, E):
@@ -102,6 +177,15 @@ def main():
         run(tmp, "lmdeploy", [d], as_table(lmdeploy_last(d), 16))
         t = os.path.join(REC, "moe_trace", "moe_trace.csv")
         run(tmp, "moetrace", [t], as_table(moe_trace(t), 16))
+        g = os.path.join(REC, "imatrix", "imatrix.gguf")
+        run(tmp, "imatrix", [g], as_table(imatrix(g), 16))
+        d = os.path.join(REC, "trtllm")
+        trt = as_table(trtllm_dir(d), 16)
+        run(tmp, "trtllm", [d], trt)
+        # meta_info.json's num_experts_per_token is the k: tokens = selections / k.
+        k = json.load(open(os.path.join(d, "meta_info.json")))["num_experts_per_token"]
+        summ = cli_json("summary", d)["summary"]
+        check(summ.get("top_k") == k, "trtllm top-k: %s" % summ.get("top_k"))
 
         # Forwarded engine responses: per-token records, split by phase.
         routed = os.path.join(REC, "routed", "routed_experts.ndjson")
