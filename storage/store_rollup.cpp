@@ -14,8 +14,9 @@ namespace {
 // late record's bucket since) is added to, never replaced.
 int64_t roll_into(sql::Database& db, int64_t width, int64_t cutoff) {
     const std::string w = std::to_string(width), where = " WHERE bucket < ?1 AND seconds < " + w;
-    db.exec("CREATE TEMP TABLE IF NOT EXISTS rollup_sums(tag TEXT, layer INTEGER, "
-            "bucket INTEGER, tokens INTEGER, hits BLOB)");
+    db.exec(
+        "CREATE TEMP TABLE IF NOT EXISTS rollup_sums(tag TEXT, layer INTEGER, "
+        "bucket INTEGER, tokens INTEGER, hits BLOB)");
     db.exec("DELETE FROM rollup_sums");
     db.prepare("INSERT INTO rollup_sums SELECT tag, layer, bucket - ((bucket % " + w + ") + " + w +
                ") % " + w + ", sum(tokens), moe_sum_counts(hits) FROM timeline" + where +
@@ -25,12 +26,13 @@ int64_t roll_into(sql::Database& db, int64_t width, int64_t cutoff) {
     auto del = db.prepare("DELETE FROM timeline" + where);
     del.bind(1, cutoff).run();
     const int64_t folded = db.query_int("SELECT changes()");
-    db.exec("INSERT INTO timeline(tag, layer, bucket, seconds, tokens, hits) SELECT tag, layer, "
-            "bucket, " +
-            w +
-            ", tokens, hits FROM rollup_sums WHERE true ON CONFLICT(tag, layer, bucket) DO "
-            "UPDATE SET seconds = max(seconds, excluded.seconds), tokens = tokens + "
-            "excluded.tokens, hits = moe_add_counts(hits, excluded.hits)");
+    db.exec(
+        "INSERT INTO timeline(tag, layer, bucket, seconds, tokens, hits) SELECT tag, layer, "
+        "bucket, " +
+        w +
+        ", tokens, hits FROM rollup_sums WHERE true ON CONFLICT(tag, layer, bucket) DO "
+        "UPDATE SET seconds = max(seconds, excluded.seconds), tokens = tokens + "
+        "excluded.tokens, hits = moe_add_counts(hits, excluded.hits)");
     return folded;
 }
 

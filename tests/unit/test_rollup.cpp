@@ -3,8 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <map>
-#include <set>
 #include <random>
+#include <set>
 
 #include "storage/row_codec.hpp"
 #include "storage/store.hpp"
@@ -24,8 +24,7 @@ constexpr size_t kExperts = 16;
 
 // Minute buckets for two layers and layer -1 at the given ages (seconds before kNow),
 // with a few random non-zero experts each, as the daemon writes them.
-Aggregates minute_buckets(const std::vector<int64_t>& ages, uint32_t seed) {
-    Aggregates agg;
+void minute_buckets(Aggregates& agg, const std::vector<int64_t>& ages, uint32_t seed) {
     std::mt19937_64 rng(seed);
     for (int64_t age : ages) {
         const int64_t start = (kNow - age) / 60 * 60;
@@ -37,7 +36,6 @@ Aggregates minute_buckets(const std::vector<int64_t>& ages, uint32_t seed) {
             agg.timeline().add_counts({kAllTag, layer, start}, c);
         }
     }
-    return agg;
 }
 
 std::map<BucketKey, BucketCounts> stored(const Store& s) {
@@ -82,14 +80,14 @@ TEST_CASE("malformed sparse counts are refused, never half read") {
     const auto refused = [](std::vector<uint64_t> words) {
         return !decode_sparse_counts(bytes(encode_varints(words)));
     };
-    CHECK(refused({}));                   // no length
-    CHECK(refused({4}));                  // no count
-    CHECK(refused({4, 1, 4, 1}));         // expert 4 of 4
-    CHECK(refused({4, 2, 1, 1, 2, 1}));   // 1, then 1 + 1 + 2 = 4: out of range
-    CHECK(refused({4, 1, 0, 0}));         // a stored zero
-    CHECK(refused({4, 1, 0, 1, 9}));      // trailing value
-    CHECK(refused({4, 2, 0, 1}));         // a pair missing
-    CHECK(refused({4, 5, 0, 1}));         // more non-zero than experts
+    CHECK(refused({}));                        // no length
+    CHECK(refused({4}));                       // no count
+    CHECK(refused({4, 1, 4, 1}));              // expert 4 of 4
+    CHECK(refused({4, 2, 1, 1, 2, 1}));        // 1, then 1 + 1 + 2 = 4: out of range
+    CHECK(refused({4, 1, 0, 0}));              // a stored zero
+    CHECK(refused({4, 1, 0, 1, 9}));           // trailing value
+    CHECK(refused({4, 2, 0, 1}));              // a pair missing
+    CHECK(refused({4, 5, 0, 1}));              // more non-zero than experts
     CHECK_FALSE(refused({4, 2, 0, 1, 2, 1}));  // experts 0 and 3
     const std::string enc = encode_sparse_counts(std::vector<uint64_t>{0, 300});
     CHECK_FALSE(decode_sparse_counts(bytes(enc.substr(0, enc.size() - 1))));
@@ -98,11 +96,13 @@ TEST_CASE("malformed sparse counts are refused, never half read") {
 TEST_CASE("timeline buckets are stored sparse and increments add to them") {
     test::TempDir dir;
     Store store = Store::open_for_writing(dir.file("t.db"));
-    Aggregates a = minute_buckets({100, 200, 200}, 1);  // the same minute twice: one bucket
+    Aggregates a;
+    minute_buckets(a, {100, 200, 200}, 1);  // the same minute twice: one bucket
     const auto want_once = a.timeline().buckets();
     store.save(a, {});
     CHECK(stored(store) == want_once);
-    Aggregates again = minute_buckets({100, 200, 200}, 1);
+    Aggregates again;
+    minute_buckets(again, {100, 200, 200}, 1);
     store.save(again, {});
     for (const auto& [k, b] : stored(store)) {
         const BucketCounts& w = want_once.at(k);
@@ -110,14 +110,16 @@ TEST_CASE("timeline buckets are stored sparse and increments add to them") {
         for (size_t e = 0; e < kExperts; ++e)
             CHECK(b.hits[e] == 2 * w.hits[e]);
     }
-    // Sparse: a bucket of 16 experts with at most 3 non-zero is far under 16 * 8 bytes.
-    CHECK(store.db().query_int("SELECT max(length(hits)) FROM timeline") <= 2 + 3 * 3);
+    // Sparse: at most 6 non-zero experts (two minutes of 3), a gap byte and a count of at
+    // most 2 * 3 * 1000 (two bytes) each, where uint64 per expert took 16 * 8 bytes.
+    CHECK(store.db().query_int("SELECT max(length(hits)) FROM timeline") <= 2 + 6 * 3);
 }
 
 TEST_CASE("a schema 2 database (uint64 timeline hits) is re-encoded by a writer") {
     test::TempDir dir;
     const std::string db = dir.file("v2.db");
-    Aggregates a = minute_buckets({100, 5000, 90000}, 2);
+    Aggregates a;
+    minute_buckets(a, {100, 5000, 90000}, 2);
     const auto want = a.timeline().buckets();
     {
         Store store = Store::open_for_writing(db);
@@ -133,7 +135,7 @@ TEST_CASE("a schema 2 database (uint64 timeline hits) is re-encoded by a writer"
     }
     CHECK_THROWS_WITH(Store::open_read_only(db), Catch::Contains("schema version 2"));
     { Store::open_for_writing(db); }
-    const Store ro = Store::open_read_only(db);
+    Store ro = Store::open_read_only(db);
     CHECK(ro.db().query_int("PRAGMA user_version") == 3);
     CHECK(stored(ro) == want);
 }
@@ -149,12 +151,14 @@ TEST_CASE("roll-ups make hour and day buckets that keep every count") {
         ages.push_back(a);
     for (int64_t a = 31 * 86400; a < 33 * 86400; a += 600)
         ages.push_back(a);
-    Aggregates a = minute_buckets(ages, 3);
+    Aggregates a;
+    minute_buckets(a, ages, 3);
     const auto before = a.timeline().buckets();
     store.save(a, {});  // no roll-up set: minute buckets as written
     CHECK(stored(store) == before);
 
-    store.set_rollup({});  // the daemon's defaults: hours after a day, days after 30
+    // The daemon's defaults (hours after a day, days after 30), at kNow; not set_rollup(),
+    // which would roll up at each hour's first save by the real clock.
     const int64_t hour_cut = (kNow - 86400) / 3600 * 3600;
     const int64_t day_cut = (kNow - 30 * 86400) / 86400 * 86400;
     // Folded: the minute rows before hour_cut, then the hour rows they made before day_cut.
@@ -182,23 +186,24 @@ TEST_CASE("roll-ups make hour and day buckets that keep every count") {
     }
     CHECK(widths[60] == 60 * 3);
     CHECK(widths[86400] == 3 * 3);  // 31-33 days ago: 2 days of 600 s steps touch 3 UTC days
-    CHECK(widths[3600] >= 2 * 3);
+    CHECK(widths[3600] == 3 * 3);  // 25-27 h ago, not on hour boundaries: 3 hours
 
     // Again at the same time: nothing left to fold. A late record's minute bucket in a
     // rolled-up hour is added to the hour at the next roll-up.
     CHECK(store.rollup(kNow) == 0);
     // The second age is the start of an hour: its minute row is added to the hour row by
     // the save itself (same key), keeping the hour's width.
-    Aggregates late = minute_buckets({26 * 3600, 26 * 3600 + 400}, 4);
+    Aggregates late;
+    minute_buckets(late, {26 * 3600, 26 * 3600 + 400}, 4);
     REQUIRE((kNow - 26 * 3600 - 400) % 3600 == 0);
-    store.save(late, {});
-    CHECK(store.rollup(kNow) == 3);
     auto want = totals(before);
-    for (const auto& [layer, t] : totals(late.timeline().buckets())) {
+    for (const auto& [layer, t] : totals(late.timeline().buckets())) {  // before save empties it
         want[layer].first += t.first;
         for (size_t e = 0; e < t.second.size(); ++e)
             want[layer].second[e] += t.second[e];
     }
+    store.save(late, {});
+    CHECK(store.rollup(kNow) == 3);
     const auto final_buckets = stored(store);
     CHECK(totals(final_buckets) == want);
     CHECK(final_buckets.size() == after.size());
@@ -207,7 +212,8 @@ TEST_CASE("roll-ups make hour and day buckets that keep every count") {
 TEST_CASE("roll-ups of 0 keep minute buckets") {
     test::TempDir dir;
     Store store = Store::open_for_writing(dir.file("z.db"));
-    Aggregates a = minute_buckets({40 * 86400, 2 * 86400}, 5);
+    Aggregates a;
+    minute_buckets(a, {40 * 86400, 2 * 86400}, 5);
     const auto before = a.timeline().buckets();
     store.save(a, {});
     store.set_rollup({0, 0});
