@@ -86,7 +86,7 @@ def main():
         layers_before = {w: layer_hits(db, *w) for w in windows[1:]}
 
         # Restarted with the default roll-ups: the first flush folds the old buckets.
-        with Daemon("--db", db, "--flush-ms", "50", *keep) as d:
+        with Daemon("--db", db, "--follow", log, "--flush-ms", "50", *keep) as d:
             wait_for(lambda: 86400 in {r[3] for r in stored_rows(db)}, "day buckets")
             d.stop()
         after = stored_rows(db)
