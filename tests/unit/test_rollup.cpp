@@ -186,7 +186,7 @@ TEST_CASE("roll-ups make hour and day buckets that keep every count") {
     }
     CHECK(widths[60] == 60 * 3);
     CHECK(widths[86400] == 3 * 3);  // 31-33 days ago: 2 days of 600 s steps touch 3 UTC days
-    CHECK(widths[3600] == 3 * 3);  // 25-27 h ago, not on hour boundaries: 3 hours
+    CHECK(widths[3600] == 3 * 3);   // 25-27 h ago, not on hour boundaries: 3 hours
 
     // Again at the same time: nothing left to fold. A late record's minute bucket in a
     // rolled-up hour is added to the hour at the next roll-up.
