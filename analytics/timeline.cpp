@@ -1,5 +1,6 @@
 #include "analytics/timeline.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace moe {
@@ -24,8 +25,11 @@ void Timeline::add(double time, uint32_t tag, int32_t layer, std::span<const int
 }
 
 void Timeline::add_counts(const BucketKey& key, const BucketCounts& c) {
-    BucketCounts& b = buckets_[key];
-    b.seconds = c.seconds;
+    auto [it, added] = buckets_.try_emplace(key);
+    BucketCounts& b = it->second;
+    // A rolled-up bucket and a finer one at the same start (a merge, a late record) are one
+    // bucket of the wider width (docs/SCHEMA.md "Roll-ups").
+    b.seconds = added ? c.seconds : std::max(b.seconds, c.seconds);
     b.tokens += c.tokens;
     if (b.hits.size() < c.hits.size()) b.hits.resize(c.hits.size(), 0);
     for (size_t e = 0; e < c.hits.size(); ++e)

@@ -28,6 +28,7 @@ struct BucketCounts {
     int64_t seconds = kDefaultBucketSeconds;  // bucket width
     uint64_t tokens = 0;
     std::vector<uint64_t> hits;
+    bool operator==(const BucketCounts&) const = default;
 };
 
 class Timeline {

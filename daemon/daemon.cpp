@@ -50,6 +50,7 @@ Daemon::Daemon(DaemonConfig cfg)
       drift_(cfg_.drift),
       shutdown_timer_(io_) {
     store_.set_retention_seconds(cfg_.retention_seconds);
+    store_.set_rollup(cfg_.rollup);
     if (cfg_.reset) {
         store_.reset();
         spdlog::warn("--reset: discarded the aggregates, offsets and model facts stored in {}",

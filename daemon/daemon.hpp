@@ -48,7 +48,8 @@ struct DaemonConfig {
     StreamOptions stream;
     int flush_ms = 500;
     int64_t retention_seconds = 168 * 3600;  // timeline buckets older than this are deleted
-    std::optional<ListenSpec> metrics;       // Prometheus endpoint (tcp only)
+    Store::Rollup rollup;  // old timeline buckets become hour, then day buckets (0: never)
+    std::optional<ListenSpec> metrics;  // Prometheus endpoint (tcp only)
     // On SIGTERM, how long the running write and the final commit may take (a locked
     // database is retried until then); what is still uncommitted after it is reported.
     int shutdown_timeout_s = 30;

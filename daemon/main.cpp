@@ -89,6 +89,13 @@ int main(int argc, char** argv) {
     app.add_option("--retention-h", retention_h,
                    "Delete timeline buckets older than this many hours; 0 keeps all")
         ->check(CLI::Range(0.0, 24.0 * 365 * 100));
+    double rollup_hour_h = 24, rollup_day_d = 30;  // docs/SCHEMA.md "Roll-ups"
+    app.add_option("--rollup-hour-after-h", rollup_hour_h,
+                   "Add timeline buckets older than this many hours into hour buckets; 0: never")
+        ->check(CLI::Range(0.0, 24.0 * 365 * 100));
+    app.add_option("--rollup-day-after-d", rollup_day_d,
+                   "Add timeline buckets older than this many days into day buckets; 0: never")
+        ->check(CLI::Range(0.0, 365.0 * 100));
     uint64_t memory_mb = 2048;
     app.add_option("--max-memory-mb", memory_mb,
                    "Budget for per-layer statistics; records needing more are rejected")
@@ -154,6 +161,8 @@ int main(int argc, char** argv) {
     cfg.follow.format = cfg.stream.format = analysis.resolved_format();
     cfg.follow.max_line = cfg.stream.max_line = analysis.max_line;
     cfg.retention_seconds = static_cast<int64_t>(retention_h * 3600);
+    cfg.rollup = {static_cast<int64_t>(rollup_hour_h * 3600),
+                  static_cast<int64_t>(rollup_day_d * 86400)};
     cfg.analytics.memory_budget = memory_mb << 20;
     if (!cache_capacity.empty()) {
         try {

@@ -8,38 +8,18 @@
 
 #include <sqlite3.h>
 
-#include "storage/row_codec.hpp"
+#include "storage/count_functions.hpp"
 #include "storage/schema.hpp"
 #include "storage/tables.hpp"
 
 namespace moe {
-
-namespace {
-
-// moe_add_counts(a, b): element-wise sum of two uint64 blobs (the longer one's length), so
-// timeline increments can be added to stored buckets inside an UPSERT.
-void add_counts_fn(sqlite3_context* ctx, int, sqlite3_value** argv) {
-    const auto a = std::span(static_cast<const std::byte*>(sqlite3_value_blob(argv[0])),
-                             static_cast<size_t>(sqlite3_value_bytes(argv[0])));
-    const auto b = std::span(static_cast<const std::byte*>(sqlite3_value_blob(argv[1])),
-                             static_cast<size_t>(sqlite3_value_bytes(argv[1])));
-    std::vector<uint64_t> x = rows::from_blob<uint64_t>(a), y = rows::from_blob<uint64_t>(b);
-    if (x.size() < y.size()) x.resize(y.size(), 0);
-    for (size_t i = 0; i < y.size(); ++i)
-        x[i] += y[i];
-    sqlite3_result_blob64(ctx, x.data(), x.size() * sizeof(uint64_t), SQLITE_TRANSIENT);
-}
-
-}  // namespace
 
 Store Store::open_for_writing(const std::string& path) {
     const bool existed = ::access(path.c_str(), F_OK) == 0;
     Store s(sql::Database(path, sql::Database::Mode::read_write_create));
     if (!existed)
         ::chmod(path.c_str(), 0640);  // aggregates may reveal workload: not world-readable
-    sqlite3_create_function_v2(s.db_.handle(), "moe_add_counts", 2,
-                               SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, add_counts_fn, nullptr,
-                               nullptr, nullptr);
+    register_count_functions(s.db_.handle());
     s.db_.exec("PRAGMA journal_mode=WAL");
     s.db_.exec("PRAGMA synchronous=NORMAL");
     s.migrate();
@@ -131,6 +111,10 @@ void Store::migrate() {
         db_.exec("ALTER TABLE layer_stats ADD COLUMN top1 BLOB NOT NULL DEFAULT x''");
         db_.exec("ALTER TABLE layer_stats ADD COLUMN counted INTEGER NOT NULL DEFAULT 0;");
     }
+    // Version 3 stores timeline.hits as sparse varints (docs/SCHEMA.md "Encodings"): every
+    // existing row is re-encoded, counts unchanged.
+    if (v >= 1 && v < 3 && db_.has_table(rows::timeline_table().name))
+        db_.exec("UPDATE timeline SET hits = moe_sparse_of_fixed(hits)");
     db_.exec(schema_sql());
     db_.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
     tx.commit();

@@ -20,8 +20,9 @@ using sql::StorageError;
 class Store {
   public:
     // 2: layer_stats.top1 (issue 16), layer_stats.counted (engine totals, issue 15) and the
-    // live_cache table (issue 13); a version-1 database is upgraded when opened for writing.
-    static constexpr int kSchemaVersion = 2;
+    // live_cache table (issue 13); 3: timeline.hits as sparse varints (issue 18). An older
+    // database is upgraded when opened for writing.
+    static constexpr int kSchemaVersion = 3;
 
     // Opens (creating if needed) a database for the daemon: WAL mode, schema migrated.
     static Store open_for_writing(const std::string& path);
@@ -47,6 +48,17 @@ class Store {
     void load_timeline(Aggregates& agg) const;
     // Timeline buckets older than this are deleted at each save (0: kept forever).
     void set_retention_seconds(int64_t s) { retention_seconds_ = s; }
+    // Roll-ups (docs/SCHEMA.md "Roll-ups"): timeline buckets older than hour_after seconds
+    // are added into hour buckets, older than day_after into (UTC) day buckets; 0 disables.
+    struct Rollup {
+        int64_t hour_after = 24 * 3600;
+        int64_t day_after = 30 * 24 * 3600;
+    };
+    // Done by the first save() of every hour; off until set (the CLI's merge and import
+    // copy what they are given).
+    void set_rollup(Rollup r) { rollup_ = r; }
+    // Rolls up what is old at `now` (seconds since the epoch); returns the rows folded.
+    int64_t rollup(int64_t now);
     std::vector<SourceStats> load_sources() const;
     // Deletes a source's row and its rejects (`moescope sources --forget`); false if no
     // source has that name. The aggregates keep the records it delivered.
@@ -69,6 +81,8 @@ class Store {
 
     sql::Database db_;
     int64_t retention_seconds_ = 0;
+    std::optional<Rollup> rollup_;
+    int64_t rolled_up_hour_ = INT64_MIN;  // now / 3600 of the last committed roll-up
 };
 
 }  // namespace moe

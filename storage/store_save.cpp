@@ -72,6 +72,10 @@ void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool fo
         auto del = db_.prepare("DELETE FROM timeline WHERE bucket < ?");
         del.bind(1, static_cast<int64_t>(now_seconds()) - retention_seconds_).run();
     }
+    // Roll-ups run with the first flush of each hour: their cutoffs move by the hour.
+    const auto now_s = static_cast<int64_t>(now_seconds());
+    const bool roll = rollup_ && now_s / 3600 != rolled_up_hour_;
+    if (roll) rollup(now_s);
 
     auto src = db_.prepare(source_table().insert_sql());
     auto rej = db_.prepare(reject_table().insert_sql());
@@ -89,6 +93,7 @@ void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool fo
         written.push_back(&s->dirty);
     }
     tx.commit();
+    if (roll) rolled_up_hour_ = now_s / 3600;
     for (bool* d : written)
         *d = false;
     agg.timeline().clear();  // written as increments: the next save starts from zero

@@ -284,10 +284,21 @@ const Table<TimelineRow>& timeline_table() {
             tag_column<R>(),
             layer_column<R>(),
             integer<R>("bucket", "bucket start, seconds since the epoch (UTC)", FIELD(bucket)),
-            integer<R>("seconds", "bucket width, seconds (meta.bucket_seconds)", FIELD(c.seconds)),
+            integer<R>("seconds",
+                       "bucket width, seconds: meta.bucket_seconds, 3600 or 86400 once rolled up",
+                       FIELD(c.seconds)),
             integer<R>("tokens", "records in the bucket", FIELD(c.tokens)),
-            vector_blob<uint64_t, R>("hits", "uint64 per expert: selections in the bucket",
-                                     FIELD(c.hits)),
+            {"hits", kBlob,
+             "sparse varints: the selections per expert in the bucket, only non-zero ones "
+             "(\"Encodings\"; uint64 per expert before schema version 3)",
+             [](sql::Statement& q, int i, const R& r) {
+                 q.bind_blob(i, bytes_of(encode_sparse_counts(r.c.hits)));
+             },
+             [](const sql::Statement& q, int i, R& r) {
+                 auto v = decode_sparse_counts(q.blob(i));
+                 if (!v) throw sql::StorageError("malformed sparse counts");
+                 r.c.hits = std::move(*v);
+             }},
         },
         3};
     return t;
