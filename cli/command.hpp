@@ -42,6 +42,8 @@ struct DriftArgs {
     std::string window = "1h";    // --window: width of the compared windows
     double alpha = 0.01;
     std::string fit, test;  // kde (cli/kde_report.cpp): reference tag and tested tag
+    std::string reference;  // kde --reference DB: the stored fit of --fit in DB
+    uint32_t rank = 1;      // kde --rank K: the K-th largest routing weight of each record
 };
 
 // Every option value of one command invocation (each command has its own instance, so
@@ -93,6 +95,7 @@ enum Need : unsigned {
     kNoLoad = 1u << 4,         // runs on its own (merge): action() does everything
     kNeedsSequence = 1u << 5,  // keep the recorded sequence of FILE arguments (Query::sequence)
     kNeedsPerToken = 1u << 6,  // per-token records: refused (exit 3) for count-only data
+    kDbWithFiles = 1u << 7,    // Query::db is --db even with FILE arguments (kde --fit stores)
 };
 
 struct CommandSpec {

@@ -252,7 +252,7 @@ int run_cli(int argc, char** argv) {
         RoutingSequence seq;
         RoutingSequence* kept = (c.needs & kNeedsSequence) && !a.files.empty() ? &seq : nullptr;
         // kNoLoad actions that write (merge, import) get --db even with FILE arguments.
-        const bool db_wanted = a.files.empty() || (c.needs & kNoLoad);
+        const bool db_wanted = a.files.empty() || (c.needs & (kNoLoad | kDbWithFiles));
         const Query x{agg, sources, a.q, a, db_wanted ? db : std::string(), kept};
         if (c.needs & kNoLoad) return c.action(x);
         const bool windowed = !a.since.empty() || !a.until.empty();

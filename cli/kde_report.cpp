@@ -1,6 +1,13 @@
-// `moescope kde --fit REF --test TAG FILE...`: per layer, a Gaussian KDE of REF's top-1
-// routing weights and how TAG's look against it: p-value histogram and KS distance from
-// uniform (decisions/kde.hpp, docs/FIGURES.md "Reference distributions").
+// `moescope kde`: per layer, a Gaussian KDE of a reference tag's K-th largest routing weight
+// and how a tested tag's look against it: p-value histogram and KS distance from uniform
+// (decisions/kde.hpp, docs/FIGURES.md "Reference distributions").
+//   kde --fit REF --test TAG FILE...          fit and test in one run
+//   kde --fit REF FILE... --db DB             store the fit in DB (the kde_fit table)
+//   kde --test TAG FILE... --reference DB     test against the fit stored in DB
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <functional>
 #include <map>
 #include <stdexcept>
 
@@ -8,6 +15,9 @@
 #include "cli/command_runner.hpp"
 #include "cli/table.hpp"
 #include "decisions/kde.hpp"
+#include "storage/kde_store.hpp"
+#include "storage/store.hpp"
+#include "storage/writer_lock.hpp"
 
 namespace moe {
 
@@ -20,61 +30,163 @@ struct LayerKde {
     std::vector<size_t> histogram;
 };
 
-// The top-1 routing weight of each weighted record of `tag`, per layer.
-std::map<int32_t, std::vector<double>> top1_weights(const RoutingSequence& seq, TagId tag) {
+struct KdeRun {
+    std::string fit_tag, value;
+    std::string stored_in;  // the database the fit was written to, if it was
+    std::vector<LayerKde> layers;
+    bool tested = false;
+};
+
+std::string value_name(uint32_t rank) {
+    return "top" + std::to_string(rank) + "_weight";
+}
+
+// The rank-th largest routing weight of each weighted record of `tag` with at least `rank`
+// experts, per layer.
+std::map<int32_t, std::vector<double>> ranked_weights(const RoutingSequence& seq, TagId tag,
+                                                      uint32_t rank) {
     std::map<int32_t, std::vector<double>> out;
+    std::vector<float> w;
     for (const auto& e : seq.entries()) {
-        if (e.tag != tag || !e.weighted || e.k == 0) continue;
-        out[e.layer].push_back(static_cast<double>(seq.weights(e)[0]));
+        if (e.tag != tag || !e.weighted || e.k < rank) continue;
+        const auto ws = seq.weights(e);
+        w.assign(ws.begin(), ws.end());
+        std::nth_element(w.begin(), w.begin() + (rank - 1), w.end(), std::greater<float>());
+        out[e.layer].push_back(static_cast<double>(w[rank - 1]));
     }
     return out;
 }
 
-std::vector<LayerKde> run(const Query& x) {
-    if (!x.sequence)
-        throw std::invalid_argument(
-            "kde fits the routing weights of FILE arguments; a database keeps totals only "
-            "(moescope kde --fit REF --test TAG FILE...)");
-    const DriftArgs& d = x.args.drift;
-    if (d.fit.empty() || d.test.empty())
-        throw std::invalid_argument("kde needs --fit TAG (the reference) and --test TAG");
-    const TagId ref = *x.agg.find_tag(x.tag_named(d.fit).name);
-    const TagId test = *x.agg.find_tag(x.tag_named(d.test).name);
-    const auto ref_values = top1_weights(*x.sequence, ref);
-    const auto test_values = top1_weights(*x.sequence, test);
+rows::KdeRow to_row(const std::string& tag, const std::string& value, const LayerKde& k,
+                    double now) {
+    return {tag, k.layer, value, k.fit.n, k.fit.bandwidth, k.fit.lo, k.fit.hi, k.fit.cdf, now};
+}
+
+KdeCdf from_row(rows::KdeRow& r) {
+    KdeCdf k;
+    k.n = r.n;
+    k.bandwidth = r.bandwidth;
+    k.lo = r.lo;
+    k.hi = r.hi;
+    k.cdf = std::move(r.cdf);
+    return k;
+}
+
+// The fits of --fit from the FILE arguments, per layer.
+std::vector<LayerKde> fit_files(const Query& x, const std::string& value) {
+    const TagId ref = *x.agg.find_tag(x.tag_named(x.args.drift.fit).name);
     std::vector<LayerKde> out;
-    for (const auto& [layer, values] : ref_values) {
+    for (const auto& [layer, values] : ranked_weights(*x.sequence, ref, x.args.drift.rank)) {
         if (x.q.layer && *x.q.layer != layer) continue;
         LayerKde k;
         k.layer = layer;
         k.fit = fit_kde(values);
-        if (k.fit.n == 0) continue;
-        if (const auto t = test_values.find(layer); t != test_values.end())
+        if (k.fit.n > 0) out.push_back(std::move(k));
+    }
+    if (out.empty())
+        throw NoDataError("no layer of tag '" + x.args.drift.fit + "' has two or more " + value +
+                          " values with spread to fit");
+    return out;
+}
+
+// The fits stored in --reference DB under --fit (or its only fitted tag).
+std::vector<LayerKde> fit_stored(const Query& x, const std::string& value, std::string& tag) {
+    Store store = Store::open_read_only(x.args.drift.reference);
+    if (tag.empty()) {
+        const auto tags = kde_fit_tags(store.db(), value);
+        if (tags.size() != 1)
+            throw std::invalid_argument(
+                x.args.drift.reference +
+                (tags.empty() ? " holds no " + value + " fit" : " holds fits of several tags") +
+                "; name the reference with --fit TAG");
+        tag = tags.front();
+    }
+    std::vector<LayerKde> out;
+    for (auto& r : load_kde_fits(store.db(), tag, value)) {
+        if (x.q.layer && *x.q.layer != r.layer) continue;
+        LayerKde k;
+        k.layer = r.layer;
+        k.fit = from_row(r);
+        out.push_back(std::move(k));
+    }
+    if (out.empty())
+        throw NoDataError(x.args.drift.reference + " holds no " + value + " fit of tag '" + tag +
+                          "'" + (x.q.layer ? " for this layer" : ""));
+    return out;
+}
+
+void store_fits(const Query& x, const KdeRun& r) {
+    Store store = Store::open_for_writing(x.db);
+    // One writer per database (docs/ARCHITECTURE.md), as for `moescope import`.
+    const UniqueFd lock = try_lock_writer(x.db);
+    if (!lock.valid())
+        throw std::invalid_argument(x.db +
+                                    " is being written by a running moescoped; store the fit in "
+                                    "another database and test with --reference");
+    const double now = static_cast<double>(std::time(nullptr));
+    std::vector<rows::KdeRow> fits;
+    for (const LayerKde& k : r.layers)
+        fits.push_back(to_row(r.fit_tag, r.value, k, now));
+    save_kde_fits(store.db(), fits);
+}
+
+// Fits (from files or a stored reference), tests --test against them, and stores a fit made
+// from files when nothing is tested (the one side effect of this command).
+KdeRun run(const Query& x) {
+    const DriftArgs& d = x.args.drift;
+    if (!x.sequence)
+        throw std::invalid_argument(
+            "kde reads the routing weights of FILE arguments; a database keeps totals and "
+            "fits only (moescope kde --fit REF FILE... --db DB, then kde --test TAG FILE... "
+            "--reference DB)");
+    if (d.rank == 0) throw std::invalid_argument("--rank counts from 1 (the largest weight)");
+    KdeRun r;
+    r.fit_tag = d.fit;
+    r.value = value_name(d.rank);
+    if (!d.reference.empty()) {
+        if (d.test.empty()) throw std::invalid_argument("kde --reference DB needs --test TAG");
+        r.layers = fit_stored(x, r.value, r.fit_tag);
+    } else {
+        if (d.fit.empty())
+            throw std::invalid_argument(
+                "kde needs --fit TAG (the reference), or --reference DB with a stored fit");
+        r.layers = fit_files(x, r.value);
+    }
+    if (d.test.empty()) {
+        store_fits(x, r);
+        r.stored_in = x.db;
+        return r;
+    }
+    r.tested = true;
+    const TagId test = *x.agg.find_tag(x.tag_named(d.test).name);
+    const auto test_values = ranked_weights(*x.sequence, test, d.rank);
+    for (LayerKde& k : r.layers) {
+        if (const auto t = test_values.find(k.layer); t != test_values.end())
             for (double v : t->second)
                 k.p_values.push_back(k.fit.upper_tail(v));
         k.ks = ks_uniform(k.p_values);
         k.histogram = p_value_histogram(k.p_values);
-        out.push_back(std::move(k));
     }
-    if (out.empty())
-        throw NoDataError("no layer of tag '" + d.fit +
-                          "' has two or more weighted records with spread to fit");
-    return out;
+    return r;
 }
 
 void kde_json(JsonWriter& w, const Query& x) {
-    const auto layers = run(x);
+    const KdeRun r = run(x);
     w.key("kde").begin_object();
-    w.field("fit", std::string_view(x.args.drift.fit))
-        .field("test", std::string_view(x.args.drift.test));
-    w.field("value", "top1_weight").key("layers").begin_array();
-    for (const auto& k : layers) {
+    w.field("fit", std::string_view(r.fit_tag)).field("test", std::string_view(x.args.drift.test));
+    w.field("value", std::string_view(r.value));
+    if (!r.stored_in.empty()) w.field("stored_in", std::string_view(r.stored_in));
+    w.key("layers").begin_array();
+    for (const auto& k : r.layers) {
         w.begin_object().field("layer", k.layer).field("n_fit", k.fit.n);
-        w.field("bandwidth", k.fit.bandwidth).field("n_test", k.p_values.size());
-        w.field("ks_distance", k.ks).key("p_value_histogram").begin_array();
-        for (size_t c : k.histogram)
-            w.value(c);
-        w.end_array();
+        w.field("bandwidth", k.fit.bandwidth);
+        if (r.tested) {
+            w.field("n_test", k.p_values.size()).field("ks_distance", k.ks);
+            w.key("p_value_histogram").begin_array();
+            for (size_t c : k.histogram)
+                w.value(c);
+            w.end_array();
+        }
         w.key("cdf_grid").begin_object().field("lo", k.fit.lo).field("hi", k.fit.hi);
         w.key("cdf").begin_array();
         for (double c : k.fit.cdf)
@@ -84,43 +196,64 @@ void kde_json(JsonWriter& w, const Query& x) {
     w.end_array().end_object();
 }
 
-Table kde_table(const Query& x, bool csv) {
+Table kde_table(const KdeRun& r, bool csv) {
+    auto num = [csv](double v, int digits) {
+        return csv ? fmt_num::csv(v) : fmt_num::sig(v, digits);
+    };
+    if (!r.tested) {
+        Table t({"layer", "n_fit", "bandwidth", "lo", "hi"});
+        for (const auto& k : r.layers)
+            t.add({std::to_string(k.layer), std::to_string(k.fit.n), num(k.fit.bandwidth, 4),
+                   num(k.fit.lo, 4), num(k.fit.hi, 4)});
+        return t;
+    }
     Table t(
         {"layer", "n_fit", "bandwidth", "n_test", "ks_distance", "p-value histogram (10 bins)"});
-    for (const auto& k : run(x)) {
+    for (const auto& k : r.layers) {
         std::string h;
         for (size_t c : k.histogram)
             h += (h.empty() ? "" : " ") + std::to_string(c);
-        t.add({std::to_string(k.layer), std::to_string(k.fit.n),
-               csv ? fmt_num::csv(k.fit.bandwidth) : fmt_num::sig(k.fit.bandwidth, 4),
+        t.add({std::to_string(k.layer), std::to_string(k.fit.n), num(k.fit.bandwidth, 4),
                std::to_string(k.p_values.size()),
                csv ? fmt_num::csv(k.ks) : fmt_num::fixed(k.ks, 4), h});
     }
     return t;
 }
+
+std::string kde_text(const Query& x) {
+    const KdeRun r = run(x);
+    if (!r.tested)
+        return "Gaussian KDE (Scott's bandwidth) of " + r.value + " of tag '" + r.fit_tag +
+               "' stored in " + r.stored_in + "\n" + kde_table(r, false).render();
+    return r.value + " of tag '" + x.args.drift.test + "' against a Gaussian KDE of tag '" +
+           r.fit_tag + "'" +
+           (x.args.drift.reference.empty() ? "" : " stored in " + x.args.drift.reference) +
+           " (Scott's bandwidth): p-value = upper tail; uniform p-values (KS distance near 0) "
+           "= same distribution\n" +
+           kde_table(r, false).render();
+}
 }  // namespace
 
 extern const CommandSpec kKdeCommand = {
     "kde",
-    "Reference KDE of top-1 routing weights: p-values of --test vs --fit",
+    "Reference KDE of routing weights: store it, or p-values of --test against it",
     [](CLI::App& app, CommandArgs& a) {
         flag::query(app, a);
-        app.add_option("--fit", a.drift.fit, "The reference tag whose values are fitted");
+        app.add_option("--fit", a.drift.fit,
+                       "The reference tag: fitted from FILE, or its fit in --reference; without "
+                       "--test the fit is stored in --db");
         app.add_option("--test", a.drift.test, "The tag whose values are tested against it");
+        app.add_option("--reference", a.drift.reference,
+                       "A database holding the fit (stored by kde --fit REF FILE... --db DB)");
+        app.add_option("--rank", a.drift.rank,
+                       "Fit and test the K-th largest routing weight of each record")
+            ->capture_default_str();
         flag::layer(app, a, "Only this layer");
     },
-    kNeedsTotals | kNeedsLayer | kNeedsSequence,
+    kNeedsTotals | kNeedsLayer | kNeedsSequence | kDbWithFiles,
     kde_json,
-    [](const Query& x) { return kde_table(x, true).csv(); },
-    [](const Query& x) {
-        return "Top-1 routing weight of tag '" + x.args.drift.test +
-               "' against a Gaussian KDE of "
-               "tag '" +
-               x.args.drift.fit +
-               "' (Scott's bandwidth): p-value = upper tail; "
-               "uniform p-values (KS distance near 0) = same distribution\n" +
-               kde_table(x, false).render();
-    },
+    [](const Query& x) { return kde_table(run(x), true).csv(); },
+    kde_text,
 };
 
 }  // namespace moe

@@ -322,6 +322,31 @@ const Table<CacheRow>& cache_table() {
     return t;
 }
 
+const Table<KdeRow>& kde_table() {
+    using R = KdeRow;
+    static const Table<R> t{
+        "kde_fit",
+        {
+            text<R>("tag", "the reference tag fitted", FIELD(tag)),
+            integer<R>("layer", "layer id", FIELD(layer)),
+            text<R>("value",
+                    "the fitted quantity: 'top1_weight', ... (docs/FIGURES.md \"Reference "
+                    "distributions\")",
+                    FIELD(value)),
+            integer<R>("n", "reference values fitted", FIELD(n)),
+            real<R>("bandwidth", "REAL NOT NULL", "Scott's bandwidth h, in the value's unit",
+                    FIELD(bandwidth)),
+            real<R>("lo", "REAL NOT NULL", "the CDF table's first point: min - 5h", FIELD(lo)),
+            real<R>("hi", "REAL NOT NULL", "the CDF table's last point: max + 5h", FIELD(hi)),
+            vector_blob<double, R>("cdf", "float64: the KDE's CDF at evenly spaced points lo .. hi",
+                                   FIELD(cdf)),
+            real<R>("fitted_at", "REAL NOT NULL", "when it was fitted, seconds since the epoch",
+                    FIELD(fitted_at)),
+        },
+        3};
+    return t;
+}
+
 namespace {
 template <class Row>
 std::pair<std::string, std::string> markdown(const Table<Row>& t) {
@@ -363,7 +388,7 @@ std::vector<std::pair<std::string, std::string>> schema_markdown() {
         "into this one, space-separated |\n";
     return {markdown(meta_table()),     {"meta keys", keys},      markdown(layer_table()),
             markdown(gate_table()),     markdown(source_table()), markdown(reject_table()),
-            markdown(timeline_table()), markdown(cache_table())};
+            markdown(timeline_table()), markdown(cache_table()),  markdown(kde_table())};
 }
 
 #undef FIELD

@@ -67,6 +67,19 @@ struct CacheRow {
     uint64_t accesses = 0, hits = 0;
 };
 
+// One stored reference fit (`moescope kde --fit`): a Gaussian KDE of one quantity of one
+// layer of one tag, kept as its CDF table (decisions/kde.hpp, docs/FIGURES.md "Reference
+// distributions").
+struct KdeRow {
+    std::string tag;
+    int32_t layer = -1;
+    std::string value;  // the fitted quantity, e.g. "top1_weight" (docs/FIGURES.md)
+    uint64_t n = 0;
+    double bandwidth = 0, lo = 0, hi = 0;
+    std::vector<double> cdf;
+    double fitted_at = 0;  // seconds since the epoch
+};
+
 const Table<MetaRow>& meta_table();
 const Table<LayerRow>& layer_table();
 const Table<GateRow>& gate_table();
@@ -74,6 +87,7 @@ const Table<SourceRow>& source_table();
 const Table<RejectRow>& reject_table();
 const Table<TimelineRow>& timeline_table();
 const Table<CacheRow>& cache_table();
+const Table<KdeRow>& kde_table();
 
 // Each table's column part of docs/SCHEMA.md (a markdown table), generated.
 std::vector<std::pair<std::string, std::string>> schema_markdown();

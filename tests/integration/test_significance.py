@@ -7,6 +7,7 @@ import io
 import json
 import math
 import os
+import sqlite3
 import tempfile
 
 import numpy as np
@@ -151,6 +152,7 @@ def test_kde(tmp):
     rng = np.random.default_rng(7)
     path = os.path.join(tmp, "weights.ndjson")
     values = {"ref": [], "same": [], "shift": []}
+    second = []  # the reference's second weights (--rank 2)
     with open(path, "w") as f:
         f.write(json.dumps({"type": "meta", "model_id": "kde-8x", "num_experts": E, "top_k": K}) + "\n")
         for tag, (a, b), n in (("ref", (5, 3), 400), ("same", (5, 3), 300), ("shift", (3, 5), 300)):
@@ -159,6 +161,8 @@ def test_kde(tmp):
                 experts = [int(e) for e in rng.choice(E, size=K, replace=False)]
                 f.write(json.dumps({"layer": 0, "experts": experts, "weights": [w1, round(1 - w1, 6)], "tag": tag}) + "\n")
                 values[tag].append(float(np.float32(w1)))
+                if tag == "ref":
+                    second.append(float(np.float32(round(1 - w1, 6))))
     ref = np.array(values["ref"])
     kde = stats.gaussian_kde(ref)
     for test, near_uniform in (("same", True), ("shift", False)):
@@ -174,7 +178,57 @@ def test_kde(tmp):
         check(abs(out["ks_distance"] - ks) < 2e-3, "KS %r vs scipy %r" % (out["ks_distance"], ks))
         check(sum(out["p_value_histogram"]) == len(values[test]), "histogram counts every p-value")
         check((ks < 0.1) if near_uniform else (ks > 0.3), "%s: KS %r" % (test, ks))
-    cli("kde", "--fit", "ref", path, expect_rc=2)
+    test_kde_stored(tmp, path, values, kde)
+    test_kde_rank(path, second)
+    cli("kde", "--test", "same", path, expect_rc=2)  # neither --fit nor --reference
+
+
+def test_kde_stored(tmp, path, values, kde):
+    """`kde --fit REF FILE --db DB` stores the fit (the kde_fit table, read here with plain
+    sqlite3 as docs/SCHEMA.md promises); `kde --test TAG FILE --reference DB` tests against
+    it and gives what the in-memory fit gives."""
+    db = os.path.join(tmp, "fit.db")
+    stored = cli_json("kde", "--fit", "ref", path, "--db", db)["kde"]
+    check(stored["stored_in"] == db and stored["layers"][0]["n_fit"] == len(values["ref"]), "stored: %r" % stored["layers"][0]["n_fit"])
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    rows = con.execute("SELECT tag, layer, value, n, bandwidth, lo, hi, cdf FROM kde_fit").fetchall()
+    con.close()
+    check(len(rows) == 1, "one layer fitted: %r" % len(rows))
+    tag, layer, value, n, h, lo, hi, blob = rows[0]
+    check((tag, layer, value, n) == ("ref", 0, "top1_weight", len(values["ref"])), "row key: %r" % (rows[0][:4],))
+    close(h, math.sqrt(kde.covariance[0][0]), rel=1e-9, what="stored bandwidth")
+    cdf = np.frombuffer(blob, dtype="<f8")
+    check(len(cdf) == 1024, "CDF table length %d" % len(cdf))
+    for i in (0, 300, 511, 1023):
+        x = lo + (hi - lo) * i / (len(cdf) - 1)
+        close(float(cdf[i]), kde.integrate_box_1d(-np.inf, x), rel=1e-9, what="stored CDF at %g" % x)
+    for test in ("same", "shift"):
+        fresh = cli_json("kde", "--fit", "ref", "--test", test, path)["kde"]["layers"][0]
+        ref = cli_json("kde", "--test", test, path, "--reference", db)["kde"]
+        check(ref["fit"] == "ref", "the only stored tag is the reference: %r" % ref["fit"])
+        got = ref["layers"][0]
+        check(got["ks_distance"] == fresh["ks_distance"] and got["p_value_histogram"] == fresh["p_value_histogram"],
+              "%s: stored fit %r vs fresh %r" % (test, got["ks_distance"], fresh["ks_distance"]))
+    # Refitting replaces the stored fit, not adds to it; a tag without a fit, a missing file.
+    cli("kde", "--fit", "ref", path, "--db", db)
+    con = sqlite3.connect(db)
+    check(con.execute("SELECT count(*) FROM kde_fit").fetchone()[0] == 1, "refit replaces")
+    con.close()
+    cli("kde", "--fit", "same", "--test", "shift", path, "--reference", db, expect_rc=3)
+    cli("kde", "--test", "shift", path, "--reference", os.path.join(tmp, "none.db"), expect_rc=1)
+    cli("kde", "--fit", "ref", path, "--reference", db, expect_rc=2)  # --reference needs --test
+    cli("kde", "--test", "shift", "--db", db, expect_rc=2)  # tested values come from FILE
+
+
+def test_kde_rank(path, second):
+    """--rank 2: the second largest weight of each record (1 - w1 here), against scipy."""
+    ref = np.array(second)
+    out = cli_json("kde", "--fit", "ref", "--test", "shift", "--rank", "2", path)["kde"]
+    check(out["value"] == "top2_weight", "value: %r" % out["value"])
+    kde = stats.gaussian_kde(ref)
+    close(out["layers"][0]["bandwidth"], math.sqrt(kde.covariance[0][0]), rel=1e-9, what="rank-2 bandwidth")
+    cli("kde", "--fit", "ref", "--test", "shift", "--rank", "0", path, expect_rc=2)
+    cli("kde", "--fit", "ref", "--test", "shift", "--rank", "3", path, expect_rc=3)  # k = 2
 
 
 def main():
