@@ -4,8 +4,9 @@
 
 #include "cli/input_files.hpp"
 #include "cli/input_reader.hpp"
+#include "ingest/mapped_file.hpp"
+#include "ingest/parallel_ingest.hpp"
 #include "ingest/stream_ingest.hpp"
-#include "ingest/unique_fd.hpp"
 
 namespace moe {
 
@@ -17,17 +18,26 @@ AnalyzeInput parse_input_spec(const std::string& spec) {
 
 std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& given, Format format,
                                        Aggregates& agg, size_t max_line,
-                                       const RecordObserver& observer) {
+                                       const RecordObserver& observer, unsigned threads) {
+    const bool parallel = threads > 1 && !observer && parallel_ingest_possible(agg.options());
     const std::vector<AnalyzeInput> inputs = expand_inputs(given);
     std::vector<SourceStats> stats(inputs.size());
     for (size_t i = 0; i < inputs.size(); ++i) {
         const auto& in = inputs[i];
         const bool is_stdin = in.path == "-";
-        InputReader reader(in.path);
         SourceStats& s = stats[i];
         s.name = is_stdin ? "stdin" : in.path;
         s.kind = is_stdin ? "stdin" : "file";
         s.tag = in.tag;
+        if (parallel && !is_stdin) {
+            const MappedFile mapped(in.path);
+            if (!mapped.bytes().empty() && !compressed_magic(mapped.bytes().substr(0, 4))) {
+                ingest_parallel(mapped.bytes(), agg, s, format, max_line, threads);
+                s.file_size = s.bytes;
+                continue;
+            }
+        }
+        InputReader reader(in.path);
         StreamIngest ingest(agg, s, format, max_line);
         ingest.set_observer(observer);
         for (std::string_view chunk = reader.read(); !chunk.empty(); chunk = reader.read())

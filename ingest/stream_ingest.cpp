@@ -75,6 +75,15 @@ void StreamIngest::finish() {
     splitter_.reset(splitter_.consumed());
 }
 
+bool StreamIngest::at_clean_boundary() const {
+    if (!probation_.empty() || documents_.open() || splitter_.pending_bytes() > 0) return false;
+    StateWriter mine, fresh;
+    parser_.save(mine);
+    LineParser(parser_.format()).save(fresh);
+    // Records held by --exclude-identical-runs: that option keeps ingest sequential.
+    return mine.take() == fresh.take();
+}
+
 void StreamIngest::reset(uint64_t offset) {
     release_held();  // what was read of the old stream counts
     splitter_.reset(offset);
@@ -144,7 +153,7 @@ void StreamIngest::count_or_hold(const RoutingRecord& r, double arrival, std::st
     // that would start with a k no layer has waits (ingest/topk_probation.hpp).
     if (probation_.holds(r.layer) ||
         (!agg_.top_k_known(r.layer) && !agg_.top_k_in_use(r.experts.size())))
-        return probation_.add(HeldRecord::of(r, arrival, line), routing_seq_);
+        return ++probation_holds_, probation_.add(HeldRecord::of(r, arrival, line), routing_seq_);
     count(r, arrival, line);
 }
 

@@ -62,6 +62,14 @@ class StreamIngest : private RecordSink {
     // followed file does so before each commit, so a layer with a single record shows.
     void settle_pending() { settle_probation(true); }
 
+    // For parallel ingest (ingest/parallel_ingest.hpp): nothing spans the last line fed
+    // except the identical-run check's last records (no record held, no document open,
+    // the parsers' state as at the start); the records held on top-k probation so far; the
+    // identical-run check.
+    bool at_clean_boundary() const;
+    uint64_t probation_holds() const { return probation_holds_; }
+    const IdenticalRuns& identical_runs() const { return identical_; }
+
     // Parses one complete line (no newline), as feed() does for each line it finds.
     void line(std::string_view text);
 
@@ -97,6 +105,7 @@ class StreamIngest : private RecordSink {
     StridedBatchCheck strided_;
     IdenticalRuns identical_;
     TopKProbation probation_;
+    uint64_t probation_holds_ = 0;
     uint64_t routing_seq_ = 0;   // routing records seen by this stream (probation window)
     uint32_t seen_experts_ = 0;  // largest id + 1 of the records validated here
     std::string_view current_line_;
