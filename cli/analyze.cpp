@@ -1,12 +1,14 @@
 #include "cli/analyze.hpp"
 
+#include <filesystem>
+#include <optional>
 #include <stdexcept>
 
 #include "cli/input_files.hpp"
 #include "cli/input_reader.hpp"
-#include "ingest/mapped_file.hpp"
 #include "ingest/parallel_ingest.hpp"
 #include "ingest/stream_ingest.hpp"
+#include "models/mapped_file.hpp"
 
 namespace moe {
 
@@ -15,6 +17,26 @@ AnalyzeInput parse_input_spec(const std::string& spec) {
     if (eq == std::string::npos) return {spec, ""};
     return {spec.substr(0, eq), spec.substr(eq + 1)};
 }
+
+namespace {
+// A plain regular file mapped whole for parallel ingest; none for anything else (stdin, a
+// pipe, a compressed or empty file, an error the stream reader then reports itself).
+std::optional<models::MappedFile> map_plain(const std::string& path) {
+    std::error_code ec;
+    if (path == "-" || !std::filesystem::is_regular_file(path, ec) ||
+        std::filesystem::file_size(path, ec) == 0 || ec)
+        return std::nullopt;
+    try {
+        models::MappedFile m(path);
+        const std::string_view head(reinterpret_cast<const char*>(m.data()),
+                                    std::min<size_t>(m.size(), 4));
+        if (m.size() == 0 || compressed_magic(head)) return std::nullopt;
+        return m;
+    } catch (const std::runtime_error&) {
+        return std::nullopt;
+    }
+}
+}  // namespace
 
 std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& given, Format format,
                                        Aggregates& agg, size_t max_line,
@@ -29,13 +51,11 @@ std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& given, F
         s.name = is_stdin ? "stdin" : in.path;
         s.kind = is_stdin ? "stdin" : "file";
         s.tag = in.tag;
-        if (parallel && !is_stdin) {
-            const MappedFile mapped(in.path);
-            if (!mapped.bytes().empty() && !compressed_magic(mapped.bytes().substr(0, 4))) {
-                ingest_parallel(mapped.bytes(), agg, s, format, max_line, threads);
-                s.file_size = s.bytes;
-                continue;
-            }
+        if (auto mapped = parallel ? map_plain(in.path) : std::nullopt) {
+            ingest_parallel({reinterpret_cast<const char*>(mapped->data()), mapped->size()}, agg, s,
+                            format, max_line, threads);
+            s.file_size = s.bytes;
+            continue;
         }
         InputReader reader(in.path);
         StreamIngest ingest(agg, s, format, max_line);
