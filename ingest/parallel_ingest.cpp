@@ -35,10 +35,12 @@ struct Part {
     }
 };
 
-void feed_range(StreamIngest& ingest, std::string_view bytes, uint64_t begin, uint64_t end) {
+void feed_range(StreamIngest& ingest, std::string_view bytes, uint64_t begin, uint64_t end,
+                const ReadDone& done) {
     for (uint64_t at = begin; at < end;) {
         const uint64_t next = std::min<uint64_t>(end, (at / kReadBytes + 1) * kReadBytes);
         ingest.feed(bytes.substr(at, next - at));
+        if (done) done(at, next - at);
         at = next;
     }
 }
@@ -79,7 +81,8 @@ bool parallel_ingest_possible(const AnalyticsOptions& o) {
 }
 
 ParallelIngestResult ingest_parallel(std::string_view bytes, Aggregates& agg, SourceStats& s,
-                                     Format format, size_t max_line, unsigned threads) {
+                                     Format format, size_t max_line, unsigned threads,
+                                     const ReadDone& done) {
     const std::vector<uint64_t> starts = cut(bytes, std::max(1u, threads));
     const size_t n = starts.size();
     const auto end_of = [&](size_t i) { return i + 1 < n ? starts[i + 1] : bytes.size(); };
@@ -90,7 +93,7 @@ ParallelIngestResult ingest_parallel(std::string_view bytes, Aggregates& agg, So
         parts[i] = std::make_unique<Part>(starts[i], end_of(i), agg.options(), s, format, max_line);
         running.push_back(std::async(std::launch::async, [&, i] {
             Part& p = *parts[i];
-            feed_range(p.ingest, bytes, p.begin, p.end);
+            feed_range(p.ingest, bytes, p.begin, p.end, done);
             if (i + 1 == n) {
                 p.consumed = p.ingest.consumed();
                 p.ingest.finish();
@@ -98,7 +101,7 @@ ParallelIngestResult ingest_parallel(std::string_view bytes, Aggregates& agg, So
         }));
     }
     StreamIngest first(agg, s, format, max_line);
-    feed_range(first, bytes, 0, end_of(0));
+    feed_range(first, bytes, 0, end_of(0), done);
     for (auto& r : running)
         r.get();  // rethrows a part's exception
 
@@ -130,7 +133,7 @@ ParallelIngestResult ingest_parallel(std::string_view bytes, Aggregates& agg, So
         resumed->restore(parts[i - 1]->ingest.checkpoint());
         rest = resumed.get();
     }
-    feed_range(*rest, bytes, n > 1 ? starts[i] : bytes.size(), bytes.size());
+    feed_range(*rest, bytes, n > 1 ? starts[i] : bytes.size(), bytes.size(), done);
     s.offset = rest->consumed();
     rest->finish();
     return result;

@@ -6,6 +6,7 @@
 // else the rest is read sequentially from the last appended chunk's checkpoint.
 #pragma once
 
+#include <functional>
 #include <string_view>
 
 #include "analytics/aggregates.hpp"
@@ -25,8 +26,11 @@ struct ParallelIngestResult {
 
 // Reads all of `bytes` (a whole input) as StreamIngest would, finish() included, with up
 // to `threads` threads; sets s.offset as consumed() before finish(). Precondition:
-// parallel_ingest_possible(agg.options()).
+// parallel_ingest_possible(agg.options()). `done(offset, length)` is told each range of
+// `bytes` read (a mapped file drops those pages, so memory stays flat in the file's size).
+using ReadDone = std::function<void(uint64_t offset, uint64_t length)>;
 ParallelIngestResult ingest_parallel(std::string_view bytes, Aggregates& agg, SourceStats& s,
-                                     Format format, size_t max_line, unsigned threads);
+                                     Format format, size_t max_line, unsigned threads,
+                                     const ReadDone& done = {});
 
 }  // namespace moe
