@@ -53,7 +53,8 @@ std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& given, F
         s.tag = in.tag;
         if (auto mapped = parallel ? map_plain(in.path) : std::nullopt) {
             ingest_parallel({reinterpret_cast<const char*>(mapped->data()), mapped->size()}, agg, s,
-                            format, max_line, threads);
+                            format, max_line, threads,
+                            [&](uint64_t at, uint64_t n) { mapped->release(at, n); });
             s.file_size = s.bytes;
             continue;
         }
