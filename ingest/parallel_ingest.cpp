@@ -27,6 +27,7 @@ struct Part {
          Format format, size_t max_line)
         : begin(b), end(e), agg(o), stats(with_tag(source)), ingest(agg, stats, format, max_line) {
         ingest.reset(begin);  // offsets count from the file's start (no BOM strip mid-file)
+        ingest.count_new_top_k_at_once();
     }
     static SourceStats with_tag(const SourceStats& source) {
         SourceStats s;
@@ -65,8 +66,12 @@ std::vector<uint64_t> cut(std::string_view bytes, unsigned n) {
 bool independent(const Part& p, const Aggregates& agg, const IdenticalRuns& before) {
     const AnalyticsOptions& o = agg.options();
     const ModelFacts configured = ModelFacts::configured(o);
-    return p.ingest.probation_holds() == 0 &&  // a layer new to it, maybe not to one pass
-           p.stats.meta_records == 0 &&
+    // Its layers' first records were counted at once: one pass would have held them on
+    // probation unless their k was known or in use before the chunk.
+    const TagStats& all = p.agg.tag(kAllTag);
+    for (int32_t l : all.layer_ids())
+        if (!agg.top_k_known(l) && !agg.top_k_in_use(all.layer(l)->top_k)) return false;
+    return p.ingest.probation_holds() == 0 && p.stats.meta_records == 0 &&
            p.stats.rejects[static_cast<size_t>(RejectReason::invalid_meta)] == 0 &&
            agg.facts().top_k == configured.top_k &&  // no meta record stated what it lacks
            agg.num_experts_stated() == configured.num_experts_stated &&

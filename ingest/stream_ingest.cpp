@@ -152,7 +152,7 @@ void StreamIngest::count_or_hold(const RoutingRecord& r, double arrival, std::st
     // A new layer whose k another layer already has is counted at once; only a layer
     // that would start with a k no layer has waits (ingest/topk_probation.hpp).
     if (probation_.holds(r.layer) ||
-        (!agg_.top_k_known(r.layer) && !agg_.top_k_in_use(r.experts.size())))
+        (hold_new_top_k_ && !agg_.top_k_known(r.layer) && !agg_.top_k_in_use(r.experts.size())))
         return ++probation_holds_, probation_.add(HeldRecord::of(r, arrival, line), routing_seq_);
     count(r, arrival, line);
 }

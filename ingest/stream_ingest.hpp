@@ -68,6 +68,10 @@ class StreamIngest : private RecordSink {
     // identical-run check.
     bool at_clean_boundary() const;
     uint64_t probation_holds() const { return probation_holds_; }
+    // A chunk after the first counts a layer's first records at once instead of holding
+    // them on probation; parallel ingest then checks that one pass would not have held them
+    // either (the k was in use or known before the chunk).
+    void count_new_top_k_at_once() { hold_new_top_k_ = false; }
     const IdenticalRuns& identical_runs() const { return identical_; }
 
     // Parses one complete line (no newline), as feed() does for each line it finds.
@@ -106,6 +110,7 @@ class StreamIngest : private RecordSink {
     IdenticalRuns identical_;
     TopKProbation probation_;
     uint64_t probation_holds_ = 0;
+    bool hold_new_top_k_ = true;
     uint64_t routing_seq_ = 0;   // routing records seen by this stream (probation window)
     uint32_t seen_experts_ = 0;  // largest id + 1 of the records validated here
     std::string_view current_line_;

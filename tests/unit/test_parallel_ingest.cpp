@@ -142,8 +142,7 @@ TEST_CASE("a run of identical routings across a chunk start falls back to one pa
 
 TEST_CASE("a layer first seen by a later chunk with a new top-k falls back", "[parallel]") {
     // Layer 9 appears only in the second half, with a k no other layer has: one pass holds
-    // its records on probation just as the chunk does, but the chunk cannot know the k of
-    // the first half, so it is not appended.
+    // its records on probation; the chunk counted them at once, so it is not appended.
     std::string log = selection_log(5, 4000);
     for (int i = 0; i < 100; ++i)
         log += "9," + std::to_string(i % 30) + " " + std::to_string(30 + i % 30) + "\n";
