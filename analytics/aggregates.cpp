@@ -256,8 +256,7 @@ void Aggregates::pad_to_num_experts() {
     }
 }
 
-std::optional<std::string> Aggregates::merge(const Aggregates& o) {
-    // Everything is checked before anything changes: a refused merge leaves *this intact.
+std::optional<std::string> Aggregates::merge_conflict(const Aggregates& o) const {
     if (auto c = find_conflict(facts_, o.facts_))
         return std::string(c->field->key) + " " + c->ours + " vs " + c->theirs;
     const TagStats& mine = *tags_[kAllTag];
@@ -267,13 +266,43 @@ std::optional<std::string> Aggregates::merge(const Aggregates& o) {
             return "layer " + std::to_string(l) + " has top-" + std::to_string(m->top_k) +
                    " in one and top-" + std::to_string(o.tags_[kAllTag]->layer(l)->top_k) +
                    " in the other";
+    return std::nullopt;
+}
 
+std::optional<std::string> Aggregates::merge(const Aggregates& o) {
+    // Everything is checked before anything changes: a refused merge leaves *this intact.
+    if (auto why = merge_conflict(o)) return why;
+    absorb(o, false);
+    return std::nullopt;
+}
+
+std::optional<std::string> Aggregates::append(const Aggregates& o) {
+    if (auto why = merge_conflict(o)) return why;
+    if (o.tags_[kAllTag]->global.counted > 0) return std::string("engine totals");
+    if (o.tag_cap_reached_ || tags_.size() + o.tags_.size() > opts_.max_tags)
+        return std::string("tag cap");
+    // Layers created by counting only grow: within the budget at the end, within it all
+    // along, so neither part met a memory_budget reject that one pass would not have.
+    const uint64_t E = std::max(facts_.num_experts, o.facts_.num_experts);
+    if ((layer_count_ + o.layer_count_) * layer_bytes(E) > opts_.memory_budget)
+        return std::string("memory budget");
+    absorb(o, true);
+    return std::nullopt;
+}
+
+void Aggregates::absorb(const Aggregates& o, bool continues) {
     combine(facts_, o.facts_);
+    const auto add = [&](LayerStats& into, const LayerStats& from) {
+        if (continues)
+            into.append(from, facts_.ema_decay);
+        else
+            into.merge(from);
+    };
     for (const auto& ot : o.tags_) {
         TagStats& t = tag(tag_id(ot->name));
-        t.global.merge(ot->global);
+        add(t.global, ot->global);
         for (size_t l = 0; l < ot->layers.size(); ++l)
-            if (ot->layers[l]) t.layer_or_create(static_cast<int32_t>(l)).merge(*ot->layers[l]);
+            if (ot->layers[l]) add(t.layer_or_create(static_cast<int32_t>(l)), *ot->layers[l]);
         for (const auto& [key, g] : ot->gates)
             t.gates[key].merge(g);
     }
@@ -283,7 +312,6 @@ std::optional<std::string> Aggregates::merge(const Aggregates& o) {
         timeline_.add_counts(k, b);
     }
     pad_to_num_experts();
-    return std::nullopt;
 }
 
 }  // namespace moe

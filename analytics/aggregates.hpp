@@ -126,6 +126,12 @@ class Aggregates {
 
     // Adds all counts of another aggregate (used by `moescope merge`).
     std::optional<std::string> merge(const Aggregates& other);
+    // Adds the next part of the same stream, counted from a fresh Aggregates with the same
+    // options (ingest/parallel_ingest.hpp): as merge(), but EMAs continue (EmaVector::
+    // continue_with). Refused, changing nothing, where the parts could not be told apart
+    // from one sequential pass: conflicting facts or top-k, engine totals, the tag cap or
+    // the memory budget.
+    std::optional<std::string> append(const Aggregates& later);
 
     // Makes every layer's vectors num_experts() long, so reports see dead experts.
     void pad_to_num_experts();
@@ -147,6 +153,8 @@ class Aggregates {
     bool windowed() const { return windowed_; }
 
   private:
+    std::optional<std::string> merge_conflict(const Aggregates& o) const;
+    void absorb(const Aggregates& o, bool continues);
     std::optional<RejectReason> validate(const RoutingRecord& r, double arrival) const;
     void count(TagStats& t, const RoutingRecord& r);
 

@@ -5,6 +5,7 @@
 // `norm` follows the same recursion with x = 1, i.e. 1 - d^T, for the bias-corrected value.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -41,6 +42,19 @@ class EmaVector {
         for (size_t i = 0; i < v_.size(); ++i)
             out[i] = scale_ * v_[i];
         return out;
+    }
+
+    // This EMA followed by `later`'s `n_later` updates, `later` having started from zero:
+    // the recursion is linear, so ema = ema_this * d^n_later + ema_later (norm alike).
+    // Unlike adding independent nodes' EMAs (`moescope merge`), this continues one stream
+    // (ingest/parallel_ingest.hpp).
+    void continue_with(const EmaVector& later, uint64_t n_later, double decay) {
+        const double f = std::pow(decay, static_cast<double>(n_later));
+        materialize();
+        if (v_.size() < later.v_.size()) v_.resize(later.v_.size(), 0.0);
+        for (size_t e = 0; e < v_.size(); ++e)
+            v_[e] = v_[e] * f + later.value(e);
+        norm_ = norm_ * f + later.norm_;
     }
 
   private:

@@ -52,6 +52,14 @@ void LayerStats::add_counts(int32_t first, std::span<const double> counts, uint3
     dirty = true;
 }
 
+void LayerStats::append(const LayerStats& later, double decay) {
+    EmaVector continued = ema;
+    continued.continue_with(later.ema, later.tokens, decay);
+    merge(later);
+    ema = std::move(continued);
+    ema.resize(num_experts());
+}
+
 void LayerStats::merge(const LayerStats& o) {
     resize(o.num_experts(), o.cooc.num_experts() > 0);
     tokens += o.tokens;

@@ -62,6 +62,9 @@ struct LayerStats {
 
     // Adds another node's counts (EMA values add; see README "Merging").
     void merge(const LayerStats& o);
+    // Adds the counts of the same stream's next part, read from a fresh state: as merge(),
+    // but the EMA continues (EmaVector::continue_with over later's records).
+    void append(const LayerStats& later, double decay);
 };
 
 }  // namespace moe

@@ -82,6 +82,29 @@ struct SourceStats {
     }
     bool dirty = true;  // changed since the last save
 
+    // Adds the counters of the same source's next part (ingest/parallel_ingest.hpp);
+    // samples stay the first ones in order.
+    void append(const SourceStats& later) {
+        bytes += later.bytes;
+        lines += later.lines;
+        records += later.records;
+        gate_records += later.gate_records;
+        meta_records += later.meta_records;
+        skipped_lines += later.skipped_lines;
+        for (size_t i = 0; i < kRejectReasonCount; ++i) {
+            rejects[i] += later.rejects[i];
+            for (const std::string& s : later.reject_samples[i])
+                if (reject_samples[i].size() < kSamplesPerReason) reject_samples[i].push_back(s);
+        }
+        for (const std::string& s : later.skipped_samples)
+            if (skipped_samples.size() < kSamplesPerReason) skipped_samples.push_back(s);
+        batches_checked += later.batches_checked;
+        batches_strided += later.batches_strided;
+        identical_runs += later.identical_runs;
+        identical_records += later.identical_records;
+        identical_excluded += later.identical_excluded;
+    }
+
     // Printable, bounded UTF-8 copy of a line, cut on a character boundary: control bytes and
     // bytes that are not UTF-8 become "\xNN".
     static std::string sample_of(std::string_view line);

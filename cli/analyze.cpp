@@ -1,12 +1,14 @@
 #include "cli/analyze.hpp"
 
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 
 #include "cli/input_files.hpp"
 #include "cli/input_reader.hpp"
+#include "ingest/parallel_ingest.hpp"
 #include "ingest/stream_ingest.hpp"
-#include "ingest/unique_fd.hpp"
+#include "models/mapped_file.hpp"
 
 namespace moe {
 
@@ -16,9 +18,30 @@ AnalyzeInput parse_input_spec(const std::string& spec) {
     return {spec.substr(0, eq), spec.substr(eq + 1)};
 }
 
+namespace {
+// A plain regular file mapped whole for parallel ingest; none for anything else (stdin, a
+// pipe, a compressed or empty file, an error the stream reader then reports itself).
+std::optional<models::MappedFile> map_plain(const std::string& path) {
+    std::error_code ec;
+    if (path == "-" || !std::filesystem::is_regular_file(path, ec) ||
+        std::filesystem::file_size(path, ec) == 0 || ec)
+        return std::nullopt;
+    try {
+        models::MappedFile m(path);
+        const std::string_view head(reinterpret_cast<const char*>(m.data()),
+                                    std::min<size_t>(m.size(), 4));
+        if (m.size() == 0 || compressed_magic(head)) return std::nullopt;
+        return m;
+    } catch (const std::runtime_error&) {
+        return std::nullopt;
+    }
+}
+}  // namespace
+
 std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& given, Format format,
                                        Aggregates& agg, size_t max_line,
-                                       const RecordObserver& observer) {
+                                       const RecordObserver& observer, unsigned threads) {
+    const bool parallel = threads > 1 && !observer && parallel_ingest_possible(agg.options());
     const std::vector<AnalyzeInput> inputs = expand_inputs(given);
     std::vector<SourceStats> stats(inputs.size());
     for (size_t i = 0; i < inputs.size(); ++i) {
@@ -28,16 +51,25 @@ std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& given, F
         s.name = is_stdin ? "stdin" : in.path;
         s.kind = is_stdin ? "stdin" : "file";
         s.tag = in.tag;
-        StreamIngest ingest(agg, s, format, max_line);
-        ingest.set_observer(observer);
         if (const FormatEntry* whole = FormatRegistry::builtin().file_reader(format, in.path)) {
+            StreamIngest ingest(agg, s, format, max_line);
+            ingest.set_observer(observer);
             std::error_code ec;  // a binary recorder (GGUF, safetensors): read by path
             const auto size = std::filesystem::file_size(in.path, ec);
             s.offset = s.file_size = ec ? 0 : size;
             ingest.read_file(*whole, in.path, s.offset);
             continue;
         }
+        if (auto mapped = parallel ? map_plain(in.path) : std::nullopt) {
+            ingest_parallel({reinterpret_cast<const char*>(mapped->data()), mapped->size()}, agg, s,
+                            format, max_line, threads,
+                            [&](uint64_t at, uint64_t n) { mapped->release(at, n); });
+            s.file_size = s.bytes;
+            continue;
+        }
         InputReader reader(in.path);
+        StreamIngest ingest(agg, s, format, max_line);
+        ingest.set_observer(observer);
         for (std::string_view chunk = reader.read(); !chunk.empty(); chunk = reader.read())
             ingest.feed(chunk);
         // A truncated compressed file: what was decompressed is counted, the cut line is a

@@ -22,10 +22,12 @@ AnalyzeInput parse_input_spec(const std::string& spec);
 
 // Feeds every input (a directory: its files, cli/input_files.hpp) through the same
 // StreamIngest as the daemon. Throws std::runtime_error with the path when a file cannot be
-// read. `observer` sees every accepted record.
+// read. `observer` sees every accepted record. With `threads` > 1 a plain regular file is
+// read by that many threads (ingest/parallel_ingest.hpp) unless an observer needs the
+// records in order.
 std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& inputs, Format format,
                                        Aggregates& agg,
                                        size_t max_line = LineSplitter::kDefaultMaxLine,
-                                       const RecordObserver& observer = {});
+                                       const RecordObserver& observer = {}, unsigned threads = 1);
 
 }  // namespace moe

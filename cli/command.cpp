@@ -63,6 +63,7 @@ void files(CLI::App& app, CommandArgs& a) {
                    "Log files to analyse in memory instead of the database (FILE or FILE=TAG; "
                    "- for stdin)");
     a.analysis.add_to(app, "Analysis of FILE arguments");
+    a.analysis.add_threads_to(app, "Analysis of FILE arguments");
 }
 
 void query(CLI::App& app, CommandArgs& a) {

@@ -52,7 +52,8 @@ std::vector<SourceStats> load(const CommandSpec& c, const CommandArgs& a, const 
             inputs.push_back(parse_input_spec(f));
         RecordObserver keep;
         if (seq) keep = [seq](TagId t, const RoutingRecord& r) { seq->add(t, r); };
-        return analyze_files(inputs, a.analysis.resolved_format(), agg, a.analysis.max_line, keep);
+        return analyze_files(inputs, a.analysis.resolved_format(), agg, a.analysis.max_line, keep,
+                             a.analysis.resolved_threads());
     }
     Store store = Store::open_read_only(db);
     store.load(agg);

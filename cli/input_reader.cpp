@@ -75,10 +75,17 @@ bool fill(int fd, InputReader::Codec& c, const std::string& path) {
     }
 }
 
+bool starts_with(std::string_view head, const unsigned char* magic, size_t n) {
+    return head.size() >= n && std::memcmp(head.data(), magic, n) == 0;
+}
 bool starts_with(const InputReader::Codec& c, const unsigned char* magic, size_t n) {
-    return c.in_len >= n && std::memcmp(c.in.data(), magic, n) == 0;
+    return starts_with(std::string_view(c.in.data(), c.in_len), magic, n);
 }
 }  // namespace
+
+bool compressed_magic(std::string_view head) {
+    return starts_with(head, kGzip, 2) || starts_with(head, kZstd, 4);
+}
 
 std::string_view InputReader::read() {
     Codec& c = *codec_;

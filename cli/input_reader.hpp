@@ -9,6 +9,9 @@
 
 namespace moe {
 
+// Whether a file starting with `head` is gzip or zstd (what InputReader decompresses).
+bool compressed_magic(std::string_view head);
+
 class InputReader {
   public:
     // Opens `path` ("-": standard input). Throws std::runtime_error naming the file.

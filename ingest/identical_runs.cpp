@@ -10,9 +10,26 @@ uint64_t IdenticalRuns::observe(const RoutingRecord& r) {
         std::equal(r.experts.begin(), r.experts.end(), l.experts.begin(), l.experts.end()) &&
         std::equal(r.weights.begin(), r.weights.end(), l.weights.begin(), l.weights.end()))
         return ++l.run;
+    if (l.run == 0)
+        first_[r.layer] = {
+            {r.experts.begin(), r.experts.end()}, {r.weights.begin(), r.weights.end()}, 1};
     l.experts.assign(r.experts.begin(), r.experts.end());
     l.weights.assign(r.weights.begin(), r.weights.end());
     return l.run = 1;
+}
+
+bool IdenticalRuns::continued_by(const IdenticalRuns& later) const {
+    for (const auto& [layer, f] : later.first_)
+        if (auto it = last_.find(layer); it != last_.end() && it->second.run > 0 &&
+                                         it->second.experts == f.experts &&
+                                         it->second.weights == f.weights)
+            return true;
+    return false;
+}
+
+void IdenticalRuns::advance(const IdenticalRuns& later) {
+    for (const auto& [layer, l] : later.last_)
+        last_[layer] = l;
 }
 
 std::vector<HeldRecord> IdenticalRuns::release_all() {

@@ -29,6 +29,12 @@ class IdenticalRuns {
     void save(StateWriter& w) const;
     bool restore(StateReader& r);
 
+    // Parallel ingest (ingest/parallel_ingest.hpp): whether `later`, the state of the next
+    // chunk started fresh, would have continued a run of this one (its first record of some
+    // layer equals our last of that layer); advance() makes `later`'s last records ours.
+    bool continued_by(const IdenticalRuns& later) const;
+    void advance(const IdenticalRuns& later);
+
   private:
     struct Last {
         std::vector<int32_t> experts;
@@ -36,6 +42,7 @@ class IdenticalRuns {
         uint64_t run = 0;
     };
     std::map<int32_t, Last> last_;
+    std::map<int32_t, Last> first_;  // each layer's first record of this stream
     std::map<int32_t, std::vector<HeldRecord>> held_;
 };
 

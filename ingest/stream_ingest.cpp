@@ -83,6 +83,15 @@ void StreamIngest::finish() {
     splitter_.reset(splitter_.consumed());
 }
 
+bool StreamIngest::at_clean_boundary() const {
+    if (!probation_.empty() || documents_.open() || splitter_.pending_bytes() > 0) return false;
+    StateWriter mine, fresh;
+    parser_.save(mine);
+    LineParser(parser_.format()).save(fresh);
+    // Records held by --exclude-identical-runs: that option keeps ingest sequential.
+    return mine.take() == fresh.take();
+}
+
 void StreamIngest::reset(uint64_t offset) {
     release_held();  // what was read of the old stream counts
     splitter_.reset(offset);
@@ -151,8 +160,8 @@ void StreamIngest::count_or_hold(const RoutingRecord& r, double arrival, std::st
     // A new layer whose k another layer already has is counted at once; only a layer
     // that would start with a k no layer has waits (ingest/topk_probation.hpp).
     if (probation_.holds(r.layer) ||
-        (!agg_.top_k_known(r.layer) && !agg_.top_k_in_use(r.experts.size())))
-        return probation_.add(HeldRecord::of(r, arrival, line), routing_seq_);
+        (hold_new_top_k_ && !agg_.top_k_known(r.layer) && !agg_.top_k_in_use(r.experts.size())))
+        return ++probation_holds_, probation_.add(HeldRecord::of(r, arrival, line), routing_seq_);
     count(r, arrival, line);
 }
 

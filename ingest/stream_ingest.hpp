@@ -64,6 +64,17 @@ class StreamIngest : private RecordSink {
 
     // A binary whole-file format's records (FormatEntry::read_file), `size` bytes of input.
     void read_file(const FormatEntry& format, const std::string& path, uint64_t size);
+    // For parallel ingest (ingest/parallel_ingest.hpp): nothing spans the last line fed
+    // except the identical-run check's last records (no record held, no document open,
+    // the parsers' state as at the start); the records held on top-k probation so far; the
+    // identical-run check.
+    bool at_clean_boundary() const;
+    uint64_t probation_holds() const { return probation_holds_; }
+    // A chunk after the first counts a layer's first records at once instead of holding
+    // them on probation; parallel ingest then checks that one pass would not have held them
+    // either (the k was in use or known before the chunk).
+    void count_new_top_k_at_once() { hold_new_top_k_ = false; }
+    const IdenticalRuns& identical_runs() const { return identical_; }
 
     // Parses one complete line (no newline), as feed() does for each line it finds.
     void line(std::string_view text);
@@ -100,6 +111,8 @@ class StreamIngest : private RecordSink {
     StridedBatchCheck strided_;
     IdenticalRuns identical_;
     TopKProbation probation_;
+    uint64_t probation_holds_ = 0;
+    bool hold_new_top_k_ = true;
     uint64_t routing_seq_ = 0;   // routing records seen by this stream (probation window)
     uint32_t seen_experts_ = 0;  // largest id + 1 of the records validated here
     std::string_view current_line_;

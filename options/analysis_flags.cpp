@@ -1,5 +1,7 @@
 #include "options/analysis_flags.hpp"
 
+#include <algorithm>
+#include <thread>
 #include <vector>
 
 #include "parsers/record.hpp"
@@ -49,6 +51,19 @@ void AnalysisFlags::add_to(CLI::App& app, const std::string& group) {
         ->check(CLI::Range(size_t{64}, size_t{1} << 30))
         ->capture_default_str()
         ->group(group);
+}
+
+void AnalysisFlags::add_threads_to(CLI::App& app, const std::string& group) {
+    app.add_option("--threads", threads,
+                   "Threads reading each plain file; 0: every core. Results equal one "
+                   "thread's (docs/ARCHITECTURE.md \"Parallel ingest\")")
+        ->check(CLI::Range(0u, 1024u))
+        ->capture_default_str()
+        ->group(group);
+}
+
+unsigned AnalysisFlags::resolved_threads() const {
+    return threads ? threads : std::max(1u, std::thread::hardware_concurrency());
 }
 
 AnalyticsOptions AnalysisFlags::resolved_analytics() const {

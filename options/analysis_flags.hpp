@@ -17,6 +17,12 @@ struct AnalysisFlags {
     std::string analytics_set = "full";
     AnalyticsOptions analytics;
     size_t max_line = LineSplitter::kDefaultMaxLine;
+    unsigned threads = 0;  // 0: every core
+
+    // --threads: threads reading one file (ingest/parallel_ingest.hpp); `moescope` only,
+    // the daemon's sources are live streams.
+    void add_threads_to(CLI::App& app, const std::string& group = "Analysis");
+    unsigned resolved_threads() const;
 
     // --format, --ema-decay, --num-experts, --top-k, --exclude-identical-runs, --bucket-s,
     // --analytics, --max-tags,
