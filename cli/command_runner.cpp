@@ -45,7 +45,7 @@ std::optional<int64_t> time_option(const std::string& name, const std::string& t
 
 // Loads what `c` needs into agg/sources: FILE arguments analysed in memory, else the database.
 std::vector<SourceStats> load(const CommandSpec& c, const CommandArgs& a, const std::string& db,
-                              Aggregates& agg, bool windowed, RoutingSequence* seq) {
+                              Aggregates& agg, bool windowed, RoutingSequence* seq, int64_t now) {
     if (!a.files.empty()) {
         std::vector<AnalyzeInput> inputs;
         for (const auto& f : a.files)
@@ -57,7 +57,14 @@ std::vector<SourceStats> load(const CommandSpec& c, const CommandArgs& a, const 
     }
     Store store = Store::open_read_only(db);
     store.load(agg);
-    if ((c.needs & kNeedsTimeline) || windowed) store.load_timeline(agg);
+    if (windowed) {
+        // The window's buckets only (docs/FIGURES.md "Time windows"); apply_window checks
+        // the same bounds again.
+        store.load_timeline_window(agg, time_option("--since", a.since, now).value_or(INT64_MIN),
+                                   time_option("--until", a.until, now).value_or(INT64_MAX));
+    } else if (c.needs & kNeedsTimeline) {
+        store.load_timeline(agg);
+    }
     return store.load_sources();
 }
 
@@ -257,8 +264,9 @@ int run_cli(int argc, char** argv) {
         const Query x{agg, sources, a.q, a, db_wanted ? db : std::string(), kept};
         if (c.needs & kNoLoad) return c.action(x);
         const bool windowed = !a.since.empty() || !a.until.empty();
-        sources = load(c, a, db, agg, windowed, kept);
-        apply_window(c, a, agg, now_seconds());
+        const int64_t now = now_seconds();  // one "now" for the load and the window
+        sources = load(c, a, db, agg, windowed, kept, now);
+        apply_window(c, a, agg, now);
         if (c.needs & kNeedsPerToken) require_per_token(c, x);
         if (c.needs & kNeedsLayer) require_layer(x);
         if (!a.html.empty() && !c.action)  // analyze --html: the report as well as the text

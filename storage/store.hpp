@@ -46,6 +46,10 @@ class Store {
     void set_merged_ids(const std::vector<std::string>& ids);
     // Loads the timeline buckets (hits over time) into agg.timeline().
     void load_timeline(Aggregates& agg) const;
+    // Only the buckets starting in [since, until), read through the bucket index (a year of
+    // history is not loaded for an hour's window), plus the first and the last bucket of the
+    // whole timeline, so a caller can still say what span the timed records cover.
+    void load_timeline_window(Aggregates& agg, int64_t since, int64_t until) const;
     // Timeline buckets older than this are deleted at each save (0: kept forever).
     void set_retention_seconds(int64_t s) { retention_seconds_ = s; }
     // Roll-ups (docs/SCHEMA.md "Roll-ups"): timeline buckets older than hour_after seconds

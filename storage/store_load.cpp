@@ -103,4 +103,20 @@ void Store::load_timeline(Aggregates& agg) const {
         });
 }
 
+void Store::load_timeline_window(Aggregates& agg, int64_t since, int64_t until) const {
+    auto add = [&](TimelineRow& r) {
+        agg.timeline().add_counts({agg.tag_id(r.tag), r.layer, r.bucket}, r.c);
+    };
+    const std::string in_window =
+        "bucket >= " + std::to_string(since) + " AND bucket < " + std::to_string(until);
+    // The edges first (outside the window they change no figure), then the window.
+    const std::string edges =
+        "(SELECT min(bucket) FROM timeline), (SELECT max(bucket) FROM timeline)";
+    timeline_table().read(
+        db_, "bucket", [](TimelineRow&) { return true; }, add,
+        "bucket IN (" + edges + ") AND NOT (" + in_window + ")");
+    timeline_table().read(
+        db_, "bucket", [](TimelineRow&) { return true; }, add, in_window);
+}
+
 }  // namespace moe

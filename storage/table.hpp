@@ -53,8 +53,9 @@ struct Table {
         return std::string(verb) + " INTO " + name + "(" + column_list() + ") VALUES(" + marks +
                ")" + (tail.empty() ? "" : " ") + std::string(tail);
     }
-    std::string select_sql(std::string_view order = "") const {
+    std::string select_sql(std::string_view order = "", std::string_view where = "") const {
         return "SELECT " + column_list() + " FROM " + name +
+               (where.empty() ? "" : " WHERE " + std::string(where)) +
                (order.empty() ? "" : " ORDER BY " + std::string(order));
     }
 
@@ -68,8 +69,9 @@ struct Table {
     // `resolve(row)` points it at its object (false: skip the row), then the other columns
     // are read and `each(row)` finishes it.
     template <class Resolve, class Each>
-    void read(const sql::Database& db, std::string_view order, Resolve resolve, Each each) const {
-        auto q = db.prepare(select_sql(order));
+    void read(const sql::Database& db, std::string_view order, Resolve resolve, Each each,
+              std::string_view where = "") const {
+        auto q = db.prepare(select_sql(order, where));
         while (q.step()) {
             Row row{};
             size_t i = 0;
