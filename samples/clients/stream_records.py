@@ -22,6 +22,8 @@ first line, {"type": "auth", "token": "..."}; over plain TCP anyone on the path 
 so use it with TLS off loopback.
 """
 import argparse
+import array
+import base64
 import json
 import random
 import socket
@@ -84,12 +86,26 @@ class MoescopeSink:
         self._send(rec)
 
     def forward_response(self, routed_experts, request=None, phase=None, num_layers=None,
-                         top_k=None):
+                         top_k=None, prompt_tokens=None):
         """An engine response's routed experts, forwarded as one line:
         vLLM (--enable-return-routed-experts): output.routed_experts, [tokens][layers][top_k];
         SGLang: meta_info["routed_experts"] (base64 int32 of the same shape), which needs
         num_layers and top_k to be reshaped. phase ("prefill" / "decode") splits the figures:
-        the record's tag becomes TAG@PHASE (moescope ... --phase decode)."""
+        the record's tag becomes TAG@PHASE (moescope ... --phase decode). prompt_tokens (the
+        request's prompt length, which the client knows): the first prompt_tokens tokens are
+        sent as prefill, the rest as decode."""
+        if prompt_tokens is not None:
+            tokens = routed_experts
+            if isinstance(tokens, str):
+                flat = array.array("i", base64.b64decode(tokens))
+                per = num_layers * top_k
+                tokens = [[list(flat[t * per + l * top_k:t * per + (l + 1) * top_k])
+                           for l in range(num_layers)] for t in range(len(flat) // per)]
+            if tokens[:prompt_tokens]:
+                self.forward_response(tokens[:prompt_tokens], request, "prefill")
+            if tokens[prompt_tokens:]:
+                self.forward_response(tokens[prompt_tokens:], request, "decode")
+            return
         rec = {"routed_experts": routed_experts}
         if isinstance(routed_experts, str):
             rec["num_layers"], rec["top_k"] = num_layers, top_k
