@@ -382,8 +382,10 @@ std::string text_of(const PlaceResult& r) {
     }
     s += sum.render("  ");
     if (r.has_fanout)
-        s += "  (fanout_gpus: GPUs a token's top-k visits at least, mean; fanout_excess: share "
-             "of tokens visiting more GPUs than ceil(k / slots per GPU))\n";
+        s += wrap("  ",
+                  "(fanout_gpus: GPUs a token's top-k visits at least, mean; fanout_excess: "
+                  "share of tokens visiting more GPUs than ceil(k / slots per GPU))",
+                  100, "   ");
     if (r.by_tag_asked) s += "\n" + by_tag_text(r);
     if (r.layers.size() == 1)
         s += "\nLayer " + std::to_string(r.layers[0].layer) + " per GPU:\n" +
