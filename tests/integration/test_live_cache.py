@@ -1,6 +1,6 @@
 """The daemon's live expert-cache simulation (moescoped --cache-capacity): lru and lfu hit
 counts per (tag, layer, capacity) equal the plain-Python reference of test_decisions.py and
-`moescope cache` on the same files; static answers from a database for any capacity; the
+`moescope cache` on the same files; static answers from a database for any capacity; merge adds the counters; the
 counters survive a restart and appear as Prometheus metrics (docs/FIGURES.md "Cache
 simulation")."""
 import os
@@ -98,6 +98,15 @@ def main():
             d.stop()
         after = rows_of(cli_json("--db", db2, "cache"))
         check(after == before, "counters unchanged across a restart with nothing new to read")
+
+        # merge adds the live counters of the node databases (the contents are not mergeable).
+        db3 = ingest(os.path.join(tmp, "llama3.db"), [LLAMA], len(llama), "--cache-capacity", "2,4")
+        merged = os.path.join(tmp, "merged.db")
+        cli("merge", db2, db3, "--out", merged)
+        both = rows_of(cli_json("--db", merged, "cache", "--policy", "lru,lfu"))
+        for k, row in both.items():
+            check(row["hits"] == 2 * before[k]["hits"] and row["accesses"] == 2 * before[k]["accesses"],
+                  "merged counters are the sum for %s" % (k,))
 
         # A bad capacity is a one-line usage error.
         for bad in ("0", "x", "4,,8", "1,2,3,4,5,6,7,8,9"):
