@@ -39,11 +39,8 @@ int import_files(const Query& x) {
 
     Store store = Store::open_for_writing(x.db);
     // One writer per database: a running moescoped would overwrite these counts with its own.
-    const UniqueFd lock = try_lock_writer(x.db);
-    if (!lock.valid())
-        throw std::invalid_argument(x.db +
-                                    " is being written by a running moescoped; import into "
-                                    "another database and `moescope merge` them");
+    const UniqueFd lock =
+        lock_writer_or_refuse(x.db, "import into another database and `moescope merge` them");
     Aggregates agg(x.args.analysis.resolved_analytics());
     store.load(agg);
     std::set<std::string> known;

@@ -118,11 +118,8 @@ std::vector<LayerKde> fit_stored(const Query& x, const std::string& value, std::
 void store_fits(const Query& x, const KdeRun& r) {
     Store store = Store::open_for_writing(x.db);
     // One writer per database (docs/ARCHITECTURE.md), as for `moescope import`.
-    const UniqueFd lock = try_lock_writer(x.db);
-    if (!lock.valid())
-        throw std::invalid_argument(x.db +
-                                    " is being written by a running moescoped; store the fit in "
-                                    "another database and test with --reference");
+    const UniqueFd lock =
+        lock_writer_or_refuse(x.db, "store the fit in another database and test with --reference");
     const double now = static_cast<double>(std::time(nullptr));
     std::vector<rows::KdeRow> fits;
     for (const LayerKde& k : r.layers)

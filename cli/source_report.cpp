@@ -210,11 +210,7 @@ int forget_source(const Query& x) {
     if (!known)
         throw std::invalid_argument("no source named '" + name + "' in " + x.db +
                                     "; known: " + (names.empty() ? "none" : names));
-    const UniqueFd lock = try_lock_writer(x.db);
-    if (!lock.valid())
-        throw std::invalid_argument(x.db +
-                                    " is being written by a running moescoped; stop it "
-                                    "before forgetting a source");
+    const UniqueFd lock = lock_writer_or_refuse(x.db, "stop it before forgetting a source");
     if (!Store::open_for_writing(x.db).forget_source(name))
         throw std::invalid_argument("no source named '" + name + "' in " + x.db);
     std::printf("forgot source %s (its records stay counted)\n", name.c_str());

@@ -12,4 +12,8 @@ namespace moe {
 // StorageError if the file cannot be opened.
 UniqueFd try_lock_writer(const std::string& path);
 
+// For a CLI command that writes: the lock, or std::invalid_argument "PATH is being written
+// by a running moescoped; <advice>" (a usage error: exit 2).
+UniqueFd lock_writer_or_refuse(const std::string& path, const std::string& advice);
+
 }  // namespace moe
