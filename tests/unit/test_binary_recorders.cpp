@@ -6,34 +6,18 @@
 
 #include <catch2/catch.hpp>
 
+#include "byte_builder.hpp"
 #include "cli/input_files.hpp"
 #include "parsers/format_registry.hpp"
 #include "recording_sink.hpp"
 #include "temp_dir.hpp"
 
 using namespace moe;
+using moe::test::Bytes;
 using moe::test::RecordingSink;
+using moe::test::write_file;
 
 namespace {
-
-struct Bytes {
-    std::string b;
-    template <class T>
-    Bytes& put(T v) {
-        b.append(reinterpret_cast<const char*>(&v), sizeof v);
-        return *this;
-    }
-    Bytes& str(const std::string& s) {
-        put<uint64_t>(s.size());
-        b += s;
-        return *this;
-    }
-};
-
-void write(const std::string& path, const std::string& bytes) {
-    std::ofstream(path, std::ios::binary)
-        .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 // A GGUF v3 file of F32 tensors shaped as llama-imatrix writes counts: ne = [1, n].
 std::string imatrix_gguf(const std::vector<std::pair<std::string, std::vector<float>>>& ts) {
@@ -84,7 +68,7 @@ RecordingSink read(const std::string& path, Format f = Format::auto_detect) {
 // Every proper prefix of `whole` at `path`: read without a crash, at least one reject.
 void every_truncation_rejected(const std::string& path, const std::string& whole, Format f) {
     for (size_t n = 0; n < whole.size(); ++n) {
-        write(path, whole.substr(0, n));
+        write_file(path, whole.substr(0, n));
         const RecordingSink s = read(path, f);
         INFO("cut at " << n);
         CHECK(!s.rejects.empty());
@@ -98,11 +82,11 @@ const Format kImatrix{"imatrix-gguf"}, kTrtllm{"trtllm-stats"};
 TEST_CASE("imatrix-gguf: ffn_down_exps counts per layer, gate when down is missing") {
     test::TempDir dir;
     const std::string path = dir.file("imatrix.gguf");
-    write(path, imatrix_gguf({{"blk.0.ffn_down.weight.counts", {7}},
-                              {"blk.1.ffn_down_exps.weight.counts", {3, 0, 5}},
-                              {"blk.1.ffn_gate_exps.weight.counts", {3, 0, 5}},
-                              {"blk.1.ffn_gate_exps.weight.in_sum2", {1, 2, 3}},
-                              {"blk.2.ffn_gate_exps.weight.counts", {1, 1, 1}}}));
+    write_file(path, imatrix_gguf({{"blk.0.ffn_down.weight.counts", {7}},
+                                   {"blk.1.ffn_down_exps.weight.counts", {3, 0, 5}},
+                                   {"blk.1.ffn_gate_exps.weight.counts", {3, 0, 5}},
+                                   {"blk.1.ffn_gate_exps.weight.in_sum2", {1, 2, 3}},
+                                   {"blk.2.ffn_gate_exps.weight.counts", {1, 1, 1}}}));
     CHECK(FormatRegistry::builtin().file_reader(Format::auto_detect, path)->name == "imatrix-gguf");
     const RecordingSink s = read(path);
     CHECK(s.rejects.empty());
@@ -117,12 +101,12 @@ TEST_CASE("imatrix-gguf: a text file is not claimed; no expert counts is one rej
     test::TempDir dir;
     const std::string text = dir.file("log.txt");
     CHECK(FormatRegistry::builtin().file_reader(Format::auto_detect, dir.file("none")) == nullptr);
-    write(text, "GGUF\tthe first word of a log line\n");
+    write_file(text, "GGUF\tthe first word of a log line\n");
     CHECK(FormatRegistry::builtin().file_reader(Format::auto_detect, text) == nullptr);
-    write(text, "{\"logical_count\": [[1]]}");
+    write_file(text, "{\"logical_count\": [[1]]}");
     CHECK(FormatRegistry::builtin().file_reader(Format::auto_detect, text) == nullptr);
     const std::string dense = dir.file("dense.gguf");
-    write(dense, imatrix_gguf({{"blk.0.attn_q.weight.counts", {9}}}));
+    write_file(dense, imatrix_gguf({{"blk.0.attn_q.weight.counts", {9}}}));
     const RecordingSink s = read(dense);
     CHECK(s.counts.empty());
     REQUIRE(s.rejects.size() == 1);
@@ -137,7 +121,7 @@ TEST_CASE("imatrix-gguf: every truncation and a garbled header are one clean rej
         path, imatrix_gguf({{"blk.3.ffn_down_exps.weight.counts", {1, 2, 3, 4}}}), kImatrix);
     std::string bad = imatrix_gguf({{"blk.3.ffn_down_exps.weight.counts", {1, 2}}});
     bad[8] = '\x7f';  // tensor count 127: the table runs past the end
-    write(path, bad);
+    write_file(path, bad);
     const RecordingSink s = read(path);
     CHECK(s.counts.empty());
     REQUIRE(s.rejects.size() == 1);
@@ -146,12 +130,12 @@ TEST_CASE("imatrix-gguf: every truncation and a garbled header are one clean rej
 
 TEST_CASE("trtllm-stats: {iter}_{layer} tensors summed over iterations, meta_info gives k") {
     test::TempDir dir;
-    write(dir.file("meta_info.json"), R"({"num_experts": 3, "num_experts_per_token": 2})");
+    write_file(dir.file("meta_info.json"), R"({"num_experts": 3, "num_experts_per_token": 2})");
     const std::string path = dir.file("rank0.safetensors");
-    write(path, rank_file({{"100_0", {1, 2, 3}},
-                           {"101_0", {1, 0, 0}},
-                           {"100_1", {0, 0, 4}},
-                           {"not_a_count", {9, 9, 9}}}));
+    write_file(path, rank_file({{"100_0", {1, 2, 3}},
+                                {"101_0", {1, 0, 0}},
+                                {"100_1", {0, 0, 4}},
+                                {"not_a_count", {9, 9, 9}}}));
     CHECK(FormatRegistry::builtin().file_reader(Format::auto_detect, path)->name == "trtllm-stats");
     const RecordingSink s = read(path);
     CHECK(s.rejects.empty());
@@ -165,7 +149,7 @@ TEST_CASE("trtllm-stats: {iter}_{layer} tensors summed over iterations, meta_inf
     CHECK(s.counts[1].counts == std::vector<double>{0, 0, 4});
 
     // The directory is its rank files: meta_info.json is read beside them.
-    write(dir.file("cooccurrence_rank0.safetensors"), "x");
+    write_file(dir.file("cooccurrence_rank0.safetensors"), "x");
     const auto files = expand_inputs({{dir.path().string(), "t"}});
     REQUIRE(files.size() == 1);
     CHECK(files[0].path == path);
@@ -173,9 +157,9 @@ TEST_CASE("trtllm-stats: {iter}_{layer} tensors summed over iterations, meta_inf
 
 TEST_CASE("trtllm-stats: garbled meta, a ragged layer, truncations: rejects, never a crash") {
     test::TempDir dir;
-    write(dir.file("meta_info.json"), R"({"num_experts": "three"})");
+    write_file(dir.file("meta_info.json"), R"({"num_experts": "three"})");
     const std::string path = dir.file("rank1.safetensors");
-    write(path, rank_file({{"100_0", {1, 2, 3}}, {"101_0", {1, 1}}}));
+    write_file(path, rank_file({{"100_0", {1, 2, 3}}, {"101_0", {1, 1}}}));
     const RecordingSink s = read(path);
     REQUIRE(s.rejects.size() == 2);
     CHECK(s.rejects[0].second.find("meta_info.json") != std::string::npos);
@@ -183,7 +167,7 @@ TEST_CASE("trtllm-stats: garbled meta, a ragged layer, truncations: rejects, nev
     REQUIRE(s.counts.size() == 1);
     CHECK(s.counts[0].counts == std::vector<double>{1, 2, 3});
     // A file named like a rank file but not safetensors is not claimed under auto.
-    write(path, "rank file\n");
+    write_file(path, "rank file\n");
     CHECK(FormatRegistry::builtin().file_reader(Format::auto_detect, path) == nullptr);
     every_truncation_rejected(path, rank_file({{"100_0", {1, 2, 3}}}), kTrtllm);
 }

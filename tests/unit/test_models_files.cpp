@@ -7,35 +7,17 @@
 #include <string>
 #include <vector>
 
+#include "byte_builder.hpp"
 #include "models/gguf_file.hpp"
 #include "models/safetensors_file.hpp"
 #include "temp_dir.hpp"
 
 using namespace moe::models;
+using moe::test::Bytes;
 using moe::test::TempDir;
+using moe::test::write_file;
 
 namespace {
-
-// Little-endian byte builder for hand-made files.
-struct Bytes {
-    std::string b;
-    template <class T>
-    Bytes& put(T v) {
-        b.append(reinterpret_cast<const char*>(&v), sizeof v);
-        return *this;
-    }
-    Bytes& str(const std::string& s) {
-        put<uint64_t>(s.size());
-        b += s;
-        return *this;
-    }
-    void pad(size_t a) { b.append((a - b.size() % a) % a, '\0'); }
-};
-
-void write(const std::string& path, const std::string& bytes) {
-    std::ofstream(path, std::ios::binary)
-        .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 struct TensorSpec {
     std::string name;
@@ -99,7 +81,7 @@ std::vector<TensorSpec> sample_tensors() {
 TEST_CASE("GGUF: metadata, tensor table and the four float types read back", "[models]") {
     TempDir dir;
     const std::string path = dir.file("m.gguf");
-    write(path, gguf(sample_tensors()));
+    write_file(path, gguf(sample_tensors()));
     REQUIRE(is_gguf(path));
     GgufFile f(path);
     CHECK(f.version() == 3);
@@ -146,8 +128,9 @@ TEST_CASE("GGUF: F16 subnormals, infinities and a 3-D tensor sliced per expert",
     TempDir dir;
     const std::string path = dir.file("s.gguf");
     // ne = [2, 1, 3]: 3 experts of 1 row of 2.
-    write(path,
-          gguf({{"x", {2, 1, 3}, 1, raw<uint16_t>({0x0001, 0x8001, 0x7c00, 0xfc00, 0, 0x3c00})}}));
+    write_file(
+        path,
+        gguf({{"x", {2, 1, 3}, 1, raw<uint16_t>({0x0001, 0x8001, 0x7c00, 0xfc00, 0, 0x3c00})}}));
     GgufFile f(path);
     const TensorView& x = *f.tensor("x");
     CHECK(x.shape == std::vector<uint64_t>{3, 1, 2});
@@ -168,7 +151,7 @@ TEST_CASE("GGUF: every truncation and garbled headers are refused cleanly", "[mo
     const std::string whole = gguf(sample_tensors());
     const std::string path = dir.file("t.gguf");
     for (size_t n = 0; n < whole.size(); n += (n < 600 ? 1 : 37)) {
-        write(path, whole.substr(0, n));
+        write_file(path, whole.substr(0, n));
         INFO("prefix " << n);
         CHECK_THROWS_AS(GgufFile(path), std::runtime_error);
     }
@@ -182,7 +165,7 @@ TEST_CASE("GGUF: every truncation and garbled headers are refused cleanly", "[mo
             seed = seed * 1664525u + 1013904223u;
             bad[(seed >> 8) % 600] = static_cast<char>(seed >> 24);
         }
-        write(path, bad);
+        write_file(path, bad);
         try {
             GgufFile f(path);
             for (const TensorView& t : f.tensors()) {
@@ -199,11 +182,11 @@ TEST_CASE("GGUF: every truncation and garbled headers are refused cleanly", "[mo
     // Hostile counts must not allocate: a tensor count of 2^60.
     Bytes h;
     h.put<uint32_t>(0x46554747).put<uint32_t>(3).put<uint64_t>(1ull << 60).put<uint64_t>(0);
-    write(path, h.b);
+    write_file(path, h.b);
     CHECK_THROWS_WITH(GgufFile(path), Catch::Contains("tensor count is larger than the file"));
     Bytes v1;
     v1.put<uint32_t>(0x46554747).put<uint32_t>(1).put<uint64_t>(0).put<uint64_t>(0);
-    write(path, v1.b);
+    write_file(path, v1.b);
     CHECK_THROWS_WITH(GgufFile(path), Catch::Contains("version 1 is not supported"));
     CHECK_THROWS_WITH(GgufFile(dir.file("missing.gguf")), Catch::Contains("cannot open"));
 }
@@ -228,7 +211,7 @@ TEST_CASE("safetensors: float and integer dtypes, metadata, errors", "[models]")
                                R"("bf":{"dtype":"BF16","shape":[2],"data_offsets":[48,52]}})";
     const std::string data = raw<float>({1, 2, 3, 4}) + raw<int64_t>({5, 1ll << 40, -7}) +
                              raw<int32_t>({9, -1}) + raw<uint16_t>({0x3f80, 0x4040});
-    write(path, safetensors(header, data));
+    write_file(path, safetensors(header, data));
     SafetensorsFile f(path);
     CHECK(f.metadata().at("format") == "pt");
     std::vector<float> w(2);
@@ -246,36 +229,38 @@ TEST_CASE("safetensors: float and integer dtypes, metadata, errors", "[models]")
 
     const std::string whole = safetensors(header, data);
     for (size_t n = 0; n < whole.size(); ++n) {
-        write(path, whole.substr(0, n));
+        write_file(path, whole.substr(0, n));
         INFO("prefix " << n);
         CHECK_THROWS_AS(SafetensorsFile(path), std::runtime_error);
     }
-    write(path, safetensors(R"({"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,16]}})", data));
+    write_file(path,
+               safetensors(R"({"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,16]}})", data));
     CHECK_THROWS_WITH(SafetensorsFile(path), Catch::Contains("do not hold its shape"));
-    write(path, safetensors(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[60,76]}})", data));
+    write_file(path,
+               safetensors(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[60,76]}})", data));
     CHECK_THROWS_WITH(SafetensorsFile(path), Catch::Contains("outside the data"));
-    write(path, safetensors(R"({"w":{"dtype":"F32","shape":[4611686018427387904,4],)"
-                            R"("data_offsets":[0,16]}})",
-                            data));
+    write_file(path, safetensors(R"({"w":{"dtype":"F32","shape":[4611686018427387904,4],)"
+                                 R"("data_offsets":[0,16]}})",
+                                 data));
     CHECK_THROWS_WITH(SafetensorsFile(path), Catch::Contains("overflows"));
-    write(path, safetensors(R"({"w":[1,2]})", data));
+    write_file(path, safetensors(R"({"w":[1,2]})", data));
     CHECK_THROWS_WITH(SafetensorsFile(path), Catch::Contains("lacks dtype"));
     Bytes huge;
     huge.put<uint64_t>(~0ull);
-    write(path, huge.b + "{}");
+    write_file(path, huge.b + "{}");
     CHECK_THROWS_WITH(SafetensorsFile(path), Catch::Contains("past the end"));
-    write(path, safetensors("{not json", ""));
+    write_file(path, safetensors("{not json", ""));
     CHECK_THROWS_WITH(SafetensorsFile(path), Catch::Contains("not a JSON object"));
 }
 
 TEST_CASE("safetensors: a sharded checkpoint through its index", "[models]") {
     TempDir dir;
-    write(
+    write_file(
         dir.file("a.safetensors"),
         safetensors(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", raw<float>({7})));
-    write(dir.file("b.safetensors"),
-          safetensors(R"({"y":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}})",
-                      raw<uint16_t>({0x4000})));
+    write_file(dir.file("b.safetensors"),
+               safetensors(R"({"y":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}})",
+                           raw<uint16_t>({0x4000})));
     std::ofstream(dir.file("model.safetensors.index.json"))
         << R"({"metadata":{},"weight_map":{"x":"a.safetensors","y":"b.safetensors"}})";
     for (const std::string& p : {dir.path().string(), dir.file("model.safetensors.index.json")}) {
