@@ -71,20 +71,21 @@ void write_report_decisions(JsonWriter& w, const Aggregates& agg, const TagStats
     // static from the hits for every capacity (pooled over layers); live lru/lfu where the
     // daemon simulated them.
     w.key("cache").begin_object().key("static").begin_array();
-    std::vector<std::vector<uint64_t>> sorted;
+    // by_rank[i]: the i-th largest hits of each layer, summed over layers; the static hits
+    // of capacity C are its first C entries.
+    std::vector<uint64_t> by_rank(E, 0);
     uint64_t total = 0;
     for (int32_t l : t.layer_ids()) {
         auto h = t.layer(l)->hits;
         std::sort(h.begin(), h.end(), std::greater<>());
+        for (size_t i = 0; i < h.size() && i < E; ++i)
+            by_rank[i] += h[i];
         for (uint64_t x : h)
             total += x;
-        sorted.push_back(std::move(h));
     }
+    uint64_t hit = 0;
     for (size_t C = 1; C <= E; ++C) {
-        uint64_t hit = 0;
-        for (const auto& h : sorted)
-            for (size_t i = 0; i < std::min(C, h.size()); ++i)
-                hit += h[i];
+        hit += by_rank[C - 1];
         w.value(total ? round4(static_cast<double>(hit) / static_cast<double>(total)) : NAN);
     }
     w.end_array().key("live").begin_array();

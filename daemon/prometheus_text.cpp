@@ -187,10 +187,12 @@ void placement_metrics(std::string& s, const std::vector<TagView>& views, size_t
     struct Line {
         std::string labels;
         eplb::Balance b;
+        bool all_tag;  // the per-GPU counters are for tag "all" only
     };
     std::vector<Line> lines;
     for (const TagView& v : views) {
         if (!v.tag) continue;
+        const bool all_tag = v.tag->name == kAllTagName;
         for (const LayerView& l : v.layers) {
             const std::vector<int32_t>* row = l.layer >= 0 ? p.map.row(l.layer) : nullptr;
             if (!row || l.tokens == 0) continue;
@@ -199,10 +201,10 @@ void placement_metrics(std::string& s, const std::vector<TagView>& views, size_t
                 load[e] = static_cast<double>(l.hits[e]);
             try {
                 lines.push_back(
-                    {layer_labels(v.label, l.layer), eplb::evaluate(load, *row, p.gpus)});
+                    {layer_labels(v.label, l.layer), eplb::evaluate(load, *row, p.gpus), all_tag});
             } catch (const std::invalid_argument&) {
-                // The map does not fit this layer (ids beyond E, unplaced experts): no sample;
-                // the daemon checked it at start against what it knew then.
+                // The map does not fit this layer (ids beyond E, unplaced experts, slots not
+                // a multiple of the GPUs): no sample for it.
             }
         }
     }
@@ -219,7 +221,7 @@ void placement_metrics(std::string& s, const std::vector<TagView>& views, size_t
            "Watched placement: selections routed to the GPU (an expert's hits split evenly over "
            "its replicas); tag \"all\" only.");
     for (const Line& x : lines) {
-        if (x.labels.rfind("tag=\"all\",", 0) != 0) continue;
+        if (!x.all_tag) continue;
         for (size_t g = 0; g < x.b.gpu_load.size(); ++g)
             sample(s, metric::placement_gpu_load, x.labels + ",gpu=\"" + std::to_string(g) + "\"",
                    x.b.gpu_load[g]);
