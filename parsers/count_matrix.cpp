@@ -99,13 +99,15 @@ void CountMatrix::parse(std::string_view json, std::string_view key, RecordSink&
             bool ok =
                 !step.get_array().get(layers) && (m.rows.empty() || layers.size() == m.rows.size());
             step_rows.clear();
-            for (element l : layers) {
-                if (!ok) break;
-                step_rows.emplace_back();
-                ok = read_row(l, step_rows.back()) &&
-                     (width == 0 ? true : step_rows.back().size() == width);
-                if (ok && width == 0) width = step_rows.back().size();
-            }
+            // Not an array: `layers` was never read and must not be iterated.
+            if (ok)
+                for (element l : layers) {
+                    if (!ok) break;
+                    step_rows.emplace_back();
+                    ok = read_row(l, step_rows.back()) &&
+                         (width == 0 ? true : step_rows.back().size() == width);
+                    if (ok && width == 0) width = step_rows.back().size();
+                }
             if (!ok || step_rows.empty()) {
                 sink.on_reject(RejectReason::malformed, sample);
                 continue;

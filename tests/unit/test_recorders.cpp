@@ -248,3 +248,16 @@ TEST_CASE("count CSV: the header seen is kept across a checkpoint, forgotten on 
     q.parse("2,3,4", sink);  // no header any more: a llama-csv line with bad ids
     CHECK(sink.counts.size() == 1);
 }
+
+TEST_CASE("lmdeploy-json: a step that is not an array is one reject (fuzz crash)") {
+    // Found by fuzz_count_records: the second step is a number, whose layer list was
+    // iterated although it was never read (a member access through a null document).
+    RecordingSink sink;
+    LineParser p(*parse_format("lmdeploy-json"));
+    p.parse_document("[\n [\n [ \n    102,\n  5,2\n  ]],\n  0, 0]", sink);
+    // The good step [[102, 5, 2]] counts; each of the two numbers costs only itself.
+    REQUIRE(sink.counts.size() == 1);
+    CHECK(sink.counts[0].counts == row({102, 5, 2}));
+    REQUIRE(sink.rejects.size() == 2);
+    CHECK(sink.rejects[0].first == RejectReason::malformed);
+}
