@@ -361,6 +361,7 @@ std::unique_ptr<Aggregates> Aggregates::take_changes() {
             if (!mine.layers[l] || !mine.layers[l]->dirty) continue;
             theirs.layer_or_create(static_cast<int32_t>(l)) = *mine.layers[l];
             mine.layers[l]->dirty = false;
+            mine.layers[l]->caches.pending.clear();  // handed over (keeps its capacity)
         }
         for (auto& [key, g] : mine.gates) {
             if (!g.dirty) continue;

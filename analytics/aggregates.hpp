@@ -138,7 +138,8 @@ class Aggregates {
 
     // For a background writer: a new Aggregates holding copies of what changed since the
     // last call (dirty layers and gate pairs, the timeline increments) and the model facts;
-    // here those parts are marked clean. Tag ids are the same in both.
+    // here those parts are marked clean and the pending cache accesses move over (whoever
+    // writes the copy runs them: analytics/live_caches.hpp). Tag ids are the same in both.
     std::unique_ptr<Aggregates> take_changes();
     // Writing take_changes() failed: mark those parts dirty again and re-add the timeline.
     void restore_changes(const Aggregates& changes);

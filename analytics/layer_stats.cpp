@@ -34,7 +34,7 @@ void LayerStats::add(const RoutingRecord& r, const LayerOptions& o, bool with_co
     if (o.logits && !r.logits.empty()) logits.add_logits(r.logits, r.experts, scratch);
     if (o.caches && !o.caches->empty()) {
         if (!caches.configured()) caches.configure(*o.caches);
-        caches.access(r.experts);  // rank order: docs/FIGURES.md "Cache simulation"
+        caches.record(r.experts);  // rank order: docs/FIGURES.md "Cache simulation"
     }
     dirty = true;
 }

@@ -117,6 +117,21 @@ void CacheSet::configure(const std::vector<CacheSpec>& specs) {
     configured_ = true;
 }
 
+void CacheSet::simulate() {
+    // Cache by cache over the whole buffer: each cache's state stays in L1 for the run.
+    for (size_t i : active_)
+        caches[i].access_all(pending);
+    pending.clear();
+}
+
+void CacheSet::copy_counts(const CacheSet& o) {
+    for (const auto& c : o.caches) {
+        OnlineCache& mine = of(c.spec());
+        mine.accesses = c.accesses;
+        mine.hits = c.hits;
+    }
+}
+
 void CacheSet::merge(const CacheSet& o) {
     for (const auto& c : o.caches)
         of(c.spec()).add_counts(c);

@@ -85,8 +85,12 @@ class OnlineCache {
 
 // The live caches of one (tag, layer). A database may hold counts of specs this run does not
 // simulate (the daemon restarted with other --cache-capacity values): they are kept, not fed.
+// Counting a record only appends its ids to `pending` (a few instructions per selection);
+// simulate() runs them through the caches later, off the ingest thread in the daemon
+// (analytics/live_caches.hpp, BENCHMARKS.md "Live cache simulation").
 struct CacheSet {
     std::vector<OnlineCache> caches;
+    std::vector<int32_t> pending;  // accesses not simulated yet, in log and rank order
 
     // The cache of `spec`, created (empty, zero counts) if missing.
     OnlineCache& of(const CacheSpec& spec);
@@ -94,10 +98,14 @@ struct CacheSet {
     // contents start empty, as a restarted server's cache does).
     void configure(const std::vector<CacheSpec>& specs);
     bool configured() const { return configured_; }
-    void access(std::span<const int32_t> ids) {
-        for (size_t i : active_)
-            caches[i].access_all(ids);
+    // One record's ids, in rank order, for the next simulate().
+    void record(std::span<const int32_t> ids) {
+        if (!active_.empty()) pending.insert(pending.end(), ids.begin(), ids.end());
     }
+    // Runs `pending` through every configured cache and empties it.
+    void simulate();
+    // Sets every cache's counters to those of the same spec in `o` (contents untouched).
+    void copy_counts(const CacheSet& o);
     void merge(const CacheSet& o);
 
   private:

@@ -199,6 +199,7 @@ std::string Daemon::try_flush() {
         s->checkpoint();
     try {
         const auto stats = all_stats();
+        live_caches_.advance(agg_);  // the writer thread is idle here
         store_.save(agg_, stats);
         for (SourceStats* s : stats)
             note_committed(s->name, s->records);
@@ -284,6 +285,7 @@ void Daemon::flush_in_background() {
                 std::vector<SourceStats*> ptrs;
                 for (auto& s : *sources)
                     ptrs.push_back(&s);
+                live_caches_.advance(*changes);  // only this thread touches live_caches_
                 store_.save(*changes, ptrs);
             } catch (const std::exception& e) {
                 error = e.what();
@@ -297,6 +299,8 @@ void Daemon::write_done(const Aggregates& changes, const std::vector<SourceStats
                         const std::string& error) {
     write_in_flight_ = false;
     write_guard_.reset();
+    // The caches ran whether or not the save worked: their counters are the gauges' now.
+    LiveCaches::copy_counts(changes, agg_);
     if (error.empty()) {
         for (const auto& w : sources)
             note_committed(w.name, w.records);
@@ -308,6 +312,7 @@ void Daemon::write_done(const Aggregates& changes, const std::vector<SourceStats
             spdlog::warn("flush to {} failed: {}; retrying until the shutdown deadline",
                          cfg_.db_path, error);
         agg_.restore_changes(changes);
+        drift_.write_failed(changes);
         for (SourceStats* s : all_stats())
             for (const auto& w : sources)
                 if (w.name == s->name) s->dirty = true;

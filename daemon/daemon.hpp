@@ -17,6 +17,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "analytics/aggregates.hpp"
+#include "analytics/live_caches.hpp"
 #include "daemon/drift_monitor.hpp"
 #include "daemon/file_follower.hpp"
 #include "daemon/listen_spec.hpp"
@@ -105,6 +106,9 @@ class Daemon {
     std::chrono::steady_clock::time_point metrics_rendered_at_;
     RejectLog reject_log_;
     DriftMonitor drift_;
+    // The live caches' contents: advanced by the writer thread at every flush (and by the
+    // final flush once the writer is idle), never by the loop.
+    LiveCaches live_caches_;
     int exit_code_ = 0;
     bool stopping_ = false;
     bool write_in_flight_ = false;

@@ -10,6 +10,16 @@
 
 namespace moe {
 
+void DriftMonitor::write_failed(const Aggregates& changes) {
+    for (const auto& [key, b] : changes.timeline().buckets()) {
+        BucketCounts& seen = seen_[key];
+        seen.tokens += b.tokens;
+        if (seen.hits.size() < b.hits.size()) seen.hits.resize(b.hits.size(), 0);
+        for (size_t e = 0; e < b.hits.size(); ++e)
+            seen.hits[e] += b.hits[e];
+    }
+}
+
 void DriftMonitor::observe(const Aggregates& changes, const Aggregates& live, double now) {
     if (!enabled()) return;
     const int64_t W = cfg_.window_seconds;
@@ -24,12 +34,16 @@ void DriftMonitor::observe(const Aggregates& changes, const Aggregates& live, do
         if (!open_.count(series) && open_.size() >= cfg_.max_series) continue;
         const int64_t start = key.start - ((key.start % W) + W) % W;
         Open& o = open_[series][start];
-        o.tokens += b.tokens;
+        // A failed write's increments come back inside these and were counted then.
+        const auto seen = seen_.find(key);
+        const BucketCounts* minus = seen == seen_.end() ? nullptr : &seen->second;
+        o.tokens += b.tokens - (minus ? minus->tokens : 0);
         if (o.hits.size() < b.hits.size()) o.hits.resize(b.hits.size(), 0);
         for (size_t e = 0; e < b.hits.size(); ++e)
-            o.hits[e] += b.hits[e];
+            o.hits[e] += b.hits[e] - (minus && e < minus->hits.size() ? minus->hits[e] : 0);
         touched.insert({tag, key.layer, start});
     }
+    seen_.clear();  // every restored increment was in this hand-over
     // Per series, the newest window that has ended is (re)evaluated when it is new or got
     // records (a window's records may arrive over several flushes); older ones are dropped.
     const auto closed_before = static_cast<int64_t>(std::floor(now)) - W;

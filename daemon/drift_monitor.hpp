@@ -31,6 +31,9 @@ class DriftMonitor {
     // `live`: the daemon's aggregates, whose baseline tag is the reference. Windows ending
     // at or before `now` (seconds since the epoch) are closed and evaluated.
     void observe(const Aggregates& changes, const Aggregates& live, double now);
+    // The write of `changes` (observed already) failed and they go back to be handed over
+    // again with the next flush's: that flush counts only what is new.
+    void write_failed(const Aggregates& changes);
 
     // Gauges moescope_drift_js / _p_value / _noise_js / _window_start{tag,layer}.
     std::string prometheus() const;
@@ -54,6 +57,8 @@ class DriftMonitor {
     // (tag, layer) -> window start -> counts of windows not yet closed.
     std::map<std::pair<std::string, int32_t>, std::map<int64_t, Open>> open_;
     std::map<std::pair<std::string, int32_t>, Latest> latest_;
+    // Increments observed already that a failed write handed back (write_failed).
+    std::map<BucketKey, BucketCounts> seen_;
 };
 
 }  // namespace moe

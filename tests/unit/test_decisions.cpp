@@ -6,6 +6,7 @@
 #include <functional>
 #include <random>
 
+#include "analytics/live_caches.hpp"
 #include "cli/keep_list_file.hpp"
 #include "decisions/cache_sim.hpp"
 #include "decisions/coverage.hpp"
@@ -235,9 +236,15 @@ TEST_CASE("live caches: fed per record under each tag and layer, merged by count
         r.experts = ids;
         REQUIRE_FALSE(agg.add_routing(kAllTag, r));
     }
-    // 0 1 2 1: lru 0m 1m 2m(evicts 0) 1h -> 1; lfu: 2 evicts 0 (freq 1 each, 0 older) -> 1.
+    // Counting only buffers the accesses; the cache owner runs them.
     const CacheSet& cs = agg.tag(kAllTag).layer(3)->caches;
+    CHECK(cs.pending == std::vector<int32_t>{0, 1, 2, 1});
     REQUIRE(cs.caches.size() == 2);
+    CHECK(cs.caches[0].accesses == 0);
+    LiveCaches live;
+    live.advance(agg);
+    CHECK(cs.pending.empty());
+    // 0 1 2 1: lru 0m 1m 2m(evicts 0) 1h -> 1; lfu: 2 evicts 0 (freq 1 each, 0 older) -> 1.
     for (const auto& c : cs.caches) {
         CHECK(c.accesses == 4);
         CHECK(c.hits == 1);
@@ -262,8 +269,45 @@ TEST_CASE("live caches: fed per record under each tag and layer, merged by count
     s.of({OnlinePolicy::lfu, 4}).accesses = 5;
     s.configure({{OnlinePolicy::lru, 1}});
     const std::vector<int32_t> zero = {0};
-    s.access(zero);
-    s.access(zero);
+    s.record(zero);
+    s.record(zero);
+    s.simulate();
     CHECK(s.of({OnlinePolicy::lfu, 4}).accesses == 5);
     CHECK(s.of({OnlinePolicy::lru, 1}).hits == 1);
+}
+
+TEST_CASE("live caches: contents carry over flushes, counters follow the copies") {
+    // The daemon's path: each flush's take_changes() copy is advanced by the writer, then
+    // its counters are copied back for the gauges. lru C=2 on 0 1 | 0 1, 2 3: the second
+    // flush's accesses hit only if the contents survived the first.
+    AnalyticsOptions o;
+    o.caches = {{OnlinePolicy::lru, 2}};
+    Aggregates agg(o);
+    LiveCaches live;
+    const auto add = [&](std::vector<int32_t> ids) {
+        RoutingRecord r;
+        r.layer = 0;
+        r.experts = ids;
+        REQUIRE_FALSE(agg.add_routing(kAllTag, r));
+    };
+    const auto flush = [&] {
+        auto changes = agg.take_changes();
+        CHECK(agg.tag(kAllTag).layer(0)->caches.pending.empty());
+        live.advance(*changes);
+        LiveCaches::copy_counts(*changes, agg);
+        return changes;
+    };
+    add({0, 1});
+    auto first = flush();
+    CHECK(first->tag(kAllTag).layer(0)->caches.caches.at(0).hits == 0);
+    add({0, 1});
+    add({2, 3});
+    auto second = flush();
+    const OnlineCache& c = second->tag(kAllTag).layer(0)->caches.caches.at(0);
+    CHECK(c.accesses == 6);
+    CHECK(c.hits == 2);
+    CHECK(agg.tag(kAllTag).layer(0)->caches.caches.at(0).hits == 2);  // the gauges' copy
+    // A flush without new records of the layer leaves its counters.
+    flush();
+    CHECK(agg.tag(kAllTag).layer(0)->caches.caches.at(0).accesses == 6);
 }

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <fstream>
 
+#include "analytics/live_caches.hpp"
 #include "ingest/stream_ingest.hpp"
 #include "storage/store.hpp"
 #include "storage/varint.hpp"
@@ -34,6 +35,7 @@ TEST_CASE("everything saved is loaded back identically") {
     s.tag = "code";
     s.file_id = "1:2";
     ingest(agg, s, kLog);
+    LiveCaches().advance(agg);
     {
         Store store = Store::open_for_writing(db);
         SourceStats* ptr = &s;
