@@ -60,20 +60,41 @@ int main(int argc, char** argv) {
     std::string shape = "qwen3", format = "csv";
     double mb = 100;
     uint64_t seed = 1;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!std::strcmp(argv[i], "--shape"))
-            shape = argv[i + 1];
-        else if (!std::strcmp(argv[i], "--format"))
-            format = argv[i + 1];
-        else if (!std::strcmp(argv[i], "--mb"))
-            mb = std::atof(argv[i + 1]);
-        else if (!std::strcmp(argv[i], "--seed"))
-            seed = std::strtoull(argv[i + 1], nullptr, 10);
-        else {
-            std::fprintf(stderr, "gen_log: unknown option %s\n", argv[i]);
-            return 2;
+    // A bad argument writes nothing: a typo must not silently produce 100 MB of the default.
+    const auto usage_error = [](const std::string& why) {
+        std::fprintf(stderr, "gen_log: %s (see gen_log --help)\n", why.c_str());
+        return 2;
+    };
+    for (int i = 1; i < argc; i += 2) {
+        const std::string flag = argv[i];
+        if (flag == "--help" || flag == "-h") {
+            std::printf(
+                "gen_log [--shape qwen3|deepseek] [--format csv|gate|ndjson] [--mb N] [--seed S]\n"
+                "Writes a deterministic routing log of about N MB (default 100) to stdout.\n");
+            return 0;
         }
+        if (i + 1 >= argc) return usage_error(flag + " needs a value");
+        const std::string value = argv[i + 1];
+        char* end = nullptr;
+        if (flag == "--shape")
+            shape = value;
+        else if (flag == "--format")
+            format = value;
+        else if (flag == "--mb") {
+            mb = std::strtod(value.c_str(), &end);
+            if (end == value.c_str() || *end || !(mb > 0))
+                return usage_error("--mb: not a positive number: " + value);
+        } else if (flag == "--seed") {
+            seed = std::strtoull(value.c_str(), &end, 10);
+            if (end == value.c_str() || *end)
+                return usage_error("--seed: not an integer: " + value);
+        } else
+            return usage_error("unknown option " + flag);
     }
+    if (shape != "qwen3" && shape != "deepseek")
+        return usage_error("--shape: qwen3 or deepseek, not " + shape);
+    if (format != "csv" && format != "gate" && format != "ndjson")
+        return usage_error("--format: csv, gate or ndjson, not " + format);
     const Shape s = shape == "deepseek" ? Shape{58, 256, 8, 7168} : Shape{48, 128, 8, 2048};
     Router router(s, seed);
     std::normal_distribution<float> gauss(0.0f, 1.0f);
