@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """moescope's benchmark: throughput and memory of `moescope analyze` and of the daemon
 (file replay into SQLite) per input format and analytics set, side by side with what users
-run today (a pandas script, and `wc -l` as the speed of just reading the bytes); the
+run today (a pandas script, DuckDB, a numpy gate-distance script, and `wc -l` as the speed
+of just reading the bytes); the
 memory of a 2 GB DeepSeek-shaped replay; and a live tail at a fixed record rate (lag and
 CPU). Deterministic inputs from build/gen_log. Run bench/setup first.
 
@@ -196,6 +197,32 @@ def main():
         pandas_mb_s = None
         print("\npandas baseline skipped: run bench/setup (python3-pandas)")
 
+    # DuckDB (bench/duckdb, installed by bench/setup) on the same CSV log, 2 threads; numpy
+    # on the gate log (BENCHMARKS.md "DuckDB and numpy baselines").
+    duck = os.path.join(HERE, "duckdb")
+    for query in ("counts", "standard"):
+        if not os.path.isdir(os.path.join(duck, "node_modules")):
+            print("DuckDB baseline skipped: run bench/setup (npm)")
+            break
+        t, rss, _ = min(run_measured(["node", os.path.join(duck, "baseline.mjs"), inputs["csv"], "--threads", "2",
+                                      "--query", query]) for _ in range(args.repeat))
+        size = os.path.getsize(inputs["csv"]) / 1e6
+        mine = [r for r in results["runs"] if r["format"] == "csv" and r["path"] == "analyze"
+                and r.get("analytics") == query][0]
+        results["duckdb_" + query] = {"mb_s": size / t, "rss_mb": rss, "ratio_analyze": mine["mb_s"] / (size / t)}
+        print("DuckDB %-8s (2 threads): %.0f MB/s, peak RSS %.0f MB; analyze / DuckDB = %.1fx"
+              % (query, size / t, rss, mine["mb_s"] / (size / t)))
+    try:
+        t, rss, _ = run_measured(["/usr/bin/python3", os.path.join(HERE, "baseline_numpy_gate.py"), inputs["gate"], "--brief"])
+        size = os.path.getsize(inputs["gate"]) / 1e6
+        mine = [r for r in results["runs"] if r["format"] == "gate" and r["path"] == "analyze"
+                and r.get("analytics") == "full"][0]
+        results["numpy_gate"] = {"mb_s": size / t, "rss_mb": rss, "ratio_analyze": mine["mb_s"] / (size / t)}
+        print("numpy gate distances: %.0f MB/s, peak RSS %.0f MB; analyze (full) / numpy = %.1fx"
+              % (size / t, rss, mine["mb_s"] / (size / t)))
+    except RuntimeError:
+        print("numpy gate baseline skipped: /usr/bin/python3 needs python3-numpy (bench/setup)")
+
     def best(fmt, path, a):
         return [r for r in results["runs"] if r["format"] == fmt and r["path"] == path and r.get("analytics") == a][0]
 
@@ -216,7 +243,7 @@ def main():
 
     print("\nlive tail (CSV, standard analytics, default --flush-ms 500 --poll-ms 100):")
     results["live"] = []
-    for rate in (20000, 200000):
+    for rate in (20000, 200000, 1000000):  # issue 18: 1 M records/s with < 1 s lag
         p50, worst, cpu, achieved = live_tail(rate, args.live_seconds)
         results["live"].append({"rate": rate, "achieved": achieved, "lag_p50_s": p50, "lag_max_s": worst, "cpu_pct": cpu})
         print("  %7d records/s: lag p50 %.2f s, max %.2f s; daemon CPU %.1f %% of one core" % (achieved, p50, worst, cpu))
