@@ -11,13 +11,8 @@
 namespace moe {
 
 void DriftMonitor::write_failed(const Aggregates& changes) {
-    for (const auto& [key, b] : changes.timeline().buckets()) {
-        BucketCounts& seen = seen_[key];
-        seen.tokens += b.tokens;
-        if (seen.hits.size() < b.hits.size()) seen.hits.resize(b.hits.size(), 0);
-        for (size_t e = 0; e < b.hits.size(); ++e)
-            seen.hits[e] += b.hits[e];
-    }
+    for (const auto& [key, b] : changes.timeline().buckets())
+        seen_.add_counts(key, b);
 }
 
 void DriftMonitor::observe(const Aggregates& changes, const Aggregates& live, double now) {
@@ -35,8 +30,8 @@ void DriftMonitor::observe(const Aggregates& changes, const Aggregates& live, do
         const int64_t start = key.start - ((key.start % W) + W) % W;
         Open& o = open_[series][start];
         // A failed write's increments come back inside these and were counted then.
-        const auto seen = seen_.find(key);
-        const BucketCounts* minus = seen == seen_.end() ? nullptr : &seen->second;
+        const auto seen = seen_.buckets().find(key);
+        const BucketCounts* minus = seen == seen_.buckets().end() ? nullptr : &seen->second;
         o.tokens += b.tokens - (minus ? minus->tokens : 0);
         if (o.hits.size() < b.hits.size()) o.hits.resize(b.hits.size(), 0);
         for (size_t e = 0; e < b.hits.size(); ++e)

@@ -58,7 +58,7 @@ class DriftMonitor {
     std::map<std::pair<std::string, int32_t>, std::map<int64_t, Open>> open_;
     std::map<std::pair<std::string, int32_t>, Latest> latest_;
     // Increments observed already that a failed write handed back (write_failed).
-    std::map<BucketKey, BucketCounts> seen_;
+    Timeline seen_;
 };
 
 }  // namespace moe
