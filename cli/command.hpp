@@ -44,6 +44,9 @@ struct DriftArgs {
     std::string fit, test;  // kde (cli/kde_report.cpp): reference tag and tested tag
     std::string reference;  // kde --reference DB: the stored fit of --fit in DB
     uint32_t rank = 1;      // kde --rank K: the K-th largest routing weight of each record
+    uint32_t trim = 0;      // kde --trim T: each record's values without its T largest and smallest
+    uint32_t popular = 0;   // kde --popular P: the values of the reference's P-th most selected
+    bool logits = false;    // kde --logits: full router logits instead of top-k weights
 };
 
 // Every option value of one command invocation (each command has its own instance, so

@@ -257,7 +257,7 @@ int run_cli(int argc, char** argv) {
     try {
         Aggregates agg(a.analysis.resolved_analytics());
         std::vector<SourceStats> sources;
-        RoutingSequence seq;
+        RoutingSequence seq(a.drift.logits);  // logits only for kde --logits
         RoutingSequence* kept = (c.needs & kNeedsSequence) && !a.files.empty() ? &seq : nullptr;
         // kNoLoad actions that write (merge, import) get --db even with FILE arguments.
         const bool db_wanted = a.files.empty() || (c.needs & (kNoLoad | kDbWithFiles));

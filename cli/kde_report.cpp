@@ -15,6 +15,7 @@
 #include "cli/command_runner.hpp"
 #include "cli/table.hpp"
 #include "decisions/kde.hpp"
+#include "decisions/kde_values.hpp"
 #include "storage/kde_store.hpp"
 #include "storage/store.hpp"
 #include "storage/writer_lock.hpp"
@@ -24,6 +25,7 @@ namespace moe {
 namespace {
 struct LayerKde {
     int32_t layer = 0;
+    int32_t expert = -1;  // the popular expert (--popular), else -1
     KdeCdf fit;
     std::vector<double> p_values;  // of the tested records, in log order
     double ks = 0;
@@ -31,35 +33,26 @@ struct LayerKde {
 };
 
 struct KdeRun {
+    KdeQuantity quantity;
     std::string fit_tag, value;
     std::string stored_in;  // the database the fit was written to, if it was
     std::vector<LayerKde> layers;
     bool tested = false;
 };
 
-std::string value_name(uint32_t rank) {
-    return "top" + std::to_string(rank) + "_weight";
-}
-
-// The rank-th largest routing weight of each weighted record of `tag` with at least `rank`
-// experts, per layer.
-std::map<int32_t, std::vector<double>> ranked_weights(const RoutingSequence& seq, TagId tag,
-                                                      uint32_t rank) {
-    std::map<int32_t, std::vector<double>> out;
-    std::vector<float> w;
-    for (const auto& e : seq.entries()) {
-        if (e.tag != tag || !e.weighted || e.k < rank) continue;
-        const auto ws = seq.weights(e);
-        w.assign(ws.begin(), ws.end());
-        std::nth_element(w.begin(), w.begin() + (rank - 1), w.end(), std::greater<float>());
-        out[e.layer].push_back(static_cast<double>(w[rank - 1]));
-    }
-    return out;
+// The quantity the options ask for (--rank, --trim, --popular, --logits).
+KdeQuantity quantity(const DriftArgs& d) {
+    if (d.rank == 0) throw std::invalid_argument("--rank counts from 1 (the largest value)");
+    KdeQuantity q{KdeQuantity::Kind::rank, d.rank, d.logits};
+    if (d.trim) q = {KdeQuantity::Kind::trimmed, d.trim, d.logits};
+    if (d.popular) q = {KdeQuantity::Kind::popular, d.popular, d.logits};
+    return q;
 }
 
 rows::KdeRow to_row(const std::string& tag, const std::string& value, const LayerKde& k,
                     double now) {
-    return {tag, k.layer, value, k.fit.n, k.fit.bandwidth, k.fit.lo, k.fit.hi, k.fit.cdf, now};
+    return {tag,      k.layer,  value,     k.fit.n, k.fit.bandwidth,
+            k.fit.lo, k.fit.hi, k.fit.cdf, now,     k.expert};
 }
 
 KdeCdf from_row(rows::KdeRow& r) {
@@ -73,19 +66,24 @@ KdeCdf from_row(rows::KdeRow& r) {
 }
 
 // The fits of --fit from the FILE arguments, per layer.
-std::vector<LayerKde> fit_files(const Query& x, const std::string& value) {
+std::vector<LayerKde> fit_files(const Query& x, const KdeQuantity& q, const std::string& value) {
     const TagId ref = *x.agg.find_tag(x.tag_named(x.args.drift.fit).name);
+    const auto experts = q.kind == KdeQuantity::Kind::popular
+                             ? popular_experts(*x.sequence, ref, q.n)
+                             : std::map<int32_t, int32_t>{};
     std::vector<LayerKde> out;
-    for (const auto& [layer, values] : ranked_weights(*x.sequence, ref, x.args.drift.rank)) {
+    for (const auto& [layer, values] : kde_values(*x.sequence, ref, q, experts)) {
         if (x.q.layer && *x.q.layer != layer) continue;
         LayerKde k;
         k.layer = layer;
+        if (const auto e = experts.find(layer); e != experts.end()) k.expert = e->second;
         k.fit = fit_kde(values);
         if (k.fit.n > 0) out.push_back(std::move(k));
     }
     if (out.empty())
         throw NoDataError("no layer of tag '" + x.args.drift.fit + "' has two or more " + value +
-                          " values with spread to fit");
+                          " values with spread to fit" +
+                          (q.logits ? " (--logits needs records with router logits)" : ""));
     return out;
 }
 
@@ -94,11 +92,16 @@ std::vector<LayerKde> fit_stored(const Query& x, const std::string& value, std::
     Store store = Store::open_read_only(x.args.drift.reference);
     if (tag.empty()) {
         const auto tags = kde_fit_tags(store.db(), value);
-        if (tags.size() != 1)
-            throw std::invalid_argument(
-                x.args.drift.reference +
-                (tags.empty() ? " holds no " + value + " fit" : " holds fits of several tags") +
-                "; name the reference with --fit TAG");
+        if (tags.empty()) {
+            std::string held;
+            for (const auto& [t, v] : kde_fit_keys(store.db()))
+                held += (held.empty() ? "" : ", ") + v + " of tag '" + t + "'";
+            throw NoDataError(x.args.drift.reference + " holds no " + value + " fit (" +
+                              (held.empty() ? "no fits" : "it holds " + held) + ")");
+        }
+        if (tags.size() > 1)
+            throw std::invalid_argument(x.args.drift.reference + " holds " + value +
+                                        " fits of several tags; name the reference with --fit TAG");
         tag = tags.front();
     }
     std::vector<LayerKde> out;
@@ -106,6 +109,7 @@ std::vector<LayerKde> fit_stored(const Query& x, const std::string& value, std::
         if (x.q.layer && *x.q.layer != r.layer) continue;
         LayerKde k;
         k.layer = r.layer;
+        k.expert = r.expert;
         k.fit = from_row(r);
         out.push_back(std::move(k));
     }
@@ -136,10 +140,10 @@ KdeRun run(const Query& x) {
             "kde reads the routing weights of FILE arguments; a database keeps totals and "
             "fits only (moescope kde --fit REF FILE... --db DB, then kde --test TAG FILE... "
             "--reference DB)");
-    if (d.rank == 0) throw std::invalid_argument("--rank counts from 1 (the largest weight)");
     KdeRun r;
+    r.quantity = quantity(d);
     r.fit_tag = d.fit;
-    r.value = value_name(d.rank);
+    r.value = r.quantity.name();
     if (!d.reference.empty()) {
         if (d.test.empty()) throw std::invalid_argument("kde --reference DB needs --test TAG");
         r.layers = fit_stored(x, r.value, r.fit_tag);
@@ -147,7 +151,7 @@ KdeRun run(const Query& x) {
         if (d.fit.empty())
             throw std::invalid_argument(
                 "kde needs --fit TAG (the reference), or --reference DB with a stored fit");
-        r.layers = fit_files(x, r.value);
+        r.layers = fit_files(x, r.quantity, r.value);
     }
     if (d.test.empty()) {
         store_fits(x, r);
@@ -156,7 +160,11 @@ KdeRun run(const Query& x) {
     }
     r.tested = true;
     const TagId test = *x.agg.find_tag(x.tag_named(d.test).name);
-    const auto test_values = ranked_weights(*x.sequence, test, d.rank);
+    // The tested tag's values of the reference's popular expert (--popular), not its own.
+    std::map<int32_t, int32_t> experts;
+    for (const LayerKde& k : r.layers)
+        experts[k.layer] = k.expert;
+    const auto test_values = kde_values(*x.sequence, test, r.quantity, experts);
     for (LayerKde& k : r.layers) {
         if (const auto t = test_values.find(k.layer); t != test_values.end())
             for (double v : t->second)
@@ -175,7 +183,9 @@ void kde_json(JsonWriter& w, const Query& x) {
     if (!r.stored_in.empty()) w.field("stored_in", std::string_view(r.stored_in));
     w.key("layers").begin_array();
     for (const auto& k : r.layers) {
-        w.begin_object().field("layer", k.layer).field("n_fit", k.fit.n);
+        w.begin_object().field("layer", k.layer);
+        if (k.expert >= 0) w.field("expert", k.expert);
+        w.field("n_fit", k.fit.n);
         w.field("bandwidth", k.fit.bandwidth);
         if (r.tested) {
             w.field("n_test", k.p_values.size()).field("ks_distance", k.ks);
@@ -197,22 +207,29 @@ Table kde_table(const KdeRun& r, bool csv) {
     auto num = [csv](double v, int digits) {
         return csv ? fmt_num::csv(v) : fmt_num::sig(v, digits);
     };
-    if (!r.tested) {
-        Table t({"layer", "n_fit", "bandwidth", "lo", "hi"});
-        for (const auto& k : r.layers)
-            t.add({std::to_string(k.layer), std::to_string(k.fit.n), num(k.fit.bandwidth, 4),
-                   num(k.fit.lo, 4), num(k.fit.hi, 4)});
-        return t;
-    }
-    Table t(
-        {"layer", "n_fit", "bandwidth", "n_test", "ks_distance", "p-value histogram (10 bins)"});
+    const bool popular = r.quantity.kind == KdeQuantity::Kind::popular;
+    std::vector<std::string> head{"layer"};
+    if (popular) head.push_back("expert");
+    head.insert(head.end(), {"n_fit", "bandwidth"});
+    if (r.tested)
+        head.insert(head.end(), {"n_test", "ks_distance", "p-value histogram (10 bins)"});
+    else
+        head.insert(head.end(), {"lo", "hi"});
+    Table t(head);
     for (const auto& k : r.layers) {
-        std::string h;
-        for (size_t c : k.histogram)
-            h += (h.empty() ? "" : " ") + std::to_string(c);
-        t.add({std::to_string(k.layer), std::to_string(k.fit.n), num(k.fit.bandwidth, 4),
-               std::to_string(k.p_values.size()),
-               csv ? fmt_num::csv(k.ks) : fmt_num::fixed(k.ks, 4), h});
+        std::vector<std::string> row{std::to_string(k.layer)};
+        if (popular) row.push_back(std::to_string(k.expert));
+        row.insert(row.end(), {std::to_string(k.fit.n), num(k.fit.bandwidth, 4)});
+        if (r.tested) {
+            std::string h;
+            for (size_t c : k.histogram)
+                h += (h.empty() ? "" : " ") + std::to_string(c);
+            row.insert(row.end(), {std::to_string(k.p_values.size()),
+                                   csv ? fmt_num::csv(k.ks) : fmt_num::fixed(k.ks, 4), h});
+        } else {
+            row.insert(row.end(), {num(k.fit.lo, 4), num(k.fit.hi, 4)});
+        }
+        t.add(row);
     }
     return t;
 }
@@ -233,7 +250,7 @@ std::string kde_text(const Query& x) {
 
 extern const CommandSpec kKdeCommand = {
     "kde",
-    "Reference KDE of routing weights: store it, or p-values of --test against it",
+    "Reference KDE of routing weights or logits: store it, or p-values of --test against it",
     [](CLI::App& app, CommandArgs& a) {
         flag::query(app, a);
         app.add_option("--fit", a.drift.fit,
@@ -242,9 +259,21 @@ extern const CommandSpec kKdeCommand = {
         app.add_option("--test", a.drift.test, "The tag whose values are tested against it");
         app.add_option("--reference", a.drift.reference,
                        "A database holding the fit (stored by kde --fit REF FILE... --db DB)");
-        app.add_option("--rank", a.drift.rank,
-                       "Fit and test the K-th largest routing weight of each record")
-            ->capture_default_str();
+        auto* rank = app.add_option("--rank", a.drift.rank,
+                                    "Fit and test the K-th largest value of each record")
+                         ->capture_default_str();
+        auto* trim = app.add_option("--trim", a.drift.trim,
+                                    "Fit and test each record's values without its T largest "
+                                    "and T smallest")
+                         ->check(CLI::PositiveNumber)
+                         ->excludes(rank);
+        app.add_option("--popular", a.drift.popular,
+                       "Fit and test the value of the reference's P-th most selected expert")
+            ->check(CLI::PositiveNumber)
+            ->excludes(rank)
+            ->excludes(trim);
+        app.add_flag("--logits", a.drift.logits,
+                     "The records' full router logits instead of their top-k routing weights");
         flag::layer(app, a, "Only this layer");
     },
     kNeedsTotals | kNeedsLayer | kNeedsSequence | kDbWithFiles,

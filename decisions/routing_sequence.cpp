@@ -11,6 +11,10 @@ void RoutingSequence::add(TagId tag, const RoutingRecord& r) {
         weights_.insert(weights_.end(), r.weights.begin(), r.weights.end());
     else
         weights_.resize(experts_.size(), 0.0f);
+    if (keep_logits_) {
+        logits_.insert(logits_.end(), r.logits.begin(), r.logits.end());
+        logit_begin_.push_back(logits_.size());
+    }
 }
 
 }  // namespace moe

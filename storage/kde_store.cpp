@@ -41,12 +41,17 @@ std::vector<KdeRow> load_kde_fits(const sql::Database& db, const std::string& ta
     return out;
 }
 
+std::vector<std::pair<std::string, std::string>> kde_fit_keys(const sql::Database& db) {
+    std::set<std::pair<std::string, std::string>> keys;
+    each_fit(db, [&](KdeRow& r) { keys.insert({r.tag, r.value}); });
+    return {keys.begin(), keys.end()};
+}
+
 std::vector<std::string> kde_fit_tags(const sql::Database& db, const std::string& value) {
-    std::set<std::string> tags;
-    each_fit(db, [&](KdeRow& r) {
-        if (r.value == value) tags.insert(r.tag);
-    });
-    return {tags.begin(), tags.end()};
+    std::vector<std::string> tags;
+    for (auto& [tag, v] : kde_fit_keys(db))
+        if (v == value) tags.push_back(tag);
+    return tags;
 }
 
 }  // namespace moe

@@ -19,5 +19,7 @@ std::vector<rows::KdeRow> load_kde_fits(const sql::Database& db, const std::stri
                                         const std::string& value);
 // The tags that have a stored fit of `value`, sorted.
 std::vector<std::string> kde_fit_tags(const sql::Database& db, const std::string& value);
+// Every stored (tag, value), sorted: what a request for a missing fit can be told.
+std::vector<std::pair<std::string, std::string>> kde_fit_keys(const sql::Database& db);
 
 }  // namespace moe

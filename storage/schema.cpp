@@ -12,4 +12,16 @@ std::string schema_sql() {
            reject_table().create_sql() + cache_table().create_sql() + kde_table().create_sql();
 }
 
+void add_missing_columns(sql::Database& db) {
+    using namespace rows;
+    meta_table().add_missing_columns(db);
+    layer_table().add_missing_columns(db);
+    gate_table().add_missing_columns(db);
+    source_table().add_missing_columns(db);
+    timeline_table().add_missing_columns(db);
+    reject_table().add_missing_columns(db);
+    cache_table().add_missing_columns(db);
+    kde_table().add_missing_columns(db);
+}
+
 }  // namespace moe

@@ -64,6 +64,7 @@ class Database {
     int64_t query_int(std::string_view sql) const;
     // Whether the schema has this table (tables added after a database was created).
     bool has_table(std::string_view name) const;
+    bool has_column(std::string_view table, std::string_view column) const;
     const std::string& path() const { return path_; }
     sqlite3* handle() const { return db_; }
 

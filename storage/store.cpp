@@ -95,9 +95,10 @@ void Store::migrate() {
     const int64_t v = db_.query_int("PRAGMA user_version");
     if (v > kSchemaVersion) check_version();
     if (v == kSchemaVersion) {
-        // Tables added within this schema version (IF NOT EXISTS: existing ones stay).
+        // Tables and columns added within this schema version (existing ones stay).
         sql::Transaction tx(db_);
         db_.exec(schema_sql());
+        add_missing_columns(db_);
         tx.commit();
         return;
     }
@@ -116,6 +117,7 @@ void Store::migrate() {
     if (v >= 1 && v < 3 && db_.has_table(rows::timeline_table().name))
         db_.exec("UPDATE timeline SET hits = moe_sparse_of_fixed(hits)");
     db_.exec(schema_sql());
+    add_missing_columns(db_);
     db_.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
     tx.commit();
 }

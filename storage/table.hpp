@@ -20,6 +20,14 @@ struct Column {
     std::string doc;   // unit and meaning (docs/SCHEMA.md)
     std::function<void(sql::Statement&, int, const Row&)> put;
     std::function<void(const sql::Statement&, int, Row&)> get;
+    // Non-empty for a column added within a schema version: the SQL literal that rows
+    // written before it read as. Writers add it (add_missing_columns); readers of a
+    // database that lacks it select the literal instead, so no version bump is needed.
+    std::string added_default = {};
+
+    std::string sql_type() const {
+        return added_default.empty() ? type : type + " DEFAULT " + added_default;
+    }
 };
 
 template <class Row>
@@ -29,16 +37,28 @@ struct Table {
     size_t key_columns = 0;  // the first ones: PRIMARY KEY, read before the row is resolved
     std::string without_rowid = " WITHOUT ROWID";
 
-    std::string column_list() const {
+    // With `db`, an added column that db's table lacks is selected as its default.
+    std::string column_list(const sql::Database* db = nullptr) const {
         std::string s;
-        for (const auto& c : columns)
-            s += (s.empty() ? "" : ", ") + c.name;
+        for (const auto& c : columns) {
+            s += s.empty() ? "" : ", ";
+            s += db && !c.added_default.empty() && !db->has_column(name, c.name)
+                     ? c.added_default + " AS " + c.name
+                     : c.name;
+        }
         return s;
+    }
+    // ALTER TABLE for the added columns an existing table lacks (Store::migrate).
+    void add_missing_columns(sql::Database& db) const {
+        if (!db.has_table(name)) return;
+        for (const auto& c : columns)
+            if (!c.added_default.empty() && !db.has_column(name, c.name))
+                db.exec("ALTER TABLE " + name + " ADD COLUMN " + c.name + " " + c.sql_type());
     }
     std::string create_sql() const {
         std::string s = "CREATE TABLE IF NOT EXISTS " + name + "(\n";
         for (const auto& c : columns)
-            s += "    " + c.name + " " + c.type + ",\n";
+            s += "    " + c.name + " " + c.sql_type() + ",\n";
         std::string key;
         for (size_t i = 0; i < key_columns; ++i)
             key += (i ? ", " : "") + columns[i].name;
@@ -53,8 +73,9 @@ struct Table {
         return std::string(verb) + " INTO " + name + "(" + column_list() + ") VALUES(" + marks +
                ")" + (tail.empty() ? "" : " ") + std::string(tail);
     }
-    std::string select_sql(std::string_view order = "", std::string_view where = "") const {
-        return "SELECT " + column_list() + " FROM " + name +
+    std::string select_sql(std::string_view order = "", std::string_view where = "",
+                           const sql::Database* db = nullptr) const {
+        return "SELECT " + column_list(db) + " FROM " + name +
                (where.empty() ? "" : " WHERE " + std::string(where)) +
                (order.empty() ? "" : " ORDER BY " + std::string(order));
     }
@@ -71,7 +92,7 @@ struct Table {
     template <class Resolve, class Each>
     void read(const sql::Database& db, std::string_view order, Resolve resolve, Each each,
               std::string_view where = "") const {
-        auto q = db.prepare(select_sql(order, where));
+        auto q = db.prepare(select_sql(order, where, &db));
         while (q.step()) {
             Row row{};
             size_t i = 0;
@@ -110,6 +131,13 @@ Column<Row> text(std::string name, std::string doc, Field field) {
     return {std::move(name), "TEXT NOT NULL", std::move(doc),
             [field](sql::Statement& q, int i, const Row& r) { q.bind(i, field(r)); },
             [field](const sql::Statement& q, int i, Row& r) { field(r) = q.text(i); }};
+}
+
+// `c`, added within a schema version; rows written before it read as `default_sql`.
+template <class Row>
+Column<Row> added(Column<Row> c, std::string default_sql) {
+    c.added_default = std::move(default_sql);
+    return c;
 }
 
 // NULL stands for NaN.

@@ -330,8 +330,8 @@ const Table<KdeRow>& kde_table() {
             text<R>("tag", "the reference tag fitted", FIELD(tag)),
             integer<R>("layer", "layer id", FIELD(layer)),
             text<R>("value",
-                    "the fitted quantity: 'top1_weight', ... (docs/FIGURES.md \"Reference "
-                    "distributions\")",
+                    "the fitted quantity: 'top1_weight', 'trim2_logits', 'popular1_weight', ... "
+                    "(docs/FIGURES.md \"Reference distributions\")",
                     FIELD(value)),
             integer<R>("n", "reference values fitted", FIELD(n)),
             real<R>("bandwidth", "REAL NOT NULL", "Scott's bandwidth h, in the value's unit",
@@ -342,6 +342,11 @@ const Table<KdeRow>& kde_table() {
                                    FIELD(cdf)),
             real<R>("fitted_at", "REAL NOT NULL", "when it was fitted, seconds since the epoch",
                     FIELD(fitted_at)),
+            added(integer<R>("expert",
+                             "the expert whose values were fitted (the reference's P-th most "
+                             "selected, for popularP_* values); -1 for the other values",
+                             FIELD(expert)),
+                  "-1"),
         },
         3};
     return t;
@@ -353,8 +358,13 @@ std::pair<std::string, std::string> markdown(const Table<Row>& t) {
     std::string s = "| column | type | meaning |\n| --- | --- | --- |\n";
     for (size_t i = 0; i < t.columns.size(); ++i) {
         const auto& c = t.columns[i];
-        s += "| `" + c.name + "`" + (i < t.key_columns ? " (key)" : "") + " | " + c.type + " | " +
-             c.doc + " |\n";
+        s += "| `" + c.name + "`" + (i < t.key_columns ? " (key)" : "") + " | " + c.sql_type() +
+             " | " + c.doc +
+             (c.added_default.empty() ? ""
+                                      : " (added within the schema version: rows written "
+                                        "before it read as " +
+                                            c.added_default + ")") +
+             " |\n";
     }
     return {t.name, s};
 }

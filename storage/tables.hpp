@@ -78,6 +78,7 @@ struct KdeRow {
     double bandwidth = 0, lo = 0, hi = 0;
     std::vector<double> cdf;
     double fitted_at = 0;  // seconds since the epoch
+    int32_t expert = -1;   // the expert whose values were fitted (popularP_*), else -1
 };
 
 const Table<MetaRow>& meta_table();

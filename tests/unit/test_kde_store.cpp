@@ -55,3 +55,33 @@ TEST_CASE("a database without the kde_fit table reads as no fits; a corrupt row 
     CHECK_THROWS_AS(load_kde_fits(Store::open_read_only(db).db(), "ref", "top1_weight"),
                     sql::StorageError);
 }
+
+TEST_CASE("a kde_fit table from before the expert column reads as expert -1 and gains it") {
+    test::TempDir dir;
+    const std::string db = dir.file("before.db");
+    {
+        Store store = Store::open_for_writing(db);
+        save_kde_fits(store.db(), {fit("ref", 0, 0.01)});
+        // The table as moescope wrote it before the column existed (same schema version).
+        store.db().exec("ALTER TABLE kde_fit DROP COLUMN expert");
+    }
+    REQUIRE_FALSE(Store::open_read_only(db).db().has_column("kde_fit", "expert"));
+    const auto old = load_kde_fits(Store::open_read_only(db).db(), "ref", "top1_weight");
+    REQUIRE(old.size() == 1);
+    CHECK(old[0].expert == -1);
+    CHECK(old[0].bandwidth == 0.01);
+    {
+        Store store = Store::open_for_writing(db);  // the writer adds the column
+        CHECK(store.db().has_column("kde_fit", "expert"));
+        auto row = fit("ref", 2, 0.04);
+        row.value = "popular3_weight";
+        row.expert = 17;
+        save_kde_fits(store.db(), {row});
+    }
+    Store reader = Store::open_read_only(db);
+    CHECK(load_kde_fits(reader.db(), "ref", "top1_weight").at(0).expert == -1);
+    const auto got = load_kde_fits(reader.db(), "ref", "popular3_weight");
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].expert == 17);
+    CHECK(got[0].layer == 2);
+}
