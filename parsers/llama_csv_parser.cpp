@@ -1,6 +1,7 @@
 #include "parsers/llama_csv_parser.hpp"
 
 #include "parsers/number_scan.hpp"
+#include "parsers/simd_selection.hpp"
 
 namespace moe {
 
@@ -46,16 +47,17 @@ void LlamaCsvParser::parse(std::string_view line, RecordSink& sink) {
     }
 }
 
-void LlamaCsvParser::parse_selection(std::string_view line, RecordSink& sink) {
+SelectionScan scan_selection_scalar(std::string_view line, TopKIds ids) {
+    const auto malformed = [&] {
+        return SelectionScan::reject(scan::has_control_bytes(line) ? RejectReason::binary
+                                                                   : RejectReason::malformed);
+    };
     const char* p = line.data();
     const char* end = p + line.size();
     int64_t layer;
-    if (!scan::parse_int(p, end, layer) || p == end || *p != ',') {
-        return reject_or_skip(line, sink, RejectReason::malformed);
-    }
+    if (!scan::parse_int(p, end, layer) || p == end || *p != ',') return malformed();
     ++p;
-    // The hot loop of the whole CSV path: small unsigned ids separated by spaces, into a
-    // fixed array (no vector bookkeeping per id).
+    // Small unsigned ids separated by spaces, into a fixed array (no vector bookkeeping).
     size_t n = 0;
     bool out_of_range = false;
     for (;;) {
@@ -63,27 +65,46 @@ void LlamaCsvParser::parse_selection(std::string_view line, RecordSink& sink) {
             ++p;
         if (p == end) break;
         const bool negative = *p == '-';
-        if (negative && ++p == end) return reject_or_skip(line, sink, RejectReason::malformed);
+        if (negative && ++p == end) return malformed();
         unsigned d = static_cast<unsigned char>(*p) - static_cast<unsigned>('0');
-        if (d > 9) return reject_or_skip(line, sink, RejectReason::malformed);
+        if (d > 9) return malformed();
         uint32_t id = d;
         for (++p; p < end && (d = static_cast<unsigned char>(*p) - static_cast<unsigned>('0')) <= 9;
              ++p)
             id = id > static_cast<uint32_t>(kMaxExpert) ? id
                                                         : id * 10 + d;  // saturates: no overflow
-        if (p < end && *p != ' ' && *p != '\t')
-            return reject_or_skip(line, sink, RejectReason::malformed);
-        if (n == kMaxTopK) return sink.on_reject(RejectReason::malformed, line);
+        if (p < end && *p != ' ' && *p != '\t') return malformed();
+        // Too many ids is malformed without the binary check of the bytes further on.
+        if (n == kMaxTopK) return SelectionScan::reject(RejectReason::malformed);
         out_of_range |= negative || id > static_cast<uint32_t>(kMaxExpert);
-        ids_[n++] = static_cast<int32_t>(id);
+        ids[n++] = static_cast<int32_t>(id);
     }
-    if (n == 0) return sink.on_reject(RejectReason::malformed, line);
-    if (out_of_range) return sink.on_reject(RejectReason::expert_out_of_range, line);
+    if (n == 0) return SelectionScan::reject(RejectReason::malformed);
+    if (out_of_range) return SelectionScan::reject(RejectReason::expert_out_of_range);
     if (layer < 0 || layer > kMaxLayer)
-        return sink.on_reject(RejectReason::layer_out_of_range, line);
+        return SelectionScan::reject(RejectReason::layer_out_of_range);
+    return {true, RejectReason::malformed, static_cast<int32_t>(layer), n};
+}
+
+SelectionScan scan_selection(std::string_view line, TopKIds ids) {
+    static_assert(kMaxTopK >= simd::kSelectionMaxBytes / 2, "a fast-path line fits in ids");
+    simd::SelectionFields f;
+    if (!simd::scan_selection(line.data(), line.size(), ids.data(), f))
+        return scan_selection_scalar(line, ids);
+    // The scalar reference's order of rejects, for the lines the fast path reads.
+    if (f.max_id > static_cast<uint32_t>(kMaxExpert))
+        return SelectionScan::reject(RejectReason::expert_out_of_range);
+    if (f.layer > kMaxLayer) return SelectionScan::reject(RejectReason::layer_out_of_range);
+    return {true, RejectReason::malformed, f.layer, f.n};
+}
+
+// The hot path of the whole CSV input.
+void LlamaCsvParser::parse_selection(std::string_view line, RecordSink& sink) {
+    const SelectionScan s = scan_selection(line, ids_);
+    if (!s.ok) return sink.on_reject(s.why, line);
     RoutingRecord r;
-    r.layer = static_cast<int32_t>(layer);
-    r.experts = std::span<const int32_t>(ids_.data(), n);
+    r.layer = s.layer;
+    r.experts = std::span<const int32_t>(ids_.data(), s.n);
     sink.on_routing(r);
 }
 

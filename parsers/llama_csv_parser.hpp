@@ -6,12 +6,30 @@
 #pragma once
 
 #include <array>
+#include <span>
 #include <string_view>
 #include <vector>
 
 #include "parsers/format_parser.hpp"
 
 namespace moe {
+
+// What a selection line (one starting with a digit, or '-' and a digit) holds: a record
+// (`ok`: layer and ids[0, n)) or the reason it is rejected.
+struct SelectionScan {
+    bool ok = false;
+    RejectReason why = RejectReason::malformed;  // when not ok
+    int32_t layer = 0;
+    size_t n = 0;
+    static SelectionScan reject(RejectReason r) { return {false, r}; }
+};
+using TopKIds = std::span<int32_t, kMaxTopK>;
+
+// The scalar reference: every reject, in the order they are decided.
+SelectionScan scan_selection_scalar(std::string_view line, TopKIds ids);
+// The same verdict and ids, through the SIMD fast path (parsers/simd_selection.hpp) when
+// the line has the common shape.
+SelectionScan scan_selection(std::string_view line, TopKIds ids);
 
 class LlamaCsvParser final : public FormatParser {
   public:
