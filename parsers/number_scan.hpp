@@ -9,6 +9,8 @@
 
 #include <fast_float/fast_float.h>
 
+#include "parsers/simd_float.hpp"
+
 namespace moe::scan {
 
 inline bool is_digit(char c) {
@@ -43,13 +45,23 @@ inline bool parse_int(const char*& p, const char* end, int64_t& out) {
 enum class FloatListStatus { ok, malformed, non_finite };
 
 // Parses whitespace-separated floats (C++ ostream or Python repr spellings, including
-// scientific notation) into out (cleared first).
-inline FloatListStatus parse_float_list(const char* p, const char* end, std::vector<float>& out) {
+// scientific notation) into out (cleared first), correctly rounded as fast_float does.
+// kFast = false is the reference without the SIMD fast path (tests compare the two).
+template <bool kFast = true>
+FloatListStatus parse_float_list(const char* p, const char* end, std::vector<float>& out) {
     out.clear();
     bool non_finite = false;
     p = skip_spaces(p, end);
     while (p < end) {
         float v;
+        // Short plain decimals, away from the line's end: the SIMD fast path (same bits).
+        if (kFast && end - p >= static_cast<ptrdiff_t>(simd::kFloatWindow)) {
+            if (const char* q = simd::parse_short_float(p, v)) {
+                out.push_back(v);
+                p = q;  // the next number: no separator left to skip
+                continue;
+            }
+        }
         auto res = fast_float::from_chars(p, end, v);
         if (res.ec != std::errc() || res.ptr == p) return FloatListStatus::malformed;
         if (!std::isfinite(v)) non_finite = true;

@@ -29,6 +29,8 @@ class GuardedBuffer {
 
     // A copy of s whose last byte is `gap` bytes before the guard page.
     std::string_view place(std::string_view s, size_t gap = 0) {
+        if (s.size() + gap > data_pages_ * page_)
+            throw std::length_error("GuardedBuffer: too long");
         char* at = base_ + data_pages_ * page_ - gap - s.size();
         if (!s.empty()) std::memcpy(at, s.data(), s.size());
         return {at, s.size()};

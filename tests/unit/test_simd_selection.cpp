@@ -181,7 +181,7 @@ TEST_CASE("SIMD selection scanner reads the common shape itself, with the right 
     CHECK_FALSE(simd::scan_selection(long_line.data(), long_line.size(), ids.data(), f));
 }
 
-TEST_CASE("SIMD selection both scanners judge known lines alike") {
+TEST_CASE("SIMD selection scanner and scalar reference judge known lines alike") {
     struct Case {
         std::string_view line;
         bool ok;
