@@ -196,6 +196,16 @@ class FloatGen {
     std::mt19937_64 rng_;
 };
 
+// Appends a token to the line; one time in `one_in` checks the line and starts another.
+void add_to_line(FloatGen& gen, LineChecker& lines, std::string& line, const std::string& tok,
+                 size_t one_in) {
+    line += tok + gen.separator();
+    if (gen.below(one_in) != 0) return;
+    if (gen.below(2)) line.pop_back();  // half the lines end in a number, not a separator
+    lines.check(line);
+    line.clear();
+}
+
 template <class Checker>
 void require_clean(const Checker& c) {
     INFO("first mismatch: '" << c.first << "'");
@@ -254,12 +264,7 @@ TEST_CASE("SIMD float path: gate-like values in every spelling, one at a time an
         const std::vector<std::string> all = spellings(f);
         for (const std::string& s : all)
             tokens.check(s);
-        line += all[gen.below(all.size())] + gen.separator();
-        if (gen.below(64) == 0) {
-            if (gen.below(2)) line.pop_back();  // a line ending in a number, not a space
-            lines.check(line);
-            line.clear();
-        }
+        add_to_line(gen, lines, line, all[gen.below(all.size())], 64);
     }
     require_clean(tokens);
     require_clean(lines);
@@ -277,12 +282,7 @@ TEST_CASE("SIMD float path: random decimal strings and hostile tokens") {
     for (int i = 0; i < kFloats * 2; ++i) {
         const std::string tok = gen.below(5) ? gen.decimal() : gen.hostile();
         tokens.check(tok);
-        line += tok + gen.separator();
-        if (gen.below(24) == 0) {
-            if (gen.below(2)) line.pop_back();
-            lines.check(line);
-            line.clear();
-        }
+        add_to_line(gen, lines, line, tok, 24);
     }
     require_clean(tokens);
     require_clean(lines);
