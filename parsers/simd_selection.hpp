@@ -108,13 +108,12 @@ inline bool scan_selection(const char* p, size_t len, int32_t* ids, SelectionFie
         };
         const __m128i low2 = _mm_add_epi8(d, times10(d1));                         // <= 99
         const __m128i high2 = _mm_and_si128(_mm_add_epi8(d2, times10(d3)), run3);  // <= 99
-        const __m128i hundred = _mm_set1_epi16(100);
+        // low2 + 100 * high2 in 16 bits: pmaddubsw on the interleaved bytes (<= 9999).
+        const __m128i weights = _mm_set1_epi16(0x6401);  // bytes 1, 100
         _mm_store_si128(reinterpret_cast<__m128i*>(value + b),
-                        _mm_add_epi16(_mm_unpacklo_epi8(low2, zero),
-                                      _mm_mullo_epi16(_mm_unpacklo_epi8(high2, zero), hundred)));
+                        _mm_maddubs_epi16(_mm_unpacklo_epi8(low2, high2), weights));
         _mm_store_si128(reinterpret_cast<__m128i*>(value + b + 8),
-                        _mm_add_epi16(_mm_unpackhi_epi8(low2, zero),
-                                      _mm_mullo_epi16(_mm_unpackhi_epi8(high2, zero), hundred)));
+                        _mm_maddubs_epi16(_mm_unpackhi_epi8(low2, high2), weights));
         prev_d = d;
         prev_m = m;
     }
