@@ -192,6 +192,7 @@ std::optional<RejectReason> Aggregates::add_checked(TagId tag, const RoutingReco
             if (tag == kAllTag) break;
         }
     }
+    if (tap_) tap_(tag, r, when);
     return std::nullopt;
 }
 

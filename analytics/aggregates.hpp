@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cmath>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -103,6 +104,11 @@ class Aggregates {
     // in between.
     std::optional<RejectReason> check_routing(const RoutingRecord& r, double arrival) const;
     std::optional<RejectReason> add_checked(TagId tag, const RoutingRecord& r, double arrival);
+    // Sees every routing record counted by add_checked, with its tag and its time (its
+    // timestamp, else `arrival`; NaN when neither is known): the daemon's live KDE test
+    // (daemon/live_kde.hpp). Unset by default: one branch per record.
+    using RoutingTap = std::function<void(TagId, const RoutingRecord&, double when)>;
+    void set_routing_tap(RoutingTap tap) { tap_ = std::move(tap); }
     // Engine totals (CountRecord): checked like routing records (layer, expert range, and
     // every count finite, whole and >= 0), then added under "all" and `tag`. A record whose
     // counts are all zero changes nothing: a dense layer of an engine's [layers][experts]
@@ -174,6 +180,7 @@ class Aggregates {
     bool tag_cap_reached_ = false;
     uint64_t layer_count_ = 0;  // LayerStats objects created by counting
     std::unordered_map<std::string, TagId> tag_ids_;
+    RoutingTap tap_;
 };
 
 }  // namespace moe

@@ -55,16 +55,6 @@ rows::KdeRow to_row(const std::string& tag, const std::string& value, const Laye
             k.fit.lo, k.fit.hi, k.fit.cdf, now,     k.expert};
 }
 
-KdeCdf from_row(rows::KdeRow& r) {
-    KdeCdf k;
-    k.n = r.n;
-    k.bandwidth = r.bandwidth;
-    k.lo = r.lo;
-    k.hi = r.hi;
-    k.cdf = std::move(r.cdf);
-    return k;
-}
-
 // The fits of --fit from the FILE arguments, per layer.
 std::vector<LayerKde> fit_files(const Query& x, const KdeQuantity& q, const std::string& value) {
     const TagId ref = *x.agg.find_tag(x.tag_named(x.args.drift.fit).name);
@@ -92,13 +82,9 @@ std::vector<LayerKde> fit_stored(const Query& x, const std::string& value, std::
     Store store = Store::open_read_only(x.args.drift.reference);
     if (tag.empty()) {
         const auto tags = kde_fit_tags(store.db(), value);
-        if (tags.empty()) {
-            std::string held;
-            for (const auto& [t, v] : kde_fit_keys(store.db()))
-                held += (held.empty() ? "" : ", ") + v + " of tag '" + t + "'";
+        if (tags.empty())
             throw NoDataError(x.args.drift.reference + " holds no " + value + " fit (" +
-                              (held.empty() ? "no fits" : "it holds " + held) + ")");
-        }
+                              describe_kde_fits(store.db()) + ")");
         if (tags.size() > 1)
             throw std::invalid_argument(x.args.drift.reference + " holds " + value +
                                         " fits of several tags; name the reference with --fit TAG");
@@ -110,7 +96,7 @@ std::vector<LayerKde> fit_stored(const Query& x, const std::string& value, std::
         LayerKde k;
         k.layer = r.layer;
         k.expert = r.expert;
-        k.fit = from_row(r);
+        k.fit = {r.n, r.bandwidth, r.lo, r.hi, std::move(r.cdf)};
         out.push_back(std::move(k));
     }
     if (out.empty())

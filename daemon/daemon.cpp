@@ -49,6 +49,10 @@ Daemon::Daemon(DaemonConfig cfg)
       reject_log_(std::chrono::seconds(cfg_.reject_summary_s)),
       drift_(cfg_.drift),
       shutdown_timer_(io_) {
+    if (drift_.kde())
+        agg_.set_routing_tap([this](TagId tag, const RoutingRecord& r, double when) {
+            drift_.record(agg_, tag, r, when);
+        });
     store_.set_retention_seconds(cfg_.retention_seconds);
     store_.set_rollup(cfg_.rollup);
     if (cfg_.reset) {

@@ -6,9 +6,17 @@
 
 #include <spdlog/spdlog.h>
 
-#include "daemon/prometheus_text.hpp"
+#include "daemon/drift_gauges.hpp"
 
 namespace moe {
+
+DriftMonitor::DriftMonitor(DriftConfig cfg) : cfg_(std::move(cfg)) {
+    if (cfg_.kde_db.empty()) return;
+    kde_ = std::make_unique<LiveKde>(LiveKde::load(cfg_.kde_db, cfg_.kde_value, cfg_.baseline,
+                                                   cfg_.window_seconds, cfg_.max_series));
+    spdlog::info("drift: testing {} against the KDE fit of tag '{}' ({} layers) in {}",
+                 kde_->quantity().name(), cfg_.baseline, kde_->layers(), cfg_.kde_db);
+}
 
 void DriftMonitor::write_failed(const Aggregates& changes) {
     for (const auto& [key, b] : changes.timeline().buckets())
@@ -17,6 +25,7 @@ void DriftMonitor::write_failed(const Aggregates& changes) {
 
 void DriftMonitor::observe(const Aggregates& changes, const Aggregates& live, double now) {
     if (!enabled()) return;
+    if (kde_) kde_->close(now);
     const int64_t W = cfg_.window_seconds;
     // Windows that got records in this flush: only those need evaluating again (the noise
     // floor's resampling is not free, and the open window gets records at every flush).
@@ -81,13 +90,7 @@ void DriftMonitor::evaluate(const std::string& tag, int32_t layer, int64_t start
 }
 
 std::string DriftMonitor::prometheus() const {
-    if (latest_.empty()) return {};
-    struct Gauge {
-        const char* name;
-        const char* help;
-        double (*value)(const Latest&);
-    };
-    static const Gauge gauges[] = {
+    static const DriftGauge<Latest> gauges[] = {
         {"moescope_drift_js", "JS divergence (bits) of the last closed window vs the baseline",
          [](const Latest& l) { return l.point.js_bits; }},
         {"moescope_drift_noise_js", "JS divergence expected from sampling noise alone (bits)",
@@ -97,18 +100,8 @@ std::string DriftMonitor::prometheus() const {
         {"moescope_drift_window_start_seconds", "start of the last closed window",
          [](const Latest& l) { return static_cast<double>(l.start); }},
     };
-    std::string s;
-    for (const Gauge& g : gauges) {
-        s += std::string("# HELP ") + g.name + " " + g.help + "\n# TYPE " + g.name + " gauge\n";
-        for (const auto& [series, l] : latest_) {
-            const double v = g.value(l);
-            s += std::string(g.name) + "{tag=\"" + prometheus_label(series.first) + "\",layer=\"" +
-                 (series.second < 0 ? "all" : std::to_string(series.second)) + "\",baseline=\"" +
-                 prometheus_label(cfg_.baseline) + "\"} " +
-                 (std::isnan(v) ? std::string("NaN") : fmt::format("{}", v)) + "\n";
-        }
-    }
-    return s;
+    return drift_gauges<Latest>(gauges, latest_, cfg_.baseline) +
+           (kde_ ? kde_->prometheus() : std::string());
 }
 
 }  // namespace moe

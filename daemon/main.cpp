@@ -140,6 +140,15 @@ int main(int argc, char** argv) {
     app.add_option("--drift-alert", cfg.drift.alert_js,
                    "Log a warning when a window's JS divergence (bits) exceeds this; 0: never")
         ->check(CLI::Range(0.0, 1.0));
+    auto* drift_kde =
+        app.add_option("--drift-kde", cfg.drift.kde_db,
+                       "Also test each closed window against the baseline's KDE fit stored in "
+                       "this database (moescope kde --fit TAG FILE... --db DB): KS gauges")
+            ->check(CLI::ExistingFile);
+    app.add_option("--drift-kde-value", cfg.drift.kde_value,
+                   "Which stored fit of the baseline (top1_weight, trim2_logits, ...) when it "
+                   "has several")
+        ->needs(drift_kde);
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
@@ -153,6 +162,8 @@ int main(int argc, char** argv) {
         return usage_error(e.what());
     }
 
+    if (!cfg.drift.kde_db.empty() && cfg.drift.baseline.empty())
+        return usage_error("--drift-kde tests against the --drift-baseline tag's fit: give both");
     if (const auto w = parse_duration(drift_window))
         cfg.drift.window_seconds = *w;
     else

@@ -73,14 +73,31 @@ double ks_uniform(std::vector<double> p) {
     return d;
 }
 
+size_t p_value_bin(double p, size_t bins) {
+    const auto b = static_cast<size_t>(std::clamp(p, 0.0, 1.0) * static_cast<double>(bins));
+    return std::min(b, bins - 1);
+}
+
 std::vector<size_t> p_value_histogram(std::span<const double> p, size_t bins) {
     std::vector<size_t> h(bins, 0);
-    for (double v : p) {
-        if (std::isnan(v)) continue;
-        const auto b = static_cast<size_t>(std::clamp(v, 0.0, 1.0) * static_cast<double>(bins));
-        ++h[std::min(b, bins - 1)];
-    }
+    for (double v : p)
+        if (!std::isnan(v)) ++h[p_value_bin(v, bins)];
     return h;
+}
+
+double ks_uniform_binned(std::span<const uint32_t> counts) {
+    uint64_t n = 0;
+    for (uint32_t c : counts)
+        n += c;
+    if (n == 0) return std::numeric_limits<double>::quiet_NaN();
+    double d = 0;
+    uint64_t below = 0;  // values in the bins before edge j
+    for (size_t j = 0; j <= counts.size(); ++j) {
+        const double edge = static_cast<double>(j) / static_cast<double>(counts.size());
+        d = std::max(d, std::abs(static_cast<double>(below) / static_cast<double>(n) - edge));
+        if (j < counts.size()) below += counts[j];
+    }
+    return d;
 }
 
 }  // namespace moe

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -34,5 +35,11 @@ KdeCdf fit_kde(std::span<const double> values);
 double ks_uniform(std::vector<double> p_values);
 // Counts of p-values in 10 bins of 0.1 (1.0 in the last).
 std::vector<size_t> p_value_histogram(std::span<const double> p_values, size_t bins = 10);
+// The bin of p among `bins` equal bins of [0, 1] (1.0 in the last).
+size_t p_value_bin(double p, size_t bins);
+// The KS distance from uniform of p-values counted in equal bins of [0, 1] (the daemon's
+// live test keeps counts, not values): max over the bin edges x of |F_n(x-) - x|, which is
+// at most 1/bins below ks_uniform of the values themselves, never above. NaN when empty.
+double ks_uniform_binned(std::span<const uint32_t> counts);
 
 }  // namespace moe

@@ -47,6 +47,13 @@ std::vector<std::pair<std::string, std::string>> kde_fit_keys(const sql::Databas
     return {keys.begin(), keys.end()};
 }
 
+std::string describe_kde_fits(const sql::Database& db) {
+    std::string held;
+    for (const auto& [tag, value] : kde_fit_keys(db))
+        held += (held.empty() ? "" : ", ") + value + " of tag '" + tag + "'";
+    return held.empty() ? "no fits" : "it holds " + held;
+}
+
 std::vector<std::string> kde_fit_tags(const sql::Database& db, const std::string& value) {
     std::vector<std::string> tags;
     for (auto& [tag, v] : kde_fit_keys(db))

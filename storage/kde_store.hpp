@@ -21,5 +21,8 @@ std::vector<rows::KdeRow> load_kde_fits(const sql::Database& db, const std::stri
 std::vector<std::string> kde_fit_tags(const sql::Database& db, const std::string& value);
 // Every stored (tag, value), sorted: what a request for a missing fit can be told.
 std::vector<std::pair<std::string, std::string>> kde_fit_keys(const sql::Database& db);
+// "it holds top1_weight of tag 'ref', ...", or "no fits": for the message about a fit
+// that is not there.
+std::string describe_kde_fits(const sql::Database& db);
 
 }  // namespace moe
