@@ -73,7 +73,12 @@ std::vector<LayerKde> fit_files(const Query& x, const KdeQuantity& q, const std:
     if (out.empty())
         throw NoDataError("no layer of tag '" + x.args.drift.fit + "' has two or more " + value +
                           " values with spread to fit" +
-                          (q.logits ? " (--logits needs records with router logits)" : ""));
+                          (q.logits ? " (--logits needs records with router logits)"
+                           : q.kind == KdeQuantity::Kind::trimmed
+                               ? " (--trim " + std::to_string(q.n) +
+                                     " needs records of more than " + std::to_string(2 * q.n) +
+                                     " experts)"
+                               : ""));
     return out;
 }
 

@@ -146,7 +146,8 @@ def main():
         cli("kde", "--fit", "ref", "--test", "shift", "--trim", "1", "--rank", "2", path, expect_rc=2)
         cli("kde", "--fit", "ref", "--test", "shift", "--trim", "1", "--popular", "1", path, expect_rc=2)
         cli("kde", "--fit", "ref", "--test", "shift", "--trim", "0", path, expect_rc=2)
-        cli("kde", "--fit", "ref", "--test", "shift", "--trim", "2", path, expect_rc=3)  # 2T >= k = 4
+        err = cli("kde", "--fit", "ref", "--test", "shift", "--trim", "2", path, expect_rc=3).stderr  # 2T >= k = 4
+        check("--trim 2 needs records of more than 4 experts" in err, "message: %r" % err)
         cli("kde", "--fit", "ref", "--test", "shift", "--popular", "17", "--logits", path, expect_rc=3)  # E = 16
     print("ok")
 
