@@ -18,6 +18,10 @@ class CountCsvParser : public FormatParser {
         : header_(header), with_count_(with_count) {}
 
     bool claims(std::string_view line) const override;
+    bool may_claim(unsigned char c) const override {
+        return (c >= '0' && c <= '9') || c == '-' ||
+               (!header_.empty() && c == static_cast<unsigned char>(header_.front()));
+    }
     void parse(std::string_view line, RecordSink& sink) override;
 
     void reset() override { active_ = false; }

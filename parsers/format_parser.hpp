@@ -22,6 +22,10 @@ class FormatParser {
     // priority order and the first claim wins; a claim may depend on state (an eval-callback
     // "Token" line only counts after a "Layer" header).
     virtual bool claims(std::string_view line) const = 0;
+    // Whether claims() can be true, in any state, for a line whose first byte after
+    // scan::trim is `first`: auto-detection asks only these formats (LineParser). False
+    // only where it is certain; the default asks every line.
+    virtual bool may_claim(unsigned char first) const { return (void)first, true; }
     // Decodes one non-blank line (no newline): records, rejects or skips to the sink. Under
     // --format every non-blank line comes here, claimed or not (see skip_unrecognized).
     virtual void parse(std::string_view line, RecordSink& sink) = 0;

@@ -22,6 +22,7 @@ class ImatrixGgufParser final : public FormatParser {
   public:
     // A GGUF file is binary: its lines are never this format's.
     bool claims(std::string_view) const override { return false; }
+    bool may_claim(unsigned char) const override { return false; }
     void parse(std::string_view line, RecordSink& sink) override { skip_unrecognized(line, sink); }
 };
 

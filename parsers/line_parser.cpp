@@ -16,13 +16,17 @@ LineParser::LineParser(Format format, const FormatRegistry& formats) : format_(f
         }
     if (active_.empty() && !format.is_auto())
         throw std::invalid_argument("unknown input format '" + std::string(format.name()) + "'");
+    for (size_t c = 0; c < by_first_.size(); ++c)
+        for (const Active& a : active_)
+            if (a.parser->may_claim(static_cast<unsigned char>(c))) by_first_[c].push_back(&a);
 }
 
 void LineParser::parse(std::string_view line, RecordSink& sink) {
-    if (scan::trim(line).empty()) return sink.on_skip(SkipKind::blank, line);
+    const std::string_view trimmed = scan::trim(line);
+    if (trimmed.empty()) return sink.on_skip(SkipKind::blank, line);
     if (!format_.is_auto()) return active_.front().parser->parse(line, sink);
-    for (const Active& a : active_)
-        if (a.parser->claims(line)) return a.parser->parse(line, sink);
+    for (const Active* a : candidates(trimmed))
+        if (a->parser->claims(line)) return a->parser->parse(line, sink);
     skip_unrecognized(line, sink);
 }
 
@@ -36,8 +40,10 @@ void LineParser::parse_document(std::string_view doc, RecordSink& sink) {
 
 bool LineParser::whole_without_newline(std::string_view line) const {
     if (!format_.is_auto()) return active_.front().parser->whole_without_newline();
-    for (const Active& a : active_)
-        if (a.parser->claims(line)) return a.parser->whole_without_newline();
+    const std::string_view trimmed = scan::trim(line);
+    if (trimmed.empty()) return false;
+    for (const Active* a : candidates(trimmed))
+        if (a->parser->claims(line)) return a->parser->whole_without_newline();
     return false;
 }
 

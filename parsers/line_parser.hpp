@@ -3,6 +3,7 @@
 // lines inside a server log, say); a forced format gets every non-blank line.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,12 @@ class LineParser {
     Format format_;
     std::vector<Active> active_;                   // priority order; one when forced
     std::vector<FormatParser*> document_readers_;  // those that read documents, same order
+    // Under auto: per first byte of the trimmed line, the formats that may claim it
+    // (FormatParser::may_claim), in priority order.
+    std::array<std::vector<const Active*>, 256> by_first_;
+    const std::vector<const Active*>& candidates(std::string_view trimmed) const {
+        return by_first_[static_cast<unsigned char>(trimmed.front())];
+    }
 };
 
 }  // namespace moe

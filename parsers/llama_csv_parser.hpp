@@ -34,6 +34,9 @@ SelectionScan scan_selection(std::string_view line, TopKIds ids);
 class LlamaCsvParser final : public FormatParser {
   public:
     bool claims(std::string_view line) const override;
+    bool may_claim(unsigned char c) const override {
+        return (c >= '0' && c <= '9') || c == '-' || c == 'g' || c == 'l';
+    }
     // Any line: also blanks and other text (skipped), so it can be used on its own.
     void parse(std::string_view line, RecordSink& sink) override;
 

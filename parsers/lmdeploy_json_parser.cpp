@@ -12,6 +12,7 @@ namespace {
 class LmdeployJsonParser final : public FormatParser {
   public:
     bool claims(std::string_view text) const override { return opens_array_of_arrays(text); }
+    bool may_claim(unsigned char c) const override { return c == '[' || c == '\r' || c == '\n'; }
     void parse(std::string_view line, RecordSink& sink) override {
         if (!claims(line)) return skip_unrecognized(line, sink);
         matrix_.parse(line, {}, sink);

@@ -20,6 +20,7 @@ class NdjsonParser final : public FormatParser {
 
     // A line starting with "{" (spaces aside).
     bool claims(std::string_view line) const override;
+    bool may_claim(unsigned char first) const override { return first == '{'; }
     // One line holding one JSON object (simdjson on-demand; buffers are reused, so the
     // hot path does not allocate once warmed up).
     void parse(std::string_view line, RecordSink& sink) override;

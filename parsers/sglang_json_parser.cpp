@@ -15,6 +15,7 @@ constexpr std::string_view kKey = "logical_count";
 class SglangJsonParser final : public FormatParser {
   public:
     bool claims(std::string_view text) const override { return opens_object_with(text, kKey); }
+    bool may_claim(unsigned char c) const override { return c == '{' || c == '\r' || c == '\n'; }
     void parse(std::string_view line, RecordSink& sink) override {
         if (!claims(line)) return skip_unrecognized(line, sink);
         matrix_.parse(line, kKey, sink);

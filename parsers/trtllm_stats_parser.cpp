@@ -26,6 +26,7 @@ class TrtllmStatsParser final : public FormatParser {
   public:
     // safetensors is binary: its lines are never this format's.
     bool claims(std::string_view) const override { return false; }
+    bool may_claim(unsigned char) const override { return false; }
     void parse(std::string_view line, RecordSink& sink) override { skip_unrecognized(line, sink); }
 };
 
