@@ -55,12 +55,20 @@ class Daemon:
     def __init__(self, *args, log=None):
         self.args = [MOESCOPED, *args]
         self.log = log or tempfile.TemporaryFile(mode="w+")
+        # A log shared by successive daemons: readiness is this daemon's line, not an
+        # earlier one's (else a SIGTERM could arrive before its handler exists: exit -15).
+        self.log.seek(0, os.SEEK_END)
+        self.start = self.log.tell()
         self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
+
+    def own_output(self):
+        self.log.seek(self.start)
+        return self.log.read()
 
     def wait_ready(self):
         """Until the daemon has started its event loop (and so handles SIGTERM)."""
         for _ in range(400):
-            if "moescoped: database" in self.output() or self.proc.poll() is not None:
+            if "moescoped: database" in self.own_output() or self.proc.poll() is not None:
                 return
             time.sleep(0.025)
 
