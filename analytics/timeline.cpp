@@ -8,7 +8,7 @@ namespace moe {
 void Timeline::add(double time, uint32_t tag, int32_t layer, std::span<const int32_t> experts,
                    size_t E) {
     const auto t = static_cast<int64_t>(std::floor(time));
-    const int64_t start = t - ((t % seconds_) + seconds_) % seconds_;
+    const int64_t start = window_start(t, seconds_);
     const size_t slot = static_cast<size_t>(tag) * (kLayers + 1) + static_cast<size_t>(layer + 1);
     if (slot >= cache_.size()) cache_.resize(slot + 1);
     Current& cur = cache_[slot];

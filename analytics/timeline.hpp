@@ -21,6 +21,12 @@ struct BucketKey {
     auto operator<=>(const BucketKey&) const = default;
 };
 
+// The start of the window of `width` seconds that holds second t (windows start at
+// multiples of width; t may be negative): timeline buckets and drift windows alike.
+inline int64_t window_start(int64_t t, int64_t width) {
+    return t - ((t % width) + width) % width;
+}
+
 // The default timeline bucket width (--bucket-s), in seconds.
 inline constexpr int64_t kDefaultBucketSeconds = 60;
 

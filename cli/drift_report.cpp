@@ -99,8 +99,7 @@ DriftPlan plan(const Query& x) {
     for (const auto& [key, b] : x.agg.timeline().buckets()) {
         if (key.tag != tag || (key.start >= b0 && key.start < b1)) continue;
         if (key.start < x.q.since || key.start >= x.q.until) continue;
-        const int64_t start = key.start - ((key.start % p.window) + p.window) % p.window;
-        windows[key.layer][start].add(b.tokens, b.hits);
+        windows[key.layer][window_start(key.start, p.window)].add(b.tokens, b.hits);
     }
     DriftThresholds th;
     th.alpha = d.alpha;

@@ -1,6 +1,6 @@
-// The exposition of per-(tag, layer) drift gauges against a baseline tag, shared by the
-// JS monitor (daemon/drift_monitor.hpp) and the live KDE test (daemon/live_kde.hpp), so
-// their label sets cannot drift apart.
+// What the JS monitor (daemon/drift_monitor.hpp) and the live KDE test (daemon/live_kde.hpp)
+// share: which window of a series to evaluate, and the exposition of per-(tag, layer) gauges
+// against a baseline tag, so their windows and label sets cannot drift apart.
 #pragma once
 
 #include <cmath>
@@ -21,6 +21,17 @@ struct DriftGauge {
     const char* help;
     double (*value)(const Latest&);
 };
+
+// The newest of `windows` (by start) that started at or before `closed_before` (so has
+// ended), once the older ones are dropped; windows.end() when none has.
+template <class Windows>
+typename Windows::iterator newest_closed(Windows& windows, int64_t closed_before) {
+    auto it = windows.upper_bound(closed_before);
+    if (it == windows.begin()) return windows.end();
+    --it;
+    windows.erase(windows.begin(), it);
+    return it;
+}
 
 // One gauge family per entry of `gauges`, a sample per series {tag, layer, baseline}.
 template <class Latest>

@@ -36,7 +36,7 @@ void DriftMonitor::observe(const Aggregates& changes, const Aggregates& live, do
         if (tag == cfg_.baseline) continue;
         const std::pair<std::string, int32_t> series{tag, key.layer};
         if (!open_.count(series) && open_.size() >= cfg_.max_series) continue;
-        const int64_t start = key.start - ((key.start % W) + W) % W;
+        const int64_t start = window_start(key.start, W);
         Open& o = open_[series][start];
         // A failed write's increments come back inside these and were counted then.
         const auto seen = seen_.buckets().find(key);
@@ -52,14 +52,12 @@ void DriftMonitor::observe(const Aggregates& changes, const Aggregates& live, do
     // records (a window's records may arrive over several flushes); older ones are dropped.
     const auto closed_before = static_cast<int64_t>(std::floor(now)) - W;
     for (auto& [series, windows] : open_) {
-        auto it = windows.upper_bound(closed_before);
-        if (it == windows.begin()) continue;
-        --it;
+        const auto it = newest_closed(windows, closed_before);
+        if (it == windows.end()) continue;
         const auto shown = latest_.find(series);
         if (touched.count({series.first, series.second, it->first}) || shown == latest_.end() ||
             shown->second.start != it->first)
             evaluate(series.first, series.second, it->first, it->second, live);
-        windows.erase(windows.begin(), it);
     }
 }
 

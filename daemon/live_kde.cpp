@@ -64,9 +64,7 @@ void LiveKde::record(const Aggregates& agg, TagId tag, const RoutingRecord& r, d
     values_.clear();
     kde_values_of(q_, r.experts, r.weights, r.logits, fit->second.expert, scratch_, values_);
     if (values_.empty()) return;
-    const int64_t W = window_seconds_;
-    const auto t = static_cast<int64_t>(std::floor(when));
-    const int64_t start = t - ((t % W) + W) % W;
+    const int64_t start = window_start(static_cast<int64_t>(std::floor(when)), window_seconds_);
     for (const TagId id : {tag, kAllTag}) {
         Series& s = series(agg, id, r.layer);
         if (!s.skip) {
@@ -82,9 +80,8 @@ void LiveKde::record(const Aggregates& agg, TagId tag, const RoutingRecord& r, d
 void LiveKde::close(double now) {
     const auto closed_before = static_cast<int64_t>(std::floor(now)) - window_seconds_;
     for (auto& [key, s] : series_) {
-        auto it = s.windows.upper_bound(closed_before);
-        if (it == s.windows.begin()) continue;
-        --it;
+        const auto it = newest_closed(s.windows, closed_before);
+        if (it == s.windows.end()) continue;
         Latest& l = latest_[{s.tag, s.layer}];
         if (it->second.touched || l.start != it->first) {
             l.start = it->first;
@@ -94,7 +91,6 @@ void LiveKde::close(double now) {
                 l.values += c;
             it->second.touched = false;
         }
-        s.windows.erase(s.windows.begin(), it);
     }
 }
 
