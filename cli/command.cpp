@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "cli/command_runner.hpp"
+#include "cli/table.hpp"
 #include "cli/time_spec.hpp"
 
 namespace moe {
@@ -12,7 +13,7 @@ const TagStats& Query::tag_named(const std::string& name) const {
     if (auto id = agg.find_tag(name)) return agg.tag(*id);
     std::string known;
     for (TagId i = 0; i < agg.tag_count(); ++i)
-        known += (i ? ", " : "") + agg.tag(i).name;
+        known += (i ? ", " : "") + printable(agg.tag(i).name);  // a NUL would end what()
     throw NoDataError("no records of tag '" + name + "' (known: " + known + ")");
 }
 

@@ -17,8 +17,10 @@ namespace moe {
 
 namespace {
 
+// Messages quote names from the input (tags, paths): no raw control character reaches the
+// terminal.
 int fail(const std::string& msg, int code) {
-    std::fprintf(stderr, "moescope: %s\n", msg.c_str());
+    std::fprintf(stderr, "moescope: %s\n", printable(msg).c_str());
     return code;
 }
 

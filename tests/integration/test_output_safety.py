@@ -79,6 +79,15 @@ def main():
             check(shown in text, "tags: %r shown, escaped:\n%s" % (shown, text))
         check(text.index("plain") > text.index("a\\x00b"), "rows after the NUL tag are kept")
 
+        # An unknown tag's error lists the known ones, escaped and every one of them (a NUL
+        # must not cut the message short, an ESC must not reach the terminal).
+        p = subprocess.run([MOESCOPE, "layers", "--tag", "nope", tagged], capture_output=True, timeout=60)
+        check(p.returncode == 3, "unknown tag: exit %d" % p.returncode)
+        for c in (b"\x00", b"\x1b", b"\r"):
+            check(c not in p.stderr, "no raw %r in the error: %r" % (c, p.stderr))
+        for shown in (b"a\\x00b", b"esc\\x1b[31mred", b"cr\\x0d\\x0alf", b"plain"):
+            check(shown in p.stderr, "error lists %r: %r" % (shown, p.stderr))
+
         raw = run("tags", tagged, "--csv")
         check(b"\x00" not in raw and b"\x1b" not in raw, "no raw control characters in CSV")
         rows = list(csv.reader(io.StringIO(raw.decode())))
