@@ -1,9 +1,9 @@
 // One input read by several threads with the result of one sequential StreamIngest
 // (docs/ARCHITECTURE.md "Parallel ingest"): the bytes are cut into chunks on line
 // boundaries; the first is read into the caller's Aggregates, each other one into a fresh
-// Aggregates on its own thread; then, in order, each chunk is appended (Aggregates::append:
-// counts add, EMAs continue) when nothing that spans lines could have crossed its start,
-// else the rest is read sequentially from the last appended chunk's checkpoint.
+// Aggregates on its own thread; then, in order, each chunk is appended (ingest/chunk_chain.hpp:
+// counts add, EMAs continue, state that spans the chunk start is reconciled) when one pass
+// would have counted it alike, else the rest is read sequentially from there.
 #pragma once
 
 #include <functional>
@@ -15,8 +15,8 @@
 
 namespace moe {
 
-// Options whose state spans the whole stream keep ingest sequential: the strided-batch
-// check, --exclude-identical-runs and the live cache simulation.
+// Options whose state spans the whole stream keep ingest sequential: --exclude-identical-runs
+// (it holds records across chunk starts) and the live cache simulation.
 bool parallel_ingest_possible(const AnalyticsOptions& o);
 
 struct ParallelIngestResult {

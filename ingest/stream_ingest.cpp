@@ -100,6 +100,13 @@ void StreamIngest::reset(uint64_t offset) {
     parser_.reset();
 }
 
+void StreamIngest::resume(const Carry& c) {
+    strided_ = c.strided;
+    gates_ = c.gates;
+    identical_ = c.identical;
+    seen_experts_ = c.seen_experts;
+}
+
 // Nothing pairs or batches across a restart of the stream.
 void StreamIngest::new_stream() {
     gates_.new_stream();

@@ -70,11 +70,30 @@ class StreamIngest : private RecordSink {
     // identical-run check.
     bool at_clean_boundary() const;
     uint64_t probation_holds() const { return probation_holds_; }
-    // A chunk after the first counts a layer's first records at once instead of holding
-    // them on probation; parallel ingest then checks that one pass would not have held them
-    // either (the k was in use or known before the chunk).
-    void count_new_top_k_at_once() { hold_new_top_k_ = false; }
+    // Makes this stream read a chunk after the first (ingest/chunk_chain.hpp), after
+    // reset(begin): it counts a layer's first records at once instead of holding them on
+    // probation (the chain checks that one pass would not have held them either: the k was
+    // in use or known before the chunk), and the strided-batch check and the gate pairer
+    // record how the chunk opens.
+    void begin_chunk() {
+        hold_new_top_k_ = false;
+        strided_.record_opening();
+        gates_.record_opening();
+    }
+    // What spans lines at a clean boundary, as one pass carries it into the next chunk.
+    struct Carry {
+        StridedBatchCheck strided;
+        GatePairer gates;
+        IdenticalRuns identical;
+        uint32_t seen_experts = 0;
+    };
+    Carry carry() const { return {strided_, gates_, identical_, seen_experts_}; }
+    // Continues, after reset(offset) at a clean boundary, with what one pass would carry.
+    void resume(const Carry& c);
+    const StridedBatchCheck& strided() const { return strided_; }
+    const GatePairer& gates() const { return gates_; }
     const IdenticalRuns& identical_runs() const { return identical_; }
+    uint32_t seen_experts() const { return seen_experts_; }
 
     // Parses one complete line (no newline), as feed() does for each line it finds.
     void line(std::string_view text);

@@ -1,8 +1,17 @@
 #include "ingest/strided_batch_check.hpp"
 
+#include <algorithm>
+
 namespace moe {
 
 int StridedBatchCheck::add(int32_t layer, std::span<const int32_t> experts, uint32_t num_experts) {
+    if (opening_) [[unlikely]]
+        opening_->add(layer, experts, num_experts);
+    return check(layer, experts, num_experts);
+}
+
+int StridedBatchCheck::check(int32_t layer, std::span<const int32_t> experts,
+                             uint32_t num_experts) {
     if (layer != layer_) {
         // A new batch. Most are one token long (generation), so only its first record is
         // remembered; the per-expert marks are set up when a second record arrives.
@@ -36,6 +45,48 @@ void StridedBatchCheck::mark(std::span<const int32_t> experts) {
             ++covered_;
         }
     }
+}
+
+void StridedBatchCheck::Opening::add(int32_t layer, std::span<const int32_t> experts,
+                                     uint32_t num_experts) {
+    if (!complete) return;
+    if (events.size() == kOpeningEvents) {
+        complete = false;
+        return;
+    }
+    events.push_back({layer, num_experts, static_cast<uint32_t>(ids.size()),
+                      static_cast<uint32_t>(experts.size())});
+    ids.insert(ids.end(), experts.begin(), experts.end());
+}
+
+std::optional<StridedBatchCheck::Followed> StridedBatchCheck::followed_by(
+    const StridedBatchCheck& chunk, uint32_t experts_before) const {
+    const Opening& o = *chunk.opening_;
+    Followed f{*this};       // one pass
+    StridedBatchCheck mine;  // the chunk again: it started fresh, as this does
+    const auto verdicts = [&](int one_pass, int chunk_alone) {
+        f.checked += (one_pass >= 0) - (chunk_alone >= 0);
+        f.strided += (one_pass == 1) - (chunk_alone == 1);
+    };
+    for (size_t i = 0; i < o.events.size(); ++i) {
+        const Opening::Event& e = o.events[i];
+        if (e.layer < 0) {
+            f.state.new_stream();
+            mine.new_stream();
+            continue;
+        }
+        // A batch that starts in both with the E one pass has: from here on they agree.
+        if (i > 0 && e.layer != mine.layer_ && e.experts >= experts_before) {
+            f.state = chunk;
+            f.state.opening_.reset();
+            return f;
+        }
+        const std::span<const int32_t> ids(o.ids.data() + e.begin, e.count);
+        verdicts(f.state.check(e.layer, ids, std::max(experts_before, e.experts)),
+                 mine.check(e.layer, ids, e.experts));
+    }
+    if (!o.complete) return std::nullopt;
+    return f;
 }
 
 }  // namespace moe

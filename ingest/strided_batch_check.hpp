@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -21,9 +22,27 @@ class StridedBatchCheck {
     // Returns +1 when a batch was just checked and looks defective, 0 when it was checked
     // and looks fine, -1 when nothing was decided.
     int add(int32_t layer, std::span<const int32_t> experts, uint32_t num_experts);
-    void new_stream() { layer_ = -1; }
+    void new_stream() {
+        layer_ = -1;
+        if (opening_) opening_->add_stream_start();
+    }
     void save(StateWriter& w) const;
     bool restore(StateReader& r);
+
+    // Parallel ingest (ingest/chunk_chain.hpp). A chunk's check starts fresh and records how
+    // the chunk opens: its first kOpeningEvents records with the E each was checked with.
+    // One pass differs from the chunk only until a batch starts with the E one pass has
+    // (an E it learnt before the chunk can be larger than the chunk's own so far); followed_by
+    // replays that opening after this (one pass's) state.
+    static constexpr size_t kOpeningEvents = 4096;
+    void record_opening() {
+        *this = {};
+        opening_.emplace();
+    }
+    struct Followed;
+    // nullopt: the recorded opening is too short to tell (one pass must read the chunk).
+    std::optional<Followed> followed_by(const StridedBatchCheck& chunk,
+                                        uint32_t experts_before) const;
 
   private:
     int32_t layer_ = -1;
@@ -35,7 +54,28 @@ class StridedBatchCheck {
     std::vector<int32_t> first_;  // the batch's first record
     uint32_t experts_ = 0;        // E when the batch started
 
+    struct Opening {
+        struct Event {
+            int32_t layer = -1;  // -1: the stream restarted
+            uint32_t experts = 0;
+            uint32_t begin = 0, count = 0;  // in ids
+        };
+        std::vector<Event> events;
+        std::vector<int32_t> ids;
+        bool complete = true;  // every event of the chunk is here
+        void add_stream_start() { add(-1, {}, 0); }
+        void add(int32_t layer, std::span<const int32_t> experts, uint32_t num_experts);
+    };
+    std::optional<Opening> opening_;
+
+    int check(int32_t layer, std::span<const int32_t> experts, uint32_t num_experts);
     void mark(std::span<const int32_t> experts);
+};
+
+struct StridedBatchCheck::Followed {
+    StridedBatchCheck state;  // one pass's, after the chunk
+    int64_t checked = 0;      // add these to the chunk's batches_checked
+    int64_t strided = 0;      // ... and to its batches_strided
 };
 
 }  // namespace moe
