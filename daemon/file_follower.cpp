@@ -1,6 +1,7 @@
 #include "daemon/file_follower.hpp"
 
 #include "daemon/wall_clock.hpp"
+#include "ingest/parallel_ingest.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -46,7 +47,9 @@ FileFollower::FileFollower(boost::asio::io_context& io, std::string path, Source
       stats_(std::move(restored)),
       opts_(opts),
       ingest_(agg, stats_, opts.format, opts.max_line),
-      buf_(1u << 20) {
+      buf_(1u << 20),
+      agg_(agg),
+      can_replay_(opts.replay.threads > 1 && parallel_ingest_possible(agg.options())) {
     stats_.kind = "file";
 }
 
@@ -59,7 +62,7 @@ void FileFollower::schedule(int delay_ms) {
     timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec) return;
         const bool more = poll();
-        schedule(more ? 0 : opts_.poll_ms);
+        schedule(more ? 0 : replay_waiting() ? 1 : opts_.poll_ms);
     });
 }
 
@@ -190,6 +193,7 @@ void FileFollower::checkpoint() {
 }
 
 void FileFollower::close_current(bool count_partial) {
+    replay_.reset();
     if (count_partial) ingest_.finish();
     ::close(fd_);
     fd_ = -1;
@@ -197,6 +201,7 @@ void FileFollower::close_current(bool count_partial) {
 
 void FileFollower::restart_from_zero(const char* why) {
     spdlog::info("{}: {}; reading from the start", path_, why);
+    replay_.reset();   // its chunks were read from the old bytes
     ingest_.finish();  // a line cut by the truncation is a partial_line reject
     ++stats_.restarts;
     read_pos_ = 0;
@@ -219,8 +224,39 @@ bool FileFollower::rewritten_behind_us(const struct stat& st) {
     return changed && !tail_.empty() && pread_window(fd_, read_pos_, tail_.size()) != tail_;
 }
 
+void FileFollower::start_replay(uint64_t size) {
+    if (!can_replay_ || size - read_pos_ < opts_.replay.min_backlog) return;
+    replay_ = BacklogReplay::start(fd_, read_pos_, size, opts_.replay, agg_, stats_.tag,
+                                   opts_.format, opts_.max_line);
+    if (!replay_) return;
+    if (replay_counts_.rounds++ == 0 || !replaying_)
+        spdlog::info("{}: {} bytes unread; reading them on {} threads", path_, size - read_pos_,
+                     replay_->chunks());
+    replaying_ = true;
+    replay_counts_.chunks += replay_->chunks() - 1;
+}
+
+bool FileFollower::finish_replay() {
+    if (!replay_->ready()) return false;
+    const size_t appended = replay_->finish(ingest_, agg_, stats_);
+    replay_counts_.appended += appended;
+    if (appended > 0) {
+        read_pos_ = ingest_.consumed();
+        tail_ = pread_window(fd_, read_pos_, kFingerprintBytes);
+        stats_.offset = read_pos_;
+        stats_.dirty = true;
+    } else {
+        spdlog::info("{}: a chunk of the backlog needs one pass; reading it on the loop", path_);
+    }
+    replay_.reset();
+    return true;
+}
+
 bool FileFollower::read_available() {
-    size_t budget = opts_.read_budget;
+    // During a replay round the follower reads its own chunk only.
+    size_t budget = replay_ ? static_cast<size_t>(std::min<uint64_t>(
+                                  opts_.read_budget, replay_->head_end() - read_pos_))
+                            : opts_.read_budget;
     ingest_.set_arrival_time(wall_clock_seconds());
     while (budget > 0) {
         const ssize_t n =
@@ -251,10 +287,21 @@ bool FileFollower::poll() {
     } else if (rewritten_behind_us(st)) {
         restart_from_zero("rewritten");
     }
+    if (replay_ && read_pos_ == replay_->head_end() && !finish_replay()) return false;
+    if (!replay_) start_replay(size);
+    if (!replay_ && replaying_ && size - read_pos_ < opts_.replay.min_backlog) {
+        replaying_ = false;
+        spdlog::info("{}: backlog read ({} of {} chunks on other threads appended)", path_,
+                     replay_counts_.appended, replay_counts_.chunks);
+    }
     const uint64_t before = read_pos_;
     if (read_available()) {
         stats_.file_size = size;
         return true;
+    }
+    if (replay_) {  // rotation is looked at when the round is done
+        stats_.file_size = size;
+        return read_pos_ < replay_->head_end();
     }
 
     // Rotation: the path now names another file, or nothing. Writers often keep appending

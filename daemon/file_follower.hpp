@@ -12,9 +12,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "daemon/backlog_replay.hpp"
 #include "daemon/follow_checkpoint.hpp"
-#include "ingest/stream_ingest.hpp"
 #include "daemon/source.hpp"
+#include "ingest/stream_ingest.hpp"
 
 namespace moe {
 
@@ -25,6 +26,7 @@ struct FollowOptions {
     size_t read_budget = 8u << 20;  // bytes per turn before yielding to other sources
     int rotate_quiet_ms = 1000;     // after a rename, read the old file until quiet this long
     int rotate_max_ms = 10000;      // ... but no longer than this
+    ReplayOptions replay;           // a large backlog is read on several threads
 };
 
 // "" if `path` can be followed (a regular file, or nothing yet), else a one-line reason:
@@ -47,6 +49,14 @@ class FileFollower : public Source {
     // One polling step (public for tests): open, detect rotation or truncation, read.
     // Returns true if it stopped because of the read budget (more bytes are waiting).
     bool poll();
+    // Backlog replay so far (daemon/backlog_replay.hpp): rounds, and chunks read on another
+    // thread and appended.
+    struct ReplayCounts {
+        uint64_t rounds = 0, chunks = 0, appended = 0;
+    };
+    const ReplayCounts& replay_counts() const { return replay_counts_; }
+    // A replay round waits for its chunk threads (poll again soon).
+    bool replay_waiting() const { return replay_ && read_pos_ == replay_->head_end(); }
 
   private:
     void schedule(int delay_ms);
@@ -69,6 +79,9 @@ class FileFollower : public Source {
 
     static constexpr size_t kMaxSiblings = 10000;  // directory entries searched at start
     void restart_from_zero(const char* why);
+    // Starts a replay round when the unread bytes are many; ends one whose chunks are read.
+    void start_replay(uint64_t size);
+    bool finish_replay();  // false: its chunks are still being read
 
     boost::asio::steady_timer timer_;
     std::string path_;
@@ -89,6 +102,11 @@ class FileFollower : public Source {
     std::string tail_;         // the last bytes read, up to kFingerprintBytes, ending at read_pos_
     struct stat seen_ {};      // fd_'s size and times at the last poll
     Fingerprint fingerprint_;  // of the bytes before the last checkpointed offset
+    Aggregates& agg_;
+    bool can_replay_;  // the analytics allow it (ingest/parallel_ingest.hpp)
+    std::unique_ptr<BacklogReplay> replay_;
+    ReplayCounts replay_counts_;
+    bool replaying_ = false;  // rounds follow one another (logged at start and end)
 };
 
 }  // namespace moe

@@ -103,6 +103,7 @@ int main(int argc, char** argv) {
     std::string metrics, cache_capacity, placement;
     size_t placement_gpus = 0;
     analysis.add_to(app);
+    analysis.add_threads_to(app);
     app.add_option("--cache-capacity", cache_capacity,
                    "Simulate per-layer lru and lfu expert caches of C slots live: C[,C2,...] "
                    "(moescope cache, Prometheus moescope_cache_*)");
@@ -171,6 +172,7 @@ int main(int argc, char** argv) {
     cfg.analytics = analysis.resolved_analytics();
     cfg.follow.format = cfg.stream.format = analysis.resolved_format();
     cfg.follow.max_line = cfg.stream.max_line = analysis.max_line;
+    cfg.follow.replay.threads = analysis.resolved_threads();
     cfg.retention_seconds = static_cast<int64_t>(retention_h * 3600);
     cfg.rollup = {static_cast<int64_t>(rollup_hour_h * 3600),
                   static_cast<int64_t>(rollup_day_d * 86400)};

@@ -55,8 +55,9 @@ void AnalysisFlags::add_to(CLI::App& app, const std::string& group) {
 
 void AnalysisFlags::add_threads_to(CLI::App& app, const std::string& group) {
     app.add_option("--threads", threads,
-                   "Threads reading each plain file; 0: every core. Results equal one "
-                   "thread's (docs/ARCHITECTURE.md \"Parallel ingest\")")
+                   "Threads reading each plain file (moescoped: a followed file's backlog); "
+                   "0: every core. Results equal one thread's (docs/ARCHITECTURE.md "
+                   "\"Parallel ingest\")")
         ->check(CLI::Range(0u, 1024u))
         ->capture_default_str()
         ->group(group);

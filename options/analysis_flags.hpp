@@ -19,8 +19,8 @@ struct AnalysisFlags {
     size_t max_line = LineSplitter::kDefaultMaxLine;
     unsigned threads = 0;  // 0: every core
 
-    // --threads: threads reading one file (ingest/parallel_ingest.hpp); `moescope` only,
-    // the daemon's sources are live streams.
+    // --threads: threads reading one file (ingest/parallel_ingest.hpp); for moescoped, a
+    // followed file's large backlog (daemon/backlog_replay.hpp); its live tail is one thread.
     void add_threads_to(CLI::App& app, const std::string& group = "Analysis");
     unsigned resolved_threads() const;
 

@@ -131,3 +131,25 @@ def scrape(port):
     """The daemon's /metrics text on 127.0.0.1:port."""
     with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
         return r.read().decode()
+
+
+def same(a, b, where, rel=1e-12):
+    """Two JSON documents of figures are equal: integers exactly (counts), floats within
+    `rel` relative (sums in another order), everything else exactly."""
+    if isinstance(a, bool) or isinstance(b, bool) or isinstance(a, str) or a is None:
+        check(a == b, "%s: %r vs %r" % (where, a, b))
+    elif isinstance(a, int) and isinstance(b, int):
+        check(a == b, "%s: %d vs %d (counts must be bit-identical)" % (where, a, b))
+    elif isinstance(a, (int, float)):
+        check(isinstance(b, (int, float)), "%s: %r vs %r" % (where, a, b))
+        check(abs(a - b) <= rel * max(abs(a), abs(b)) + 1e-300, "%s: %r vs %r" % (where, a, b))
+    elif isinstance(a, list):
+        check(isinstance(b, list) and len(a) == len(b), "%s: lengths differ" % where)
+        for i, (x, y) in enumerate(zip(a, b)):
+            same(x, y, "%s[%d]" % (where, i), rel)
+    elif isinstance(a, dict):
+        check(isinstance(b, dict) and sorted(a) == sorted(b), "%s: keys differ" % where)
+        for k in a:
+            same(a[k], b[k], "%s.%s" % (where, k), rel)
+    else:
+        fail("%s: unexpected %r" % (where, a))

@@ -5,32 +5,9 @@ NDJSON weights, identical runs, junk and a partial last line: integers bit-ident
 import json
 import os
 import random
-import sys
 import tempfile
 
-from harness import SOURCE, check, cli, fail
-
-REL = 1e-12
-
-
-def same(a, b, where):
-    if isinstance(a, bool) or isinstance(b, bool) or isinstance(a, str) or a is None:
-        check(a == b, "%s: %r vs %r" % (where, a, b))
-    elif isinstance(a, int) and isinstance(b, int):
-        check(a == b, "%s: %d vs %d (counts must be bit-identical)" % (where, a, b))
-    elif isinstance(a, (int, float)):
-        check(isinstance(b, (int, float)), "%s: %r vs %r" % (where, a, b))
-        check(abs(a - b) <= REL * max(abs(a), abs(b)) + 1e-300, "%s: %r vs %r" % (where, a, b))
-    elif isinstance(a, list):
-        check(isinstance(b, list) and len(a) == len(b), "%s: lengths differ" % where)
-        for i, (x, y) in enumerate(zip(a, b)):
-            same(x, y, "%s[%d]" % (where, i))
-    elif isinstance(a, dict):
-        check(isinstance(b, dict) and sorted(a) == sorted(b), "%s: keys differ" % where)
-        for k in a:
-            same(a[k], b[k], "%s.%s" % (where, k))
-    else:
-        fail("%s: unexpected %r" % (where, a))
+from harness import SOURCE, check, cli, same
 
 
 def analyze(path, analytics, threads):

@@ -10,6 +10,7 @@
 #include "analytics/ema_vector.hpp"
 #include "ingest/parallel_ingest.hpp"
 #include "ingest/stream_ingest.hpp"
+#include "same_ingest.hpp"
 
 using namespace moe;
 
@@ -34,40 +35,6 @@ std::string selection_log(unsigned seed, int records) {
         out += std::to_string(i % 8) + ",";
         for (int k = 0; k < 4; ++k)
             out += std::to_string(ids[static_cast<size_t>(k)]) + (k < 3 ? " " : "\n");
-    }
-    return out;
-}
-
-// A server's log as llama-server writes it with gate logging on: forward passes of a batch
-// of 1-16 tokens; per layer, each token's gate input, then the batch's selection lines.
-// Some multi-token batches have the strided-view defect (their first E/k lines list every
-// expert once); restarts rewrite the header. 6 layers, 32 experts, top-4, gate dim 8.
-std::string server_log(unsigned seed, int passes) {
-    std::mt19937 rng(seed);
-    std::string out = "layer_id,expert_ids\n";
-    std::vector<int> ids(32);
-    for (int e = 0; e < 32; ++e)
-        ids[static_cast<size_t>(e)] = e;
-    std::uniform_real_distribution<float> value(-1, 1);
-    for (int pass = 0; pass < passes; ++pass) {
-        if (pass % 97 == 96) out += "layer_id,expert_ids\n";
-        const int batch = std::array{1, 1, 1, 4, 12, 16}[rng() % 6];
-        const bool strided = batch >= 8 && rng() % 2;
-        for (int layer = 0; layer < 6; ++layer) {
-            for (int t = 0; t < batch; ++t) {
-                out += "gate_input," + std::to_string(layer) + "," + std::to_string(t) + ",";
-                for (int d = 0; d < 8; ++d)
-                    out += std::to_string(value(rng)) + (d < 7 ? " " : "\n");
-            }
-            std::shuffle(ids.begin(), ids.end(), rng);
-            for (int t = 0; t < batch; ++t) {
-                if (!strided || t % 8 == 0) std::shuffle(ids.begin(), ids.end(), rng);
-                const size_t from = strided ? static_cast<size_t>(t % 8) * 4 : 0;
-                out += std::to_string(layer) + ",";
-                for (size_t k = 0; k < 4; ++k)
-                    out += std::to_string(ids[from + k]) + (k < 3 ? " " : "\n");
-            }
-        }
     }
     return out;
 }
@@ -100,50 +67,7 @@ void parallel(Run& r, std::string_view bytes, unsigned threads) {
 }
 
 void require_same(const Run& a, const Run& b) {
-    REQUIRE(a.stats.lines == b.stats.lines);
-    REQUIRE(a.stats.records == b.stats.records);
-    REQUIRE(a.stats.bytes == b.stats.bytes);
-    REQUIRE(a.stats.offset == b.stats.offset);
-    REQUIRE(a.stats.rejects == b.stats.rejects);
-    REQUIRE(a.stats.reject_samples == b.stats.reject_samples);
-    REQUIRE(a.stats.identical_runs == b.stats.identical_runs);
-    REQUIRE(a.stats.identical_records == b.stats.identical_records);
-    REQUIRE(a.stats.gate_records == b.stats.gate_records);
-    REQUIRE(a.stats.batches_checked == b.stats.batches_checked);
-    REQUIRE(a.stats.batches_strided == b.stats.batches_strided);
-    REQUIRE(a.agg.tag_count() == b.agg.tag_count());
-    const TagStats& x = a.agg.tag(kAllTag);
-    const TagStats& y = b.agg.tag(kAllTag);
-    REQUIRE(x.layer_ids() == y.layer_ids());
-    for (int32_t l : x.layer_ids()) {
-        const LayerStats& p = *x.layer(l);
-        const LayerStats& q = *y.layer(l);
-        REQUIRE(p.tokens == q.tokens);
-        REQUIRE(p.hits == q.hits);
-        REQUIRE(p.top1 == q.top1);
-        REQUIRE(p.top_k == q.top_k);
-        REQUIRE(p.ema.norm() == Approx(q.ema.norm()).epsilon(1e-12));
-        for (size_t e = 0; e < p.num_experts(); ++e)
-            REQUIRE(p.ema.value(e) == Approx(q.ema.value(e)).epsilon(1e-12));
-        REQUIRE(p.cooc.counts() == q.cooc.counts());
-    }
-    REQUIRE(x.gates.size() == y.gates.size());
-    for (const auto& [key, g] : x.gates) {
-        INFO("gate pair " << key.from_layer << "->" << key.to_layer);
-        REQUIRE(y.gates.count(key));
-        const GatePairStats& h = y.gates.at(key);
-        REQUIRE(g.pairs == h.pairs);
-        for (size_t m = 0; m < kGateMetricCount; ++m) {
-            REQUIRE(g.metrics[m].n == h.metrics[m].n);
-            REQUIRE(g.metrics[m].mean == Approx(h.metrics[m].mean).epsilon(1e-12));
-            REQUIRE(g.metrics[m].m2 == Approx(h.metrics[m].m2).epsilon(1e-9));
-            REQUIRE(g.metrics[m].min == h.metrics[m].min);
-            REQUIRE(g.metrics[m].max == h.metrics[m].max);
-        }
-    }
-    REQUIRE(x.global.tokens == y.global.tokens);
-    for (size_t e = 0; e < x.global.num_experts(); ++e)
-        REQUIRE(x.global.ema.value(e) == Approx(y.global.ema.value(e)).epsilon(1e-12));
+    test::require_same_ingest(a.agg, a.stats, b.agg, b.stats);
 }
 
 }  // namespace
@@ -215,7 +139,7 @@ TEST_CASE("parallel ingest of a server log with gates and strided batches equals
           "[parallel]") {
     // Chunk starts fall inside batches and forward passes: the strided-batch check and the
     // gate pairs that span them are reconciled, not left to a sequential fallback.
-    const std::string log = server_log(11, 900) + "3,1 2";
+    const std::string log = test::server_log(11, 900) + "3,1 2";
     for (unsigned threads : {2u, 3u, 5u, 8u}) {
         Run one(full()), many(full());
         sequential(one, log);
@@ -233,7 +157,7 @@ TEST_CASE("parallel ingest of a server log with gates and strided batches equals
 TEST_CASE("a chunk that starts inside a batch or a pass is reconciled exactly", "[parallel]") {
     // Every cut of a short log, so that chunk starts hit each kind of line: a batch's first
     // record, its middle, a gate line before or after the pass drops back, a header.
-    const std::string log = server_log(4, 40);
+    const std::string log = test::server_log(4, 40);
     Run one(full());
     sequential(one, log);
     size_t appended = 0, cuts = 0;
