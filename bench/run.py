@@ -71,8 +71,9 @@ def proc_stat(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), hwm
 
 
-def replay(path, analytics, flush_ms=500):
-    """Daemon path: seconds until the whole file is committed to SQLite, peak RSS, CPU s."""
+def replay(path, analytics, flush_ms=500, threads=0):
+    """Daemon path: seconds until the whole file is committed to SQLite, peak RSS, CPU s.
+    `threads`: moescoped --threads (0: every core, its default)."""
     db = os.path.join(OUT, "replay.db")
     for s in ("", "-wal", "-shm"):
         if os.path.exists(db + s):
@@ -80,7 +81,8 @@ def replay(path, analytics, flush_ms=500):
     size = os.path.getsize(path)
     t0 = time.time()
     p = subprocess.Popen([DAEMON, "--db", db, "--follow", path, "--analytics", analytics, "--flush-ms",
-                          str(flush_ms), "--poll-ms", "20"], stderr=subprocess.DEVNULL)
+                          str(flush_ms), "--poll-ms", "20", "--threads", str(threads)],
+                         stderr=subprocess.DEVNULL)
     while committed_offset(db) < size:
         time.sleep(0.02)
         if p.poll() is not None:
