@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "analytics/source_stats.hpp"
 #include "daemon/drift_gauges.hpp"
 
 namespace moe {
@@ -72,8 +73,10 @@ void DriftMonitor::evaluate(const std::string& tag, int32_t layer, int64_t start
     l.start = start;
     l.point = drift_of(b->hits, w.hits, w.tokens);
     if (cfg_.alert_js <= 0 || std::isnan(l.point.js_bits)) return;
-    const std::string where =
-        "tag '" + tag + "' layer " + (layer < 0 ? std::string("all") : std::to_string(layer));
+    // Tags come from records, written by any client: escaped, so a log line cannot drive the
+    // terminal that shows it.
+    const std::string where = "tag '" + SourceStats::sample_of(tag) + "' layer " +
+                              (layer < 0 ? std::string("all") : std::to_string(layer));
     if (l.point.js_bits > cfg_.alert_js && !l.alerting) {
         l.alerting = true;
         spdlog::warn(

@@ -17,6 +17,7 @@ from harness import Daemon, check, cli_json, committed_records, wait_for
 E, K = 8, 2
 P = np.array([0.30, 0.20, 0.15, 0.10, 0.10, 0.07, 0.05, 0.03])
 Q = np.array([0.05, 0.20, 0.15, 0.10, 0.10, 0.07, 0.05, 0.28])
+EVIL = "evil\x1b[2J"  # ESC [2J clears a terminal
 ALERT = 0.05  # bits: P vs Q is far above, P vs P far below at these sizes
 
 
@@ -64,7 +65,9 @@ def main():
             # Windows 2 and 3: layer 0 shifted; one episode of two windows.
             append(log, records(rng, "live", [Q, P], 800, hour0 + 7200))
             append(log, records(rng, "live", [Q, P], 800, hour0 + 10800))
-            wait_for(lambda: committed_records(db) == 3000 + 3 * 1600, "live records committed")
+            # A tag written by a hostile client: its alert must not drive the terminal.
+            append(log, records(rng, EVIL, [Q, P], 800, hour0 + 7200))
+            wait_for(lambda: committed_records(db) == 3000 + 4 * 1600, "live records committed")
             wait_for(lambda: gauges(port).get(("live", "0"), 0) > ALERT, "the gauge crosses --drift-alert")
             time.sleep(0.3)  # a few more flushes: a repeated warning would show up
             g = gauges(port)
@@ -74,6 +77,8 @@ def main():
             warn1 = [l for l in out.splitlines() if "drift: tag 'live' layer 1 " in l]
             check(len(warn0) == 1, "one warning line for the episode of layer 0:\n" + out)
             check(not warn1, "no warning for layer 1:\n" + out)
+            wait_for(lambda: "drift: tag 'evil\\x1b[2J' layer 0 " in d.output(), "the escaped tag's alert")
+            check("\x1b" not in d.output(), "a raw ESC in the log:\n" + repr(d.output()[-800:]))
 
             # The gauge is the JS of the last closed window, as `moescope drift` computes it.
             doc = cli_json("--db", db, "drift", "--tag", "live", "--baseline", "ref", "--window", "1h", "--layer", "0")
