@@ -40,9 +40,14 @@ class IdenticalRuns {
         std::vector<int32_t> experts;
         std::vector<float> weights;
         uint64_t run = 0;
+        bool seen = false;  // the layer has a run (observed or restored)
     };
-    std::map<int32_t, Last> last_;
-    std::map<int32_t, Last> first_;  // each layer's first record of this stream
+    // Indexed by layer (validated records: 0..kMaxLayer), not a map: observe() runs for
+    // every record, and a map lookup cost more than the rest of it.
+    static Last& at(std::vector<Last>& v, int32_t layer);
+    static const Last* find(const std::vector<Last>& v, int32_t layer);
+    std::vector<Last> last_;
+    std::vector<Last> first_;  // each layer's first record of this stream
     std::map<int32_t, std::vector<HeldRecord>> held_;
 };
 
