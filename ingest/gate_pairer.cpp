@@ -2,6 +2,12 @@
 
 namespace moe {
 
+// A chunk's fresh state, recording its opening (ingest/chunk_chain.hpp).
+void GatePairer::record_opening() {
+    *this = {};
+    opening_.emplace();
+}
+
 void GatePairer::pair(TagId tag, const Pending& p, int32_t layer, int64_t token,
                       std::span<const float> values, Aggregates& agg) {
     const GateDistances d = gate_distances(p.values, values);

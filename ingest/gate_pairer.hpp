@@ -34,10 +34,7 @@ class GatePairer {
     // Parallel ingest (ingest/chunk_chain.hpp). A chunk's pairer starts fresh and keeps the
     // vectors of its first pass whose token it had not seen yet: only those can pair with
     // what one pass would have had waiting from before the chunk.
-    void record_opening() {
-        *this = {};
-        opening_.emplace();
-    }
+    void record_opening();
     // Whether one pass, holding this state before `chunk` (recorded opening), would have
     // paired and dropped exactly what the chunk did plus the pairs follow() adds.
     bool can_follow(const GatePairer& chunk) const;
@@ -53,6 +50,7 @@ class GatePairer {
         std::vector<float> values;
     };
     struct Opening {
+        Opening() {}           // user-provided: clang deems a nested NSDMI struct unconstructible
         bool touched = false;  // a vector or a restart came after record_opening()
         bool first_is_vector = false;
         int32_t first_layer = -1;  // of the first vector, when it came first

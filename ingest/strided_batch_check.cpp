@@ -4,6 +4,12 @@
 
 namespace moe {
 
+// A chunk's fresh state, recording its opening (ingest/chunk_chain.hpp).
+void StridedBatchCheck::record_opening() {
+    *this = {};
+    opening_.emplace();
+}
+
 int StridedBatchCheck::add(int32_t layer, std::span<const int32_t> experts, uint32_t num_experts) {
     if (opening_) [[unlikely]]
         opening_->add(layer, experts, num_experts);

@@ -35,10 +35,7 @@ class StridedBatchCheck {
     // (an E it learnt before the chunk can be larger than the chunk's own so far); followed_by
     // replays that opening after this (one pass's) state.
     static constexpr size_t kOpeningEvents = 4096;
-    void record_opening() {
-        *this = {};
-        opening_.emplace();
-    }
+    void record_opening();
     struct Followed;
     // nullopt: the recorded opening is too short to tell (one pass must read the chunk).
     std::optional<Followed> followed_by(const StridedBatchCheck& chunk,
@@ -55,6 +52,7 @@ class StridedBatchCheck {
     uint32_t experts_ = 0;        // E when the batch started
 
     struct Opening {
+        Opening() {}  // user-provided: clang deems a nested NSDMI struct unconstructible
         struct Event {
             int32_t layer = -1;  // -1: the stream restarted
             uint32_t experts = 0;
