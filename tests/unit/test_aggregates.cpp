@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <random>
+
 #include "analytics/aggregates.hpp"
 #include "cli/source_report.hpp"
 #include "ingest/stream_ingest.hpp"
@@ -215,4 +217,41 @@ TEST_CASE("memory stays bounded whatever ids, layers and tags a hostile stream s
     CHECK(stats.rejects[static_cast<size_t>(RejectReason::expert_out_of_range)] == 0);
     in.feed("3,4096 1\n");
     CHECK(stats.rejects[static_cast<size_t>(RejectReason::expert_out_of_range)] == 1);
+}
+
+TEST_CASE("the expert checks name the first bad id in order, for every top-k size") {
+    // The reference: ids are checked in rank order; the first one out of range, or equal to
+    // an earlier one, decides the reason. Random top-k of 0-12 ids near the limits, with
+    // duplicates and bad ids at every position, with and without a stated expert count.
+    std::mt19937 rng(18);
+    for (const uint32_t stated : {0u, 128u, 256u}) {
+        Aggregates agg;
+        if (stated) {
+            MetaRecord m;
+            m.num_experts = stated;
+            REQUIRE_FALSE(agg.apply_meta(m));
+        }
+        const int32_t limit = stated ? static_cast<int32_t>(stated) : kMaxExpert + 1;
+        const std::vector<int32_t> odd = {
+            -1,        -2, INT32_MIN,  INT32_MAX,      limit,     limit + 1,
+            limit - 1, 0,  kMaxExpert, kMaxExpert + 1, 0x7fffff00};
+        for (int n = 0; n < 200000; ++n) {
+            std::vector<int32_t> ids(rng() % 13);
+            for (int32_t& e : ids)
+                e = rng() % 8 == 0 ? odd[rng() % odd.size()] : static_cast<int32_t>(rng() % limit);
+            if (ids.size() > 1 && rng() % 3 == 0) ids[rng() % ids.size()] = ids[rng() % ids.size()];
+            std::optional<RejectReason> want;
+            if (ids.empty()) want = RejectReason::malformed;
+            for (size_t i = 0; i < ids.size() && !want; ++i) {
+                if (ids[i] < 0 || ids[i] >= limit) want = RejectReason::expert_out_of_range;
+                for (size_t j = 0; j < i && !want; ++j)
+                    if (ids[j] == ids[i]) want = RejectReason::duplicate_expert;
+            }
+            RoutingRecord r;
+            r.layer = 0;
+            r.experts = ids;
+            INFO("ids " << Catch::Detail::stringify(ids) << " limit " << limit);
+            REQUIRE(agg.check_routing(r, NAN) == want);
+        }
+    }
 }
