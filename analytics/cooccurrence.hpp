@@ -10,6 +10,10 @@
 #include <span>
 #include <vector>
 
+#if defined(__SSE4_1__)
+#include <smmintrin.h>
+#endif
+
 namespace moe {
 
 // Beyond this many experts co-occurrence is not kept: the matrix grows as E^2 / 2
@@ -22,6 +26,13 @@ class CoocMatrix {
     void resize(size_t E);  // grows, keeping counts
 
     void add(std::span<const int32_t> experts) {
+#if defined(__SSE4_1__)
+        if (experts.size() == 8) {
+            add8(experts.data());
+            if (++since_spill_ == UINT16_MAX) spill();
+            return;
+        }
+#endif
         // Branchless min/max and a per-row offset table: top-k ids arrive in rank order,
         // and sorting them costs more in mispredicted branches than the increments do.
         const size_t k = experts.size();
@@ -53,6 +64,41 @@ class CoocMatrix {
     void merge(const CoocMatrix& o);
 
   private:
+#if defined(__SSE4_1__)
+    // Top-8 (the common k): the 28 pair indices four at a time, then the increments.
+    void add8(const int32_t* ids) {
+        const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(ids));
+        const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(ids + 4));
+        const __m128i a1 = _mm_shuffle_epi32(a, _MM_SHUFFLE(0, 3, 2, 1));
+        const __m128i b1 = _mm_shuffle_epi32(b, _MM_SHUFFLE(0, 3, 2, 1));
+        const __m128i b2 = _mm_shuffle_epi32(b, _MM_SHUFFLE(1, 0, 3, 2));
+        const __m128i b3 = _mm_shuffle_epi32(b, _MM_SHUFFLE(2, 1, 0, 3));
+        // Within a register, rotations by 1 give 4 pairs and by 2 two more; the two
+        // registers' rotation-by-2 pairs share one group. Across them, 4 rotations.
+        const __m128i ab = _mm_unpacklo_epi64(a, b);   // a0 a1 b0 b1
+        const __m128i ab2 = _mm_unpackhi_epi64(a, b);  // a2 a3 b2 b3
+        alignas(16) uint32_t idx[28];
+        const __m128i twoE1 = _mm_set1_epi32(static_cast<int32_t>(2 * E_ - 1));
+        const auto put = [&](int at, __m128i x, __m128i y) {
+            // index(lo, hi) = lo (2E - 1 - lo) / 2 + hi - lo - 1; the product is even.
+            const __m128i lo = _mm_min_epi32(x, y), hi = _mm_max_epi32(x, y);
+            const __m128i row = _mm_srli_epi32(_mm_mullo_epi32(lo, _mm_sub_epi32(twoE1, lo)), 1);
+            const __m128i col = _mm_sub_epi32(hi, _mm_add_epi32(lo, _mm_set1_epi32(1)));
+            _mm_store_si128(reinterpret_cast<__m128i*>(idx + at), _mm_add_epi32(row, col));
+        };
+        put(0, a, a1);
+        put(4, b, b1);
+        put(8, ab, ab2);
+        put(12, a, b);
+        put(16, a, b1);
+        put(20, a, b2);
+        put(24, a, b3);
+        uint16_t* c = hot_.data();
+#pragma GCC unroll 28
+        for (uint32_t i : idx)
+            ++c[i];
+    }
+#endif
     static size_t index(size_t a, size_t b, size_t E) {
         return a * (2 * E - a - 1) / 2 + (b - a - 1);
     }

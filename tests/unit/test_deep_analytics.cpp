@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <numeric>
+#include <random>
 
 #include "analytics/aggregates.hpp"
 #include "analytics/cooc_figures.hpp"
@@ -41,6 +43,39 @@ TEST_CASE("co-occurrence counts every unordered pair once per record, across res
     other.add(std::vector<int32_t>{0, 2});
     m.merge(other);
     CHECK(m.get(0, 2) == 2);
+}
+
+TEST_CASE("co-occurrence equals a pair count by hand for every k, E and across spills") {
+    // Distinct ids in random rank order (k = 8 has its own path), E up to the largest kept,
+    // more records than a 16-bit counter holds, so spills happen in between.
+    std::mt19937 rng(28);
+    for (const size_t E : {8u, 9u, 128u, 257u, 512u}) {
+        for (const size_t k : {1u, 2u, 4u, 7u, 8u, 10u}) {
+            if (k > E) continue;
+            CoocMatrix m;
+            m.resize(E);
+            std::vector<uint64_t> want(E * E, 0);
+            std::vector<int32_t> pool(E);
+            std::iota(pool.begin(), pool.end(), 0);
+            const int records = E <= 9 ? 70000 : 3000;  // few ids: pairs overflow 16 bits
+            for (int n = 0; n < records; ++n) {
+                for (size_t i = 0; i < k; ++i)  // a partial shuffle: k distinct ids
+                    std::swap(pool[i], pool[i + rng() % (E - i)]);
+                const std::vector<int32_t> ids(pool.begin(), pool.begin() + k);
+                m.add(ids);
+                for (size_t i = 0; i < k; ++i)
+                    for (size_t j = 0; j < k; ++j)
+                        if (i != j) ++want[ids[i] * E + ids[j]];
+            }
+            INFO("E " << E << " k " << k);
+            const std::vector<uint64_t> all = m.counts();
+            CHECK(std::accumulate(all.begin(), all.end(), uint64_t{0}) ==
+                  static_cast<uint64_t>(records) * k * (k - 1) / 2);
+            for (size_t a = 0; a < E; ++a)
+                for (size_t b = 0; b < E; ++b)
+                    if (a != b && m.get(a, b) != want[a * E + b]) FAIL(a << " " << b);
+        }
+    }
 }
 
 TEST_CASE("P(b|a), Jaccard and lift from docs/FIGURES.md") {
