@@ -82,7 +82,7 @@ bool apply_analytics_set(std::string_view name, AnalyticsOptions& o) {
     return true;
 }
 
-LayerStats& TagStats::layer_or_create(int32_t l) {
+LayerStats& TagStats::create_layer(int32_t l) {
     const auto i = static_cast<size_t>(l);
     if (i >= layers.size()) layers.resize(i + 1);
     if (!layers[i]) layers[i] = std::make_unique<LayerStats>();
@@ -206,11 +206,8 @@ void Aggregates::count(TagStats& t, const RoutingRecord& r) {
     const LayerOptions o = layer_options();
     LayerStats& l = t.layer_or_create(r.layer);
     l.resize(facts_.num_experts, o.cooc);
-    l.add(r, o, true, scratch_);
     t.global.resize(facts_.num_experts, false);
-    LayerOptions og = o;
-    og.caches = nullptr;  // a cache is per layer: none for all layers combined
-    t.global.add(r, og, false, scratch_);
+    LayerStats::add(l, t.global, r, o, scratch_);
 }
 
 std::optional<RejectReason> Aggregates::check_routing(const RoutingRecord& r,
@@ -228,7 +225,9 @@ std::optional<RejectReason> Aggregates::add_checked(TagId tag, const RoutingReco
                                                     double arrival) {
     uint32_t E = facts_.num_experts;
     if (!facts_.num_experts_stated) {
-        const int32_t top = *std::max_element(r.experts.begin(), r.experts.end());
+        int32_t top = 0;  // ids are validated: >= 0, and at least one
+        for (int32_t e : r.experts)
+            top = std::max(top, e);
         E = std::max(E, static_cast<uint32_t>(top) + 1);
         if (!r.logits.empty()) E = std::max(E, static_cast<uint32_t>(r.logits.size()));
     }

@@ -57,7 +57,11 @@ struct TagStats {
                    ? layers[static_cast<size_t>(l)].get()
                    : nullptr;
     }
-    LayerStats& layer_or_create(int32_t l);
+    LayerStats& layer_or_create(int32_t l) {  // inline: once or twice per record
+        const auto i = static_cast<size_t>(l);
+        return i < layers.size() && layers[i] ? *layers[i] : create_layer(l);
+    }
+    LayerStats& create_layer(int32_t l);     // layer_or_create for a layer not there yet
     std::vector<int32_t> layer_ids() const;  // ascending, only layers with records
 };
 

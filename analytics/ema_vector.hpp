@@ -18,11 +18,21 @@ class EmaVector {
     size_t size() const { return v_.size(); }
 
     void update(std::span<const int32_t> selected, double decay) {
-        scale_ *= decay;
-        norm_ = decay * norm_ + (1.0 - decay);
-        const double add = (1.0 - decay) / static_cast<double>(selected.size()) / scale_;
+        const double add = step(selected.size(), decay);
         for (int32_t e : selected)
             v_[static_cast<size_t>(e)] += add;
+        settle();
+    }
+    // update() in three steps, for a caller that walks the ids once for more than the EMA
+    // (LayerStats::add): step() returns what each of the k selected entries gains, the
+    // caller adds it to data()[e], then settle().
+    double step(size_t k, double decay) {
+        scale_ *= decay;
+        norm_ = decay * norm_ + (1.0 - decay);
+        return (1.0 - decay) / static_cast<double>(k) / scale_;
+    }
+    double* data() { return v_.data(); }
+    void settle() {
         if (scale_ < 1e-200) materialize();  // keep v_ far from overflow
     }
 

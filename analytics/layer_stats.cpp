@@ -2,7 +2,7 @@
 
 namespace moe {
 
-void LayerStats::resize(size_t E, bool with_cooc) {
+void LayerStats::grow(size_t E, bool with_cooc) {
     if (E > hits.size()) {
         hits.resize(E, 0);
         top1.resize(E, 0);
@@ -15,15 +15,47 @@ void LayerStats::resize(size_t E, bool with_cooc) {
         cooc.resize(E);
 }
 
-void LayerStats::add(const RoutingRecord& r, const LayerOptions& o, bool with_cooc,
-                     std::vector<double>& scratch) {
-    ++tokens;
-    if (top_k == 0) top_k = static_cast<uint32_t>(r.experts.size());
-    for (int32_t e : r.experts)
-        ++hits[static_cast<size_t>(e)];
+void LayerStats::add(LayerStats& layer, LayerStats& all, const RoutingRecord& r,
+                     const LayerOptions& o, std::vector<double>& scratch) {
+    const auto k = static_cast<uint32_t>(r.experts.size());
+    for (LayerStats* s : {&layer, &all}) {
+        ++s->tokens;
+        if (s->top_k == 0) s->top_k = k;
+    }
+    // Hits and EMA of both in one pass over the ids: the loop, not the arithmetic, was
+    // most of the cost. Each EMA gets the same operations in the same order as update().
+    uint64_t* hl = layer.hits.data();
+    uint64_t* ha = all.hits.data();
+    if (o.ema) {
+        const double gl = layer.ema.step(k, o.ema_decay), ga = all.ema.step(k, o.ema_decay);
+        double* vl = layer.ema.data();
+        double* va = all.ema.data();
+#pragma GCC unroll 8
+        for (int32_t e : r.experts) {
+            ++hl[e];
+            vl[e] += gl;
+            ++ha[e];
+            va[e] += ga;
+        }
+        layer.ema.settle();
+        all.ema.settle();
+    } else {
+#pragma GCC unroll 8
+        for (int32_t e : r.experts) {
+            ++hl[e];
+            ++ha[e];
+        }
+    }
+    layer.add_rest(r, o, true, scratch);
+    LayerOptions oa = o;
+    oa.caches = nullptr;  // a cache is per layer: none for all layers combined
+    all.add_rest(r, oa, false, scratch);
+}
+
+void LayerStats::add_rest(const RoutingRecord& r, const LayerOptions& o, bool with_cooc,
+                          std::vector<double>& scratch) {
     // One count per token, so unlike hits these are independent draws (chi-square on top-1).
     if (!r.experts.empty()) ++top1[static_cast<size_t>(r.experts.front())];
-    if (o.ema) ema.update(r.experts, o.ema_decay);
     if (!r.weights.empty()) {
         ++weighted_tokens;
         for (size_t i = 0; i < r.experts.size(); ++i)

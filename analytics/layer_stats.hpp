@@ -53,18 +53,31 @@ struct LayerStats {
     // known), kept exact across calls.
     void add_counts(int32_t first, std::span<const double> counts, uint32_t k);
 
-    // Grows the per-expert vectors to E entries (never shrinks).
-    void resize(size_t E, bool with_cooc);
+    // Grows the per-expert vectors to E entries (never shrinks). Inline: it runs before
+    // every record and almost never has anything to do.
+    void resize(size_t E, bool with_cooc) {
+        const bool cooc_changes =
+            E > kMaxCoocExperts ? cooc.num_experts() != 0 : with_cooc && E > cooc.num_experts();
+        if (E > hits.size() || cooc_changes) grow(E, with_cooc);
+    }
 
-    // Counts one validated record; ids must be < num_experts(). `scratch` is reused memory.
-    void add(const RoutingRecord& r, const LayerOptions& o, bool with_cooc,
-             std::vector<double>& scratch);
+    // Counts one validated record into its layer's stats and into `all` (all layers
+    // combined: no co-occurrence, no caches); ids must be < num_experts() of both.
+    // `scratch` is reused memory.
+    static void add(LayerStats& layer, LayerStats& all, const RoutingRecord& r,
+                    const LayerOptions& o, std::vector<double>& scratch);
 
     // Adds another node's counts (EMA values add; see README "Merging").
     void merge(const LayerStats& o);
     // Adds the counts of the same stream's next part, read from a fresh state: as merge(),
     // but the EMA continues (EmaVector::continue_with over later's records).
     void append(const LayerStats& later, double decay);
+
+  private:
+    void grow(size_t E, bool with_cooc);
+    // What add() counts after the hits and the EMA.
+    void add_rest(const RoutingRecord& r, const LayerOptions& o, bool with_cooc,
+                  std::vector<double>& scratch);
 };
 
 }  // namespace moe

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "analytics/ema_vector.hpp"
+#include "analytics/layer_stats.hpp"
 
 using moe::EmaVector;
 
@@ -66,4 +67,37 @@ TEST_CASE("EMA state round-trips through assign()") {
     a.update(std::vector<int32_t>{0, 1}, 0.9);
     for (size_t e = 0; e < 4; ++e)
         CHECK(b.value(e) == Approx(a.value(e)));
+}
+
+TEST_CASE("counting a record into its layer and all layers gives both EMAs update()'s bits") {
+    // LayerStats::add walks the ids once for the layer and for all layers combined; each
+    // EMA must still be exactly EmaVector::update, including across rescaling (decay 0.5).
+    std::mt19937 rng(3);
+    for (const double decay : {0.99999, 0.9, 0.5}) {
+        moe::LayerStats layer, all;
+        layer.resize(32, true);
+        all.resize(32, false);
+        EmaVector want_layer, want_all;
+        want_layer.resize(32);
+        want_all.resize(32);
+        moe::LayerOptions o;
+        o.ema_decay = decay;
+        std::vector<double> scratch;
+        for (int n = 0; n < 5000; ++n) {
+            std::vector<int32_t> ids(1 + rng() % 8);
+            for (size_t i = 0; i < ids.size(); ++i)
+                ids[i] = static_cast<int32_t>(i * 4 + rng() % 4);  // distinct
+            moe::RoutingRecord r;
+            r.layer = 0;
+            r.experts = ids;
+            moe::LayerStats::add(layer, all, r, o, scratch);
+            want_layer.update(ids, decay);
+            want_all.update(ids, decay);
+        }
+        CHECK(layer.ema.values() == want_layer.values());
+        CHECK(all.ema.values() == want_all.values());
+        CHECK(layer.ema.norm() == want_layer.norm());
+        CHECK(layer.tokens == 5000);
+        CHECK(all.selections() == layer.selections());
+    }
 }
