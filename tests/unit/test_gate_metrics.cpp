@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <random>
+#include <span>
 #include <vector>
 
 #include "analytics/gate_metrics.hpp"
@@ -59,6 +62,55 @@ TEST_CASE("gate distances equal a naive evaluation of each definition") {
     CHECK(m(d, GateMetric::l1) == Approx(l1).epsilon(1e-12));
     CHECK(m(d, GateMetric::max_abs_diff) == Approx(mx).epsilon(1e-12));
     CHECK(m(d, GateMetric::pearson) == Approx(cov / std::sqrt(vu * vv)).epsilon(1e-9));
+}
+
+TEST_CASE("gate distances match a long double reference at every length and offset") {
+    // The vector loop takes four components at a time and leaves the rest to a scalar tail;
+    // lengths 1-41 and the real widths (Qwen3 2,048, DeepSeek-V3 7,168), from unaligned
+    // starts, check the body, the tail and the lane sums together.
+    std::mt19937 rng(18);
+    std::normal_distribution<float> g(0.0f, 1.0f);
+    std::vector<size_t> lengths;
+    for (size_t n = 1; n <= 41; ++n)
+        lengths.push_back(n);
+    lengths.insert(lengths.end(), {2048, 2049, 7168});
+    for (const size_t n : lengths)
+        for (size_t offset = 0; offset < 4; ++offset) {
+            std::vector<float> ub(n + offset), vb(n + offset);
+            for (size_t i = 0; i < n + offset; ++i) {
+                ub[i] = g(rng) + 0.3f;  // a non-zero mean, so centring matters
+                vb[i] = 0.6f * ub[i] + 0.8f * g(rng) - 0.1f;
+            }
+            const std::span<const float> u(ub.data() + offset, n), v(vb.data() + offset, n);
+            long double su = 0, sv = 0, dot = 0, uu = 0, vv = 0, sq = 0, l1 = 0, mx = 0;
+            for (size_t i = 0; i < n; ++i) {
+                const long double a = u[i], b = v[i];
+                su += a, sv += b, dot += a * b, uu += a * a, vv += b * b;
+                sq += (a - b) * (a - b), l1 += std::fabs(a - b);
+                mx = std::max(mx, std::fabs(a - b));
+            }
+            long double cov = 0, cu = 0, cv = 0;
+            for (size_t i = 0; i < n; ++i) {
+                const long double a = u[i] - su / n, b = v[i] - sv / n;
+                cov += a * b, cu += a * a, cv += b * b;
+            }
+            const auto d = gate_distances(u, v);
+            INFO("n = " << n << ", offset = " << offset);
+            const double cos = static_cast<double>(dot / std::sqrt(uu * vv));
+            CHECK(m(d, GateMetric::cosine_similarity) == Approx(cos).epsilon(1e-12));
+            CHECK(m(d, GateMetric::cosine_distance) == Approx(1 - cos).epsilon(1e-12));
+            CHECK(m(d, GateMetric::euclidean) == Approx(double(std::sqrt(sq))).epsilon(1e-12));
+            CHECK(m(d, GateMetric::l2_normalized) ==
+                  Approx(double(std::sqrt(sq / n))).epsilon(1e-12));
+            CHECK(m(d, GateMetric::l1) == Approx(double(l1)).epsilon(1e-12));
+            CHECK(m(d, GateMetric::mean_abs_diff) == Approx(double(l1 / n)).epsilon(1e-12));
+            CHECK(m(d, GateMetric::max_abs_diff) == double(mx));  // a max rounds nothing
+            if (n > 1)
+                CHECK(m(d, GateMetric::pearson) ==
+                      Approx(double(cov / std::sqrt(cu * cv))).epsilon(1e-10));
+            else
+                CHECK(std::isnan(m(d, GateMetric::pearson)));
+        }
 }
 
 TEST_CASE("undefined gate metrics are NaN and left out of aggregates") {
