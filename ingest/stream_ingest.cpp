@@ -149,7 +149,7 @@ void StreamIngest::route(const RoutingRecord& r, double arrival, std::string_vie
     } else if (run > IdenticalRuns::kMinRun) {
         ++stats_.identical_records;
     }
-    if (!agg_.options().exclude_identical_runs) return count_or_hold(r, arrival, line);
+    if (!agg_.options().exclude_identical_runs) return count_or_hold(r, arrival, line, true);
     std::vector<HeldRecord>& held = identical_.held(r.layer);
     if (run == 1) {  // the previous run of this layer ended short: its records count
         std::vector<HeldRecord> done = std::move(held);
@@ -163,17 +163,20 @@ void StreamIngest::route(const RoutingRecord& r, double arrival, std::string_vie
     held.clear();
 }
 
-void StreamIngest::count_or_hold(const RoutingRecord& r, double arrival, std::string_view line) {
+void StreamIngest::count_or_hold(const RoutingRecord& r, double arrival, std::string_view line,
+                                 bool fresh) {
     // A new layer whose k another layer already has is counted at once; only a layer
     // that would start with a k no layer has waits (ingest/topk_probation.hpp).
     if (probation_.holds(r.layer) ||
         (hold_new_top_k_ && !agg_.top_k_known(r.layer) && !agg_.top_k_in_use(r.experts.size())))
         return ++probation_holds_, probation_.add(HeldRecord::of(r, arrival, line), routing_seq_);
-    count(r, arrival, line);
+    count(r, arrival, line, fresh);
 }
 
-void StreamIngest::count(const RoutingRecord& r, double arrival, std::string_view line) {
-    if (auto why = agg_.check_routing(r, arrival)) return on_reject(*why, line);
+void StreamIngest::count(const RoutingRecord& r, double arrival, std::string_view line,
+                         bool fresh) {
+    if (!fresh)
+        if (auto why = agg_.check_routing(r, arrival)) return on_reject(*why, line);
     const TagId tag = resolve_tag(r.tag);
     if (auto why = agg_.add_checked(tag, r, arrival)) return on_reject(*why, line);
     ++stats_.records;

@@ -109,8 +109,11 @@ class StreamIngest : private RecordSink {
     TagId resolve_tag(std::string_view record_tag);
     // After validation: the identical-run check, then top-k probation, then counting.
     void route(const RoutingRecord& r, double arrival, std::string_view line);
-    void count_or_hold(const RoutingRecord& r, double arrival, std::string_view line);
-    void count(const RoutingRecord& r, double arrival, std::string_view line);
+    // `fresh`: validated a moment ago, with nothing counted since, so not checked again. A
+    // held record is checked when it is counted: what was counted meanwhile may reject it.
+    void count_or_hold(const RoutingRecord& r, double arrival, std::string_view line,
+                       bool fresh = false);
+    void count(const RoutingRecord& r, double arrival, std::string_view line, bool fresh = false);
     void count_held(HeldRecord&& h) { count(h.view(), h.arrival, h.sample); }
     void settle_probation(bool all);
     void release_held();  // the stream ended: every held record is decided
