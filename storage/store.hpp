@@ -28,6 +28,7 @@ class Store {
     static Store open_for_writing(const std::string& path);
     // Opens an existing database for queries; never writes, never creates.
     static Store open_read_only(const std::string& path);
+    static constexpr int64_t kReadMapBytes = int64_t{4} << 30;  // SQLite caps it at its own max
 
     // Loads every stored aggregate into `agg` (which should be empty) and adopts the stored
     // model facts (check them first with read_facts() where a conflict must be refused).
@@ -49,7 +50,12 @@ class Store {
     // Only the buckets starting in [since, until), read through the bucket index (a year of
     // history is not loaded for an hour's window), plus the first and the last bucket of the
     // whole timeline, so a caller can still say what span the timed records cover.
-    void load_timeline_window(Aggregates& agg, int64_t since, int64_t until) const;
+    // `summed`: the window's buckets of each (tag, layer) are added into one bucket at the
+    // window's first bucket start, as wide as the buckets it holds, for commands that need
+    // window totals, not the timeline: a year of buckets is not held in memory.
+    enum class Window { per_bucket, summed };
+    void load_timeline_window(Aggregates& agg, int64_t since, int64_t until,
+                              Window how = Window::per_bucket) const;
     // Timeline buckets older than this are deleted at each save (0: kept forever).
     void set_retention_seconds(int64_t s) { retention_seconds_ = s; }
     // Roll-ups (docs/SCHEMA.md "Roll-ups"): timeline buckets older than hour_after seconds
@@ -82,6 +88,7 @@ class Store {
     void ensure_database_id();
     void migrate();
     void check_version() const;
+    void map_for_reading();
 
     sql::Database db_;
     int64_t retention_seconds_ = 0;
