@@ -62,8 +62,10 @@ std::vector<SourceStats> load(const CommandSpec& c, const CommandArgs& a, const 
     if (windowed) {
         // The window's buckets only (docs/FIGURES.md "Time windows"); apply_window checks
         // the same bounds again.
-        store.load_timeline_window(agg, time_option("--since", a.since, now).value_or(INT64_MIN),
-                                   time_option("--until", a.until, now).value_or(INT64_MAX));
+        store.load_timeline_window(
+            agg, time_option("--since", a.since, now).value_or(INT64_MIN),
+            time_option("--until", a.until, now).value_or(INT64_MAX),
+            c.needs & kNeedsTimeline ? Store::Window::per_bucket : Store::Window::summed);
     } else if (c.needs & kNeedsTimeline) {
         store.load_timeline(agg);
     }

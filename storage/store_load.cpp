@@ -1,6 +1,8 @@
 // Store::load*: a database back into Aggregates and SourceStats (CLI, daemon restart, merge).
 // Columns: tables.cpp.
 #include "storage/store.hpp"
+
+#include <optional>
 #include "storage/tables.hpp"
 
 namespace moe {
@@ -103,9 +105,15 @@ void Store::load_timeline(Aggregates& agg) const {
         });
 }
 
-void Store::load_timeline_window(Aggregates& agg, int64_t since, int64_t until) const {
+void Store::load_timeline_window(Aggregates& agg, int64_t since, int64_t until, Window how) const {
     auto add = [&](TimelineRow& r) {
         agg.timeline().add_counts({agg.tag_id(r.tag), r.layer, r.bucket}, r.c);
+    };
+    std::optional<int64_t> first;  // the window's first bucket start (rows come in order)
+    auto add_summed = [&](TimelineRow& r) {
+        if (!first) first = r.bucket;
+        r.c.seconds = r.bucket + r.c.seconds - *first;  // the key's width: up to this row's end
+        agg.timeline().add_counts({agg.tag_id(r.tag), r.layer, *first}, r.c);
     };
     const std::string in_window =
         "bucket >= " + std::to_string(since) + " AND bucket < " + std::to_string(until);
@@ -115,6 +123,9 @@ void Store::load_timeline_window(Aggregates& agg, int64_t since, int64_t until) 
     timeline_table().read(
         db_, "bucket", [](TimelineRow&) { return true; }, add,
         "bucket IN (" + edges + ") AND NOT (" + in_window + ")");
+    if (how == Window::summed)
+        return timeline_table().read(
+            db_, "bucket", [](TimelineRow&) { return true; }, add_summed, in_window);
     timeline_table().read(
         db_, "bucket", [](TimelineRow&) { return true; }, add, in_window);
 }

@@ -220,3 +220,61 @@ TEST_CASE("roll-ups of 0 keep minute buckets") {
     CHECK(store.rollup(kNow) == 0);
     CHECK(stored(store) == before);
 }
+
+TEST_CASE("a summed window load gives the per-bucket window's totals and span in a few buckets") {
+    // `layers --since` needs window totals only: Store::Window::summed adds each (tag,
+    // layer)'s buckets into one. Mixed widths (day, hour, minute rows after a roll-up) and
+    // windows that hold the first or last bucket, or neither, or nothing.
+    test::TempDir dir;
+    Store store = Store::open_for_writing(dir.file("w.db"));
+    std::vector<int64_t> ages;
+    for (int64_t a = 0; a < 7200; a += 120)
+        ages.push_back(a);
+    for (int64_t a = 25 * 3600; a < 40 * 3600; a += 300)
+        ages.push_back(a);
+    for (int64_t a = 31 * 86400; a < 40 * 86400; a += 3000)
+        ages.push_back(a);
+    Aggregates a;
+    minute_buckets(a, ages, 7);
+    store.save(a, {});
+    REQUIRE(store.rollup(kNow) > 0);
+
+    // What apply_window (cli/command_runner.cpp) computes from a loaded timeline.
+    struct Seen {
+        std::map<int32_t, std::pair<uint64_t, std::vector<uint64_t>>> layers;
+        int64_t first = 0, last = 0;
+        size_t buckets = 0;
+    };
+    const auto window = [&](int64_t since, int64_t until, Store::Window how) {
+        Aggregates agg;
+        store.load_timeline_window(agg, since, until, how);
+        Seen s;
+        s.buckets = agg.timeline().buckets().size();
+        s.first = agg.timeline().buckets().begin()->first.start;
+        for (const auto& [k, b] : agg.timeline().buckets())
+            s.last = std::max(s.last, k.start + b.seconds);
+        agg.restrict_to_window(since, until);
+        TagStats& t = agg.tag(kAllTag);
+        s.layers[-1] = {t.global.tokens, t.global.hits};
+        for (int32_t l : t.layer_ids())
+            s.layers[l] = {t.layer(l)->tokens, t.layer(l)->hits};
+        return s;
+    };
+    const int64_t h = 3600, d = 86400;
+    for (const auto& [since, until] :
+         std::vector<std::pair<int64_t, int64_t>>{{INT64_MIN, INT64_MAX},
+                                                  {kNow - 35 * d, INT64_MAX},
+                                                  {kNow - 30 * h, kNow - 26 * h},
+                                                  {INT64_MIN, kNow - 32 * d},
+                                                  {kNow - h, kNow + h},
+                                                  {kNow + d, kNow + 2 * d}}) {
+        INFO("window [" << since << ", " << until << ")");
+        const Seen each = window(since, until, Store::Window::per_bucket);
+        const Seen summed = window(since, until, Store::Window::summed);
+        CHECK(summed.layers == each.layers);
+        CHECK(summed.first == each.first);
+        CHECK(summed.last == each.last);
+        CHECK(summed.buckets <= 3 + 2 * 3);  // layers -1, 0, 3; the edge buckets of each
+        if (each.layers.at(-1).first > 0) CHECK(each.buckets > summed.buckets);
+    }
+}
