@@ -390,12 +390,19 @@ void Aggregates::restrict_to_window(int64_t since, int64_t until) {
         l.tokens += b.tokens;
         for (size_t e = 0; e < b.hits.size(); ++e)
             l.hits[e] += b.hits[e];
-        if (l.top_k == 0 && b.tokens) {
-            uint64_t s = 0;
-            for (uint64_t h : b.hits)
-                s += h;
-            l.top_k = static_cast<uint32_t>(s / b.tokens);
-        }
+    }
+    // S / T over the window (docs/FIGURES.md "Time windows"): the same whether the buckets
+    // were loaded one by one or summed while reading (Store::Window::summed).
+    const auto set_top_k = [](LayerStats& l) {
+        uint64_t s = 0;
+        for (uint64_t h : l.hits)
+            s += h;
+        l.top_k = l.tokens ? static_cast<uint32_t>(s / l.tokens) : 0;
+    };
+    for (auto& t : tags_) {
+        set_top_k(t->global);
+        for (auto& l : t->layers)
+            if (l) set_top_k(*l);
     }
     windowed_ = true;
     pad_to_num_experts();

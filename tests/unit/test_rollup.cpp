@@ -242,6 +242,7 @@ TEST_CASE("a summed window load gives the per-bucket window's totals and span in
     // What apply_window (cli/command_runner.cpp) computes from a loaded timeline.
     struct Seen {
         std::map<int32_t, std::pair<uint64_t, std::vector<uint64_t>>> layers;
+        std::map<int32_t, uint32_t> top_k;  // S / T over the window
         int64_t first = 0, last = 0;
         size_t buckets = 0;
     };
@@ -256,8 +257,11 @@ TEST_CASE("a summed window load gives the per-bucket window's totals and span in
         agg.restrict_to_window(since, until);
         TagStats& t = agg.tag(kAllTag);
         s.layers[-1] = {t.global.tokens, t.global.hits};
-        for (int32_t l : t.layer_ids())
+        s.top_k[-1] = t.global.top_k;
+        for (int32_t l : t.layer_ids()) {
             s.layers[l] = {t.layer(l)->tokens, t.layer(l)->hits};
+            s.top_k[l] = t.layer(l)->top_k;
+        }
         return s;
     };
     const int64_t h = 3600, d = 86400;
@@ -272,6 +276,7 @@ TEST_CASE("a summed window load gives the per-bucket window's totals and span in
         const Seen each = window(since, until, Store::Window::per_bucket);
         const Seen summed = window(since, until, Store::Window::summed);
         CHECK(summed.layers == each.layers);
+        CHECK(summed.top_k == each.top_k);
         CHECK(summed.first == each.first);
         CHECK(summed.last == each.last);
         CHECK(summed.buckets <= 3 + 2 * 3);  // layers -1, 0, 3; the edge buckets of each
