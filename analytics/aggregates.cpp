@@ -221,8 +221,10 @@ std::optional<RejectReason> Aggregates::add_routing(TagId tag, const RoutingReco
     return add_checked(tag, r, arrival);
 }
 
-std::optional<RejectReason> Aggregates::add_checked(TagId tag, const RoutingRecord& r,
-                                                    double arrival) {
+// flatten: count() and its inline checks in the per-record path (as StreamIngest::on_routing).
+[[gnu::flatten]] std::optional<RejectReason> Aggregates::add_checked(TagId tag,
+                                                                     const RoutingRecord& r,
+                                                                     double arrival) {
     uint32_t E = facts_.num_experts;
     if (!facts_.num_experts_stated) {
         int32_t top = 0;  // ids are validated: >= 0, and at least one

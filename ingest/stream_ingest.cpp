@@ -122,7 +122,9 @@ TagId StreamIngest::resolve_tag(std::string_view record_tag) {
     return last_tag_id_;
 }
 
-void StreamIngest::on_routing(const RoutingRecord& r) {
+// flatten: route, count_or_hold and count inlined into the per-record path (about 100
+// instructions a record of calls and spills; BENCHMARKS.md "Counting-side speedups").
+[[gnu::flatten]] void StreamIngest::on_routing(const RoutingRecord& r) {
     // Validated before its tag is looked up: a rejected record creates no tag.
     if (auto why = agg_.check_routing(r, arrival_)) return on_reject(*why, current_line_);
     ++routing_seq_;
