@@ -54,6 +54,24 @@ bool ids_clean(std::span<const int32_t> ids, int32_t limit) {
 #endif
 }
 
+// The largest of validated ids (>= 0, at least one); a top-8 record in three max steps.
+uint32_t largest_id(std::span<const int32_t> ids) {
+#if defined(__SSE4_1__)
+    if (ids.size() == 8) {
+        __m128i m =
+            _mm_max_epu32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ids.data())),
+                          _mm_loadu_si128(reinterpret_cast<const __m128i*>(ids.data() + 4)));
+        m = _mm_max_epu32(m, _mm_shuffle_epi32(m, _MM_SHUFFLE(1, 0, 3, 2)));
+        m = _mm_max_epu32(m, _mm_shuffle_epi32(m, _MM_SHUFFLE(2, 3, 0, 1)));
+        return static_cast<uint32_t>(_mm_cvtsi128_si32(m));
+    }
+#endif
+    int32_t top = 0;
+    for (int32_t e : ids)
+        top = std::max(top, e);
+    return static_cast<uint32_t>(top);
+}
+
 // The reference check, id by id in rank order: the first bad id names the reason.
 [[gnu::noinline]] std::optional<RejectReason> first_bad_id(std::span<const int32_t> ids,
                                                            int32_t limit) {
@@ -227,10 +245,7 @@ std::optional<RejectReason> Aggregates::add_routing(TagId tag, const RoutingReco
                                                                      double arrival) {
     uint32_t E = facts_.num_experts;
     if (!facts_.num_experts_stated) {
-        int32_t top = 0;  // ids are validated: >= 0, and at least one
-        for (int32_t e : r.experts)
-            top = std::max(top, e);
-        E = std::max(E, static_cast<uint32_t>(top) + 1);
+        E = std::max(E, largest_id(r.experts) + 1);
         if (!r.logits.empty()) E = std::max(E, static_cast<uint32_t>(r.logits.size()));
     }
     // The memory budget: new per-layer state, or every layer growing to more experts.

@@ -255,3 +255,26 @@ TEST_CASE("the expert checks name the first bad id in order, for every top-k siz
         }
     }
 }
+
+TEST_CASE("the expert count grows to the largest id wherever it stands in the top-k") {
+    // Top-8 records take a vector max (analytics/aggregates.cpp largest_id), other sizes a
+    // loop: the largest id in every rank, ids up to 3,000.
+    std::mt19937 rng(8);
+    for (size_t k : {1, 2, 7, 8, 9})
+        for (size_t rank = 0; rank < k; ++rank) {
+            Aggregates agg;
+            uint32_t want = 0;
+            for (int step = 0; step < 40; ++step) {
+                std::vector<int32_t> ids;
+                const int32_t top = static_cast<int32_t>(k + rng() % 3000);
+                while (ids.size() < k) {
+                    const int32_t e = static_cast<int32_t>(rng() % static_cast<uint32_t>(top));
+                    if (std::find(ids.begin(), ids.end(), e) == ids.end()) ids.push_back(e);
+                }
+                ids[rank] = top;  // the others are below it
+                want = std::max(want, static_cast<uint32_t>(top) + 1);
+                REQUIRE_FALSE(add(agg, 3, ids));
+                REQUIRE(agg.num_experts() == want);
+            }
+        }
+}
