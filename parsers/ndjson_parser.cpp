@@ -93,7 +93,7 @@ template <>
 error_code read_scalar<float>(od::value x, float& out) {
     double d;
     if (auto e = x.get_double().get(d)) return e;
-    out = static_cast<float>(d);
+    out = scan::narrow_to_float(d);
     return simdjson::SUCCESS;
 }
 

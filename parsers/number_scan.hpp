@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string_view>
 #include <vector>
 
@@ -40,6 +41,15 @@ inline bool parse_int(const char*& p, const char* end, int64_t& out) {
     out = neg ? -v : v;
     p = q;
     return true;
+}
+
+// A JSON double as a float: beyond float's range it is infinite (a plain conversion is
+// undefined there), so the caller's finiteness check on the float sees it. NaN stays NaN.
+inline float narrow_to_float(double d) {
+    constexpr double kMax = std::numeric_limits<float>::max();
+    if (d > kMax) return std::numeric_limits<float>::infinity();
+    if (d < -kMax) return -std::numeric_limits<float>::infinity();
+    return static_cast<float>(d);
 }
 
 enum class FloatListStatus { ok, malformed, non_finite };

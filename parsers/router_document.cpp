@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "parsers/number_scan.hpp"
+
 namespace moe {
 
 RejectReason json_reject_reason(simdjson::error_code e, std::string_view text) {
@@ -108,8 +110,9 @@ void RouterDocumentParser::emit_layer(std::string_view text, RecordSink& sink,
             for (simdjson::dom::element x : a) {
                 double d;
                 if (x.get_double().get(d)) return false;
-                if (!std::isfinite(d)) finite = false;
-                out.push_back(static_cast<float>(d));
+                const float f = scan::narrow_to_float(d);  // 2e125 is a finite double
+                if (!std::isfinite(f)) finite = false;
+                out.push_back(f);
             }
             return true;
         };

@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <cstring>
+
 #include "ingest/stream_ingest.hpp"
 #include "parsers/line_parser.hpp"
 #include "recording_sink.hpp"
@@ -112,6 +115,8 @@ TEST_CASE("malformed JSON records: each with its reason") {
         {R"({"layer": 1, "experts": [1, 2], "weights": [0.5, NaN]})", RejectReason::non_finite},
         {R"({"layer": 1, "experts": [1, 2], "weights": [Infinity, 0.5]})",
          RejectReason::non_finite},
+        {R"({"layer": 1, "experts": [1, 2], "weights": [1e39, 0.5]})",
+         RejectReason::non_finite},  // a double, but beyond any float
         {R"({"layer": 1, "experts": [[1, 2], [3, 4]], "weights": [[0.5, 0.5]]})",
          RejectReason::wrong_vector_length},
         {R"({"layer": -2, "experts": [1, 2]})", RejectReason::layer_out_of_range},
@@ -190,6 +195,32 @@ const char* kRouterDoc = R"({
 }
 )";
 }  // namespace
+
+TEST_CASE("router-pipeline document: a value beyond float range is non-finite, not a record") {
+    // Found by fuzzing: 2e125 is a finite double, so the document reader passed it on, and
+    // as a float it is infinite. Each such row costs itself only.
+    for (const auto& [from, to] :
+         {std::pair{"0.48]", "1e39]"}, std::pair{"2.0, -1.0", "-4e38, -1.0"}}) {
+        std::string doc = kRouterDoc;
+        const size_t at = doc.find(from);
+        REQUIRE(at != std::string::npos);
+        doc.replace(at, std::strlen(from), to);
+        INFO(doc.substr(at > 40 ? at - 40 : 0, 80));
+        // The parser's own promise (tests/fuzz/fuzz_sink.hpp): every weight and logit it
+        // passes on is a finite float; validation later is not the only guard.
+        RecordingSink sink;
+        LineParser(Format::auto_detect).parse_document(doc, sink);
+        CHECK(sink.routing.size() == 4);
+        for (const auto& r : sink.routing) {
+            for (float w : r.weights)
+                CHECK(std::isfinite(w));
+            for (float x : r.logits)
+                CHECK(std::isfinite(x));
+        }
+        REQUIRE(sink.rejects.size() == 1);
+        CHECK(sink.rejects[0].first == RejectReason::non_finite);
+    }
+}
 
 TEST_CASE("router-pipeline document, pretty-printed over many lines, fed in pieces") {
     Aggregates agg;
