@@ -411,10 +411,7 @@ void Aggregates::restrict_to_window(int64_t since, int64_t until) {
     // S / T over the window (docs/FIGURES.md "Time windows"): the same whether the buckets
     // were loaded one by one or summed while reading (Store::Window::summed).
     const auto set_top_k = [](LayerStats& l) {
-        uint64_t s = 0;
-        for (uint64_t h : l.hits)
-            s += h;
-        l.top_k = l.tokens ? static_cast<uint32_t>(s / l.tokens) : 0;
+        l.top_k = l.tokens ? static_cast<uint32_t>(l.selections() / l.tokens) : 0;
     };
     for (auto& t : tags_) {
         set_top_k(t->global);

@@ -71,19 +71,19 @@ Store Store::open_read_only(const std::string& path) {
     if (::access(path.c_str(), F_OK) != 0)
         throw StorageError("database " + path + " does not exist (start moescoped with --db " +
                            path + ", or use `moescope analyze FILE`)");
-    try {
-        Store s(sql::Database(path, sql::Database::Mode::read_only));
+    const auto open = [&](sql::Database::Mode mode) {
+        Store s(sql::Database(path, mode));
         s.check_version();
         s.map_for_reading();
         return s;
+    };
+    try {
+        return open(sql::Database::Mode::read_only);
     } catch (const StorageError&) {
         // A WAL database on a read-only file system cannot get its -shm file: read it as
         // immutable (nobody can be writing it there). Other errors are reported as they are.
         if (::access(path.c_str(), W_OK) == 0 || errno != EROFS) throw;
-        Store s(sql::Database(path, sql::Database::Mode::immutable));
-        s.check_version();
-        s.map_for_reading();
-        return s;
+        return open(sql::Database::Mode::immutable);
     }
 }
 

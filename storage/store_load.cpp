@@ -3,6 +3,7 @@
 #include "storage/store.hpp"
 
 #include <optional>
+
 #include "storage/tables.hpp"
 
 namespace moe {
@@ -110,7 +111,8 @@ void Store::load_timeline_window(Aggregates& agg, int64_t since, int64_t until, 
         agg.timeline().add_counts({agg.tag_id(r.tag), r.layer, r.bucket}, r.c);
     };
     std::optional<int64_t> first;  // the window's first bucket start (rows come in order)
-    auto add_summed = [&](TimelineRow& r) {
+    auto add_window = [&](TimelineRow& r) {
+        if (how == Window::per_bucket) return add(r);
         if (!first) first = r.bucket;
         r.c.seconds = r.bucket + r.c.seconds - *first;  // the key's width: up to this row's end
         agg.timeline().add_counts({agg.tag_id(r.tag), r.layer, *first}, r.c);
@@ -123,11 +125,8 @@ void Store::load_timeline_window(Aggregates& agg, int64_t since, int64_t until, 
     timeline_table().read(
         db_, "bucket", [](TimelineRow&) { return true; }, add,
         "bucket IN (" + edges + ") AND NOT (" + in_window + ")");
-    if (how == Window::summed)
-        return timeline_table().read(
-            db_, "bucket", [](TimelineRow&) { return true; }, add_summed, in_window);
     timeline_table().read(
-        db_, "bucket", [](TimelineRow&) { return true; }, add, in_window);
+        db_, "bucket", [](TimelineRow&) { return true; }, add_window, in_window);
 }
 
 }  // namespace moe

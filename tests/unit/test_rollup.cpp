@@ -38,6 +38,18 @@ void minute_buckets(Aggregates& agg, const std::vector<int64_t>& ages, uint32_t 
     }
 }
 
+// Ages (seconds before kNow) from each {from, to, step} range, to - step at most.
+struct AgeRange {
+    int64_t from, to, step;
+};
+std::vector<int64_t> ages_in(std::initializer_list<AgeRange> ranges) {
+    std::vector<int64_t> ages;
+    for (const AgeRange& r : ranges)
+        for (int64_t a = r.from; a < r.to; a += r.step)
+            ages.push_back(a);
+    return ages;
+}
+
 std::map<BucketKey, BucketCounts> stored(const Store& s) {
     Aggregates back;
     s.load_timeline(back);
@@ -144,13 +156,8 @@ TEST_CASE("roll-ups make hour and day buckets that keep every count") {
     test::TempDir dir;
     Store store = Store::open_for_writing(dir.file("r.db"));
     // Ages: the last hour, 25 h to 27 h ago (hour buckets), 31 to 33 days ago (day buckets).
-    std::vector<int64_t> ages;
-    for (int64_t a = 0; a < 3600; a += 60)
-        ages.push_back(a);
-    for (int64_t a = 25 * 3600; a < 27 * 3600; a += 60)
-        ages.push_back(a);
-    for (int64_t a = 31 * 86400; a < 33 * 86400; a += 600)
-        ages.push_back(a);
+    const std::vector<int64_t> ages =
+        ages_in({{0, 3600, 60}, {25 * 3600, 27 * 3600, 60}, {31 * 86400, 33 * 86400, 600}});
     Aggregates a;
     minute_buckets(a, ages, 3);
     const auto before = a.timeline().buckets();
@@ -227,13 +234,8 @@ TEST_CASE("a summed window load gives the per-bucket window's totals and span in
     // windows that hold the first or last bucket, or neither, or nothing.
     test::TempDir dir;
     Store store = Store::open_for_writing(dir.file("w.db"));
-    std::vector<int64_t> ages;
-    for (int64_t a = 0; a < 7200; a += 120)
-        ages.push_back(a);
-    for (int64_t a = 25 * 3600; a < 40 * 3600; a += 300)
-        ages.push_back(a);
-    for (int64_t a = 31 * 86400; a < 40 * 86400; a += 3000)
-        ages.push_back(a);
+    const std::vector<int64_t> ages =
+        ages_in({{0, 7200, 120}, {25 * 3600, 40 * 3600, 300}, {31 * 86400, 40 * 86400, 3000}});
     Aggregates a;
     minute_buckets(a, ages, 7);
     store.save(a, {});
