@@ -96,7 +96,7 @@ bool apply_analytics_set(std::string_view name, AnalyticsOptions& o) {
     const bool full = name == "full";
     if (!standard && name != "counts") return false;
     o.ema = o.cooc = standard;
-    o.logits = o.gates = o.timeline = o.checks = full;
+    o.logits = o.gates = o.timeline = full;
     return true;
 }
 
@@ -317,6 +317,27 @@ std::optional<RejectReason> Aggregates::check_gate(const GateRecord& g) {
     return std::nullopt;
 }
 
+void Aggregates::leave_out(TagId tag, const RoutingRecord& r, Suspect why) {
+    if (!facts_.num_experts_stated)
+        facts_.num_experts = std::max(facts_.num_experts, largest_id(r.experts) + 1);
+    const auto i = static_cast<size_t>(why);
+    for (TagId t : {kAllTag, tag}) {
+        TagStats& ts = *tags_[t];
+        ++ts.global.left_out[i];
+        ts.global.dirty = true;
+        if (!ts.layer(r.layer)) {  // a layer of left-out records only: within the budget
+            if ((layer_count_ + 1) * layer_bytes(facts_.num_experts) > opts_.memory_budget)
+                continue;
+            ++layer_count_;
+        }
+        LayerStats& l = ts.layer_or_create(r.layer);
+        l.resize(facts_.num_experts, opts_.cooc);
+        ++l.left_out[i];
+        l.dirty = true;
+        if (tag == kAllTag) break;
+    }
+}
+
 void Aggregates::add_gate_pair(TagId tag, const GatePairKey& key, const GateDistances& d) {
     tags_[kAllTag]->gates[key].add(d);
     if (tag != kAllTag) tags_[tag]->gates[key].add(d);
@@ -394,11 +415,20 @@ void Aggregates::absorb(const Aggregates& o, bool continues) {
 namespace moe {
 
 void Aggregates::restrict_to_window(int64_t since, int64_t until) {
-    for (auto& t : tags_) {
-        t->layers.clear();
-        t->global = LayerStats{};
-        t->gates.clear();
+    // What the quality checks left out is kept as totals, not per bucket: it stays.
+    std::vector<std::vector<std::pair<int32_t, LeftOut>>> left_out(tags_.size());
+    for (size_t t = 0; t < tags_.size(); ++t) {
+        left_out[t].emplace_back(-1, tags_[t]->global.left_out);
+        for (int32_t l = 0; l < static_cast<int32_t>(tags_[t]->layers.size()); ++l)
+            if (const LayerStats* s = tags_[t]->layer(l); s && total(s->left_out))
+                left_out[t].emplace_back(l, s->left_out);
+        tags_[t]->layers.clear();
+        tags_[t]->global = LayerStats{};
+        tags_[t]->gates.clear();
     }
+    for (size_t t = 0; t < tags_.size(); ++t)
+        for (const auto& [l, v] : left_out[t])
+            (l < 0 ? tags_[t]->global : tags_[t]->layer_or_create(l)).left_out = v;
     for (const auto& [key, b] : timeline_.buckets()) {
         if (key.start < since || key.start >= until || key.tag >= tags_.size()) continue;
         TagStats& t = *tags_[key.tag];

@@ -33,11 +33,12 @@ struct AnalyticsOptions {
     bool logits = true;
     bool gates = true;                               // gate-input distances
     bool timeline = true;                            // hits per time bucket
-    bool checks = true;                              // the strided-batch diagnostic
     int64_t bucket_seconds = kDefaultBucketSeconds;  // timeline bucket width
     size_t max_tags = 256;                           // further tags are counted under "all" only
     uint32_t top_k = 0;                   // --top-k: 0 from meta records or the first records
-    bool exclude_identical_runs = false;  // --exclude-identical-runs (ingest/identical_runs.hpp)
+    // --keep-suspect: count the records the data-quality checks prove wrong instead of
+    // leaving them out (analytics/quality.hpp, docs/FIGURES.md "Data quality").
+    bool keep_suspect = false;
     uint64_t memory_budget = 2ull << 30;  // bytes of per-layer state before memory_budget rejects
     std::vector<CacheSpec> caches;  // live cache simulation per (tag, layer): --cache-capacity
 };
@@ -133,6 +134,10 @@ class Aggregates {
     // Checks a gate vector's length against the first one seen.
     std::optional<RejectReason> check_gate(const GateRecord& g);
     void add_gate_pair(TagId tag, const GatePairKey& key, const GateDistances& d);
+    // A validated record that a data-quality check left out (analytics/quality.hpp): counted
+    // in LayerStats::left_out of its layer and of all layers, under "all" and `tag`. Its ids
+    // still tell the expert count (a strided row lists real experts).
+    void leave_out(TagId tag, const RoutingRecord& r, Suspect why);
 
     // Adds all counts of another aggregate (used by `moescope merge`).
     std::optional<std::string> merge(const Aggregates& other);

@@ -98,6 +98,7 @@ void LayerStats::merge(const LayerStats& o) {
     if (top_k == 0) top_k = o.top_k;
     weighted_tokens += o.weighted_tokens;
     counted += o.counted;
+    add_to(left_out, o.left_out);
     std::vector<double> ema_sum = ema.values();
     ema_sum.resize(num_experts(), 0.0);
     const std::vector<double> other_ema = o.ema.values();

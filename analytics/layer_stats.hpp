@@ -9,6 +9,7 @@
 #include "analytics/ema_vector.hpp"
 #include "analytics/logit_stats.hpp"
 #include "analytics/online_cache.hpp"
+#include "analytics/quality.hpp"
 #include "parsers/record.hpp"
 
 namespace moe {
@@ -34,6 +35,7 @@ struct LayerStats {
     LogitStats logits;                // when records carry logits or weights
     CacheSet caches;                  // live lru/lfu caches (empty unless configured)
     uint64_t counted = 0;             // selections from engine totals (CountRecord)
+    LeftOut left_out{};               // records the quality checks left out (quality.hpp)
     bool dirty = false;               // changed since the last save
 
     size_t num_experts() const { return hits.size(); }

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "analytics/quality.hpp"
 #include "parsers/record.hpp"
 #include "parsers/record_sink.hpp"
 #include "parsers/utf8.hpp"
@@ -47,10 +48,22 @@ struct SourceStats {
     uint64_t batches_strided = 0;
 
     // Runs of >= 256 identical routings of one layer (ingest/identical_runs.hpp): how many,
-    // the records in them, and how many of those --exclude-identical-runs left out.
+    // the records in them, and how many of those were left out (all but each run's first,
+    // unless --keep-suspect).
     uint64_t identical_runs = 0;
     uint64_t identical_records = 0;
     uint64_t identical_excluded = 0;
+    // Streams whose strided-view verdict was "defective" (ingest/strided_policy.hpp), and
+    // the rows after the first of their multi-token batches that were left out.
+    uint64_t strided_streams = 0;
+    uint64_t strided_excluded = 0;
+    // Records left out by `why` (analytics/quality.hpp).
+    uint64_t excluded(Suspect why) const {
+        return why == Suspect::identical_run ? identical_excluded : strided_excluded;
+    }
+    uint64_t& excluded(Suspect why) {
+        return why == Suspect::identical_run ? identical_excluded : strided_excluded;
+    }
     // `analyze` only: the compressed file ended inside a gzip member or zstd frame.
     bool truncated = false;
 
@@ -103,6 +116,8 @@ struct SourceStats {
         identical_runs += later.identical_runs;
         identical_records += later.identical_records;
         identical_excluded += later.identical_excluded;
+        strided_streams += later.strided_streams;
+        strided_excluded += later.strided_excluded;
     }
 
     // Printable, bounded UTF-8 copy of a line, cut on a character boundary: control bytes and

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/wall_clock.hpp"
+#include "ingest/batch_start.hpp"
 
 namespace moe {
 
@@ -52,12 +53,23 @@ std::optional<uint64_t> line_start_before(int fd, uint64_t floor, uint64_t end) 
     return std::nullopt;
 }
 
+// How far past the line start `at` the next batch starts (ingest/batch_start.hpp); 0 when
+// none is near.
+uint64_t batch_start_at(int fd, uint64_t at, uint64_t end, Format format) {
+    std::string window(std::min<uint64_t>(kBatchStartWindow, end - at), '\0');
+    const ssize_t got = pread_full(fd, window.data(), window.size(), at);
+    if (got <= 0) return 0;
+    window.resize(static_cast<size_t>(got));
+    return batch_start(window, format).value_or(0);
+}
+
 }  // namespace
 
 std::unique_ptr<BacklogReplay> BacklogReplay::start(int fd, uint64_t from, uint64_t size,
                                                     const ReplayOptions& o, const Aggregates& agg,
                                                     const std::string& tag, Format format,
-                                                    size_t max_line) {
+                                                    size_t max_line,
+                                                    StridedPolicy::Verdict assumed) {
     if (o.threads < 2 || size <= from) return nullptr;
     const uint64_t total = std::min<uint64_t>(size - from, o.threads * o.chunk_bytes);
     // A line cut off by the end of the file may be a write in progress: the round ends at
@@ -70,8 +82,8 @@ std::unique_ptr<BacklogReplay> BacklogReplay::start(int fd, uint64_t from, uint6
     std::vector<uint64_t> starts{from};
     for (unsigned i = 1; i < o.threads; ++i) {
         const uint64_t target = std::max(starts.back(), from + total * i / o.threads);
-        const auto s =
-            line_start_after(fd, target, std::min<uint64_t>(*end, target + max_line + 1));
+        auto s = line_start_after(fd, target, std::min<uint64_t>(*end, target + max_line + 1));
+        if (s) *s += batch_start_at(fd, *s, *end, format);
         if (s && *s<*end&& * s> starts.back()) starts.push_back(*s);
     }
     if (starts.size() < 2) return nullptr;
@@ -79,9 +91,9 @@ std::unique_ptr<BacklogReplay> BacklogReplay::start(int fd, uint64_t from, uint6
     if (dup < 0) return nullptr;
     std::unique_ptr<BacklogReplay> r(new BacklogReplay(UniqueFd(dup), starts[1]));
     for (size_t i = 1; i < starts.size(); ++i)
-        r->chunks_.push_back(std::make_unique<Chunk>(starts[i],
-                                                     i + 1 < starts.size() ? starts[i + 1] : *end,
-                                                     agg.options(), tag, format, max_line));
+        r->chunks_.push_back(
+            std::make_unique<Chunk>(starts[i], i + 1 < starts.size() ? starts[i + 1] : *end,
+                                    agg.options(), tag, format, max_line, assumed));
     r->failed_.assign(r->chunks_.size(), 0);
     r->running_ = r->chunks_.size();
     for (size_t i = 0; i < r->chunks_.size(); ++i)

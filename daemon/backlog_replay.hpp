@@ -29,11 +29,12 @@ class BacklogReplay {
   public:
     // A round over the unread bytes [from, ...) of the file `fd` of `size` bytes, or nullptr
     // when they cannot be cut into two chunks on line boundaries. `fd` is duplicated: the
-    // chunk threads read it with pread, whatever the follower does with its own.
+    // chunk threads read it with pread, whatever the follower does with its own. `assumed`:
+    // the follower's strided-view verdict, which the chunks take to hold at their start.
     static std::unique_ptr<BacklogReplay> start(int fd, uint64_t from, uint64_t size,
                                                 const ReplayOptions& o, const Aggregates& agg,
                                                 const std::string& tag, Format format,
-                                                size_t max_line);
+                                                size_t max_line, StridedPolicy::Verdict assumed);
     ~BacklogReplay();  // stops the chunk threads and waits for them
     BacklogReplay(const BacklogReplay&) = delete;
     BacklogReplay& operator=(const BacklogReplay&) = delete;

@@ -226,8 +226,15 @@ bool FileFollower::rewritten_behind_us(const struct stat& st) {
 
 void FileFollower::start_replay(uint64_t size) {
     if (!can_replay_ || size - read_pos_ < opts_.replay.min_backlog) return;
+    if (ingest_.strided_policy().verdict() == StridedPolicy::Verdict::undecided) {
+        if (!replay_waits_until_ || *replay_waits_until_ > read_pos_ + kDecideBytes)
+            replay_waits_until_ = read_pos_ + kDecideBytes;
+        if (read_pos_ < *replay_waits_until_) return;  // read_available() reads a step
+    }
+    replay_waits_until_.reset();
     replay_ = BacklogReplay::start(fd_, read_pos_, size, opts_.replay, agg_, stats_.tag,
-                                   opts_.format, opts_.max_line);
+                                   opts_.format, opts_.max_line,
+                                   ingest_.strided_policy().verdict());
     if (!replay_) return;
     if (replay_counts_.rounds++ == 0 || !replaying_)
         spdlog::info("{}: {} bytes unread; reading them on {} threads", path_, size - read_pos_,
@@ -257,6 +264,8 @@ bool FileFollower::read_available() {
     size_t budget = replay_ ? static_cast<size_t>(std::min<uint64_t>(
                                   opts_.read_budget, replay_->head_end() - read_pos_))
                             : opts_.read_budget;
+    // A replay waiting for the verdict is tried again after each step.
+    if (!replay_ && replay_waits_until_) budget = std::min<size_t>(budget, kDecideStep);
     ingest_.set_arrival_time(wall_clock_seconds());
     while (budget > 0) {
         const ssize_t n =

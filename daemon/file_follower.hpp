@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -104,6 +105,11 @@ class FileFollower : public Source {
     Fingerprint fingerprint_;  // of the bytes before the last checkpointed offset
     Aggregates& agg_;
     bool can_replay_;  // the analytics allow it (ingest/parallel_ingest.hpp)
+    // While the stream's strided-view verdict is undecided, replay waits until here: the
+    // chunks assume the follower's verdict (ingest/strided_policy.hpp).
+    std::optional<uint64_t> replay_waits_until_;
+    static constexpr uint64_t kDecideBytes = 4u << 20;  // decide the verdict of almost any log
+    static constexpr size_t kDecideStep = 256u << 10;
     std::unique_ptr<BacklogReplay> replay_;
     ReplayCounts replay_counts_;
     bool replaying_ = false;  // rounds follow one another (logged at start and end)

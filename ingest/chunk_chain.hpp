@@ -20,9 +20,10 @@ struct Chunk {
     SourceStats stats;
     StreamIngest ingest;
 
-    // `tag`: the source's tag (records without one count under it).
+    // `tag`: the source's tag (records without one count under it); `assumed`: the
+    // strided-view verdict taken to hold at `begin` (StreamIngest::begin_chunk).
     Chunk(uint64_t begin, uint64_t end, const AnalyticsOptions& o, const std::string& tag,
-          Format format, size_t max_line);
+          Format format, size_t max_line, StridedPolicy::Verdict assumed);
     Chunk(const Chunk&) = delete;
     Chunk& operator=(const Chunk&) = delete;
 };

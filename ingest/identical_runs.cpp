@@ -74,10 +74,13 @@ void IdenticalRuns::advance(const IdenticalRuns& later) {
 
 std::vector<HeldRecord> IdenticalRuns::release_all() {
     std::vector<HeldRecord> out;
-    for (auto& [layer, v] : held_)
-        for (HeldRecord& h : v)
+    if (!holding_) return out;
+    for (Last& l : last_) {
+        for (HeldRecord& h : l.held)
             out.push_back(std::move(h));
-    held_.clear();
+        l.held.clear();
+    }
+    holding_ = 0;
     return out;
 }
 
@@ -95,14 +98,14 @@ void IdenticalRuns::save(StateWriter& w) const {
         w.put_floats(l.weights);
     }
     std::vector<HeldRecord> all;
-    for (const auto& [layer, v] : held_)
-        all.insert(all.end(), v.begin(), v.end());
+    for (const Last& l : last_)
+        all.insert(all.end(), l.held.begin(), l.held.end());
     save_held(w, all);
 }
 
 bool IdenticalRuns::restore(StateReader& r) {
     last_.clear();
-    held_.clear();
+    holding_ = 0;
     const auto n = r.get<uint32_t>();
     for (uint32_t i = 0; i < n && r.ok(); ++i) {
         const auto layer = r.get<int32_t>();
@@ -118,8 +121,11 @@ bool IdenticalRuns::restore(StateReader& r) {
     }
     std::vector<HeldRecord> all;
     if (!restore_held(r, all)) return false;
-    for (HeldRecord& h : all)
-        held_[h.layer].push_back(std::move(h));
+    for (HeldRecord& h : all) {
+        // Held records belong to a layer whose run was saved.
+        if (h.layer < 0 || static_cast<size_t>(h.layer) >= last_.size()) return false;
+        hold(h.layer, std::move(h));
+    }
     return r.ok();
 }
 

@@ -15,8 +15,7 @@
 
 namespace moe {
 
-// Options whose state spans the whole stream keep ingest sequential: --exclude-identical-runs
-// (it holds records across chunk starts) and the live cache simulation.
+// The live cache simulation (state over the whole stream, per record) keeps ingest sequential.
 bool parallel_ingest_possible(const AnalyticsOptions& o);
 
 struct ParallelIngestResult {

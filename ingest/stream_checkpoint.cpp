@@ -4,6 +4,7 @@
 //           strided-batch check, gate vectors waiting for their next layer
 //   "MSS3"  as MSS2, then the identical-run check with its held records, the routing
 //           record count and the records held on top-k probation
+//   "MSS4"  as MSS3, then the strided-view policy with its held rows
 // "MSS1" (before formats had a registry) held eval-callback's current layer as a bare
 // int32 where the parsers' section now is; it is still read, so a database written then
 // resumes where it stopped.
@@ -15,17 +16,19 @@ namespace {
 constexpr uint32_t kMagicV1 = 0x3153534d;  // "MSS1"
 constexpr uint32_t kMagicV2 = 0x3253534d;  // "MSS2"
 constexpr uint32_t kMagicV3 = 0x3353534d;  // "MSS3"
+constexpr uint32_t kMagicV4 = 0x3453534d;  // "MSS4"
 }  // namespace
 
 std::string StreamIngest::checkpoint() const {
     StateWriter w;
-    w.put<uint32_t>(kMagicV3);
+    w.put<uint32_t>(kMagicV4);
     parser_.save(w);
     strided_.save(w);
     gates_.save(w, agg_);
     identical_.save(w);
     w.put<uint64_t>(routing_seq_);
     probation_.save(w);
+    policy_.save(w);
     return w.take();
 }
 
@@ -35,6 +38,7 @@ bool StreamIngest::restore(std::string_view state) {
     bool ok = false;
     const auto magic = r.get<uint32_t>();
     switch (magic) {
+        case kMagicV4:
         case kMagicV3:
         case kMagicV2:
             ok = parser_.restore(r);
@@ -49,16 +53,18 @@ bool StreamIngest::restore(std::string_view state) {
         default:
             return false;
     }
-    ok = ok && strided_.restore(r) && gates_.restore(r, agg_);
-    if (ok && magic == kMagicV3) {
+    ok = ok && strided_.restore(r, magic == kMagicV4) && gates_.restore(r, agg_);
+    if (ok && (magic == kMagicV3 || magic == kMagicV4)) {
         ok = identical_.restore(r);
         routing_seq_ = r.get<uint64_t>();
         ok = ok && probation_.restore(r);
     }
+    if (ok && magic == kMagicV4) ok = policy_.restore(r);
     ok = ok && r.at_end();
     if (!ok) {
         identical_ = {};
         probation_.clear();
+        policy_ = {};
         new_stream();
         parser_.reset();
     }

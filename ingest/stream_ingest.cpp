@@ -85,11 +85,12 @@ void StreamIngest::finish() {
 }
 
 bool StreamIngest::at_clean_boundary() const {
-    if (!probation_.empty() || documents_.open() || splitter_.pending_bytes() > 0) return false;
+    if (!probation_.empty() || documents_.open() || splitter_.pending_bytes() > 0 ||
+        identical_.holding() || policy_.holding())
+        return false;
     StateWriter mine, fresh;
     parser_.save(mine);
     LineParser(parser_.format()).save(fresh);
-    // Records held by --exclude-identical-runs: that option keeps ingest sequential.
     return mine.take() == fresh.take();
 }
 
@@ -105,13 +106,17 @@ void StreamIngest::resume(const Carry& c) {
     strided_ = c.strided;
     gates_ = c.gates;
     identical_ = c.identical;
+    policy_ = c.policy;
     seen_experts_ = c.seen_experts;
 }
 
-// Nothing pairs or batches across a restart of the stream.
+// Nothing pairs or batches across a restart of the stream; its strided-view verdict is
+// reached again.
 void StreamIngest::new_stream() {
     gates_.new_stream();
     strided_.new_stream();
+    if (policy_.decide_now()) settle_strided();
+    policy_.new_stream();
 }
 
 TagId StreamIngest::resolve_tag(std::string_view record_tag) {
@@ -129,22 +134,60 @@ TagId StreamIngest::resolve_tag(std::string_view record_tag) {
     // Validated before its tag is looked up: a rejected record creates no tag.
     if (auto why = agg_.check_routing(r, arrival_)) return on_reject(*why, current_line_);
     ++routing_seq_;
-    if (agg_.options().checks) {
-        // Held records have not taught the aggregates their ids yet: E seen by this stream.
-        for (int32_t e : r.experts)
-            seen_experts_ = std::max(seen_experts_, static_cast<uint32_t>(e) + 1);
-        if (const int verdict =
-                strided_.add(r.layer, r.experts, std::max(agg_.num_experts(), seen_experts_));
-            verdict >= 0) {
-            ++stats_.batches_checked;
-            stats_.batches_strided += static_cast<uint64_t>(verdict);
-        }
+    // Held records have not taught the aggregates their ids yet: E seen by this stream.
+    for (int32_t e : r.experts)
+        seen_experts_ = std::max(seen_experts_, static_cast<uint32_t>(e) + 1);
+    const int verdict =
+        strided_.add(r.layer, r.experts, std::max(agg_.num_experts(), seen_experts_));
+    if (verdict >= 0) [[unlikely]] {
+        ++stats_.batches_checked;
+        stats_.batches_strided += static_cast<uint64_t>(verdict);
     }
-    route(r, arrival_, current_line_);
+    if (policy_.verdict() == StridedPolicy::Verdict::undecided && !agg_.options().keep_suspect &&
+        ((verdict >= 0 &&
+          policy_.checked(verdict == 1, strided_.batch_experts(), r.experts.size())) ||
+         (strided_.repeats_within_ranking() && policy_.repeated())))
+        settle_strided();
+    // The strided-view policy (ingest/strided_policy.hpp): rows after a batch's first are
+    // left out once the stream is proven defective; if the format may carry the defect,
+    // every record from such a row on waits for the verdict. --keep-suspect leaves the
+    // policy out (the warnings still come from the check's counts).
+    if (!agg_.options().keep_suspect) {
+        const bool later = strided_.row() > 1;
+        if (later) policy_.saw_later_row();
+        if (policy_.holding() || (later && parser_.strided_rows() &&
+                                  policy_.verdict() == StridedPolicy::Verdict::undecided)) {
+            policy_.hold(HeldRecord::of(r, arrival_, current_line_), later);
+            if (policy_.held_count() >= StridedPolicy::kMaxHeld && policy_.decide_now())
+                settle_strided();
+            return;
+        }
+        if (later && policy_.verdict() == StridedPolicy::Verdict::defective)
+            return leave_out(r, Suspect::strided_view);
+    }
+    route(r, arrival_, current_line_, true);
     if (!probation_.empty()) settle_probation(false);
 }
 
-void StreamIngest::route(const RoutingRecord& r, double arrival, std::string_view line) {
+void StreamIngest::settle_strided() {
+    const bool defective = policy_.verdict() == StridedPolicy::Verdict::defective;
+    if (defective) ++stats_.strided_streams;
+    for (const StridedPolicy::Held& h : policy_.take_held()) {
+        if (defective && h.later_row)
+            leave_out(h.record.view(), Suspect::strided_view);
+        else
+            route(h.record.view(), h.record.arrival, h.record.sample, false);
+    }
+}
+
+void StreamIngest::leave_out(const RoutingRecord& r, Suspect why) {
+    agg_.leave_out(resolve_tag(r.tag), r, why);
+    ++stats_.excluded(why);
+    stats_.dirty = true;
+}
+
+void StreamIngest::route(const RoutingRecord& r, double arrival, std::string_view line,
+                         bool fresh) {
     const uint64_t run = identical_.observe(r);
     if (run == IdenticalRuns::kMinRun) {
         ++stats_.identical_runs;
@@ -152,18 +195,22 @@ void StreamIngest::route(const RoutingRecord& r, double arrival, std::string_vie
     } else if (run > IdenticalRuns::kMinRun) {
         ++stats_.identical_records;
     }
-    if (!agg_.options().exclude_identical_runs) return count_or_hold(r, arrival, line, true);
-    std::vector<HeldRecord>& held = identical_.held(r.layer);
+    if (agg_.options().keep_suspect) return count_or_hold(r, arrival, line, fresh);
     if (run == 1) {  // the previous run of this layer ended short: its records count
-        std::vector<HeldRecord> done = std::move(held);
-        held.clear();
-        for (HeldRecord& h : done)
-            count_or_hold(h.view(), h.arrival, h.sample);
-        return count_or_hold(r, arrival, line);
+        if (identical_.holding()) {
+            const std::vector<HeldRecord> done = identical_.take_held(r.layer);
+            for (const HeldRecord& h : done)
+                count_or_hold(h.view(), h.arrival, h.sample);
+            fresh = fresh && done.empty();
+        }
+        return count_or_hold(r, arrival, line, fresh);
     }
-    if (run < IdenticalRuns::kMinRun) return held.push_back(HeldRecord::of(r, arrival, line));
-    stats_.identical_excluded += held.size() + 1;
-    held.clear();
+    if (run < IdenticalRuns::kMinRun)
+        return identical_.hold(r.layer, HeldRecord::of(r, arrival, line));
+    // The run reached kMinRun: every record of it after the first is left out.
+    for (const HeldRecord& h : identical_.take_held(r.layer))
+        leave_out(h.view(), Suspect::identical_run);
+    leave_out(r, Suspect::identical_run);
 }
 
 void StreamIngest::count_or_hold(const RoutingRecord& r, double arrival, std::string_view line,
@@ -195,6 +242,7 @@ void StreamIngest::settle_probation(bool all) {
 }
 
 void StreamIngest::release_held() {
+    if (policy_.decide_now()) settle_strided();
     for (HeldRecord& h : identical_.release_all())
         count_or_hold(h.view(), h.arrival, h.sample);
     settle_probation(true);

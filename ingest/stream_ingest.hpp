@@ -12,6 +12,7 @@
 #include "ingest/gate_pairer.hpp"
 #include "ingest/identical_runs.hpp"
 #include "ingest/strided_batch_check.hpp"
+#include "ingest/strided_policy.hpp"
 #include "ingest/topk_probation.hpp"
 #include "parsers/document_framer.hpp"
 #include "parsers/line_parser.hpp"
@@ -75,24 +76,30 @@ class StreamIngest : private RecordSink {
     // probation (the chain checks that one pass would not have held them either: the k was
     // in use or known before the chunk), and the strided-batch check and the gate pairer
     // record how the chunk opens.
-    void begin_chunk() {
+    // `assumed`: the strided-view verdict the stream is taken to have at the chunk's start
+    // (what the input's first chunk decided; ingest/strided_policy.hpp).
+    void begin_chunk(StridedPolicy::Verdict assumed) {
         hold_new_top_k_ = false;
         strided_.record_opening();
         gates_.record_opening();
+        policy_.assume(assumed);
     }
     // What spans lines at a clean boundary, as one pass carries it into the next chunk.
     struct Carry {
         StridedBatchCheck strided;
         GatePairer gates;
         IdenticalRuns identical;
+        StridedPolicy policy;
         uint32_t seen_experts = 0;
     };
-    Carry carry() const { return {strided_, gates_, identical_, seen_experts_}; }
+    Carry carry() const { return {strided_, gates_, identical_, policy_, seen_experts_}; }
     // Continues, after reset(offset) at a clean boundary, with what one pass would carry.
     void resume(const Carry& c);
     const StridedBatchCheck& strided() const { return strided_; }
     const GatePairer& gates() const { return gates_; }
     const IdenticalRuns& identical_runs() const { return identical_; }
+    const StridedPolicy& strided_policy() const { return policy_; }
+
     uint32_t seen_experts() const { return seen_experts_; }
 
     // Parses one complete line (no newline), as feed() does for each line it finds.
@@ -107,8 +114,13 @@ class StreamIngest : private RecordSink {
     void on_skip(SkipKind kind, std::string_view line) override;
 
     TagId resolve_tag(std::string_view record_tag);
-    // After validation: the identical-run check, then top-k probation, then counting.
-    void route(const RoutingRecord& r, double arrival, std::string_view line);
+    // After validation and the strided-view policy: the identical-run check, then top-k
+    // probation, then counting. `fresh` as for count_or_hold.
+    void route(const RoutingRecord& r, double arrival, std::string_view line, bool fresh);
+    // The strided-view verdict was just reached: the held rows are counted or left out.
+    void settle_strided();
+    // A validated record a data-quality check proved wrong (analytics/quality.hpp).
+    void leave_out(const RoutingRecord& r, Suspect why);
     // `fresh`: validated a moment ago, with nothing counted since, so not checked again. A
     // held record is checked when it is counted: what was counted meanwhile may reject it.
     void count_or_hold(const RoutingRecord& r, double arrival, std::string_view line,
@@ -132,6 +144,7 @@ class StreamIngest : private RecordSink {
     GatePairer gates_;
     StridedBatchCheck strided_;
     IdenticalRuns identical_;
+    StridedPolicy policy_;
     TopKProbation probation_;
     uint64_t probation_holds_ = 0;
     bool hold_new_top_k_ = true;

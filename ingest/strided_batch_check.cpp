@@ -24,30 +24,37 @@ int StridedBatchCheck::check(int32_t layer, std::span<const int32_t> experts,
         layer_ = layer;
         run_ = 1;
         const size_t k = experts.size();
-        need_ = (k > 0 && num_experts % k == 0 && num_experts / k >= 2) ? num_experts / k : 0;
+        limit_ = k > 0 && num_experts / k >= 2 ? num_experts / k : 0;
+        need_ = num_experts % std::max<size_t>(k, 1) == 0 ? limit_ : 0;
         first_.assign(experts.begin(), experts.end());
         experts_ = num_experts;
+        duplicate_ = false;
         return -1;
     }
     ++run_;
-    if (need_ == 0 || run_ > need_) return -1;
+    if (limit_ == 0 || run_ > limit_) return -1;
     if (run_ == 2) {
         seen_.assign(experts_, 0);
-        duplicate_ = false;
+        out_of_range_ = false;
         covered_ = 0;
         mark(first_);
     }
     mark(experts);
-    if (run_ < need_) return -1;
-    return (!duplicate_ && covered_ == seen_.size()) ? 1 : 0;
+    if (need_ == 0 || run_ < need_) return -1;
+    return (!duplicate_ && !out_of_range_ && covered_ == experts_) ? 1 : 0;
 }
 
 void StridedBatchCheck::mark(std::span<const int32_t> experts) {
     for (int32_t e : experts) {
-        if (e < 0 || static_cast<size_t>(e) >= seen_.size() || seen_[static_cast<size_t>(e)]) {
+        const auto i = static_cast<size_t>(e);  // validated: 0 <= e <= kMaxExpert
+        if (i >= seen_.size()) {  // E grew within the batch: not a cover of E, no repeat
+            seen_.resize(i + 1, 0);
+            out_of_range_ = true;
+        }
+        if (seen_[i]) {
             duplicate_ = true;
         } else {
-            seen_[static_cast<size_t>(e)] = 1;
+            seen_[i] = 1;
             ++covered_;
         }
     }
@@ -63,6 +70,11 @@ void StridedBatchCheck::Opening::add(int32_t layer, std::span<const int32_t> exp
     events.push_back({layer, num_experts, static_cast<uint32_t>(ids.size()),
                       static_cast<uint32_t>(experts.size())});
     ids.insert(ids.end(), experts.begin(), experts.end());
+}
+
+bool StridedBatchCheck::continued_by(const StridedBatchCheck& chunk) const {
+    const Opening& o = *chunk.opening_;
+    return layer_ >= 0 && !o.events.empty() && o.events.front().layer == layer_;
 }
 
 std::optional<StridedBatchCheck::Followed> StridedBatchCheck::followed_by(
@@ -103,6 +115,8 @@ void StridedBatchCheck::save(StateWriter& w) const {
     w.put<int32_t>(layer_);
     w.put<uint64_t>(run_);
     w.put<uint64_t>(need_);
+    w.put<uint64_t>(limit_);
+    w.put<uint8_t>(out_of_range_);
     w.put<uint8_t>(duplicate_);
     w.put<uint64_t>(covered_);
     w.put_string(std::string_view(reinterpret_cast<const char*>(seen_.data()), seen_.size()));
@@ -112,10 +126,12 @@ void StridedBatchCheck::save(StateWriter& w) const {
         w.put<int32_t>(e);
 }
 
-bool StridedBatchCheck::restore(StateReader& r) {
+bool StridedBatchCheck::restore(StateReader& r, bool with_limit) {
     layer_ = r.get<int32_t>();
     run_ = r.get<uint64_t>();
     need_ = r.get<uint64_t>();
+    limit_ = with_limit ? r.get<uint64_t>() : need_;
+    out_of_range_ = with_limit && r.get<uint8_t>() != 0;
     duplicate_ = r.get<uint8_t>() != 0;
     covered_ = r.get<uint64_t>();
     const std::string seen = r.get_string();

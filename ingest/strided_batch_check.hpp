@@ -22,12 +22,23 @@ class StridedBatchCheck {
     // Returns +1 when a batch was just checked and looks defective, 0 when it was checked
     // and looks fine, -1 when nothing was decided.
     int add(int32_t layer, std::span<const int32_t> experts, uint32_t num_experts);
+    // The last record's row in its batch (1: the first) and the E its batch is checked with.
+    size_t row() const { return run_; }
+    // Whether the current batch repeats an id within its first E/k rows (E/k rounded down):
+    // the defect never does (those rows are slices of one token's ranking), so this proves
+    // the stream honest, also in batches too short to check and when k does not divide E.
+    bool repeats_within_ranking() const { return duplicate_; }
+    uint32_t batch_experts() const { return experts_; }
+    // Parallel ingest: whether `chunk`'s first record continues this state's batch (the same
+    // layer, no stream restart in between), so it is not row 1 for one pass.
+    bool continued_by(const StridedBatchCheck& chunk) const;
     void new_stream() {
         layer_ = -1;
         if (opening_) opening_->add_stream_start();
     }
     void save(StateWriter& w) const;
-    bool restore(StateReader& r);
+    // `with_limit`: a checkpoint written since limit_ and out_of_range_ exist ("MSS4").
+    bool restore(StateReader& r, bool with_limit);
 
     // Parallel ingest (ingest/chunk_chain.hpp). A chunk's check starts fresh and records how
     // the chunk opens: its first kOpeningEvents records with the E each was checked with.
@@ -44,8 +55,10 @@ class StridedBatchCheck {
   private:
     int32_t layer_ = -1;
     size_t run_ = 0;   // records in the current batch
-    size_t need_ = 0;  // E / k for this batch (0: not checkable)
-    bool duplicate_ = false;
+    size_t need_ = 0;   // E / k for this batch (0: not checkable)
+    size_t limit_ = 0;  // E / k rounded down (0: under 2): the rows marked
+    bool duplicate_ = false;     // an id twice within the first limit_ rows
+    bool out_of_range_ = false;  // an id >= the E the batch started with
     size_t covered_ = 0;
     std::vector<uint8_t> seen_;
     std::vector<int32_t> first_;  // the batch's first record

@@ -29,9 +29,9 @@ void AnalysisFlags::add_to(CLI::App& app, const std::string& group) {
         ->check(CLI::Range(0u, static_cast<uint32_t>(kMaxTopK)))
         ->capture_default_str()
         ->group(group);
-    app.add_flag("--exclude-identical-runs", analytics.exclude_identical_runs,
-                 "Leave out runs of >= 256 identical routings of one layer (warm-up batches; "
-                 "docs/FIGURES.md \"Warnings\")")
+    app.add_flag("--keep-suspect", analytics.keep_suspect,
+                 "Count the records the data-quality checks prove wrong (warm-up runs, "
+                 "strided rows) instead of leaving them out (docs/FIGURES.md \"Data quality\")")
         ->group(group);
     app.add_option("--bucket-s", analytics.bucket_seconds, "Timeline bucket width in seconds")
         ->check(CLI::Range(int64_t{1}, int64_t{86400} * 366))

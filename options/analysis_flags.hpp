@@ -24,7 +24,7 @@ struct AnalysisFlags {
     void add_threads_to(CLI::App& app, const std::string& group = "Analysis");
     unsigned resolved_threads() const;
 
-    // --format, --ema-decay, --num-experts, --top-k, --exclude-identical-runs, --bucket-s,
+    // --format, --ema-decay, --num-experts, --top-k, --keep-suspect, --bucket-s,
     // --analytics, --max-tags,
     // --max-line-bytes, in `group` of the help text.
     void add_to(CLI::App& app, const std::string& group = "Analysis");

@@ -64,6 +64,10 @@ struct FormatEntry {
     static constexpr size_t kHeadBytes = 64;
     bool (*claims_file)(std::string_view path, std::string_view head) = nullptr;
     void (*read_file)(const std::string& path, RecordSink& sink) = nullptr;
+    // Written by the patched llama-server, whose multi-token batches may carry the
+    // strided-view defect: their rows after the first wait for the stream's verdict
+    // (ingest/strided_policy.hpp).
+    bool strided_rows = false;
 };
 
 template <class P>

@@ -10,7 +10,7 @@ namespace moe {
 LineParser::LineParser(Format format, const FormatRegistry& formats) : format_(format) {
     for (const FormatEntry& e : formats.entries())
         if (format.is_auto() || e.name == format.name()) {
-            active_.push_back({e.name, e.make()});
+            active_.push_back({e.name, e.make(), e.strided_rows});
             if (active_.back().parser->reads_documents())
                 document_readers_.push_back(active_.back().parser.get());
         }
@@ -24,9 +24,15 @@ LineParser::LineParser(Format format, const FormatRegistry& formats) : format_(f
 void LineParser::parse(std::string_view line, RecordSink& sink) {
     const std::string_view trimmed = scan::trim(line);
     if (trimmed.empty()) return sink.on_skip(SkipKind::blank, line);
-    if (!format_.is_auto()) return active_.front().parser->parse(line, sink);
+    if (!format_.is_auto()) {
+        strided_rows_ = active_.front().strided_rows;
+        return active_.front().parser->parse(line, sink);
+    }
     for (const Active* a : candidates(trimmed))
-        if (a->parser->claims(line)) return a->parser->parse(line, sink);
+        if (a->parser->claims(line)) {
+            strided_rows_ = a->strided_rows;
+            return a->parser->parse(line, sink);
+        }
     skip_unrecognized(line, sink);
 }
 

@@ -26,6 +26,9 @@ class LineParser {
     bool reads_documents() const { return !document_readers_.empty(); }
     void parse_document(std::string_view doc, RecordSink& sink);
     Format format() const { return format_; }
+    // Whether the format that read the last line may carry the strided-view defect
+    // (FormatEntry::strided_rows).
+    bool strided_rows() const { return strided_rows_; }
     // Whether `line` (the stream's last, without a newline) is whole for the format that
     // would read it (FormatParser::whole_without_newline).
     bool whole_without_newline(std::string_view line) const;
@@ -44,7 +47,9 @@ class LineParser {
     struct Active {
         std::string_view name;
         std::unique_ptr<FormatParser> parser;
+        bool strided_rows = false;
     };
+    bool strided_rows_ = false;
     Format format_;
     std::vector<Active> active_;                   // priority order; one when forced
     std::vector<FormatParser*> document_readers_;  // those that read documents, same order

@@ -25,8 +25,10 @@ void reject_or_skip(std::string_view line, RecordSink& sink, RejectReason why) {
 }  // namespace
 
 FormatEntry llama_csv_format() {
-    return {"llama-csv", "patched llama-server moe_expert_selection.log", 200,
-            make_parser<LlamaCsvParser>};
+    FormatEntry e{"llama-csv", "patched llama-server moe_expert_selection.log", 200,
+                  make_parser<LlamaCsvParser>};
+    e.strided_rows = true;
+    return e;
 }
 
 bool LlamaCsvParser::claims(std::string_view line) const {

@@ -1,6 +1,7 @@
 #include "storage/tables.hpp"
 
 #include "analytics/model_facts.hpp"
+#include "analytics/quality.hpp"
 #include "storage/row_codec.hpp"
 #include "storage/varint.hpp"
 
@@ -92,91 +93,119 @@ const Table<MetaRow>& meta_table() {
     return t;
 }
 
+// The records each data-quality check left out (analytics/quality.hpp): one column each.
+template <class Row, class Counters>
+void add_left_out_columns(Table<Row>& t, Counters counters) {
+    for (const QualityCheck& c : quality_checks()) {
+        if (!c.suspect) continue;
+        const auto i = static_cast<size_t>(*c.suspect);
+        t.columns.push_back(added(integer<Row>(
+                                      "left_out_" + std::string(c.code),
+                                      "records the " + std::string(c.label) +
+                                          " check left out (docs/FIGURES.md \"Data quality\")",
+                                      [ counters, i ](auto& r) -> auto& { return counters(r)[i]; }),
+                                  "0"));
+    }
+}
+
 const Table<LayerRow>& layer_table() {
     using R = LayerRow;
-    static const Table<R> t{
-        "layer_stats",
-        {
-            tag_column<R>(),
-            layer_column<R>(),
-            integer<R>("tokens", "routing records (tokens) T", FIELD(s->tokens)),
-            integer<R>("top_k", "experts per record k (of the first record)", FIELD(s->top_k)),
-            integer<R>("weighted_tokens", "records that carried routing weights",
-                       FIELD(s->weighted_tokens)),
-            integer<R>("counted",
-                       "selections from engine totals (count records); equal to the sum of hits: "
-                       "count-only data, no per-token figures (docs/FIGURES.md)",
-                       FIELD(s->counted)),
-            {"num_experts", "INTEGER NOT NULL", "E: the length of every per-expert vector",
-             [](sql::Statement& q, int i, const R& r) {
-                 q.bind(i, static_cast<int64_t>(r.s->num_experts()));
-             },
-             [](const sql::Statement& q, int i, R& r) { r.num_experts = q.int64(i); }},
-            vector_blob<uint64_t, R>(
-                "hits", "uint64 per expert: records that selected e (h_e); see \"vectors\" below",
-                FIELD(s->hits)),
-            {"ema", kBlob, "float64 per expert: EMA of 1/k per selection, decay meta.ema_decay",
-             [](sql::Statement& q, int i, const R& r) {
-                 q.bind_blob(i, as_bytes(r.s->ema.values()));
-             },
-             [](const sql::Statement& q, int i, R& r) { r.ema = from_blob<double>(q.blob(i)); }},
-            {"ema_norm", "REAL NOT NULL", "1 - d^T: divide ema by it for the bias-corrected EMA",
-             [](sql::Statement& q, int i, const R& r) { q.bind(i, r.s->ema.norm()); },
-             [](const sql::Statement& q, int i, R& r) { r.ema_norm = q.real(i); }},
-            vector_blob<double, R>("weight_mass", "float64 per expert: sum of routing weights",
-                                   FIELD(s->weight_mass)),
-            {"cooc", kBlob,
-             "LEB128 varints: C[a][b] for a < b, row by row (records selecting both); empty for "
-             "layer -1 and E > 512",
-             [](sql::Statement& q, int i, const R& r) {
-                 q.bind_blob(i, bytes_of(encode_varints(r.s->cooc.counts())));
-             },
-             [](const sql::Statement& q, int i, R& r) {
-                 auto v = decode_varints(q.blob(i));
-                 if (!v) throw sql::StorageError("truncated varints");
-                 r.cooc = std::move(*v);
-             }},
-            integer<R>("logit_records", "records that carried router logits",
-                       FIELD(s->logits.records)),
-            {"logit_moments", kBlob, "5 float64 per expert: n, mean, m2, min, max of raw logits",
-             [](sql::Statement& q, int i, const R& r) {
-                 q.bind_blob(i, as_bytes(moments_of(r.s->logits)));
-             },
-             [](const sql::Statement& q, int i, R& r) {
-                 restore_moments(r.s->logits, from_blob<double>(q.blob(i)));
-             }},
-            histogram<R>(
-                "hist_logits",
-                "uint64 counts: every raw logit; underflow, 80 bins of 0.5 over [-20, 20), "
-                "overflow",
-                FIELD(s->logits.logits)),
-            histogram<R>(
-                "hist_probs",
-                "uint64 counts: every softmax probability; underflow, 50 bins of 0.02 over [0, 1), "
-                "overflow",
-                FIELD(s->logits.probs)),
-            histogram<R>("hist_prob_mass",
-                         "uint64 counts: softmax mass of the selected experts; bins as hist_probs",
-                         FIELD(s->logits.topk_prob_mass)),
-            integer<R>("weight_records", "records whose weights fill hist_weight_sum",
-                       FIELD(s->logits.weight_records)),
-            histogram<R>(
-                "hist_weight_sum",
-                "uint64 counts: sum of the top-k routing weights; underflow, 40 bins of 0.05 over "
-                "[0, 2), overflow",
-                FIELD(s->logits.topk_weight_sum)),
-            {"top1", "BLOB NOT NULL DEFAULT x''",
-             "uint64 per expert: records whose first-ranked expert is e; empty in databases "
-             "written before schema version 2",
-             [](sql::Statement& q, int i, const R& r) { q.bind_blob(i, as_bytes(r.s->top1)); },
-             [](const sql::Statement& q, int i, R& r) {
-                 const auto b = q.blob(i);
-                 if (b.size() % sizeof(uint64_t))
-                     throw sql::StorageError("length not a multiple of its type");
-                 r.s->top1 = from_blob<uint64_t>(b);
-             }},
-        },
-        2};
+    static const Table<R> t = [] {
+        Table<R> t{
+            "layer_stats",
+            {
+                tag_column<R>(),
+                layer_column<R>(),
+                integer<R>("tokens", "routing records (tokens) T", FIELD(s->tokens)),
+                integer<R>("top_k", "experts per record k (of the first record)", FIELD(s->top_k)),
+                integer<R>("weighted_tokens", "records that carried routing weights",
+                           FIELD(s->weighted_tokens)),
+                integer<R>(
+                    "counted",
+                    "selections from engine totals (count records); equal to the sum of hits: "
+                    "count-only data, no per-token figures (docs/FIGURES.md)",
+                    FIELD(s->counted)),
+                {"num_experts", "INTEGER NOT NULL", "E: the length of every per-expert vector",
+                 [](sql::Statement& q, int i, const R& r) {
+                     q.bind(i, static_cast<int64_t>(r.s->num_experts()));
+                 },
+                 [](const sql::Statement& q, int i, R& r) { r.num_experts = q.int64(i); }},
+                vector_blob<uint64_t, R>(
+                    "hits",
+                    "uint64 per expert: records that selected e (h_e); see \"vectors\" below",
+                    FIELD(s->hits)),
+                {"ema", kBlob, "float64 per expert: EMA of 1/k per selection, decay meta.ema_decay",
+                 [](sql::Statement& q, int i, const R& r) {
+                     q.bind_blob(i, as_bytes(r.s->ema.values()));
+                 },
+                 [](const sql::Statement& q, int i, R& r) {
+                     r.ema = from_blob<double>(q.blob(i));
+                 }},
+                {"ema_norm", "REAL NOT NULL",
+                 "1 - d^T: divide ema by it for the bias-corrected EMA",
+                 [](sql::Statement& q, int i, const R& r) { q.bind(i, r.s->ema.norm()); },
+                 [](const sql::Statement& q, int i, R& r) { r.ema_norm = q.real(i); }},
+                vector_blob<double, R>("weight_mass", "float64 per expert: sum of routing weights",
+                                       FIELD(s->weight_mass)),
+                {"cooc", kBlob,
+                 "LEB128 varints: C[a][b] for a < b, row by row (records selecting both); empty "
+                 "for "
+                 "layer -1 and E > 512",
+                 [](sql::Statement& q, int i, const R& r) {
+                     q.bind_blob(i, bytes_of(encode_varints(r.s->cooc.counts())));
+                 },
+                 [](const sql::Statement& q, int i, R& r) {
+                     auto v = decode_varints(q.blob(i));
+                     if (!v) throw sql::StorageError("truncated varints");
+                     r.cooc = std::move(*v);
+                 }},
+                integer<R>("logit_records", "records that carried router logits",
+                           FIELD(s->logits.records)),
+                {"logit_moments", kBlob,
+                 "5 float64 per expert: n, mean, m2, min, max of raw logits",
+                 [](sql::Statement& q, int i, const R& r) {
+                     q.bind_blob(i, as_bytes(moments_of(r.s->logits)));
+                 },
+                 [](const sql::Statement& q, int i, R& r) {
+                     restore_moments(r.s->logits, from_blob<double>(q.blob(i)));
+                 }},
+                histogram<R>(
+                    "hist_logits",
+                    "uint64 counts: every raw logit; underflow, 80 bins of 0.5 over [-20, 20), "
+                    "overflow",
+                    FIELD(s->logits.logits)),
+                histogram<R>("hist_probs",
+                             "uint64 counts: every softmax probability; underflow, 50 bins of 0.02 "
+                             "over [0, 1), "
+                             "overflow",
+                             FIELD(s->logits.probs)),
+                histogram<R>(
+                    "hist_prob_mass",
+                    "uint64 counts: softmax mass of the selected experts; bins as hist_probs",
+                    FIELD(s->logits.topk_prob_mass)),
+                integer<R>("weight_records", "records whose weights fill hist_weight_sum",
+                           FIELD(s->logits.weight_records)),
+                histogram<R>("hist_weight_sum",
+                             "uint64 counts: sum of the top-k routing weights; underflow, 40 bins "
+                             "of 0.05 over "
+                             "[0, 2), overflow",
+                             FIELD(s->logits.topk_weight_sum)),
+                {"top1", "BLOB NOT NULL DEFAULT x''",
+                 "uint64 per expert: records whose first-ranked expert is e; empty in databases "
+                 "written before schema version 2",
+                 [](sql::Statement& q, int i, const R& r) { q.bind_blob(i, as_bytes(r.s->top1)); },
+                 [](const sql::Statement& q, int i, R& r) {
+                     const auto b = q.blob(i);
+                     if (b.size() % sizeof(uint64_t))
+                         throw sql::StorageError("length not a multiple of its type");
+                     r.s->top1 = from_blob<uint64_t>(b);
+                 }},
+            },
+            2};
+        add_left_out_columns(
+            t, [](auto& r) -> auto& { return r.s->left_out; });
+        return t;
+    }();
     return t;
 }
 
@@ -244,8 +273,19 @@ const Table<SourceRow>& source_table() {
                        FIELD(s.identical_runs)),
             integer<R>("identical_records", "records in those runs", FIELD(s.identical_records)),
             integer<R>("identical_excluded",
-                       "records of those runs left out (--exclude-identical-runs)",
+                       "records of those runs left out (all but each run's first, unless "
+                       "--keep-suspect)",
                        FIELD(s.identical_excluded)),
+            added(integer<R>("strided_streams",
+                             "streams (runs of the log between restarts) whose strided-view "
+                             "verdict was defective",
+                             FIELD(s.strided_streams)),
+                  "0"),
+            added(integer<R>("strided_excluded",
+                             "rows after the first of multi-token batches of those streams left "
+                             "out (unless --keep-suspect)",
+                             FIELD(s.strided_excluded)),
+                  "0"),
             {"stream_state", kBlob, "opaque resumable parser state as of offset",
              [](sql::Statement& q, int i, const R& r) {
                  q.bind_blob(i, bytes_of(r.s.stream_state));

@@ -76,15 +76,17 @@ def identical_runs(tmp):
         for run in range(2):
             for i in range(8192):
                 f.write(json.dumps({"layer": 0, "experts": [2 + run, 5], "weights": [0.6, 0.4]}) + "\n")
-    doc = cli_json("analyze", path)
-    w = [x for x in doc["warnings"] if x["code"] == "identical_routing_run"]
-    check(len(w) == 1 and w[0]["count"] == 2 and w[0]["records"] == 16384, "warning: %r" % doc["warnings"])
+    for keep in (False, True):
+        doc = cli_json("analyze", path, *(["--keep-suspect"] if keep else []))
+        w = [x for x in doc["warnings"] if x["code"] == "identical_routing_run"]
+        check(len(w) == 1 and w[0]["count"] == 2 and w[0]["records"] == 16384, "warning: %r" % doc["warnings"])
+        check(w[0]["excluded"] == (0 if keep else 2 * 8191), "excluded: %r" % w[0])
+        l0 = [l for l in doc["layers"] if l["tag"] == "all" and l["layer"] == 0][0]
+        want = 1000 + (2 * 8192 if keep else 2)
+        check(l0["tokens"] == want, "keep %s: layer 0 has %d tokens, not %d" % (keep, l0["tokens"], want))
     check("identical routings" in cli("layers", path).stdout, "layers text warns")
     check("identical routings" in cli("analyze", path).stdout, "analyze text warns")
-    ex = cli_json("analyze", "--exclude-identical-runs", path)
-    l0 = [l for l in ex["layers"] if l["tag"] == "all" and l["layer"] == 0][0]
-    check(l0["tokens"] == 1000 + 2, "excluded: layer 0 has %d tokens" % l0["tokens"])
-    print("  two runs of 8,192 identical routings: warned, and excluded on request")
+    print("  two runs of 8,192 identical routings: left out by default, kept with --keep-suspect")
 
 
 with tempfile.TemporaryDirectory() as tmp:

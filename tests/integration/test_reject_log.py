@@ -34,7 +34,7 @@ def main():
             check("\\x1b[31m" in out and "\\x07" in out, "control characters escaped in samples:\n" + out)
             check("e.g. 0,1 99999" in out, "a sample is shown:\n" + out)
 
-            append(log, BAD[0] * 5 + BAD[3] * 2 + b"0,3 4\n")
+            append(log, BAD[0] * 5 + BAD[3] * 2 + b"1,3 4\n")
             summary = wait_for(lambda: re.search(r"(\d+) more lines rejected in the last 1 s \(([^)]*)\)", d.output()),
                                "a summary line", attempts=100)
             # The first announcements took one line each; the rest (3 x 4 - 4 + 7) are summarized,
@@ -47,7 +47,7 @@ def main():
             d.stop()
         with Daemon(*args) as d:
             time.sleep(1.5)
-            append(log, b"0,5 6\n")
+            append(log, b"2,5 6\n")
             wait_for(lambda: committed_records(db) == 3, "one more good line")
             check("rejected a line" not in d.output() and "more lines rejected" not in d.output(),
                   "rejects of the earlier run are not announced again:\n" + d.output())

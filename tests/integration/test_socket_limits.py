@@ -77,7 +77,7 @@ def main():
             ts.start(), tf.start()
             # Meanwhile the file and a normal client keep flowing.
             with open(log, "ab") as f:
-                f.write(b"0,1 2\n" * 500)
+                f.write(b"".join(b"%d,%d %d\n" % (i % 4, i % 7, 7 + i % 3) for i in range(500)))
             with socket.create_connection(("127.0.0.1", port)) as s:
                 s.sendall(good_lines(1000))
             wait_for(lambda: records(db, "file") == 500, "the followed file during the flood", attempts=400)

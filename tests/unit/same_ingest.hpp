@@ -15,21 +15,33 @@
 
 namespace moe::test {
 
+// Which multi-token batches of server_log() have the strided-view defect: a random half
+// (a detection test, not a real server), every one (the patched server), or those of every
+// other run between restarts (two builds writing one log).
+enum class Strided { some, all, every_other_run };
+
 // A server's log as llama-server writes it with gate logging on: forward passes of a batch
 // of 1-16 tokens; per layer, each token's gate input, then the batch's selection lines.
-// Some multi-token batches have the strided-view defect (their first E/k lines list every
-// expert once); restarts rewrite the header. 6 layers, 32 experts, top-4, gate dim 8.
-inline std::string server_log(unsigned seed, int passes) {
+// Multi-token batches with the strided-view defect list every expert once in their first
+// E/k lines; restarts (every `restart_every` passes) rewrite the header. 6 layers, 32
+// experts, top-4, gate dim 8.
+inline std::string server_log(unsigned seed, int passes, Strided which = Strided::some,
+                              int restart_every = 97) {
     std::mt19937 rng(seed);
     std::string out = "layer_id,expert_ids\n";
     std::vector<int> ids(32);
     for (int e = 0; e < 32; ++e)
         ids[static_cast<size_t>(e)] = e;
     std::uniform_real_distribution<float> value(-1, 1);
+    int run = 0;
     for (int pass = 0; pass < passes; ++pass) {
-        if (pass % 97 == 96) out += "layer_id,expert_ids\n";
+        if (pass % restart_every == restart_every - 1) out += "layer_id,expert_ids\n", ++run;
         const int batch = std::array{1, 1, 1, 4, 12, 16}[rng() % 6];
-        const bool strided = batch >= 8 && rng() % 2;
+        // The patched server writes every multi-token batch from the wrong view, also those
+        // too short to show it; the random half of `some` only batches long enough.
+        const bool strided = which == Strided::some
+                                 ? batch >= 8 && rng() % 2
+                                 : batch >= 2 && (which == Strided::all || run % 2 == 1);
         for (int layer = 0; layer < 6; ++layer) {
             for (int t = 0; t < batch; ++t) {
                 out += "gate_input," + std::to_string(layer) + "," + std::to_string(t) + ",";
@@ -62,6 +74,9 @@ inline void require_same_ingest(const Aggregates& a_agg, const SourceStats& a_st
     REQUIRE(a_stats.gate_records == b_stats.gate_records);
     REQUIRE(a_stats.batches_checked == b_stats.batches_checked);
     REQUIRE(a_stats.batches_strided == b_stats.batches_strided);
+    REQUIRE(a_stats.identical_excluded == b_stats.identical_excluded);
+    REQUIRE(a_stats.strided_streams == b_stats.strided_streams);
+    REQUIRE(a_stats.strided_excluded == b_stats.strided_excluded);
     REQUIRE(a_agg.tag_count() == b_agg.tag_count());
     const TagStats& x = a_agg.tag(kAllTag);
     const TagStats& y = b_agg.tag(kAllTag);
@@ -77,7 +92,9 @@ inline void require_same_ingest(const Aggregates& a_agg, const SourceStats& a_st
         for (size_t e = 0; e < p.num_experts(); ++e)
             REQUIRE(p.ema.value(e) == Approx(q.ema.value(e)).epsilon(1e-12));
         REQUIRE(p.cooc.counts() == q.cooc.counts());
+        REQUIRE(p.left_out == q.left_out);
     }
+    REQUIRE(x.global.left_out == y.global.left_out);
     REQUIRE(x.gates.size() == y.gates.size());
     for (const auto& [key, g] : x.gates) {
         INFO("gate pair " << key.from_layer << "->" << key.to_layer);

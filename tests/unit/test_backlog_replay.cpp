@@ -38,7 +38,8 @@ void follow_to(FileFollower& f, uint64_t offset) {
 TEST_CASE("a followed file's backlog read on several threads equals one pass", "[replay]") {
     test::TempDir dir;
     const std::string path = dir.file("moe_expert_selection.log");
-    const std::string log = test::server_log(21, 700) + "2,5 6";  // a write in progress
+    // The patched server's log (every strided row left out) with a write in progress.
+    const std::string log = test::server_log(21, 700, test::Strided::all, 350) + "2,5 6";
     write(path, log);
 
     Aggregates one_agg(full());
@@ -60,6 +61,7 @@ TEST_CASE("a followed file's backlog read on several threads equals one pass", "
         REQUIRE(r.chunks >= r.rounds * (threads - 1) - 1);
         REQUIRE(r.appended * 10 >= r.chunks * 8);  // few chunks fall back to one pass
         REQUIRE(one.batches_strided > 10);
+        REQUIRE(one.strided_excluded > 1000);
         test::require_same_ingest(one_agg, one, agg, f.stats());
     }
 }
@@ -90,12 +92,16 @@ TEST_CASE("a truncation during a replay round drops the round's chunks", "[repla
     FollowOptions o;
     o.replay = {2, 64u << 10, 128u << 10};
     FileFollower f(io, path, SourceStats{}, agg, o);
-    f.poll();  // opens the file, starts a round and reads the follower's own chunk
+    // Opens the file, reads until the strided-view verdict is reached (the chunks assume
+    // it), starts a round and reads the follower's own chunk.
+    for (int i = 0; i < 100 && f.replay_counts().rounds == 0; ++i)
+        f.poll();
     REQUIRE(f.replay_counts().rounds == 1);
     REQUIRE(f.replay_waiting());
     const uint64_t before = f.stats().records;  // counted, as one pass counts them
-    REQUIRE(before > 1000);
-    const std::string fresh = test::server_log(9, 30);  // llama-server restarted
+    REQUIRE(before > 500);
+    // llama-server restarted; its new log is a backlog too once its verdict is reached.
+    const std::string fresh = test::server_log(9, 300);
     write(path, fresh);
     follow_to(f, fresh.size());
     REQUIRE(f.stats().restarts == 1);
@@ -105,5 +111,5 @@ TEST_CASE("a truncation during a replay round drops the round's chunks", "[repla
     StreamIngest again(ref, s, Format::auto_detect);
     again.feed(fresh);
     REQUIRE(f.stats().records == before + s.records);
-    REQUIRE(f.replay_counts().rounds == 2);  // the new file is a backlog too
+    REQUIRE(f.replay_counts().rounds >= 2);  // the new file is a backlog too
 }

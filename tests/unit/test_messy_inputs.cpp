@@ -45,17 +45,21 @@ TEST_CASE("records held on top-k probation survive a checkpoint and count once")
     SourceStats stats;
     std::string state;
     uint64_t offset = 0;
+    // NDJSON: llama-server rows after a batch's first would also wait for the stream's
+    // strided-view verdict.
     {
-        StreamIngest in(agg, stats, Format::llama_csv);
-        in.feed("layer_id,expert_ids\n2,1 2 3\n2,1 2 3 4\n");  // 1:1, undecided
+        StreamIngest in(agg, stats, Format::ndjson);
+        in.feed(
+            "{\"layer\": 2, \"experts\": [1, 2, 3]}\n{\"layer\": 2, \"experts\": [1, 2, 3, "
+            "4]}\n");  // 1:1, undecided
         CHECK(stats.records == 0);
         state = in.checkpoint();
         offset = in.consumed();
     }
-    StreamIngest again(agg, stats, Format::llama_csv);
+    StreamIngest again(agg, stats, Format::ndjson);
     again.reset(offset);
     REQUIRE(again.restore(state));
-    again.line("2,5 6 7 8");
+    again.line("{\"layer\": 2, \"experts\": [5, 6, 7, 8]}");
     CHECK(agg.tag(kAllTag).layer(2)->tokens == 2);
     CHECK(agg.tag(kAllTag).layer(2)->top_k == 4);
     CHECK(rejects(stats, RejectReason::topk_changed) == 1);
@@ -175,7 +179,7 @@ TEST_CASE("runs of identical routing are reported, and excluded on request") {
         log += rec(5, 6);
     for (bool exclude : {false, true}) {
         AnalyticsOptions o;
-        o.exclude_identical_runs = exclude;
+        o.keep_suspect = !exclude;
         Aggregates agg(o);
         SourceStats stats;
         StreamIngest in(agg, stats, Format::ndjson);
@@ -192,6 +196,9 @@ TEST_CASE("runs of identical routing are reported, and excluded on request") {
             CHECK(stats.identical_excluded == 2 * 8191);  // each run's first record stays
             CHECK(l->tokens == 300 + 100 + 2);
             CHECK(l->hits[1] == 1 + 2 * 22);  // the run's first record, i % 7 == 1 twice
+            // Counted where they belong: the layer and all layers, under "all".
+            CHECK(l->left_out[static_cast<size_t>(Suspect::identical_run)] == 2 * 8191);
+            CHECK(agg.tag(kAllTag).global.left_out[0] == 2 * 8191);
         }
         CHECK(stats.records == l->tokens);
     }

@@ -269,11 +269,15 @@ TEST_CASE("an unfinished document is not counted; its offset stays at its start"
     Aggregates agg;
     SourceStats stats;
     StreamIngest in(agg, stats, Format::auto_detect);
-    in.feed("0,1 2\n0,3 2\n");  // two records: layer 0's k is settled at once
+    // Two records: layer 0's k is settled at once (NDJSON: a llama-server batch's second
+    // row would wait for the stream's strided-view verdict).
+    const std::string two =
+        "{\"layer\": 0, \"experts\": [1, 2]}\n{\"layer\": 0, \"experts\": [3, 2]}\n";
+    in.feed(two);
     const std::string doc = kRouterDoc;
     in.feed(std::string_view(doc).substr(0, doc.size() / 2));
     CHECK(stats.records == 2);
-    CHECK(in.consumed() == 12);
+    CHECK(in.consumed() == two.size());
     in.finish();
     CHECK(stats.records == 2);
     CHECK(stats.rejects[static_cast<size_t>(RejectReason::partial_line)] == 1);
