@@ -214,7 +214,7 @@ extern const CommandSpec kCacheCommand = {
                        "Policies (lru,lfu,opt,static); default: all on FILE arguments, "
                        "lru,lfu,static on a database");
     },
-    kNeedsTotals | kNeedsLayer | kNeedsSequence | kNeedsPerToken,
+    kNeedsTotals | kNeedsLayer | kNeedsSequence | kNeedsPerToken | kWarnsQuality,
     cache_json,
     cache_csv,
     cache_text,

@@ -63,8 +63,8 @@ void files(CLI::App& app, CommandArgs& a) {
     app.add_option("files", a.files,
                    "Log files to analyse in memory instead of the database (FILE or FILE=TAG; "
                    "- for stdin)");
-    a.analysis.add_to(app, "Analysis of FILE arguments");
-    a.analysis.add_threads_to(app, "Analysis of FILE arguments");
+    a.analysis.add_to(app, kFileAnalysisGroup);
+    a.analysis.add_threads_to(app, kFileAnalysisGroup);
 }
 
 void query(CLI::App& app, CommandArgs& a) {

@@ -4,6 +4,7 @@
 // these descriptions (docs/ARCHITECTURE.md "Adding a command").
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,6 +71,13 @@ struct CommandArgs {
     DecisionArgs decide;  // coverage, prune, cache
     WeightsArgs weights;
     DriftArgs drift;
+
+    // --keep-suspect for FILE arguments; none for a database, whose records were counted
+    // with the policy of moescoped or import (docs/FIGURES.md "Data quality").
+    std::optional<bool> keep_suspect() const {
+        if (files.empty()) return std::nullopt;
+        return analysis.analytics.keep_suspect;
+    }
 };
 
 // What a renderer sees: the loaded aggregates and sources and the parsed options.
@@ -99,6 +107,9 @@ enum Need : unsigned {
     kNeedsSequence = 1u << 5,  // keep the recorded sequence of FILE arguments (Query::sequence)
     kNeedsPerToken = 1u << 6,  // per-token records: refused (exit 3) for count-only data
     kDbWithFiles = 1u << 7,    // Query::db is --db even with FILE arguments (kde --fit stores)
+    // A decision: its output starts with a warning when the data still holds a defect the
+    // quality policy did not remove (cli/quality_report.hpp).
+    kWarnsQuality = 1u << 8,
 };
 
 struct CommandSpec {
@@ -117,6 +128,9 @@ struct CommandSpec {
 
 // The registry: every command, in --help order.
 const std::vector<const CommandSpec*>& command_registry();
+
+// The --help group of the options that shape how FILE arguments are counted.
+inline constexpr const char* kFileAnalysisGroup = "Analysis of FILE arguments";
 
 // Option declarations shared by commands (ripgrep style: one small function per flag).
 namespace flag {

@@ -9,6 +9,7 @@
 #include "cli/analyze.hpp"
 #include "cli/deep_report.hpp"
 #include "cli/html_report.hpp"
+#include "cli/quality_report.hpp"
 #include "cli/table.hpp"
 #include "cli/time_spec.hpp"
 #include "storage/store.hpp"
@@ -139,22 +140,28 @@ std::string parse_error_message(const CLI::ParseError& e,
 }  // namespace
 
 std::string render(const CommandSpec& c, const Query& x) {
+    // docs/FIGURES.md "Data quality": every JSON says what was left out; a decision warns
+    // when a defect is still counted (on stderr for CSV, which stays one table).
+    const std::vector<QualityFinding> quality = quality_findings(x.agg, x.sources, x.tag());
+    const std::string warn = (c.needs & kWarnsQuality) ? remaining_defects_text(quality) : "";
     switch (x.q.format) {
         case OutputFormat::json: {
             std::string out;
             JsonWriter w(out);
             w.begin_object();
             c.json(w, x);
+            write_quality_json(w, quality, x.args.keep_suspect());
             w.end_object();
             return out + "\n";
         }
         case OutputFormat::csv:
+            if (!warn.empty()) std::fputs(printable_text(warn).c_str(), stderr);
             return c.csv(x);
         case OutputFormat::table:
             break;
     }
     // Tables escape their cells already; this covers tags and names printed in headings.
-    return printable_text(c.text(x));
+    return printable_text(warn + c.text(x));
 }
 
 void require_per_token(const CommandSpec& c, const Query& x) {
@@ -257,6 +264,14 @@ int run_cli(int argc, char** argv) {
     const CommandSpec& c = *registry[i];
     CommandArgs& a = *args[i];
     finish_options(a);
+    // The analysis options shape how FILE arguments are counted; a database was counted
+    // when it was written, so on one they cannot apply: refused, never ignored.
+    if (a.files.empty())
+        for (const CLI::Option* o : subs[i]->get_options())
+            if (o->get_group() == kFileAnalysisGroup && o->count() > 0)
+                return fail(o->get_name() + " applies to FILE arguments; the database " + db +
+                                " was counted with the options moescoped (or import) ran with",
+                            kExitUsage);
 
     try {
         Aggregates agg(a.analysis.resolved_analytics());
@@ -274,7 +289,7 @@ int run_cli(int argc, char** argv) {
         if (c.needs & kNeedsPerToken) require_per_token(c, x);
         if (c.needs & kNeedsLayer) require_layer(x);
         if (!a.html.empty() && !c.action)  // analyze --html: the report as well as the text
-            write_html_report(a.html, agg, sources, a.q, {a.cooc_layer});
+            write_html_report(a.html, agg, sources, a.q, {a.cooc_layer, nullptr, a.keep_suspect()});
         if (c.action) return c.action(x);
         const std::string out = render(c, x);
         std::fwrite(out.data(), 1, out.size(), stdout);  // fputs would stop at a NUL

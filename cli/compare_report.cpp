@@ -239,7 +239,7 @@ extern const CommandSpec kCompareCommand = {
         flag::layer(app, a, "Only this layer");
         flag::top(app, a, 10, "Experts listed per layer");
     },
-    kNeedsLayer,
+    kNeedsLayer | kWarnsQuality,
     [](JsonWriter& w, const Query& x) {
         const auto p = compare_pair(x, true);
         write_compare_json(w, x.agg, p, x.q);

@@ -121,7 +121,7 @@ extern const CommandSpec kCoverageCommand = {
         flag::query(app, a);
         flag::layer(app, a, "Layer (default: every layer)");
     },
-    kNeedsTotals | kNeedsLayer,
+    kNeedsTotals | kNeedsLayer | kWarnsQuality,
     coverage_json,
     [](const Query& x) { return coverage_table(x, true).csv(); },
     coverage_text,

@@ -224,7 +224,7 @@ extern const CommandSpec kDriftCommand = {
         flag::layer(app, a, "Only this layer");
         flag::top(app, a, 3, "Experts that moved most, per window");
     },
-    kNeedsTimeline | kNeedsLayer,
+    kNeedsTimeline | kNeedsLayer | kWarnsQuality,
     write_json,
     [](const Query& x) { return table(plan(x), true).csv(); },
     text,

@@ -102,6 +102,7 @@ extern const CommandSpec kReportCommand = {
     [](const Query& x) {
         HtmlReportOptions ro;
         ro.cooc_layer = x.args.cooc_layer;
+        ro.keep_suspect = x.args.keep_suspect();
         if (ro.cooc_layer >= 0) {
             const TagStats& t = x.tag();
             const LayerStats* l = t.layer(ro.cooc_layer);

@@ -4,6 +4,7 @@
 // periodic summary, gate-distance charts, tag comparison and hits over time.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@ struct WeightsResult;
 struct HtmlReportOptions {
     int32_t cooc_layer = -1;                 // -1: the layer with the highest Gini
     const WeightsResult* weights = nullptr;  // report --model: the weights section
+    std::optional<bool> keep_suspect;        // CommandArgs::keep_suspect()
 };
 
 // Its "decisions" member: coverage, keep/drop map, cache hit rates (html_report_decisions.cpp).

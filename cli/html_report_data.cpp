@@ -12,6 +12,7 @@
 #include "cli/html_report.hpp"
 #include "cli/input_warnings.hpp"
 #include "cli/json_writer.hpp"
+#include "cli/quality_report.hpp"
 #include "cli/summary_report.hpp"
 #include "cli/weights_report.hpp"
 #include "decisions/significance.hpp"
@@ -71,6 +72,7 @@ std::string html_report_data(const Aggregates& agg, const std::vector<SourceStat
         .field("generated", std::string_view(iso_utc(std::time(nullptr))));
     w.field("tokens", t.global.tokens);
     write_summary_json(w, agg, t, sources);
+    write_quality_json(w, quality_findings(agg, sources, t), o.keep_suspect);
 
     w.key("layers").begin_array();
     for (int32_t l : t.layer_ids()) {

@@ -25,14 +25,16 @@ std::vector<Warning> warnings_of(const std::vector<SourceStats>& sources) {
                      " run(s) of >= " + std::to_string(IdenticalRuns::kMinRun) +
                      " identical routings of one layer (warm-up batches?) in " + s.name + ": " +
                      std::to_string(s.identical_records) + " records, " +
-                     (s.identical_excluded ? std::to_string(s.identical_excluded) + " excluded"
-                                           : "counted; --exclude-identical-runs leaves them out")});
+                     (s.identical_excluded
+                          ? std::to_string(s.identical_excluded) +
+                                " left out (each run's first counts; --keep-suspect keeps them)"
+                          : "counted (--keep-suspect)")});
         if (s.truncated)
             out.push_back({"truncated_input", &s, 1, 0, 0,
                            s.name + " ends inside compressed data (truncated): the records "
                                     "before the cut are counted"});
-        if (!strided_warning(s).empty())
-            out.push_back({"strided_view", &s, s.batches_strided, 0, 0,
+        if (!strided_warning(s).empty() || s.strided_streams)
+            out.push_back({"strided_view", &s, s.batches_strided, 0, s.strided_excluded,
                            "multi-token batches show the llama-server strided-view defect"});
     }
     return out;

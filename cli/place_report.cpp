@@ -20,6 +20,8 @@
 
 namespace moe {
 
+extern const CommandSpec kPlaceCommand;  // defined at the end: its action renders it
+
 namespace {
 
 struct LayerResult {
@@ -466,24 +468,8 @@ int place_action(const Query& x) {
     if (!p.export_sglang.empty()) write_file(p.export_sglang, sglang_map(r));
     if (!p.export_sglang_count.empty()) write_file(p.export_sglang_count, sglang_count(r));
     if (!p.export_trtllm.empty()) write_file(p.export_trtllm, trtllm_yaml(r));
-    std::string out;
-    switch (x.q.format) {
-        case OutputFormat::json: {
-            JsonWriter w(out);
-            w.begin_object();
-            write_json(w, r);
-            w.end_object();
-            out += "\n";
-            break;
-        }
-        case OutputFormat::csv:
-            out = plan_csv(r);
-            break;
-        case OutputFormat::table:
-            out = text_of(r);
-            break;
-    }
-    std::fputs(out.c_str(), stdout);
+    const std::string out = render(kPlaceCommand, x);  // the plan, as any command prints it
+    std::fwrite(out.data(), 1, out.size(), stdout);
     return kExitOk;
 }
 
@@ -539,7 +525,7 @@ extern const CommandSpec kPlaceCommand = {
     "place",
     "Expert-parallel placement (DeepSeek EPLB) and per-GPU balance before and after",
     place_options,
-    kNeedsLayer | kNeedsSequence,
+    kNeedsLayer | kNeedsSequence | kWarnsQuality,
     [](JsonWriter& w, const Query& x) { write_json(w, compute(x)); },
     [](const Query& x) { return plan_csv(compute(x)); },
     [](const Query& x) { return text_of(compute(x)); },

@@ -283,7 +283,7 @@ extern const CommandSpec kPruneCommand = {
         app.add_option("--export", d.export_path,
                        "Write the keep-lists to FILE (JSON; CSV when FILE ends in .csv)");
     },
-    kNeedsTotals | kNeedsSequence,
+    kNeedsTotals | kNeedsSequence | kWarnsQuality,
     prune_json,
     prune_csv,
     prune_text,

@@ -19,9 +19,13 @@ std::string strided_warning(const SourceStats& s) {
     return "warning: " + std::to_string(s.batches_strided) + " of " +
            std::to_string(s.batches_checked) + " multi-token batches in " + s.name +
            " list every expert exactly once in their first E/k lines: the llama-server logging "
-           "patch's "
-           "strided-view defect. Routing of tokens > 0 in multi-token batches is not "
-           "trustworthy.\n";
+           "patch's strided-view defect. " +
+           (s.strided_excluded ? std::to_string(s.strided_excluded) +
+                                     " rows after a batch's first were left out (docs/FIGURES.md "
+                                     "\"Data quality\")."
+                               : std::string("Rows after a batch's first are still counted "
+                                             "(--keep-suspect): not trustworthy.")) +
+           "\n";
 }
 
 namespace {

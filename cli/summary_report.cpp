@@ -5,6 +5,7 @@
 
 #include "analytics/imbalance.hpp"
 #include "cli/command.hpp"
+#include "cli/quality_report.hpp"
 #include "cli/short_last_layer.hpp"
 #include "cli/source_report.hpp"
 #include "cli/table.hpp"
@@ -39,12 +40,8 @@ struct Summary {
     std::vector<LayerRef> by_gini;  // ascending: most balanced first
     std::vector<ExpertRef> dead, cold, hot;
     std::vector<std::pair<std::string, std::string>> warnings;  // code, text
+    std::vector<QualityFinding> quality;
 };
-
-void note_short_last_layer(const TagStats& t, Summary& s) {
-    if (const auto sl = short_last_layer(t))
-        s.warnings.emplace_back("short_last_layer", short_last_layer_text(*sl));
-}
 
 Summary summarize(const Aggregates& agg, const TagStats& t,
                   const std::vector<SourceStats>& sources) {
@@ -77,16 +74,13 @@ Summary summarize(const Aggregates& agg, const TagStats& t,
     std::stable_sort(s.cold.begin(), s.cold.end(),
                      [](const ExpertRef& a, const ExpertRef& b) { return a.load < b.load; });
 
-    for (const auto& src : sources) {
-        if (std::string w = strided_warning(src); !w.empty()) {
-            if (w.back() == '\n') w.pop_back();
-            s.warnings.emplace_back("strided_view_defect", w.substr(w.find(' ') + 1));
-        }
-        if (const uint64_t r = src.total_rejects())
-            s.warnings.emplace_back("rejects", fmt_num::integer(r) + " lines of " + src.name +
-                                                   " rejected (moescope sources)");
-    }
-    note_short_last_layer(t, s);
+    // docs/FIGURES.md "Data quality": what was left out is the quality line; a defect still
+    // counted and every note are warnings.
+    s.quality = quality_findings(agg, sources, t);
+    for (const QualityFinding& f : s.quality)
+        if (f.found && (!f.check->suspect || f.remains))
+            s.warnings.emplace_back(std::string(f.check->code),
+                                    f.check->suspect ? remaining_text(f) : f.text);
     return s;
 }
 
@@ -193,6 +187,7 @@ std::string summary_text(const Aggregates& agg, const TagStats& tag,
                 count(s.cold) + (s.cold.empty() ? "" : ": " + expert_list(s.cold, true)));
     out += line("hot (>=2x mean)",
                 count(s.hot) + (s.hot.empty() ? "" : ": " + expert_list(s.hot, true)));
+    out += line("quality", quality_line(s.quality));
     if (s.warnings.empty()) out += line("warnings", "none");
     for (const auto& [code, text] : s.warnings)
         out += line("warning", text);

@@ -10,6 +10,8 @@ void RejectLog::baseline(const std::vector<SourceStats*>& sources,
         Seen& seen = seen_[s->name];
         seen.baseline = seen.summarized = s->rejects;
         seen.strided_baseline = s->batches_strided;
+        seen.strided_streams = s->strided_streams;
+        seen.identical_runs = s->identical_runs;
         seen.last_summary = now;
     }
 }
@@ -35,13 +37,7 @@ void RejectLog::check_one(const SourceStats& s, Seen& seen,
                      interval_.count());
         ++seen.summarized[r];  // this one is told; the summaries have the rest
     }
-    if (!seen.strided_announced && s.batches_strided > seen.strided_baseline) {
-        seen.strided_announced = true;
-        spdlog::warn(
-            "{}: {} of {} multi-token batches look like llama-server's strided-view defect: "
-            "their routing is not trustworthy (README, \"Bad input\")",
-            s.name, s.batches_strided, s.batches_checked);
-    }
+    check_quality(s, seen);
     if (now - seen.last_summary < interval_) return;
     std::string detail;
     uint64_t total = 0;
@@ -58,6 +54,36 @@ void RejectLog::check_one(const SourceStats& s, Seen& seen,
                  s.name, total, interval_.count(), detail);
     seen.summarized = s.rejects;
     seen.last_summary = now;
+}
+
+void RejectLog::check_quality(const SourceStats& s, Seen& seen) {
+    if (s.strided_streams > seen.strided_streams) {  // a stream proven defective: left out
+        seen.strided_streams = s.strided_streams;
+        seen.strided_announced = true;
+        spdlog::warn(
+            "{}: a stream shows llama-server's strided-view defect ({} of {} checked batches "
+            "strided): rows after the first of each multi-token batch are left out, {} so far "
+            "(docs/FIGURES.md \"Data quality\")",
+            s.name, s.batches_strided, s.batches_checked, s.strided_excluded);
+    } else if (!seen.strided_announced && s.batches_strided > seen.strided_baseline &&
+               s.batches_strided * 2 >= s.batches_checked && s.strided_excluded == 0) {
+        seen.strided_announced = true;  // --keep-suspect: the policy does not run
+        spdlog::warn(
+            "{}: {} of {} multi-token batches look like llama-server's strided-view defect; "
+            "their rows after the first are still counted (--keep-suspect) "
+            "(docs/FIGURES.md \"Data quality\")",
+            s.name, s.batches_strided, s.batches_checked);
+    }
+    const bool new_runs = s.identical_runs > seen.identical_runs;
+    if (new_runs && !seen.identical_episode)
+        spdlog::warn(
+            "{}: runs of >= 256 identical routings of one layer (warm-up passes?): {} so far, "
+            "{} of their records {} (docs/FIGURES.md \"Data quality\")",
+            s.name, s.identical_runs,
+            s.identical_excluded ? s.identical_excluded : s.identical_records,
+            s.identical_excluded ? "left out" : "still counted (--keep-suspect)");
+    seen.identical_episode = new_runs;
+    seen.identical_runs = s.identical_runs;
 }
 
 }  // namespace moe

@@ -51,6 +51,16 @@ const E = D.num_experts, layers = D.layers;
 document.getElementById("summary").textContent = "tag '" + D.tag + "' · " + D.tokens.toLocaleString() + " routing records · " +
   layers.length + " layers · " + E + " experts" + (D.model_id ? " · " + D.model_id : "") + " · generated " + D.generated;
 
+// What the data-quality checks left out (docs/FIGURES.md "Data quality"): the records every
+// figure of this report rests on.
+function qualityText(Q) {
+  if (!Q) return "-";
+  const out = Q.checks.filter(c => c.found && c.left_out !== null).map(c =>
+    c.remains ? c.code.replace(/_/g, " ") + ": still counted (--keep-suspect)"
+              : c.left_out.toLocaleString() + " records (" + c.code.replace(/_/g, " ") + ")");
+  return out.length ? out.join("; ") : "nothing: no warm-up runs, no strided-view defect";
+}
+
 (function verdict() {
   const sec = document.getElementById("verdict"), S = D.summary;
   if (!S || !S.layers) { html("p", sec, "No routing records."); return; }
@@ -62,6 +72,7 @@ document.getElementById("summary").textContent = "tag '" + D.tag + "' · " + D.t
     ["dead experts (never selected)", expertList(S.dead, false)],
     ["cold experts (< " + S.cold_factor + "x mean)", expertList(S.cold, true)],
     ["hot experts (>= " + S.hot_factor + "x mean)", expertList(S.hot, true)],
+    ["left out (data quality)", qualityText(D.quality)],
   ]).id = "verdict-table";
   S.warnings.forEach(w => { const p = html("p", sec, "Warning: " + w.text); p.className = "warning"; });
 })();
