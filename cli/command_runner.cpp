@@ -100,6 +100,14 @@ void apply_window(const CommandSpec& c, CommandArgs& a, Aggregates& agg, int64_t
                           iso_utc(first) + " to " + iso_utc(last) + ")");
 }
 
+// An option that takes several values takes one per occurrence (repeat it, or separate the
+// values with commas where it says so): CLI11 would otherwise let it swallow the FILE
+// arguments after it (`prune --tag T FILE` read FILE as a tag).
+void one_value_per_occurrence(CLI::App& sub) {
+    for (CLI::Option* o : sub.get_options())
+        if (!o->get_positional() && o->get_items_expected_max() > 1) o->allow_extra_args(false);
+}
+
 // "2.500000" -> "2.5", "4095" stays.
 std::string trim_zeros(std::string v) {
     if (v.find('.') == std::string::npos) return v;
@@ -203,6 +211,7 @@ int run_cli(int argc, char** argv) {
         args.push_back(std::make_unique<CommandArgs>());
         CLI::App* sub = app.add_subcommand(std::string(c->name), std::string(c->help));
         c->options(*sub, *args.back());
+        one_value_per_occurrence(*sub);
         subs.push_back(sub);
     }
 

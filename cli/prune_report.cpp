@@ -279,7 +279,9 @@ extern const CommandSpec kPruneCommand = {
         below->excludes(check);
         flag::load_basis(app, d.by, "Rank experts by selections or by gate-weight mass");
         app.add_option("--tag", d.tags,
-                       "Plan for these tags (the keep-list is the union over them; default all)");
+                       "Plan for these tags, repeated or comma-separated (the keep-list is the "
+                       "union over them; default all)")
+            ->delimiter(',');
         app.add_option("--export", d.export_path,
                        "Write the keep-lists to FILE (JSON; CSV when FILE ends in .csv)");
     },
