@@ -9,6 +9,8 @@
 #include "cli/analyze.hpp"
 #include "cli/deep_report.hpp"
 #include "cli/html_report.hpp"
+#include "cli/input_check.hpp"
+#include "cli/input_files.hpp"
 #include "cli/table.hpp"
 #include "cli/time_spec.hpp"
 #include "storage/store.hpp"
@@ -54,8 +56,12 @@ std::vector<SourceStats> load(const CommandSpec& c, const CommandArgs& a, const 
             inputs.push_back(parse_input_spec(f));
         RecordObserver keep;
         if (seq) keep = [seq](TagId t, const RoutingRecord& r) { seq->add(t, r); };
-        return analyze_files(inputs, a.analysis.resolved_format(), agg, a.analysis.max_line, keep,
-                             a.analysis.resolved_threads());
+        const Format format = a.analysis.resolved_format();
+        const std::vector<AnalyzeInput> read = expand_inputs(inputs);
+        auto sources = analyze_files(read, format, agg, a.analysis.max_line, keep,
+                                     a.analysis.resolved_threads());
+        warn_unrecognised(inputs, read, sources, format);
+        return sources;
     }
     Store store = Store::open_read_only(db);
     store.load(agg);

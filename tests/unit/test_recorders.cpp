@@ -315,3 +315,32 @@ TEST_CASE("counts-json claims nothing without a key, so auto-detection is unchan
     const auto s = parse_lines({R"({"pop": [[1, 2]]})"});
     CHECK(s.counts.empty());
 }
+
+TEST_CASE("A stream of another model is refused at its first record, once") {
+    Aggregates agg;
+    SourceStats base, other, fine;
+    ingest(agg, base, "{\"layer\": 0, \"experts\": [1, 2]}\n{\"layer\": 0, \"experts\": [3, 4]}\n");
+    REQUIRE(base.records == 2);
+    StreamIngest in(agg, other, Format::auto_detect);
+    in.refuse_other_model();
+    std::string lines;
+    for (int i = 0; i < 100; ++i)
+        lines += "{\"layer\": 0, \"experts\": [1, 2, 3, 4]}\n";
+    in.feed(lines);
+    in.finish();
+    CHECK(in.refused());
+    CHECK(other.records == 0);
+    CHECK(other.total_rejects() == 1);
+    const auto& why = other.reject_samples[static_cast<size_t>(RejectReason::other_model)];
+    REQUIRE(why.size() == 1);
+    CHECK(why[0].find("select 4 experts") != std::string::npos);
+    CHECK(why[0].find("top-k 2") != std::string::npos);
+    // After a first good record, a bad one is a record's reject, not the stream's refusal.
+    StreamIngest ok(agg, fine, Format::auto_detect);
+    ok.refuse_other_model();
+    ok.feed("{\"layer\": 0, \"experts\": [5, 6]}\n{\"layer\": 0, \"experts\": [1, 2, 3]}\n");
+    ok.finish();
+    CHECK_FALSE(ok.refused());
+    CHECK(fine.records == 1);
+    CHECK(fine.rejects[static_cast<size_t>(RejectReason::topk_changed)] == 1);
+}
