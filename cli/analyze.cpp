@@ -40,8 +40,10 @@ std::optional<models::MappedFile> map_plain(const std::string& path) {
 
 std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& given, Format format,
                                        Aggregates& agg, size_t max_line,
-                                       const RecordObserver& observer, unsigned threads) {
-    const bool parallel = threads > 1 && !observer && parallel_ingest_possible(agg.options());
+                                       const RecordObserver& observer, unsigned threads,
+                                       bool into_database) {
+    const bool parallel =
+        threads > 1 && !observer && !into_database && parallel_ingest_possible(agg.options());
     const std::vector<AnalyzeInput> inputs = expand_inputs(given);
     std::vector<SourceStats> stats(inputs.size());
     for (size_t i = 0; i < inputs.size(); ++i) {
@@ -54,6 +56,7 @@ std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& given, F
         if (const FormatEntry* whole = FormatRegistry::builtin().file_reader(format, in.path)) {
             StreamIngest ingest(agg, s, format, max_line);
             ingest.set_observer(observer);
+            if (into_database) ingest.refuse_other_model();
             std::error_code ec;  // a binary recorder (GGUF, safetensors): read by path
             const auto size = std::filesystem::file_size(in.path, ec);
             s.offset = s.file_size = ec ? 0 : size;
@@ -70,6 +73,7 @@ std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& given, F
         InputReader reader(in.path);
         StreamIngest ingest(agg, s, format, max_line);
         ingest.set_observer(observer);
+        if (into_database) ingest.refuse_other_model();
         for (std::string_view chunk = reader.read(); !chunk.empty(); chunk = reader.read())
             ingest.feed(chunk);
         // A truncated compressed file: what was decompressed is counted, the cut line is a

@@ -15,6 +15,7 @@ namespace moe {
 struct AnalyzeInput {
     std::string path;  // "-" reads standard input
     std::string tag;   // from FILE=TAG; empty: only "all"
+    std::string dir;   // the directory argument it was read for (expand_inputs); "": given
 };
 
 // "path=tag" -> {path, tag}; a path containing '=' can be given as "path=" (empty tag).
@@ -24,10 +25,12 @@ AnalyzeInput parse_input_spec(const std::string& spec);
 // StreamIngest as the daemon. Throws std::runtime_error with the path when a file cannot be
 // read. `observer` sees every accepted record. With `threads` > 1 a plain regular file is
 // read by that many threads (ingest/parallel_ingest.hpp) unless an observer needs the
-// records in order.
+// records in order. `into_database` (import): a file of another model than `agg` is
+// refused at its first record (StreamIngest::refuse_other_model).
 std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& inputs, Format format,
                                        Aggregates& agg,
                                        size_t max_line = LineSplitter::kDefaultMaxLine,
-                                       const RecordObserver& observer = {}, unsigned threads = 1);
+                                       const RecordObserver& observer = {}, unsigned threads = 1,
+                                       bool into_database = false);
 
 }  // namespace moe

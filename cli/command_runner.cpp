@@ -9,6 +9,8 @@
 #include "cli/analyze.hpp"
 #include "cli/deep_report.hpp"
 #include "cli/html_report.hpp"
+#include "cli/input_check.hpp"
+#include "cli/input_files.hpp"
 #include "cli/quality_report.hpp"
 #include "cli/table.hpp"
 #include "cli/time_spec.hpp"
@@ -55,8 +57,12 @@ std::vector<SourceStats> load(const CommandSpec& c, const CommandArgs& a, const 
             inputs.push_back(parse_input_spec(f));
         RecordObserver keep;
         if (seq) keep = [seq](TagId t, const RoutingRecord& r) { seq->add(t, r); };
-        return analyze_files(inputs, a.analysis.resolved_format(), agg, a.analysis.max_line, keep,
-                             a.analysis.resolved_threads());
+        const Format format = a.analysis.resolved_format();
+        const std::vector<AnalyzeInput> read = expand_inputs(inputs);
+        auto sources = analyze_files(read, format, agg, a.analysis.max_line, keep,
+                                     a.analysis.resolved_threads());
+        warn_unrecognised(inputs, read, sources, format);
+        return sources;
     }
     Store store = Store::open_read_only(db);
     store.load(agg);
@@ -99,6 +105,14 @@ void apply_window(const CommandSpec& c, CommandArgs& a, Aggregates& agg, int64_t
     if ((c.needs & kNeedsLayer) && id && agg.tag(*id).global.tokens == 0)
         throw NoDataError("no records of tag '" + a.q.tag + "' in the window (timed records span " +
                           iso_utc(first) + " to " + iso_utc(last) + ")");
+}
+
+// An option that takes several values takes one per occurrence (repeat it, or separate the
+// values with commas where it says so): CLI11 would otherwise let it swallow the FILE
+// arguments after it (`prune --tag T FILE` read FILE as a tag).
+void one_value_per_occurrence(CLI::App& sub) {
+    for (CLI::Option* o : sub.get_options())
+        if (!o->get_positional() && o->get_items_expected_max() > 1) o->allow_extra_args(false);
 }
 
 // "2.500000" -> "2.5", "4095" stays.
@@ -210,6 +224,7 @@ int run_cli(int argc, char** argv) {
         args.push_back(std::make_unique<CommandArgs>());
         CLI::App* sub = app.add_subcommand(std::string(c->name), std::string(c->help));
         c->options(*sub, *args.back());
+        one_value_per_occurrence(*sub);
         subs.push_back(sub);
     }
 

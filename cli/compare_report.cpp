@@ -220,7 +220,7 @@ std::string compare_csv(const Aggregates& agg, const ComparePair& p, const Query
             const Interval ca = ci_at(sig.ci_a, e.expert), cb = ci_at(sig.ci_b, e.expert);
             t.add({c.layer < 0 ? "all" : std::to_string(c.layer), a.name, b.name,
                    fmt_num::csv(c.js_divergence_bits), fmt_num::csv(sig.js_noise_floor),
-                   fmt_num::csv(sig.selections.statistic), std::to_string(sig.selections.dof),
+                   fmt_num::csv(sig.selections.statistic), fmt_num::csv(sig.selections.dof),
                    fmt_num::csv(sig.selections.p_value), fmt_num::csv(sig.top1.p_value),
                    std::to_string(e.expert), fmt_num::csv(e.share_a), fmt_num::csv(ca.low),
                    fmt_num::csv(ca.high), fmt_num::csv(e.share_b), fmt_num::csv(cb.low),

@@ -17,7 +17,8 @@ struct DecisionArgs {
     std::vector<std::string> tags;  // prune --tag T...
     std::string export_path;        // prune --export
     std::string check_path;         // prune --check
-    double cold_share = NAN;  // experts --cold SHARE
+    bool strict = false;            // prune --strict: a mismatched keep-list is an error
+    double cold_share = NAN;        // experts --cold SHARE
     // cache: comma lists as given (split in cli/cache_report.cpp: a vector option would
     // swallow the FILE arguments that follow)
     std::string capacities;

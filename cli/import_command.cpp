@@ -4,12 +4,14 @@
 // imported into DB is refused: importing it again would count it twice.
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <stdexcept>
 
 #include "cli/analyze.hpp"
 #include "cli/command.hpp"
 #include "cli/command_runner.hpp"
+#include "cli/input_check.hpp"
 #include "cli/input_files.hpp"
 #include "storage/store.hpp"
 #include "storage/writer_lock.hpp"
@@ -27,13 +29,15 @@ std::string source_name(const std::string& path) {
 
 int import_files(const Query& x) {
     if (x.db.empty()) throw std::invalid_argument("import needs --db DB");
+    const Format format = x.args.analysis.resolved_format();
     std::vector<AnalyzeInput> given;
     for (const std::string& f : x.args.files) {
         AnalyzeInput in = parse_input_spec(f);
         if (in.tag.empty()) in.tag = x.q.tag == kAllTagName ? std::string() : x.q.tag;
         given.push_back(std::move(in));
     }
-    std::vector<AnalyzeInput> inputs = expand_inputs(given);
+    const std::vector<AnalyzeInput> read = expand_inputs(given);
+    std::vector<AnalyzeInput> inputs = read;
     for (AnalyzeInput& in : inputs)
         if (in.path != "-") in.path = source_name(in.path);
 
@@ -44,19 +48,38 @@ int import_files(const Query& x) {
     Aggregates agg(x.args.analysis.resolved_analytics());
     store.load(agg);
     std::set<std::string> known;
-    for (const SourceStats& s : store.load_sources())
+    std::map<std::string, std::string> known_content;  // content id -> the source holding it
+    for (const SourceStats& s : store.load_sources()) {
         known.insert(s.name);
-    for (const AnalyzeInput& in : inputs)
-        if (known.count(in.path))
-            throw std::invalid_argument("cannot import " + in.path + ": " + x.db +
-                                        " already counts it (moescope sources --forget drops "
-                                        "the source row, not its counts)");
+        if (s.file_id.starts_with(kContentIdPrefix)) known_content.emplace(s.file_id, s.name);
+    }
+    const auto refuse = [&](const AnalyzeInput& in, const std::string& why) {
+        throw std::invalid_argument("cannot import " + in.path + ": " + why +
+                                    " (moescope sources --forget drops the source row, not its "
+                                    "counts)");
+    };
+    std::vector<std::string> ids;
+    for (const AnalyzeInput& in : inputs) {
+        if (known.count(in.path)) refuse(in, x.db + " already counts it");
+        ids.push_back(in.path == "-" ? std::string() : content_id(in.path));
+        // The same bytes under another path (a copy, another node's file) count twice too.
+        if (ids.back().empty()) continue;
+        const auto [it, fresh] = known_content.emplace(ids.back(), in.path);
+        if (!fresh) refuse(in, "the same content is already counted as " + it->second);
+    }
 
     std::vector<SourceStats> sources =
-        analyze_files(inputs, x.args.analysis.resolved_format(), agg, x.args.analysis.max_line);
+        analyze_files(inputs, format, agg, x.args.analysis.max_line, {}, 1, true);
+    for (const SourceStats& s : sources)
+        if (const auto& why = s.reject_samples[static_cast<size_t>(RejectReason::other_model)];
+            !why.empty())
+            throw IncompatibleFacts("cannot import " + s.name + ": " + why.front());
+    warn_unrecognised(given, read, sources, format);
     uint64_t records = 0;
     std::vector<SourceStats*> ptrs;
-    for (SourceStats& s : sources) {
+    for (size_t i = 0; i < sources.size(); ++i) {
+        SourceStats& s = sources[i];
+        s.file_id = ids[i];
         records += s.records;
         s.dirty = true;
         ptrs.push_back(&s);

@@ -2,9 +2,13 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <memory>
 #include <optional>
 #include <regex>
 #include <stdexcept>
+
+#include <openssl/evp.h>
 
 namespace moe {
 
@@ -51,7 +55,7 @@ std::vector<AnalyzeInput> expand_inputs(const std::vector<AnalyzeInput>& inputs)
             std::erase_if(names, [](const std::string& n) { return !trtllm_rank_file(n); });
         std::sort(names.begin(), names.end());
         for (auto& n : names)
-            out.push_back({std::move(n), in.tag});
+            out.push_back({std::move(n), in.tag, in.path});
     }
     std::optional<LmdeployDump> last;
     for (const AnalyzeInput& in : out)
@@ -63,6 +67,29 @@ std::vector<AnalyzeInput> expand_inputs(const std::vector<AnalyzeInput>& inputs)
         const auto d = lmdeploy_dump(in.path);
         return d && (d->step != last->step || d->rank != last->rank);
     });
+    return out;
+}
+
+std::string content_id(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + path);
+    const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                      EVP_MD_CTX_free);
+    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
+        throw std::runtime_error("SHA-256 unavailable");
+    std::vector<char> buf(1 << 20);
+    while (in) {
+        in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+        EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(in.gcount()));
+    }
+    if (in.bad()) throw std::runtime_error("cannot read " + path);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    EVP_DigestFinal_ex(ctx.get(), md, &len);
+    std::string out(kContentIdPrefix);
+    static const char* hex = "0123456789abcdef";
+    for (unsigned i = 0; i < len; ++i)
+        out.append({hex[md[i] >> 4], hex[md[i] & 15]});
     return out;
 }
 

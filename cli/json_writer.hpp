@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,12 @@ class JsonWriter {
     JsonWriter& value(uint32_t u) { return value(static_cast<uint64_t>(u)); }
     JsonWriter& value(bool b);
     JsonWriter& null();
+
+    // An absent value is null.
+    template <class T>
+    JsonWriter& value(const std::optional<T>& v) {
+        return v ? value(*v) : null();
+    }
 
     template <class T>
     JsonWriter& field(std::string_view k, T v) {

@@ -61,10 +61,12 @@ KeepList read_csv(const std::string& path, const std::string& text, size_t E) {
     return out;
 }
 
-KeepList read_json(const std::string& path, const std::string& text, size_t E) {
+KeepList read_json(const std::string& path, const std::string& text, size_t E, std::string* model) {
     simdjson::dom::parser parser;
     simdjson::dom::element doc;
     if (parser.parse(text).get(doc)) throw std::invalid_argument(path + ": not valid JSON");
+    std::string_view m;
+    if (model && !doc["model"].get_string().get(m)) *model = m;
     simdjson::dom::object layers;
     if (doc["layers"].get_object().get(layers))
         throw std::invalid_argument(path + ": no \"layers\" object");
@@ -122,12 +124,13 @@ void write_keep_list(const std::string& path, const KeepList& keep, const std::s
     if (!f.flush()) throw std::runtime_error("cannot write " + path);
 }
 
-KeepList read_keep_list(const std::string& path, size_t E) {
+KeepList read_keep_list(const std::string& path, size_t E, std::string* model) {
     std::ifstream f(path, std::ios::binary);
     if (!f) throw std::runtime_error("cannot open " + path);
     std::stringstream ss;
     ss << f.rdbuf();
-    return is_csv(path) ? read_csv(path, ss.str(), E) : read_json(path, ss.str(), E);
+    if (model) model->clear();
+    return is_csv(path) ? read_csv(path, ss.str(), E) : read_json(path, ss.str(), E, model);
 }
 
 }  // namespace moe

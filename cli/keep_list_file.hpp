@@ -15,7 +15,8 @@ std::string keep_list_csv(const KeepList& keep);
 void write_keep_list(const std::string& path, const KeepList& keep, const std::string& model);
 // Reads either form; masks are `E` long. A layer absent from the file keeps every expert
 // (it has no entry). Throws std::runtime_error when unreadable, std::invalid_argument when
-// malformed or an id is not below E.
-KeepList read_keep_list(const std::string& path, size_t E);
+// malformed or an id is not below E. `model`, when given, receives the JSON's "model" ("" when
+// null, absent, or a CSV file).
+KeepList read_keep_list(const std::string& path, size_t E, std::string* model = nullptr);
 
 }  // namespace moe

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "cli/command.hpp"
+#include "cli/input_files.hpp"
 
 #include "storage/store.hpp"
 
@@ -61,6 +62,8 @@ MergeResult merge_databases(const std::vector<std::string>& inputs, const std::s
     Aggregates merged;
     std::map<std::string_view, std::string> fact_from;  // fact key -> the input that set it
     std::map<std::string, IdOrigin> ids;
+    // Imported files by content (cli/input_files.hpp): the input and source that hold each.
+    std::map<std::string, std::pair<std::string, std::string>> imported;
     std::vector<SourceStats> sources;
     MergeResult result{out, inputs.size(), 0};
     for (size_t i = 0; i < inputs.size(); ++i) {
@@ -72,6 +75,18 @@ MergeResult merge_databases(const std::vector<std::string>& inputs, const std::s
         for (const auto& x : contained)
             ids[x] = {path, false};
         if (!id.empty()) ids[id] = {path, true};
+
+        std::vector<SourceStats> sources_of_input = in.load_sources();
+        for (const SourceStats& s : sources_of_input) {
+            if (s.file_id.starts_with(kContentIdPrefix)) {
+                const auto [it, fresh] = imported.emplace(s.file_id, std::pair{path, s.name});
+                if (!fresh && it->second.first != path)
+                    throw std::invalid_argument(
+                        "cannot merge " + path + ": it and " + it->second.first +
+                        " both imported the same file (" + s.name + ", " + it->second.second +
+                        "); merging them would count those records twice");
+            }
+        }
 
         Aggregates one;
         in.load(one);
@@ -87,7 +102,7 @@ MergeResult merge_databases(const std::vector<std::string>& inputs, const std::s
         for (const FactField& f : fact_fields())
             if (i == 0 || fact_text(before, f) != fact_text(merged.facts(), f))
                 fact_from[f.key] = path;
-        for (SourceStats s : in.load_sources()) {
+        for (SourceStats s : sources_of_input) {
             // Offsets belong to the node that read the file: kept for reference, never resumed.
             s.name = path + ": " + s.name;
             result.records += s.records;

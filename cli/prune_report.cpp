@@ -1,6 +1,7 @@
 // `moescope prune`: per layer the keep-list and drop-list of a rule (or of a keep-list
 // file, --check), and what dropping would have cost each tag on the recorded tokens
 // (docs/FIGURES.md "Pruning").
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -21,6 +22,7 @@ struct PruneView {
     std::string by;
     std::vector<std::string> tags;  // the tags the list was planned for
     KeepList keep;
+    std::string list_model;  // --check: the model the keep-list file names ("" if none)
     // Token fractions: "tokens" (the recorded sequence), "cooc" (exact from the totals, k <= 2)
     // or "none".
     std::string token_source;
@@ -67,7 +69,7 @@ PruneView build(const Query& x) {
     v.by = d.by;
     const size_t E = x.agg.num_experts();
     if (v.rule == "check") {
-        v.keep = read_keep_list(d.check_path, E);
+        v.keep = read_keep_list(d.check_path, E, &v.list_model);
         v.by.clear();
     } else {
         std::vector<TagId> ids;
@@ -255,6 +257,29 @@ std::string prune_text(const Query& x) {
 
 int prune_action(const Query& x);
 
+// What makes a --check keep-list the wrong one for these records: planned for another model,
+// or naming layers without records here (its costs would say nothing about those layers).
+std::vector<std::string> keep_list_mismatches(const Query& x, const PruneView& v) {
+    std::vector<std::string> out;
+    const std::string& file = x.args.decide.check_path;
+    if (!v.list_model.empty() && !x.agg.model_id().empty() && v.list_model != x.agg.model_id())
+        out.push_back(file + " was planned for model '" + v.list_model +
+                      "'; these records are of model '" + x.agg.model_id() + "'");
+    const std::vector<int32_t> have = x.agg.tag(kAllTag).layer_ids();
+    std::string missing;
+    size_t n = 0;
+    for (const auto& [id, mask] : v.keep)
+        if (!std::binary_search(have.begin(), have.end(), id))
+            missing += (n++ ? ", " : "") + std::to_string(id);
+    if (n)
+        out.push_back(file + " names " + (n == 1 ? "layer " : "layers ") + missing + " without " +
+                      "records here" +
+                      (have.empty() ? std::string()
+                                    : " (records of layers " + std::to_string(have.front()) +
+                                          " to " + std::to_string(have.back()) + ")"));
+    return out;
+}
+
 }  // namespace
 
 extern const CommandSpec kPruneCommand = {
@@ -274,12 +299,18 @@ extern const CommandSpec kPruneCommand = {
         auto* check = app.add_option("--check", d.check_path,
                                      "Cost of the keep-list in FILE (JSON or .csv, as --export "
                                      "writes it)");
+        app.add_flag("--strict", d.strict,
+                     "With --check: a keep-list planned for another model, or naming layers "
+                     "without records, is an error (exit 2) instead of a warning")
+            ->needs(check);
         cov->excludes(keep, below, check);
         keep->excludes(below, check);
         below->excludes(check);
         flag::load_basis(app, d.by, "Rank experts by selections or by gate-weight mass");
         app.add_option("--tag", d.tags,
-                       "Plan for these tags (the keep-list is the union over them; default all)");
+                       "Plan for these tags, repeated or comma-separated (the keep-list is the "
+                       "union over them; default all)")
+            ->delimiter(',');
         app.add_option("--export", d.export_path,
                        "Write the keep-lists to FILE (JSON; CSV when FILE ends in .csv)");
     },
@@ -292,10 +323,18 @@ extern const CommandSpec kPruneCommand = {
 
 namespace {
 int prune_action(const Query& x) {
-    if (!x.args.decide.export_path.empty()) {
-        const PruneView v = build(x);
-        write_keep_list(x.args.decide.export_path, v.keep, x.agg.model_id());
+    const PruneView v = build(x);
+    if (v.rule == "check") {
+        const std::vector<std::string> why = keep_list_mismatches(x, v);
+        std::string all;
+        for (const std::string& w : why)
+            all += (all.empty() ? "" : "; ") + w;
+        if (!why.empty() && x.args.decide.strict) throw std::invalid_argument(all + " (--strict)");
+        for (const std::string& w : why)
+            std::fprintf(stderr, "moescope: warning: %s\n", printable(w).c_str());
     }
+    if (!x.args.decide.export_path.empty())
+        write_keep_list(x.args.decide.export_path, v.keep, x.agg.model_id());
     std::fputs(render(kPruneCommand, x).c_str(), stdout);
     return kExitOk;
 }

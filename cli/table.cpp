@@ -183,6 +183,10 @@ std::string csv(double v) {
     return std::isnan(v) ? std::string() : sig(v, 6);
 }
 
+std::string csv(std::optional<int> v) {
+    return v ? std::to_string(*v) : std::string();
+}
+
 }  // namespace fmt_num
 
 std::string wrap(std::string_view first, std::string_view text, size_t width,

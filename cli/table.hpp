@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,7 @@ std::string percent(double fraction, int decimals = 2);  // 0.0228 -> "2.28%"
 std::string integer(uint64_t v);
 // CSV numbers (docs/FIGURES.md "Precision and nulls"): 6 significant digits, "" for null.
 std::string csv(double v);
+std::string csv(std::optional<int> v);  // "" when absent
 }  // namespace fmt_num
 
 // `text` broken at spaces into lines of at most `width` columns (a longer word keeps its own

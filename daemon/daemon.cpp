@@ -27,23 +27,13 @@ UniqueFd lock_database(const std::string& path) {
     if (!fd.valid()) throw StorageError("another moescoped is already writing " + path);
     return fd;
 }
-
-// SQLite would report a directory as "disk I/O error": say what is wrong instead.
-const std::string& database_file_path(const std::string& path) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
-        throw StorageError("--db " + path + " is " +
-                           (S_ISDIR(st.st_mode) ? "a directory" : "not a regular file") +
-                           "; give the path of a database file (created if missing)");
-    return path;
-}
 }  // namespace
 
 Daemon::Daemon(DaemonConfig cfg)
     : cfg_(std::move(cfg)),
       signals_(io_, SIGTERM, SIGINT, SIGHUP),
       flush_timer_(io_),
-      store_(Store::open_for_writing(database_file_path(cfg_.db_path))),
+      store_(Store::open_for_writing(cfg_.db_path)),
       lock_fd_(lock_database(cfg_.db_path)),
       agg_(cfg_.analytics),
       reject_log_(std::chrono::seconds(cfg_.reject_summary_s)),

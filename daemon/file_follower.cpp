@@ -51,6 +51,7 @@ FileFollower::FileFollower(boost::asio::io_context& io, std::string path, Source
       agg_(agg),
       can_replay_(opts.replay.threads > 1 && parallel_ingest_possible(agg.options())) {
     stats_.kind = "file";
+    ingest_.refuse_other_model();
 }
 
 FileFollower::~FileFollower() {

@@ -78,6 +78,7 @@ class Listener : public Source {
               buf_(owner.opts_.read_chunk) {
             if constexpr (std::is_same_v<Protocol, boost::asio::ip::tcp>)
                 if (owner.opts_.security.tls) tls_.emplace(socket_, *owner.opts_.security.tls);
+            ingest_.refuse_other_model();
         }
 
         void start() {
@@ -142,6 +143,10 @@ class Listener : public Source {
             if (!bytes.empty()) {
                 ingest_.set_arrival_time(wall_clock_seconds());
                 ingest_.feed(bytes);
+                if (ingest_.refused()) {  // another model's records (other_model): hang up
+                    close();
+                    return false;
+                }
             }
             arm_idle();
             return true;

@@ -170,7 +170,11 @@ int main(int argc, char** argv) {
     else
         return usage_error("--drift-window " + drift_window + ": expected 90s, 10m, 1h or 1d");
     cfg.analytics = analysis.resolved_analytics();
-    cfg.follow.format = cfg.stream.format = analysis.resolved_format();
+    try {
+        cfg.follow.format = cfg.stream.format = analysis.resolved_format();
+    } catch (const std::invalid_argument& e) {
+        return usage_error(e.what());
+    }
     cfg.follow.max_line = cfg.stream.max_line = analysis.max_line;
     cfg.follow.replay.threads = analysis.resolved_threads();
     cfg.retention_seconds = static_cast<int64_t>(retention_h * 3600);

@@ -21,6 +21,7 @@ StdinSource::StdinSource(boost::asio::io_context& io, SourceStats restored, Aggr
       on_end_(std::move(on_end)),
       buf_(1u << 20) {
     stats_.kind = "stdin";
+    ingest_.refuse_other_model();
 }
 
 void StdinSource::start() {

@@ -96,7 +96,7 @@ Interval wilson_interval(uint64_t k, uint64_t n, double z) {
 Chi2Test chi2_homogeneity(std::span<const uint64_t> a, std::span<const uint64_t> b) {
     const double Sa = sum_of(a), Sb = sum_of(b), S = Sa + Sb;
     Chi2Test t;
-    if (Sa == 0 || Sb == 0) return {kNaN, 0, kNaN};
+    if (Sa == 0 || Sb == 0) return {kNaN, std::nullopt, kNaN};
     int columns = 0;
     for (size_t e = 0; e < std::max(a.size(), b.size()); ++e) {
         const double oa = static_cast<double>(at(a, e)), ob = static_cast<double>(at(b, e));
@@ -107,7 +107,7 @@ Chi2Test chi2_homogeneity(std::span<const uint64_t> a, std::span<const uint64_t>
         t.statistic += (oa - ea) * (oa - ea) / ea + (ob - eb) * (ob - eb) / eb;
     }
     t.dof = columns - 1;
-    t.p_value = t.dof > 0 ? chi2_sf(t.statistic, t.dof) : kNaN;
+    t.p_value = columns > 1 ? chi2_sf(t.statistic, columns - 1) : kNaN;
     return t;
 }
 

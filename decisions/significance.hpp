@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -27,9 +28,9 @@ struct Interval {
 Interval wilson_interval(uint64_t k, uint64_t n, double z = kZ95);
 
 struct Chi2Test {
-    double statistic = 0;  // sum (O - E)^2 / E over the 2 x E' table
-    int dof = 0;           // E' - 1, E' = experts with a non-zero total
-    double p_value = 1;    // NaN when a row is empty or dof = 0
+    double statistic = 0;    // sum (O - E)^2 / E over the 2 x E' table; NaN when a row is empty
+    std::optional<int> dof;  // E' - 1, E' = experts with a non-zero total; none when a row is empty
+    double p_value = 1;      // NaN when a row is empty or dof = 0
 };
 
 // Pearson's chi-square test of homogeneity on the 2 x E table (a; b), columns with a zero
@@ -57,7 +58,7 @@ struct CountsSignificance {
 };
 
 // `top1_a`/`top1_b` may be empty or all zero (counts not kept: a --since window, an old
-// database); then `top1` is {NaN, 0, NaN}.
+// database); then `top1` is {NaN, no dof, NaN}.
 CountsSignificance compare_counts(std::span<const uint64_t> hits_a,
                                   std::span<const uint64_t> top1_a,
                                   std::span<const uint64_t> hits_b,

@@ -1,6 +1,7 @@
 #include "ingest/stream_ingest.hpp"
 
 #include <algorithm>
+#include <string>
 
 namespace moe {
 
@@ -10,7 +11,8 @@ StreamIngest::StreamIngest(Aggregates& agg, SourceStats& stats, Format format, s
       stats_(stats),
       source_tag_(agg.tag_id(stats.tag)),
       splitter_(max_line),
-      parser_(format, formats) {}
+      parser_(format, formats),
+      records_at_reset_(stats.records) {}
 
 // flatten: line() and the splitter inlined into the loop over a read's lines.
 [[gnu::flatten]] void StreamIngest::feed(std::string_view bytes) {
@@ -26,6 +28,7 @@ StreamIngest::StreamIngest(Aggregates& agg, SourceStats& stats, Format format, s
 }
 
 void StreamIngest::line(std::string_view text) {
+    if (refused_) return;
     ++stats_.lines;
     // A UTF-8 byte order mark at the start of a stream belongs to no record.
     if (splitter_.consumed() == 0 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
@@ -100,6 +103,9 @@ void StreamIngest::reset(uint64_t offset) {
     documents_.reset();
     new_stream();
     parser_.reset();
+    refused_ = false;
+    seq_at_reset_ = routing_seq_;
+    records_at_reset_ = stats_.records;
 }
 
 void StreamIngest::resume(const Carry& c) {
@@ -132,7 +138,7 @@ TagId StreamIngest::resolve_tag(std::string_view record_tag) {
 // instructions a record of calls and spills; BENCHMARKS.md "Counting-side speedups").
 [[gnu::flatten]] void StreamIngest::on_routing(const RoutingRecord& r) {
     // Validated before its tag is looked up: a rejected record creates no tag.
-    if (auto why = agg_.check_routing(r, arrival_)) return on_reject(*why, current_line_);
+    if (auto why = agg_.check_routing(r, arrival_)) return facts_reject(*why, &r, nullptr, nullptr);
     ++routing_seq_;
     // Held records have not taught the aggregates their ids yet: E seen by this stream.
     for (int32_t e : r.experts)
@@ -255,16 +261,61 @@ void StreamIngest::on_gate(const GateRecord& g) {
 }
 
 void StreamIngest::on_meta(const MetaRecord& m) {
-    if (auto why = agg_.apply_meta(m)) return on_reject(*why, current_line_);
+    if (auto why = agg_.apply_meta(m)) return facts_reject(*why, nullptr, nullptr, &m);
     ++stats_.meta_records;
 }
 
 void StreamIngest::on_counts(const CountRecord& c) {
     // Validated before its tag is looked up, as routing records are.
-    if (auto why = agg_.check_counts(c)) return on_reject(*why, current_line_);
+    if (auto why = agg_.check_counts(c)) return facts_reject(*why, nullptr, &c, nullptr);
     if (auto why = agg_.add_counts(resolve_tag(c.tag), c)) return on_reject(*why, current_line_);
     ++stats_.records;  // one record of engine totals (one layer's vector, one CSV row)
     stats_.dirty = true;
+}
+
+// Cold: only rejected records come here.
+[[gnu::cold, gnu::noinline]] void StreamIngest::facts_reject(RejectReason why,
+                                                             const RoutingRecord* r,
+                                                             const CountRecord* c,
+                                                             const MetaRecord* m) {
+    const bool facts =
+        why == RejectReason::topk_changed || why == RejectReason::expert_out_of_range;
+    const bool first =
+        routing_seq_ == seq_at_reset_ && (c == nullptr || stats_.records == records_at_reset_);
+    if (!refuse_other_model_ || !facts || !first) return on_reject(why, current_line_);
+    const ModelFacts& f = agg_.facts();
+    const auto layer_k = [&](int32_t l) -> uint32_t {
+        const LayerStats* s = agg_.tag(kAllTag).layer(l);
+        return f.top_k ? f.top_k : s ? s->top_k : 0;
+    };
+    std::string ours, theirs;
+    if (r && why == RejectReason::topk_changed) {
+        ours = "records of layer " + std::to_string(r->layer) + " select " +
+               std::to_string(r->experts.size()) + " experts";
+        theirs = "top-k " + std::to_string(layer_k(r->layer));
+    } else if (r && f.num_experts_stated &&
+               *std::min_element(r->experts.begin(), r->experts.end()) >= 0) {
+        ours = "records name expert " +
+               std::to_string(*std::max_element(r->experts.begin(), r->experts.end()));
+        theirs = std::to_string(f.num_experts) + " experts";
+    } else if (c && f.num_experts_stated && c->first_expert >= 0) {
+        ours = "totals of layer " + std::to_string(c->layer) + " name " +
+               std::to_string(c->first_expert + static_cast<int64_t>(c->counts.size())) +
+               " experts";
+        theirs = std::to_string(f.num_experts) + " experts";
+    } else if (m && why == RejectReason::topk_changed) {
+        ours = "a meta record states top-k " + std::to_string(m->top_k);
+        theirs = "top-k " + std::to_string(f.top_k);
+    } else if (m) {
+        ours = "a meta record states " + std::to_string(m->num_experts) + " experts";
+        theirs = std::to_string(f.num_experts) + " experts";
+    } else {
+        return on_reject(why, current_line_);  // a negative id: a bad record, not a model
+    }
+    refused_ = true;
+    on_reject(RejectReason::other_model, "stream refused: its " + ours +
+                                             ", the database's model has " + theirs +
+                                             " (another model: give it another --db)");
 }
 
 void StreamIngest::on_reject(RejectReason why, std::string_view line) {

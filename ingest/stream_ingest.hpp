@@ -59,6 +59,12 @@ class StreamIngest : private RecordSink {
     bool restore(std::string_view state);
 
     void set_observer(RecordObserver o) { observer_ = std::move(o); }
+    // Ingest into a database (the daemon's sources, `import`): a stream whose first record
+    // contradicts the model facts counted so far (the expert count, a layer's top-k) is of
+    // another model. It is refused there: one other_model reject names both, and the rest
+    // of the stream is not read (until reset()), instead of a reject per record.
+    void refuse_other_model() { refuse_other_model_ = true; }
+    bool refused() const { return refused_; }
     // Decides every layer still on top-k probation now (ingest/topk_probation.hpp): a
     // followed file does so before each commit, so a layer with a single record shows.
     void settle_pending() { settle_probation(true); }
@@ -112,6 +118,9 @@ class StreamIngest : private RecordSink {
     void on_counts(const CountRecord& c) override;
     void on_reject(RejectReason why, std::string_view line) override;
     void on_skip(SkipKind kind, std::string_view line) override;
+    // A record the model facts refused: the stream's refusal when it is its first record.
+    void facts_reject(RejectReason why, const RoutingRecord* r, const CountRecord* c,
+                      const MetaRecord* m);
 
     TagId resolve_tag(std::string_view record_tag);
     // After validation and the strided-view policy: the identical-run check, then top-k
@@ -153,6 +162,10 @@ class StreamIngest : private RecordSink {
     std::string_view current_line_;
     double arrival_ = NAN;
     RecordObserver observer_;
+    bool refuse_other_model_ = false, refused_ = false;
+    // When this stream (re)started: its routing records validated (routing_seq_), and the
+    // source's records (a listener's connections share them).
+    uint64_t seq_at_reset_ = 0, records_at_reset_ = 0;
 };
 
 }  // namespace moe

@@ -1,6 +1,7 @@
 #include "options/analysis_flags.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -12,6 +13,14 @@ void AnalysisFlags::add_to(CLI::App& app, const std::string& group) {
     app.add_option("--format", format, format_help())
         ->check(CLI::IsMember(format_names()))
         ->capture_default_str()
+        ->group(group);
+    app.add_option("--counts-key", format_settings.counts_key,
+                   "With --format counts-json: the field of the JSON object holding the "
+                   "[layers][experts] counts (or {\"LAYER\": [experts], ...})")
+        ->group(group);
+    app.add_option("--counts-tokens-key", format_settings.counts_tokens_key,
+                   "With --format counts-json: a field holding the token count; k = selections "
+                   "/ tokens when that is one whole number for every layer")
         ->group(group);
     app.add_option("--ema-decay", analytics.ema_decay,
                    "EMA decay d per record (docs/FIGURES.md \"EMA\")")
@@ -74,7 +83,16 @@ AnalyticsOptions AnalysisFlags::resolved_analytics() const {
 }
 
 Format AnalysisFlags::resolved_format() const {
-    return parse_format(format).value_or(Format::auto_detect);
+    const Format f = parse_format(format).value_or(Format::auto_detect);
+    const bool counts_json = f.name() == "counts-json";
+    if (counts_json && format_settings.counts_key.empty())
+        throw std::invalid_argument(
+            "--format counts-json needs --counts-key KEY (the field holding the counts)");
+    if (!counts_json &&
+        !(format_settings.counts_key.empty() && format_settings.counts_tokens_key.empty()))
+        throw std::invalid_argument(
+            "--counts-key and --counts-tokens-key need --format counts-json");
+    return Format(f.name(), &format_settings);
 }
 
 bool AnalysisFlags::given(const CLI::App& app, const std::string& name) const {

@@ -14,6 +14,7 @@ namespace moe {
 
 struct AnalysisFlags {
     std::string format = "auto";
+    FormatSettings format_settings;  // --counts-key, --counts-tokens-key
     std::string analytics_set = "full";
     AnalyticsOptions analytics;
     size_t max_line = LineSplitter::kDefaultMaxLine;
@@ -28,7 +29,9 @@ struct AnalysisFlags {
     // --analytics, --max-tags,
     // --max-line-bytes, in `group` of the help text.
     void add_to(CLI::App& app, const std::string& group = "Analysis");
-    // The values after parsing: the analytics set applied, the format resolved.
+    // The values after parsing: the analytics set applied, the format resolved (pointing at
+    // format_settings: this object must outlive the streams). Throws std::invalid_argument
+    // for settings the format does not take or lacks.
     AnalyticsOptions resolved_analytics() const;
     Format resolved_format() const;
     // Which of these options the user gave (for a refusal that names the option).

@@ -57,7 +57,7 @@ bool CountCsvParser::restore(StateReader& r) {
 
 FormatEntry sglang_csv_format() {
     return {"sglang-csv", "SGLang expert_distribution_rank*.csv layer_id,expert_id,count (totals)",
-            260, [] {
+            260, [](const FormatSettings&) {
                 return std::unique_ptr<FormatParser>(
                     std::make_unique<CountCsvParser>("layer_id,expert_id,count", true));
             }};
@@ -65,7 +65,7 @@ FormatEntry sglang_csv_format() {
 
 FormatEntry moe_trace_csv_format() {
     return {"moe-trace-csv", "llama.cpp moe-trace CSV layer,expert, one row per selection (totals)",
-            250, [] {
+            250, [](const FormatSettings&) {
                 return std::unique_ptr<FormatParser>(
                     std::make_unique<CountCsvParser>("layer,expert", false));
             }};

@@ -20,10 +20,14 @@ class CountMatrix {
     CountMatrix& operator=(const CountMatrix&) = delete;
 
     // Parses `json` (a whole document) and delivers each layer row as a CountRecord (row i is
-    // layer i). `key` empty: the document is the table; else the table is that field of the
-    // top-level object. Anything else (not JSON, ragged rows, a non-number) is one reject:
-    // the document is one record of its format.
-    void parse(std::string_view json, std::string_view key, RecordSink& sink);
+    // layer i; in an object {"LAYER": [experts], ...} the keys are the layer ids). `key`
+    // empty: the document is the table; else the table is that field of the top-level
+    // object. Anything else (not JSON, ragged rows, a non-number) is one reject: the
+    // document is one record of its format. `tokens_key`: a top-level field holding the
+    // token count; when every layer's selections are the same whole multiple k of it, a
+    // MetaRecord with top-k k comes before the counts, else one invalid_meta reject says why.
+    void parse(std::string_view json, std::string_view key, RecordSink& sink,
+               std::string_view tokens_key = {});
 
   private:
     struct Impl;

@@ -9,14 +9,27 @@
 
 namespace moe {
 
-// A registered format's name, or "auto" (every registered format, detected per line).
-// The name points at static storage (a registry entry), so a Format is a cheap value.
+// What a format reads from the command line beyond its name (--counts-key, ...), given to
+// every parser a stream makes (FormatEntry::make).
+struct FormatSettings {
+    std::string counts_key;         // counts-json: the field holding [layers][experts] counts
+    std::string counts_tokens_key;  // counts-json: the field holding the token count ("": none)
+};
+
+// A registered format's name, or "auto" (every registered format, detected per line), and
+// its settings. The name points at static storage (a registry entry) and the settings at the
+// options that outlive every stream, so a Format is a cheap value.
 class Format {
   public:
     constexpr Format() = default;
-    constexpr explicit Format(std::string_view name) : name_(name) {}
+    constexpr explicit Format(std::string_view name, const FormatSettings* settings = nullptr)
+        : name_(name), settings_(settings) {}
     constexpr std::string_view name() const { return name_; }
     constexpr bool is_auto() const { return name_ == kAutoName; }
+    const FormatSettings& settings() const {
+        static const FormatSettings none;
+        return settings_ ? *settings_ : none;
+    }
     friend constexpr bool operator==(Format a, Format b) { return a.name_ == b.name_; }
 
     static constexpr std::string_view kAutoName = "auto";
@@ -25,6 +38,7 @@ class Format {
 
   private:
     std::string_view name_ = kAutoName;
+    const FormatSettings* settings_ = nullptr;
 };
 
 inline constexpr Format Format::auto_detect{Format::kAutoName};

@@ -8,6 +8,9 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
+
+#include "parsers/format.hpp"
 
 #include "parsers/record_sink.hpp"
 #include "parsers/state_codec.hpp"
@@ -56,7 +59,7 @@ struct FormatEntry {
     std::string_view name;         // the --format value, also the checkpoint key
     std::string_view description;  // one line of help text
     int priority = 0;              // auto-detection: higher is asked first
-    std::unique_ptr<FormatParser> (*make)() = nullptr;
+    std::unique_ptr<FormatParser> (*make)(const FormatSettings&) = nullptr;
     // Binary whole-file formats (GGUF, safetensors: docs/ARCHITECTURE.md "Count-only
     // sources") are read by path, not as lines: `claims_file` sees the path and the first
     // bytes (kHeadBytes or fewer), `read_file` delivers every record of the file; a file it
@@ -70,9 +73,13 @@ struct FormatEntry {
     bool strided_rows = false;
 };
 
+// A parser constructed from the settings if it reads any (counts-json's key), else by default.
 template <class P>
-std::unique_ptr<FormatParser> make_parser() {
-    return std::make_unique<P>();
+std::unique_ptr<FormatParser> make_parser(const FormatSettings& s) {
+    if constexpr (std::is_constructible_v<P, const FormatSettings&>)
+        return std::make_unique<P>(s);
+    else
+        return (void)s, std::make_unique<P>();
 }
 
 // What a format does with a non-blank line it does not recognise: binary junk is rejected,

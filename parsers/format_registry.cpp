@@ -17,6 +17,7 @@ namespace moe {
     X(sglang_json)     \
     X(sglang_csv)      \
     X(lmdeploy_json)   \
+    X(counts_json)     \
     X(moe_trace_csv)   \
     X(imatrix_gguf)    \
     X(trtllm_stats)

@@ -10,7 +10,7 @@ namespace moe {
 LineParser::LineParser(Format format, const FormatRegistry& formats) : format_(format) {
     for (const FormatEntry& e : formats.entries())
         if (format.is_auto() || e.name == format.name()) {
-            active_.push_back({e.name, e.make(), e.strided_rows});
+            active_.push_back({e.name, e.make(format.settings()), e.strided_rows});
             if (active_.back().parser->reads_documents())
                 document_readers_.push_back(active_.back().parser.get());
         }

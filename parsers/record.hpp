@@ -67,6 +67,7 @@ enum class RejectReason : uint8_t {
     bad_timestamp,        // a timestamp that is not a number, or implausible (before 2000, ...)
     invalid_meta,         // a meta record stating 0 or > 4,096 experts, or top-k 0 or > 256
     auth_failed,          // a connection refused: no or wrong token, failed TLS handshake
+    other_model,          // a stream refused: its first record contradicts the database's E or k
     count_
 };
 
@@ -106,6 +107,8 @@ constexpr std::string_view reject_reason_name(RejectReason r) {
             return "invalid_meta";
         case RejectReason::auth_failed:
             return "auth_failed";
+        case RejectReason::other_model:
+            return "other_model";
         case RejectReason::count_:
             break;
     }

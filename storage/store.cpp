@@ -14,7 +14,19 @@
 
 namespace moe {
 
+namespace {
+// SQLite would report a directory as "disk I/O error": say what is wrong instead.
+void require_database_file(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+        throw StorageError("database " + path + " is " +
+                           (S_ISDIR(st.st_mode) ? "a directory" : "not a regular file") +
+                           "; give the path of a database file");
+}
+}  // namespace
+
 Store Store::open_for_writing(const std::string& path) {
+    require_database_file(path);
     const bool existed = ::access(path.c_str(), F_OK) == 0;
     Store s(sql::Database(path, sql::Database::Mode::read_write_create));
     if (!existed)
@@ -71,6 +83,7 @@ Store Store::open_read_only(const std::string& path) {
     if (::access(path.c_str(), F_OK) != 0)
         throw StorageError("database " + path + " does not exist (start moescoped with --db " +
                            path + ", or use `moescope analyze FILE`)");
+    require_database_file(path);
     const auto open = [&](sql::Database::Mode mode) {
         Store s(sql::Database(path, mode));
         s.check_version();

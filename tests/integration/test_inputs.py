@@ -141,9 +141,11 @@ def formats_agree():
           hits_by_layer(cli_json("analyze", doc, "--tag", "code"), "code"), "NDJSON == router document (code)")
     for f, fmt in ((nd, "ndjson"), (ev, "eval-callback")):
         check(hits_by_layer(cli_json("analyze", f, "--format", fmt)) == hits_by_layer(a), "--format %s" % fmt)
-    # Forcing the wrong format rejects or skips instead of inventing records.
-    wrong = cli_json("analyze", nd, "--format", "llama-csv")
-    check(wrong["sources"][0]["records"] == 0, "NDJSON read as llama-csv yields no records")
+    # Forcing the wrong format rejects or skips instead of inventing records: nothing
+    # recognised, exit 3 naming the file.
+    wrong = cli("analyze", nd, "--format", "llama-csv", "--json", expect_rc=3)
+    check("no record recognised" in wrong.stderr and wrong.stdout == "",
+          "NDJSON read as llama-csv yields no records: %r" % wrong.stderr)
     check(len(a["gate_pairs"]) == 1 and a["gate_pairs"][0]["count"] == 4, "NDJSON gate_input pairs")
     print("  the same routing in NDJSON, router-pipeline JSON and eval-callback text gives the same hits")
 

@@ -39,7 +39,7 @@ TEST_CASE("first-byte dispatch never hides a format's claim") {
     std::mt19937 rng(11);
     size_t claimed = 0;
     for (const FormatEntry& e : FormatRegistry::builtin().entries()) {
-        auto parser = e.make();
+        auto parser = e.make({});
         test::RecordingSink sink;
         for (const std::string& line : base)
             for (const std::string& v : {line, " " + line, "\t" + line, "\r" + line, line + "\r",

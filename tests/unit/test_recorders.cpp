@@ -261,3 +261,86 @@ TEST_CASE("lmdeploy-json: a step that is not an array is one reject (fuzz crash)
     REQUIRE(sink.rejects.size() == 2);
     CHECK(sink.rejects[0].first == RejectReason::malformed);
 }
+
+namespace {
+RecordingSink counts_json(std::initializer_list<std::string_view> lines, std::string key,
+                          std::string tokens_key = {}) {
+    static FormatSettings s;  // the Format points at it while the lines are parsed
+    s = {std::move(key), std::move(tokens_key)};
+    return parse_lines(lines, Format(parse_format("counts-json")->name(), &s));
+}
+}  // namespace
+
+TEST_CASE("counts-json: the table under --counts-key, rows by index or by layer id") {
+    auto s = counts_json({R"({"n": 7, "pop": [[1, 2], [3, 4]]})"}, "pop");
+    REQUIRE(s.counts.size() == 2);
+    CHECK(s.counts[1].layer == 1);
+    CHECK(s.counts[1].counts == row({3, 4}));
+    CHECK(s.metas.empty());
+    s = counts_json({R"({"domain": "arxiv", "counts": {"0": [5, 1], "15": [2, 2], "x": [1, 1]}})"},
+                    "counts");
+    REQUIRE(s.counts.size() == 2);
+    CHECK(s.counts[0].layer == 0);
+    CHECK(s.counts[1].layer == 15);
+    CHECK(s.counts[1].counts == row({2, 2}));
+    REQUIRE(s.rejects.size() == 1);  // "x" is no layer id: that row alone
+    CHECK(s.rejects[0].first == RejectReason::layer_out_of_range);
+    s = counts_json({R"({"other": [[1, 2]]})"}, "pop");  // another object: skipped, as text
+    CHECK(s.counts.empty());
+    CHECK(s.skips.size() == 1);
+}
+
+TEST_CASE("counts-json: a token count gives k only when every layer agrees on a whole k") {
+    // 6 tokens, top-2: 12 selections per layer (a dense all-zero layer does not count).
+    auto s = counts_json({R"({"tokens": 6, "pop": [[5, 7], [0, 0], [6, 6]]})"}, "pop", "tokens");
+    REQUIRE(s.metas.size() == 1);
+    CHECK(s.metas[0].top_k == 2);
+    CHECK(s.counts.size() == 3);
+    CHECK(s.rejects.empty());
+    // fiddler's total_input_tokens counts words: 9466 selections / 3151 is no k.
+    s = counts_json({R"({"total_input_tokens": 3151, "pop": [[4733, 4733]]})"}, "pop",
+                    "total_input_tokens");
+    CHECK(s.metas.empty());
+    CHECK(s.counts.size() == 1);  // the counts themselves are right
+    REQUIRE(s.rejects.size() == 1);
+    CHECK(s.rejects[0].first == RejectReason::invalid_meta);
+    CHECK(s.rejects[0].second.find("3.004 per token") != std::string::npos);
+    // Layers that disagree: no k either.
+    s = counts_json({R"({"tokens": 2, "pop": [[2, 2], [4, 4]]})"}, "pop", "tokens");
+    CHECK(s.metas.empty());
+    CHECK(s.rejects.size() == 1);
+}
+
+TEST_CASE("counts-json claims nothing without a key, so auto-detection is unchanged") {
+    const auto s = parse_lines({R"({"pop": [[1, 2]]})"});
+    CHECK(s.counts.empty());
+}
+
+TEST_CASE("A stream of another model is refused at its first record, once") {
+    Aggregates agg;
+    SourceStats base, other, fine;
+    ingest(agg, base, "{\"layer\": 0, \"experts\": [1, 2]}\n{\"layer\": 0, \"experts\": [3, 4]}\n");
+    REQUIRE(base.records == 2);
+    StreamIngest in(agg, other, Format::auto_detect);
+    in.refuse_other_model();
+    std::string lines;
+    for (int i = 0; i < 100; ++i)
+        lines += "{\"layer\": 0, \"experts\": [1, 2, 3, 4]}\n";
+    in.feed(lines);
+    in.finish();
+    CHECK(in.refused());
+    CHECK(other.records == 0);
+    CHECK(other.total_rejects() == 1);
+    const auto& why = other.reject_samples[static_cast<size_t>(RejectReason::other_model)];
+    REQUIRE(why.size() == 1);
+    CHECK(why[0].find("select 4 experts") != std::string::npos);
+    CHECK(why[0].find("top-k 2") != std::string::npos);
+    // After a first good record, a bad one is a record's reject, not the stream's refusal.
+    StreamIngest ok(agg, fine, Format::auto_detect);
+    ok.refuse_other_model();
+    ok.feed("{\"layer\": 0, \"experts\": [5, 6]}\n{\"layer\": 0, \"experts\": [1, 2, 3]}\n");
+    ok.finish();
+    CHECK_FALSE(ok.refused());
+    CHECK(fine.records == 1);
+    CHECK(fine.rejects[static_cast<size_t>(RejectReason::topk_changed)] == 1);
+}

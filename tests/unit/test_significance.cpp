@@ -50,6 +50,21 @@ TEST_CASE("chi2_homogeneity drops unused experts and matches chi2_contingency") 
     CHECK(std::isnan(chi2_homogeneity(a, std::vector<uint64_t>{0, 0, 0}).p_value));
 }
 
+// Issue 28: `compare` on count-only data printed top1_chi2_dof 0 beside a null statistic.
+TEST_CASE("chi2_homogeneity with an empty side has neither statistic nor degrees of freedom") {
+    const std::vector<uint64_t> a = {30, 10, 5}, none = {0, 0, 0};
+    for (const Chi2Test& t : {chi2_homogeneity(a, none), chi2_homogeneity(none, a)}) {
+        CHECK(std::isnan(t.statistic));
+        CHECK_FALSE(t.dof.has_value());
+        CHECK(std::isnan(t.p_value));
+    }
+    // One expert used on both sides: a statistic of 0 with 0 degrees of freedom, no p-value.
+    const Chi2Test one = chi2_homogeneity(std::vector<uint64_t>{4, 0}, std::vector<uint64_t>{6, 0});
+    CHECK(one.statistic == 0);
+    CHECK(one.dof == 0);
+    CHECK(std::isnan(one.p_value));
+}
+
 TEST_CASE("wilson_interval: textbook values and edges") {
     const Interval half = wilson_interval(30, 60);
     CHECK(half.low == Approx(0.3773502424155577).epsilon(1e-12));
