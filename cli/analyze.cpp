@@ -36,6 +36,19 @@ std::optional<models::MappedFile> map_plain(const std::string& path) {
         return std::nullopt;
     }
 }
+
+bool regular_file(const std::string& path) {
+    std::error_code ec;
+    return path != "-" && std::filesystem::is_regular_file(path, ec);
+}
+
+// A binary recorder file is memory-mapped by path: through a pipe it cannot be read.
+void refuse_whole_file_format(Format format, const std::string& path, std::string_view head) {
+    if (const FormatEntry* e = FormatRegistry::builtin().whole_file_format(format, path, head))
+        throw std::runtime_error(
+            "cannot read " + (path == "-" ? std::string("standard input") : path) + ": " +
+            std::string(e->name) + " files are read whole; give a regular file, not a pipe");
+}
 }  // namespace
 
 std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& given, Format format,
@@ -74,7 +87,18 @@ std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& given, F
         StreamIngest ingest(agg, s, format, max_line);
         ingest.set_observer(observer);
         if (into_database) ingest.refuse_other_model();
-        for (std::string_view chunk = reader.read(); !chunk.empty(); chunk = reader.read())
+        // Not a regular file (a pipe, a FIFO, stdin): opened once, so its format is told from
+        // the first bytes of this same stream.
+        std::string_view chunk = reader.read();
+        if (!regular_file(in.path)) {
+            std::string head(chunk);
+            while (!chunk.empty() && head.size() < FormatEntry::kHeadBytes)
+                head.append(chunk = reader.read());
+            refuse_whole_file_format(format, in.path, head);
+            ingest.feed(head);
+            chunk = chunk.empty() ? chunk : reader.read();
+        }
+        for (; !chunk.empty(); chunk = reader.read())
             ingest.feed(chunk);
         // A truncated compressed file: what was decompressed is counted, the cut line is a
         // partial_line, and the caller warns (truncated_input).

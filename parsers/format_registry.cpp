@@ -1,5 +1,7 @@
 #include "parsers/format_registry.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <fstream>
 #include <stdexcept>
@@ -79,20 +81,28 @@ std::string FormatRegistry::help() const {
     return out;
 }
 
-const FormatEntry* FormatRegistry::file_reader(Format format, const std::string& path) const {
-    if (path == "-") return nullptr;  // standard input is a stream
+const FormatEntry* FormatRegistry::whole_file_format(Format format, std::string_view path,
+                                                     std::string_view head) const {
     if (!format.is_auto()) {
         const FormatEntry* e = find(format.name());
         return e != nullptr && e->read_file != nullptr ? e : nullptr;
     }
+    for (const FormatEntry& e : entries_)
+        if (e.read_file != nullptr && e.claims_file != nullptr && e.claims_file(path, head))
+            return &e;
+    return nullptr;
+}
+
+const FormatEntry* FormatRegistry::file_reader(Format format, const std::string& path) const {
+    // Opening a pipe here would take its first bytes (or a FIFO's first writer) from the
+    // reader that follows: only a regular file can be opened twice.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return nullptr;
     std::ifstream in(path, std::ios::binary);
     char head[FormatEntry::kHeadBytes];
     in.read(head, sizeof head);
-    const std::string_view got(head, static_cast<size_t>(in.gcount()));
-    for (const FormatEntry& e : entries_)
-        if (e.read_file != nullptr && e.claims_file != nullptr && e.claims_file(path, got))
-            return &e;
-    return nullptr;
+    return whole_file_format(format, path,
+                             std::string_view(head, static_cast<size_t>(in.gcount())));
 }
 
 std::optional<Format> parse_format(std::string_view name) {

@@ -32,10 +32,14 @@ class FormatRegistry {
     std::vector<std::string> names() const;
     std::string help() const;
 
-    // The whole-file format that reads `path` (FormatEntry::read_file): under auto the first
-    // one that claims the file's first bytes, under a named format that format if it reads
-    // whole files; nullptr for a text input (or one that cannot be opened: the text reader
-    // reports that).
+    // The whole-file format that reads an input starting with `head` (FormatEntry::read_file):
+    // under auto the first one that claims those bytes, under a named format that format if
+    // it reads whole files; nullptr for a text input.
+    const FormatEntry* whole_file_format(Format format, std::string_view path,
+                                         std::string_view head) const;
+    // The same for the regular file `path`, whose first bytes it reads; nullptr for anything
+    // else (a pipe or FIFO is read once, as a stream: its caller sniffs that stream) and for a
+    // file that cannot be opened (the text reader reports that).
     const FormatEntry* file_reader(Format format, const std::string& path) const;
 
   private:
