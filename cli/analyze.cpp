@@ -5,7 +5,7 @@
 #include <stdexcept>
 
 #include "cli/input_files.hpp"
-#include "cli/input_reader.hpp"
+#include "ingest/input_reader.hpp"
 #include "ingest/parallel_ingest.hpp"
 #include "ingest/stream_ingest.hpp"
 #include "models/mapped_file.hpp"

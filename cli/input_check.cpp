@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "cli/command_runner.hpp"
-#include "cli/input_reader.hpp"
+#include "ingest/input_reader.hpp"
 #include "cli/table.hpp"
 #include "parsers/format_registry.hpp"
 #include "parsers/number_scan.hpp"

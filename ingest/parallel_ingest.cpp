@@ -12,7 +12,7 @@ namespace moe {
 
 namespace {
 
-// cli/input_reader.cpp reads plain files 4 MiB at a time; feeding each chunk cut at the
+// ingest/input_reader.cpp reads plain files 4 MiB at a time; feeding each chunk cut at the
 // same absolute offsets keeps what StreamIngest sees at the end of a feed() identical.
 constexpr size_t kReadBytes = 4u << 20;
 

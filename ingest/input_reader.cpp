@@ -1,4 +1,4 @@
-#include "cli/input_reader.hpp"
+#include "ingest/input_reader.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
