@@ -87,21 +87,6 @@ int FileFollower::open_regular(const std::string& path, struct stat& st) {
     return -1;
 }
 
-// The file of the last run, renamed in the same directory (f.log.1, f.log-20260101, ...)
-// while moescoped was stopped: "" if there is none.
-std::string FileFollower::find_rotated(const std::string& file_id) const {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    size_t seen = 0;
-    for (const auto& e : fs::directory_iterator(fs::path(path_).parent_path(), ec)) {
-        if (++seen > kMaxSiblings) break;  // a huge directory: give up, read the new file
-        struct stat st {};
-        if (::stat(e.path().c_str(), &st) == 0 && S_ISREG(st.st_mode) && file_id_of(st) == file_id)
-            return e.path().string();
-    }
-    return "";
-}
-
 std::string FileFollower::pread_window(int fd, uint64_t end, size_t max) {
     const uint64_t begin = end - std::min<uint64_t>(end, max);
     std::string out(end - begin, '\0');
@@ -117,95 +102,279 @@ std::string FileFollower::pread_window(int fd, uint64_t end, size_t max) {
     return out;
 }
 
-bool FileFollower::try_open(bool resume) {
-    struct stat st {};
-    int fd = open_regular(path_, st);
-    const FollowCheckpoint saved = decode_follow_checkpoint(stats_.stream_state);
-    if (resume && !searched_rotated_ && !stats_.file_id.empty() &&
-        (fd < 0 || file_id_of(st) != stats_.file_id)) {
-        searched_rotated_ = true;  // once: not a directory scan per poll while waiting
-        // Rotated while we were down (a new file at the path, or none yet): finish the old
-        // file first; poll() then drains it and switches as for a rotation seen live.
-        const std::string old = find_rotated(stats_.file_id);
-        struct stat ost {};
-        const int ofd = old.empty() ? -1 : open_regular(old, ost);
-        if (ofd >= 0 && file_id_of(ost) == stats_.file_id) {
-            spdlog::info("{}: rotated while moescoped was stopped; finishing {} first", path_, old);
-            if (fd >= 0) ::close(fd);
-            fd = ofd;
-            st = ost;
-        } else if (ofd >= 0) {
-            ::close(ofd);
+void FileFollower::remember(std::string_view got) {
+    if (head_.size() < kFingerprintBytes)
+        head_.append(got.substr(0, kFingerprintBytes - head_.size()));
+    if (got.size() >= kFingerprintBytes) {
+        tail_.assign(got.substr(got.size() - kFingerprintBytes));
+        return;
+    }
+    tail_.append(got);
+    if (tail_.size() > kFingerprintBytes) tail_.erase(0, tail_.size() - kFingerprintBytes);
+}
+
+bool FileFollower::open_next() {
+    if (resume_pending_) return open_resumed();
+    if (scan_) {
+        struct stat st {};
+        const bool path_there = ::stat(path_.c_str(), &st) == 0;
+        // While the path is missing, once: not a directory scan per poll.
+        if (path_there || !scan_->scanned) {
+            scan_->scanned = true;
+            if (auto g = next_generation()) {
+                spdlog::info("{}: reading {} ({} bytes), written after the file read before", path_,
+                             g->path, g->st.st_size);
+                return open_generation(*g, 0, Continue::new_stream);
+            }
         }
     }
-    if (fd < 0) return false;
-    fd_ = fd;
-    dev_ = st.st_dev;
-    ino_ = st.st_ino;
-    const std::string id = file_id_of(st);
-    const auto size = static_cast<uint64_t>(st.st_size);
-    bool resumed = resume && stats_.file_id == id && stats_.offset <= size;
-    if (resumed && saved.fingerprint &&
-        fingerprint_of(pread_window(fd_, stats_.offset, saved.fingerprint->length)) !=
-            *saved.fingerprint) {
+    return open_path();
+}
+
+std::optional<Generation> FileFollower::next_generation() const {
+    struct stat path_st {};
+    const bool path_there = ::stat(path_.c_str(), &path_st) == 0;
+    std::optional<Generation> best;
+    for (Generation& g : rotated_siblings(path_, kMaxSiblings)) {
+        const auto seen = [&](const std::pair<dev_t, ino_t>& v) {
+            return v.first == g.st.st_dev && v.second == g.st.st_ino;
+        };
+        if (g.mtime_ns() < scan_->after_ns || (path_there && g.same_file(path_st)) ||
+            std::any_of(scan_->visited.begin(), scan_->visited.end(), seen))
+            continue;
+        if (std::any_of(finished_.begin(), finished_.end(),
+                        [&](const GenerationMark& m) { return copy_of(g, m); }))
+            continue;
+        if (!best || g.mtime_ns() < best->mtime_ns() ||
+            (g.mtime_ns() == best->mtime_ns() && g.path < best->path))
+            best = std::move(g);
+    }
+    return best;
+}
+
+// The first open: the committed file, at the path or wherever rotation put it while
+// moescoped was stopped (renamed, copied, compressed); the generations written after it are
+// then read in order (open_next) before the file now at the path.
+bool FileFollower::open_resumed() {
+    if (stats_.file_id.empty()) {  // nothing committed: the path from its start
+        resume_pending_ = false;
+        return open_path();
+    }
+    struct stat pst {};
+    const int fd = open_regular(path_, pst);
+    const FollowCheckpoint saved = decode_follow_checkpoint(stats_.stream_state);
+    std::optional<GenerationMark> at = saved.at;
+    if (at) at->end = stats_.offset;
+    finished_ = saved.finished;
+    const bool same_inode = fd >= 0 && file_id_of(pst) == stats_.file_id;
+    const auto unchanged = [&](int f) {
+        return !at || fingerprint_of(pread_window(f, stats_.offset, at->before_end.length)) ==
+                          at->before_end;
+    };
+    if (same_inode && stats_.offset <= static_cast<uint64_t>(pst.st_size) && unchanged(fd)) {
+        resume_pending_ = false;
+        spdlog::info("{}: resuming at byte {} of {}", path_, stats_.offset, pst.st_size);
+        at_path_ = true;
+        current_ = {path_, pst, false};
+        begin(fd, pst, stats_.offset, Continue::restore);
+        return true;
+    }
+    if (fd >= 0) ::close(fd);
+    // Once only, even while nothing is found: not a directory scan per poll.
+    resume_pending_ = false;
+    std::vector<Generation> candidates = rotated_siblings(path_, kMaxSiblings);
+    if (fd >= 0) candidates.push_back(describe_generation(path_, pst));
+    const Generation* found = nullptr;
+    for (const Generation& g : candidates)  // the same file, renamed
+        if (!g.compressed && file_id_of(g.st) == stats_.file_id &&
+            static_cast<uint64_t>(g.st.st_size) >= stats_.offset &&
+            (!at ||
+             fingerprint_of(content_window(g, stats_.offset, at->before_end.length).value_or("")) ==
+                 at->before_end))
+            found = &g;
+    for (const Generation& g : candidates)  // a copy (copytruncate, compressed)
+        if (!found && at && holds(g, *at)) found = &g;
+    // The generations written after the committed one are read next; a compressed copy of
+    // it has a later mtime than its content, the checkpoint has the content's.
+    if (saved.mtime_ns > 0) scan_ = Scan{saved.mtime_ns, {}, false};
+    if (found) {
+        if (found->path == path_) {
+            spdlog::info("{}: replaced by a copy of itself; resuming at byte {}", path_,
+                         stats_.offset);
+            return open_generation(*found, stats_.offset, Continue::restore);
+        }
+        spdlog::info("{}: rotated while moescoped was stopped; finishing {} first (from byte {})",
+                     path_, found->path, stats_.offset);
+        return open_generation(*found, stats_.offset, Continue::restore);
+    }
+    const uint64_t lost = stats_.file_size > stats_.offset ? stats_.file_size - stats_.offset : 0;
+    if (same_inode)
         spdlog::warn(
             "{}: rewritten while moescoped was stopped (the bytes before offset {} "
-            "changed); reading from the start",
-            path_, stats_.offset);
-        resumed = false;
-    }
-    if (resumed) {
-        read_pos_ = stats_.offset;
-        spdlog::info("{}: resuming at byte {} of {}", path_, read_pos_, size);
-    } else {
-        if (resume && !stats_.file_id.empty() && stats_.file_id != id)
-            spdlog::warn("{}: not the file of the last run (or shorter); reading from the start",
-                         path_);
-        if (!resume || !stats_.file_id.empty()) ++stats_.restarts;
-        read_pos_ = 0;
-        spdlog::info("{}: following from the start ({} bytes)", path_, size);
-    }
-    resume_pending_ = false;
-    stats_.file_id = id;
-    stats_.file_size = size;
-    stats_.offset = read_pos_;
-    stats_.dirty = true;
-    tail_ = pread_window(fd_, read_pos_, kFingerprintBytes);
-    seen_ = st;
-    ingest_.reset(read_pos_);
-    if (resumed) ingest_.restore(saved.ingest_state);  // pending gate vectors etc.
+            "changed); reading from the start{}",
+            path_, stats_.offset,
+            lost ? fmt::format("; {} bytes past that offset were lost unread", lost) : "");
+    else if (lost)
+        spdlog::warn(
+            "{}: the file of the last run ({} bytes of {} read) is not in its directory under "
+            "any name, plain or compressed: {} bytes were lost unread",
+            path_, stats_.offset, stats_.file_size, lost);
+    else
+        spdlog::info("{}: the file of the last run is gone; it had been read to its end", path_);
+    return open_next();
+}
+
+bool FileFollower::open_path() {
+    struct stat st {};
+    const int fd = open_regular(path_, st);
+    if (fd < 0) return false;
+    scan_.reset();
+    at_path_ = true;
+    current_ = {path_, st, false};
+    begin(fd, st, 0, Continue::new_stream);
     return true;
+}
+
+bool FileFollower::open_generation(const Generation& g, uint64_t offset, Continue how) {
+    at_path_ = g.path == path_;
+    if (at_path_) scan_.reset();  // the chain ends at the path's file
+    current_ = g;
+    if (!g.compressed) {
+        struct stat st {};
+        const int fd = open_regular(g.path, st);
+        if (fd < 0) return false;
+        if (!g.same_file(st)) {  // renamed again meanwhile: look again
+            ::close(fd);
+            return false;
+        }
+        begin(fd, st, offset, how);
+        return true;
+    }
+    try {
+        unpacked_ = std::make_unique<InputReader>(g.path);
+    } catch (const std::runtime_error& e) {
+        spdlog::warn("{}: {}", path_, e.what());
+        return false;
+    }
+    skip_ = offset;
+    begin(-1, g.st, offset, how);
+    return true;
+}
+
+// The position, fingerprints and ingest state for a generation now open at `offset`.
+void FileFollower::begin(int fd, const struct stat& st, uint64_t offset, Continue how) {
+    fd_ = fd;
+    const auto size = static_cast<uint64_t>(st.st_size);
+    if (how == Continue::new_stream) {
+        if (!stats_.file_id.empty()) ++stats_.restarts;
+        spdlog::info("{}: following {}from the start ({} bytes)", path_,
+                     at_path_ ? "" : current_.path + " ", size);
+    }
+    read_pos_ = offset;
+    stats_.file_id = file_id_of(st);
+    stats_.file_size = current_.compressed ? offset : size;
+    stats_.offset = how == Continue::same_stream ? ingest_.consumed() : read_pos_;
+    stats_.dirty = true;
+    seen_ = st;
+    draining_ = false;
+    replay_waits_until_.reset();  // a position in the file before
+    if (how == Continue::same_stream) return;  // a copy of what was read: all of it goes on
+    const auto window = [&](uint64_t end) {
+        return fd >= 0 ? pread_window(fd, end, kFingerprintBytes)
+                       : content_window(current_, end, kFingerprintBytes).value_or("");
+    };
+    head_ = offset > 0 ? window(std::min<uint64_t>(offset, kFingerprintBytes)) : "";
+    tail_ = offset > 0 ? window(offset) : "";
+    ingest_.reset(read_pos_);
+    if (how == Continue::restore)  // pending gate vectors etc.
+        ingest_.restore(decode_follow_checkpoint(stats_.stream_state).ingest_state);
+}
+
+GenerationMark FileFollower::mark_at(uint64_t end) {
+    const size_t head = static_cast<size_t>(std::min<uint64_t>(end, kFingerprintBytes));
+    GenerationMark m{fingerprint_of(std::string_view(head_).substr(0, head)), end, {}};
+    // From the bytes in memory when they cover it (the usual case: the file ends with a
+    // complete line), else read.
+    const size_t want = head;
+    const uint64_t tail_start = read_pos_ - tail_.size();
+    if (end - want >= tail_start && end <= read_pos_)
+        m.before_end =
+            fingerprint_of(std::string_view(tail_).substr(end - want - tail_start, want));
+    else if (fd_ >= 0)
+        m.before_end = fingerprint_of(pread_window(fd_, end, kFingerprintBytes));
+    else if (unpacked_)
+        m.before_end =
+            fingerprint_of(content_window(current_, end, kFingerprintBytes).value_or(""));
+    else
+        m.before_end = mark_.before_end;
+    return m;
 }
 
 void FileFollower::checkpoint() {
     ingest_.settle_pending();
     if (!stats_.dirty) return;
-    // The fingerprint of what lies before the committed offset: from the bytes in memory
-    // when they cover it (the usual case: the file ends with a complete line), else read.
-    const uint64_t consumed = ingest_.consumed();
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(consumed, kFingerprintBytes));
-    const uint64_t tail_start = read_pos_ - tail_.size();
-    if (consumed - want >= tail_start && consumed <= read_pos_)
-        fingerprint_ =
-            fingerprint_of(std::string_view(tail_).substr(consumed - want - tail_start, want));
-    else if (fd_ >= 0)
-        fingerprint_ = fingerprint_of(pread_window(fd_, consumed, kFingerprintBytes));
-    stats_.stream_state = encode_follow_checkpoint(fingerprint_, ingest_.checkpoint());
+    if (fd_ >= 0 || unpacked_) mark_ = mark_at(ingest_.consumed());
+    stats_.stream_state =
+        encode_follow_checkpoint({mark_, mtime_ns(seen_), finished_, ingest_.checkpoint()});
 }
 
 void FileFollower::close_current(bool count_partial) {
     replay_.reset();
     if (count_partial) ingest_.finish();
-    ::close(fd_);
+    if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
+    unpacked_.reset();
+    draining_ = false;
+}
+
+// Read to its end: its mark keeps a copy of it (compressed, copied) from being read again,
+// and the generations written after it are read next (open_next), then the path's file.
+void FileFollower::leave_generation() {
+    const GenerationMark done = mark_at(read_pos_);
+    mark_ = mark_at(ingest_.consumed());  // what the next checkpoint commits, fd_ closed
+    if (fd_ >= 0) ::fstat(fd_, &seen_);
+    if (done.end > 0) {
+        finished_.push_back(done);
+        if (finished_.size() > kFinishedMarksKept) finished_.erase(finished_.begin());
+    }
+    if (!scan_) scan_ = Scan{mtime_ns(seen_), {}, false};
+    scan_->visited.emplace_back(seen_.st_dev, seen_.st_ino);
+    scan_->scanned = false;
+    close_current(true);
+    stats_.dirty = true;
+}
+
+// Truncated or rewritten: if a copy of what was read lies beside it (logrotate's
+// copytruncate), the rest of the old content is read from the copy first.
+bool FileFollower::switch_to_copy(const char* why) {
+    if (!at_path_ || read_pos_ == 0) return false;
+    const GenerationMark m = mark_at(read_pos_);
+    for (const Generation& g : rotated_siblings(path_, kMaxSiblings)) {
+        if (g.same_file(seen_) || !holds(g, m)) continue;
+        spdlog::info("{}: {}; reading the rest of the old content from its copy {}", path_, why,
+                     g.path);
+        const uint64_t at = read_pos_;
+        close_current(false);  // the stream goes on in the copy
+        if (!open_generation(g, at, Continue::same_stream)) return false;
+        return true;
+    }
+    return false;
 }
 
 void FileFollower::restart_from_zero(const char* why) {
-    spdlog::info("{}: {}; reading from the start", path_, why);
+    const uint64_t unread = seen_.st_size > 0 && static_cast<uint64_t>(seen_.st_size) > read_pos_
+                                ? static_cast<uint64_t>(seen_.st_size) - read_pos_
+                                : 0;
+    if (unread)
+        spdlog::warn("{}: {}; reading from the start ({} bytes past the read offset were lost)",
+                     path_, why, unread);
+    else
+        spdlog::info("{}: {}; reading from the start", path_, why);
     replay_.reset();   // its chunks were read from the old bytes
     ingest_.finish();  // a line cut by the truncation is a partial_line reject
     ++stats_.restarts;
     read_pos_ = 0;
+    head_.clear();
     tail_.clear();
     ingest_.reset(0);
     stats_.offset = 0;
@@ -221,8 +390,10 @@ bool FileFollower::rewritten_behind_us(const struct stat& st) {
                          st.st_mtim.tv_nsec != seen_.st_mtim.tv_nsec ||
                          st.st_ctim.tv_sec != seen_.st_ctim.tv_sec ||
                          st.st_ctim.tv_nsec != seen_.st_ctim.tv_nsec;
-    seen_ = st;
-    return changed && !tail_.empty() && pread_window(fd_, read_pos_, tail_.size()) != tail_;
+    if (!changed) return false;
+    const bool rewritten = !tail_.empty() && pread_window(fd_, read_pos_, tail_.size()) != tail_;
+    if (!rewritten) seen_ = st;  // else seen_ keeps the old size: what was lost
+    return rewritten;
 }
 
 void FileFollower::start_replay(uint64_t size) {
@@ -251,6 +422,9 @@ bool FileFollower::finish_replay() {
     if (appended > 0) {
         read_pos_ = ingest_.consumed();
         tail_ = pread_window(fd_, read_pos_, kFingerprintBytes);
+        if (head_.size() < kFingerprintBytes)
+            head_ = pread_window(fd_, std::min<uint64_t>(read_pos_, kFingerprintBytes),
+                                 kFingerprintBytes);
         stats_.offset = read_pos_;
         stats_.dirty = true;
     } else {
@@ -279,24 +453,59 @@ bool FileFollower::read_available() {
         const std::string_view got(buf_.data(), static_cast<size_t>(n));
         ingest_.feed(got);
         read_pos_ += static_cast<uint64_t>(n);
-        remember_tail(got);
+        remember(got);
         budget -= static_cast<size_t>(n);
     }
     stats_.offset = ingest_.consumed();
     return budget == 0;
 }
 
+// A compressed generation (found beside the path at start or after a rotation): read to its
+// end in budgeted slices, then the next one.
+bool FileFollower::read_compressed() {
+    size_t budget = opts_.read_budget;
+    ingest_.set_arrival_time(wall_clock_seconds());
+    try {
+        while (budget > 0) {
+            std::string_view got = unpacked_->read();
+            if (got.empty()) break;
+            const auto skipped = static_cast<size_t>(std::min<uint64_t>(skip_, got.size()));
+            skip_ -= skipped;
+            got.remove_prefix(skipped);
+            ingest_.feed(got);
+            read_pos_ += got.size();
+            remember(got);
+            budget -= std::min(budget, got.size());
+        }
+    } catch (const std::runtime_error& e) {
+        spdlog::warn("{}: {}; the rest of it is not read", path_, e.what());
+        budget = 1;
+    }
+    stats_.offset = ingest_.consumed();
+    stats_.file_size = read_pos_;
+    if (budget == 0) return true;
+    if (unpacked_->truncated())
+        spdlog::warn("{}: {} ends inside its compressed data; the rest of it is not read", path_,
+                     current_.path);
+    leave_generation();
+    return open_next();
+}
+
 bool FileFollower::poll() {
-    if (fd_ < 0 && !try_open(resume_pending_)) return false;
+    if (fd_ < 0 && !unpacked_ && !open_next()) return false;
+    if (unpacked_) return read_compressed();
 
     struct stat st {};
     ::fstat(fd_, &st);
-    const auto size = static_cast<uint64_t>(st.st_size);
-    if (size < read_pos_) {
-        restart_from_zero("truncated");
+    if (static_cast<uint64_t>(st.st_size) < read_pos_) {
+        if (!switch_to_copy("truncated")) restart_from_zero("truncated");
     } else if (rewritten_behind_us(st)) {
-        restart_from_zero("rewritten");
+        if (!switch_to_copy("rewritten")) restart_from_zero("rewritten");
     }
+    if (unpacked_) return read_compressed();  // the copy is compressed
+    ::fstat(fd_, &st);
+    seen_ = st;
+    const auto size = static_cast<uint64_t>(st.st_size);
     if (replay_ && read_pos_ == replay_->head_end() && !finish_replay()) return false;
     if (!replay_) start_replay(size);
     if (!replay_ && replaying_ && size - read_pos_ < opts_.replay.min_backlog) {
@@ -314,35 +523,41 @@ bool FileFollower::poll() {
         return read_pos_ < replay_->head_end();
     }
 
-    // Rotation: the path now names another file, or nothing. Writers often keep appending
-    // to the renamed file for a moment, so the old file is read until it has been quiet for
-    // opts_.rotate_quiet_ms (at most opts_.rotate_max_ms); then its unterminated last line,
-    // if any, is a partial_line reject and the new file is read from its start.
+    // Rotation: the path now names another file, or nothing (or this is a generation found
+    // beside it). Writers often keep appending to the renamed file for a moment, so the old
+    // file is read until it has been quiet for opts_.rotate_quiet_ms (at most
+    // opts_.rotate_max_ms); then its unterminated last line, if any, is a partial_line reject
+    // and the next generation is read from its start.
     struct stat now {};
     const bool exists = ::stat(path_.c_str(), &now) == 0;
-    if (exists && now.st_ino == ino_ && now.st_dev == dev_) {
+    ::fstat(fd_, &st);
+    stats_.file_size = static_cast<uint64_t>(st.st_size);
+    if (at_path_ && exists && current_.same_file(now)) {
         draining_ = false;
-        ::fstat(fd_, &st);
-        stats_.file_size = static_cast<uint64_t>(st.st_size);
         return false;
     }
     const auto t = std::chrono::steady_clock::now();
     if (!draining_) {
         draining_ = true;
         drain_started_ = drain_quiet_since_ = t;
-        spdlog::info("{}: {}; reading the old file until it is quiet", path_,
-                     exists ? "rotated" : "deleted");
-        return false;
+        if (at_path_)
+            spdlog::info("{}: {}; reading the old file until it is quiet", path_,
+                         exists ? "rotated" : "deleted");
     }
+    // A generation found beside the path is quiet when its last write is that old.
+    const bool quiet =
+        at_path_ ? (read_pos_ == before &&
+                    t - drain_quiet_since_ >= std::chrono::milliseconds(opts_.rotate_quiet_ms))
+                 : static_cast<int64_t>(wall_clock_seconds() * 1e9) - mtime_ns(st) >=
+                       int64_t{opts_.rotate_quiet_ms} * 1000000;
     if (read_pos_ != before) drain_quiet_since_ = t;
-    if (t - drain_quiet_since_ < std::chrono::milliseconds(opts_.rotate_quiet_ms) &&
-        t - drain_started_ < std::chrono::milliseconds(opts_.rotate_max_ms))
-        return false;
-    draining_ = false;
-    close_current(true);
-    spdlog::info("{}: {}", path_,
-                 exists ? "switching to the new file" : "waiting for the file to reappear");
-    if (exists && try_open(false)) return read_available();
+    if (!quiet && t - drain_started_ < std::chrono::milliseconds(opts_.rotate_max_ms)) return false;
+    const bool was_path = at_path_;
+    leave_generation();
+    if (was_path)
+        spdlog::info("{}: {}", path_,
+                     exists ? "switching to the next file" : "waiting for the file to reappear");
+    if (open_next()) return unpacked_ ? read_compressed() : read_available();
     return false;
 }
 
@@ -350,7 +565,7 @@ void FileFollower::reopen() {
     if (fd_ < 0) return;
     spdlog::info("{}: reopening (SIGHUP)", path_);
     struct stat now {};
-    if (::stat(path_.c_str(), &now) == 0 && now.st_ino == ino_ && now.st_dev == dev_) return;
+    if (at_path_ && ::stat(path_.c_str(), &now) == 0 && current_.same_file(now)) return;
     poll();
 }
 

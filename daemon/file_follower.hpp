@@ -1,11 +1,13 @@
 // Follows one log file like `tail -F`: reads appended complete lines, survives truncation
-// (llama-server restarts rewrite the file) and rotation (rename + new file), waits for a
-// file that does not exist yet, and resumes at the committed offset after a restart.
+// (llama-server restarts rewrite the file) and rotation (rename, copytruncate, compression:
+// every generation written is read, in order), waits for a file that does not exist yet, and
+// resumes at the committed offset after a restart, wherever rotation moved that file.
 #pragma once
 
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,7 +17,9 @@
 
 #include "daemon/backlog_replay.hpp"
 #include "daemon/follow_checkpoint.hpp"
+#include "daemon/rotated_generations.hpp"
 #include "daemon/source.hpp"
+#include "ingest/input_reader.hpp"
 #include "ingest/stream_ingest.hpp"
 
 namespace moe {
@@ -61,24 +65,32 @@ class FileFollower : public Source {
 
   private:
     void schedule(int delay_ms);
-    bool try_open(bool resume);
+    // Opens what is to be read next: at start the committed generation wherever rotation
+    // put it, after a generation the next one written (rotated_generations.hpp), else the path.
+    bool open_next();
+    bool open_resumed();
+    bool open_path();
+    // Starts reading `g` (plain or compressed) at `offset`; `how` says what the stream does.
+    enum class Continue { new_stream, restore, same_stream };
+    bool open_generation(const Generation& g, uint64_t offset, Continue how);
+    void begin(int fd, const struct stat& st, uint64_t offset, Continue how);
+    // The generation is read: its mark is kept, the next one is looked for.
+    void leave_generation();
+    // The oldest generation beside the path written after the one left (`scan_`), that is
+    // neither the path's file nor a copy of a generation read.
+    std::optional<Generation> next_generation() const;
+    bool switch_to_copy(const char* why);
     void close_current(bool count_partial);
     // Reads up to the budget from the current file; true if the budget ran out.
     bool read_available();
+    bool read_compressed();
     bool rewritten_behind_us(const struct stat& st);
     int open_regular(const std::string& path, struct stat& st);
-    std::string find_rotated(const std::string& file_id) const;
+    GenerationMark mark_at(uint64_t end);
     static std::string pread_window(int fd, uint64_t end, size_t max);
-    void remember_tail(std::string_view got) {
-        if (got.size() >= kFingerprintBytes) {
-            tail_.assign(got.substr(got.size() - kFingerprintBytes));
-            return;
-        }
-        tail_.append(got);
-        if (tail_.size() > kFingerprintBytes) tail_.erase(0, tail_.size() - kFingerprintBytes);
-    }
+    void remember(std::string_view got);
 
-    static constexpr size_t kMaxSiblings = 10000;  // directory entries searched at start
+    static constexpr size_t kMaxSiblings = 10000;  // directory entries searched
     void restart_from_zero(const char* why);
     // Starts a replay round when the unread bytes are many; ends one whose chunks are read.
     void start_replay(uint64_t size);
@@ -90,19 +102,32 @@ class FileFollower : public Source {
     FollowOptions opts_;
     StreamIngest ingest_;
     int fd_ = -1;
-    dev_t dev_ = 0;
-    ino_t ino_ = 0;
-    uint64_t read_pos_ = 0;          // next byte to read from fd_
-    bool resume_pending_ = true;     // first open: try the committed offset
-    bool searched_rotated_ = false;  // looked for the committed file under another name
-    std::string waiting_for_;        // why the path cannot be opened, as last logged
-    bool draining_ = false;          // the path moved away; still reading the old file
+    std::unique_ptr<InputReader> unpacked_;  // a compressed generation being read
+    Generation current_;                     // what fd_ or unpacked_ reads
+    bool at_path_ = true;                    // current_ was the followed path's file when opened
+    uint64_t read_pos_ = 0;                  // next byte to read (decompressed, for unpacked_)
+    uint64_t skip_ = 0;                      // decompressed bytes still to skip to read_pos_
+    bool resume_pending_ = true;             // first open: find the committed generation
+    std::string waiting_for_;                // why the path cannot be opened, as last logged
+    bool draining_ = false;                  // read until quiet, then the next generation
     std::chrono::steady_clock::time_point drain_started_, drain_quiet_since_;
+    // From leaving a generation until the path's file is open again: where the next
+    // generation is looked for.
+    struct Scan {
+        // Generations last written before this are older than the chain's first one (its
+        // mtime; at start, the committed file's, which a compressed copy does not keep).
+        int64_t after_ns = 0;
+        std::vector<std::pair<dev_t, ino_t>> visited;  // read in this chain (empty ones too)
+        bool scanned = false;                          // looked once while the path is missing
+    };
+    std::optional<Scan> scan_;
+    std::vector<GenerationMark> finished_;  // generations read to their end, oldest first
 
     std::vector<char> buf_;
-    std::string tail_;         // the last bytes read, up to kFingerprintBytes, ending at read_pos_
-    struct stat seen_ {};      // fd_'s size and times at the last poll
-    Fingerprint fingerprint_;  // of the bytes before the last checkpointed offset
+    std::string head_;     // the current generation's first bytes, up to kFingerprintBytes
+    std::string tail_;     // the last bytes read, up to kFingerprintBytes, ending at read_pos_
+    struct stat seen_ {};  // the current file's size and times at the last poll
+    GenerationMark mark_;  // of the last checkpointed offset
     Aggregates& agg_;
     bool can_replay_;  // the analytics allow it (ingest/parallel_ingest.hpp)
     // While the stream's strided-view verdict is undecided, replay waits until here: the
