@@ -36,6 +36,7 @@ Daemon::Daemon(DaemonConfig cfg)
       store_(Store::open_for_writing(cfg_.db_path)),
       lock_fd_(lock_database(cfg_.db_path)),
       agg_(cfg_.analytics),
+      acked_(agg_, cfg_.reset ? std::vector<StreamPosition>{} : store_.load_streams()),
       reject_log_(std::chrono::seconds(cfg_.reject_summary_s)),
       drift_(cfg_.drift),
       shutdown_timer_(io_) {
@@ -149,7 +150,7 @@ void Daemon::add_listener(const ListenSpec& spec) {
             s.kind = "unix";
             auto l = std::make_unique<UnixListener>(
                 io_, boost::asio::local::stream_protocol::endpoint(spec.path), std::move(s), agg_,
-                cfg_.stream);
+                cfg_.stream, &acked_);
             file->restrict_mode();
             spdlog::info("listening on {} (mode 0660{})", spec.name(),
                          cfg_.stream.security.tokens ? "; token required" : "");
@@ -160,7 +161,7 @@ void Daemon::add_listener(const ListenSpec& spec) {
         const ip::address addr = ip::make_address(spec.host);
         s.kind = "tcp";
         auto l = std::make_unique<TcpListener>(io_, ip::tcp::endpoint(addr, spec.port),
-                                               std::move(s), agg_, cfg_.stream);
+                                               std::move(s), agg_, cfg_.stream, &acked_);
         // With port 0 the kernel picks one: name the source by the real port.
         ListenSpec bound = spec;
         bound.port = l->local_endpoint().port();
@@ -194,14 +195,17 @@ std::string Daemon::try_flush() {
     if (std::string why = database_replaced(); !why.empty()) return why;
     for (auto& s : sources_)
         s->checkpoint();
+    const std::vector<StreamPosition> positions = acked_.take_positions();
     try {
         const auto stats = all_stats();
         live_caches_.advance(agg_);  // the writer thread is idle here
-        store_.save(agg_, stats);
+        store_.save(agg_, stats, false, positions);
         for (SourceStats* s : stats)
             note_committed(s->name, s->records);
+        acked_.committed(positions);
         return "";
     } catch (const std::exception& e) {
+        acked_.failed(positions);
         return e.what();
     }
 }
@@ -274,26 +278,28 @@ void Daemon::flush_in_background() {
         sources->push_back(*s);
         s->dirty = false;
     }
+    auto positions = std::make_shared<std::vector<StreamPosition>>(acked_.take_positions());
     write_in_flight_ = true;
     write_guard_.emplace(io_.get_executor());
-    boost::asio::post(writer_, [this, changes, sources] {
+    boost::asio::post(writer_, [this, changes, sources, positions] {
         std::string error = database_replaced();  // checked again right before writing
         if (error.empty()) try {
                 std::vector<SourceStats*> ptrs;
                 for (auto& s : *sources)
                     ptrs.push_back(&s);
                 live_caches_.advance(*changes);  // only this thread touches live_caches_
-                store_.save(*changes, ptrs);
+                store_.save(*changes, ptrs, false, *positions);
             } catch (const std::exception& e) {
                 error = e.what();
             }
-        boost::asio::post(
-            io_, [this, changes, sources, error] { write_done(*changes, *sources, error); });
+        boost::asio::post(io_, [this, changes, sources, positions, error] {
+            write_done(*changes, *sources, *positions, error);
+        });
     });
 }
 
 void Daemon::write_done(const Aggregates& changes, const std::vector<SourceStats>& sources,
-                        const std::string& error) {
+                        const std::vector<StreamPosition>& positions, const std::string& error) {
     write_in_flight_ = false;
     write_guard_.reset();
     // The caches ran whether or not the save worked: their counters are the gauges' now.
@@ -301,7 +307,9 @@ void Daemon::write_done(const Aggregates& changes, const std::vector<SourceStats
     if (error.empty()) {
         for (const auto& w : sources)
             note_committed(w.name, w.records);
+        acked_.committed(positions);  // acknowledges, and ends a pause
     } else {
+        acked_.failed(positions);  // acknowledged streams wait for a commit
         if (!stopping_)
             spdlog::error("flush to {} failed: {} (will retry; nothing committed is lost)",
                           cfg_.db_path, error);

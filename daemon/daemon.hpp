@@ -18,6 +18,7 @@
 
 #include "analytics/aggregates.hpp"
 #include "analytics/live_caches.hpp"
+#include "daemon/acked_streams.hpp"
 #include "daemon/drift_monitor.hpp"
 #include "daemon/file_follower.hpp"
 #include "daemon/listen_spec.hpp"
@@ -76,7 +77,7 @@ class Daemon {
     void schedule_flush();
     void flush_in_background();
     void write_done(const Aggregates& changes, const std::vector<SourceStats>& sources,
-                    const std::string& error);
+                    const std::vector<StreamPosition>& positions, const std::string& error);
     void finish_shutdown();
     // Saves everything dirty on the loop thread; "" or the error.
     std::string try_flush();
@@ -98,6 +99,7 @@ class Daemon {
     Store store_;
     UniqueFd lock_fd_;
     Aggregates agg_;
+    AckedStreams acked_;  // before the listeners, which attach their connections to it
     std::vector<SourceStats> stored_sources_;  // from earlier runs, not (yet) configured
     std::vector<std::unique_ptr<UnixSocketFile>> socket_files_;  // outlive their listeners
     std::vector<std::unique_ptr<Source>> sources_;

@@ -3,10 +3,13 @@
 // connection (read buffer + --max-line-bytes) and by a cap on connections; idle connections
 // are closed. A connection that closes mid-line loses only that line (a partial_line reject).
 // TCP connections speak TLS when configured; the first line passes an AuthGate (a token
-// when required) before anything is counted (docs/ARCHITECTURE.md "Remote access").
+// when required) before anything is counted (docs/ARCHITECTURE.md "Remote access"). A first
+// line (after it) that is a hello makes the connection an acknowledged stream
+// (daemon/acked_streams.hpp): its lines go to that stream, and acknowledgements come back.
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <set>
@@ -19,7 +22,9 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 
+#include "daemon/acked_streams.hpp"
 #include "daemon/auth_gate.hpp"
 #include "daemon/source.hpp"
 #include "daemon/tls_context.hpp"
@@ -44,9 +49,10 @@ class Listener : public Source {
   public:
     using Endpoint = typename Protocol::endpoint;
 
+    // `acks`: where hello lines attach acknowledged streams (nullptr: every stream is plain).
     Listener(boost::asio::io_context& io, const Endpoint& ep, SourceStats restored, Aggregates& agg,
-             StreamOptions opts)
-        : io_(io), acceptor_(io), stats_(std::move(restored)), agg_(agg), opts_(opts) {
+             StreamOptions opts, AckedStreams* acks = nullptr)
+        : io_(io), acceptor_(io), stats_(std::move(restored)), agg_(agg), opts_(opts), acks_(acks) {
         acceptor_.open(ep.protocol());
         if constexpr (std::is_same_v<Protocol, boost::asio::ip::tcp>)
             acceptor_.set_option(boost::asio::socket_base::reuse_address(true));
@@ -67,7 +73,7 @@ class Listener : public Source {
     Endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
 
   private:
-    class Connection : public std::enable_shared_from_this<Connection> {
+    class Connection : public std::enable_shared_from_this<Connection>, private AckLink {
       public:
         Connection(Listener& owner, typename Protocol::socket sock)
             : owner_(&owner),
@@ -75,6 +81,7 @@ class Listener : public Source {
               idle_(owner.io_),
               ingest_(owner.agg_, owner.stats_, owner.opts_.format, owner.opts_.max_line),
               gate_(owner.opts_.security.tokens.get()),
+              mode_(owner.acks_ ? Mode::first_line : Mode::plain),
               buf_(owner.opts_.read_chunk) {
             if constexpr (std::is_same_v<Protocol, boost::asio::ip::tcp>)
                 if (owner.opts_.security.tls) tls_.emplace(socket_, *owner.opts_.security.tls);
@@ -104,9 +111,14 @@ class Listener : public Source {
             if (!owner_) return;
             if (std::string rest; gate_.end(rest))
                 refuse(std::string(gate_.reason()));
-            else if (!rest.empty())
-                ingest_.feed(rest);
-            ingest_.finish();  // an unterminated last line is counted, never parsed
+            else
+                first_ += rest;
+            if (mode_ == Mode::acked) {
+                owner_->acks_->detach(stream_, *this);  // the client resends what it lost
+            } else {
+                if (!first_.empty()) ingest_.feed(first_);  // an undecided first line
+                ingest_.finish();  // an unterminated last line is counted, never parsed
+            }
             boost::system::error_code ec;
             socket_.close(ec);
             idle_.cancel();
@@ -116,9 +128,16 @@ class Listener : public Source {
         }
 
       private:
+        enum class Mode { first_line, plain, acked };
+
         void read() {
+            if (mode_ == Mode::acked && owner_->acks_->paused())
+                return owner_->acks_->wait(*this);  // backpressure: resume() reads on
+            if (closing_) return;
+            reading_ = true;
             auto self = this->shared_from_this();
             auto on_read = [self](const boost::system::error_code& ec, size_t n) {
+                self->reading_ = false;
                 if (!self->owner_) return;
                 if (n > 0 && !self->received(std::string_view(self->buf_.data(), n))) return;
                 if (ec) return self->close();
@@ -140,16 +159,97 @@ class Listener : public Source {
                 }
                 bytes = passed;
             }
-            if (!bytes.empty()) {
-                ingest_.set_arrival_time(wall_clock_seconds());
-                ingest_.feed(bytes);
-                if (ingest_.refused()) {  // another model's records (other_model): hang up
-                    close();
-                    return false;
-                }
-            }
+            if (!deliver(bytes)) return false;
             arm_idle();
             return true;
+        }
+        // Bytes past the auth gate: the first line decides whether the stream is plain or
+        // acknowledged (a hello). false: the connection ends (another model's records).
+        bool deliver(std::string_view bytes) {
+            if (mode_ == Mode::first_line) {
+                first_.append(bytes);
+                const size_t nl = first_.find('\n');
+                if (nl == std::string::npos && first_.size() <= Hello::kMaxLine) return true;
+                const Hello h = nl == std::string::npos
+                                    ? Hello{}
+                                    : parse_hello(std::string_view(first_).substr(0, nl));
+                const std::string all = std::exchange(first_, {});
+                const std::string_view after =
+                    std::string_view(all).substr(h.kind == Hello::Kind::not_hello ? 0 : nl + 1);
+                if (h.kind == Hello::Kind::bad) return refuse_stream(h.error);
+                if (h.kind != Hello::Kind::acked) {
+                    mode_ = Mode::plain;
+                    return deliver(after);
+                }
+                std::string reply;
+                stream_ = owner_->acks_->attach(h, *this, owner_->stats_, owner_->opts_.format,
+                                                owner_->opts_.max_line, reply);
+                if (!stream_) return refuse_stream(reply);
+                mode_ = Mode::acked;
+                send(std::move(reply));
+                return deliver(after);
+            }
+            if (bytes.empty()) return true;
+            if (mode_ == Mode::acked) {
+                stream_->feed(bytes);
+                // Another model's records (one other_model reject): the client is told.
+                if (stream_->refused()) return end_with_error("records of another model");
+                return true;
+            }
+            ingest_.set_arrival_time(wall_clock_seconds());
+            ingest_.feed(bytes);
+            if (!ingest_.refused()) return true;
+            close();  // another model's records (other_model): hang up
+            return false;
+        }
+        // A bad hello: one malformed reject whose sample is the fixed reason, an error line
+        // to the client, and the connection ends once it is written.
+        bool refuse_stream(std::string_view why) {
+            owner_->stats_.add_reject(RejectReason::malformed, why);
+            owner_->stats_.dirty = true;
+            mode_ = Mode::plain;
+            return end_with_error(why);
+        }
+        // An error line to the client; the connection ends once it is written.
+        bool end_with_error(std::string_view why) {
+            closing_ = true;
+            send(error_line(why));
+            return false;
+        }
+
+        // AckLink: replies go out in order; an unsent acknowledgement is replaced by the next
+        // (they are cumulative), so a client that does not read costs one line.
+        void send(std::string line) override {
+            if (!owner_) return;
+            if (out_.size() >= 2)
+                out_.back() = std::move(line);
+            else
+                out_.push_back(std::move(line));
+            if (!writing_) write_next();
+        }
+        void write_next() {
+            writing_ = true;
+            auto self = this->shared_from_this();
+            auto done = [self](const boost::system::error_code& ec, size_t) {
+                self->writing_ = false;
+                self->out_.pop_front();
+                if (!self->owner_) return;
+                if (ec || (self->closing_ && self->out_.empty())) return self->close();
+                if (!self->out_.empty()) self->write_next();
+            };
+            if (tls_)
+                boost::asio::async_write(*tls_, boost::asio::buffer(out_.front()), std::move(done));
+            else
+                boost::asio::async_write(socket_, boost::asio::buffer(out_.front()),
+                                         std::move(done));
+        }
+        void resume() override {
+            if (owner_ && !reading_) read();
+        }
+        void taken_over() override {
+            spdlog::info("{}: stream {} continues on a newer connection; closing this one",
+                         owner_->stats_.name, stream_->id());
+            close();
         }
         // One auth_failed reject; the sample is the gate's fixed reason, never the line.
         void refuse(const std::string& why) {
@@ -180,9 +280,15 @@ class Listener : public Source {
         typename Protocol::socket socket_;
         std::optional<boost::asio::ssl::stream<typename Protocol::socket&>> tls_;
         boost::asio::steady_timer idle_;
-        StreamIngest ingest_;
+        StreamIngest ingest_;  // a plain stream's
         AuthGate gate_;
         bool handshaken_ = false;  // TLS only
+        Mode mode_;
+        std::string first_;              // the first line, until it decides the mode
+        AckedStream* stream_ = nullptr;  // an acknowledged stream's
+        std::deque<std::string> out_;    // reply lines; the front one is being written
+        bool writing_ = false, reading_ = false;
+        bool closing_ = false;  // refused: closed once the error line is written
         std::vector<char> buf_;
     };
 
@@ -216,6 +322,7 @@ class Listener : public Source {
     SourceStats stats_;
     Aggregates& agg_;
     StreamOptions opts_;
+    AckedStreams* acks_;
     std::set<std::shared_ptr<Connection>> conns_;
 };
 

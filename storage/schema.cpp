@@ -9,7 +9,8 @@ std::string schema_sql() {
     return meta_table().create_sql() + layer_table().create_sql() + gate_table().create_sql() +
            source_table().create_sql() + timeline_table().create_sql() +
            "CREATE INDEX IF NOT EXISTS timeline_by_bucket ON timeline(bucket);\n" +
-           reject_table().create_sql() + cache_table().create_sql() + kde_table().create_sql();
+           reject_table().create_sql() + cache_table().create_sql() + kde_table().create_sql() +
+           stream_table().create_sql();
 }
 
 void add_missing_columns(sql::Database& db) {
@@ -22,6 +23,7 @@ void add_missing_columns(sql::Database& db) {
     reject_table().add_missing_columns(db);
     cache_table().add_missing_columns(db);
     kde_table().add_missing_columns(db);
+    stream_table().add_missing_columns(db);
 }
 
 }  // namespace moe

@@ -17,6 +17,15 @@ namespace moe {
 
 using sql::StorageError;
 
+// Where an acknowledged stream stands (daemon/acked_streams.hpp): the number of its last line
+// counted, committed with the counts it produced, and the parser state as of that line.
+struct StreamPosition {
+    std::string stream;  // the client's stream id
+    std::string source;  // the listener it last came through (sources.name)
+    uint64_t seq = 0;    // lines counted, numbered from 1
+    std::string state;   // StreamIngest::checkpoint() as of that line
+};
+
 class Store {
   public:
     // 2: layer_stats.top1 (issue 16), layer_stats.counted (engine totals, issue 15) and the
@@ -70,14 +79,16 @@ class Store {
     // Rolls up what is old at `now` (seconds since the epoch); returns the rows folded.
     int64_t rollup(int64_t now);
     std::vector<SourceStats> load_sources() const;
+    std::vector<StreamPosition> load_streams() const;
     // Deletes a source's row and its rejects (`moescope sources --forget`); false if no
     // source has that name. The aggregates keep the records it delivered.
     bool forget_source(const std::string& name);
 
-    // Writes every dirty aggregate, the timeline increments and every source (offsets
-    // included) in one transaction, then marks them clean and empties agg.timeline().
-    // `force` writes everything (used by merge).
-    void save(Aggregates& agg, std::span<SourceStats* const> sources, bool force = false);
+    // Writes every dirty aggregate, the timeline increments, every source (offsets
+    // included) and the acknowledged streams' positions in one transaction, then marks them
+    // clean and empties agg.timeline(). `force` writes everything (used by merge).
+    void save(Aggregates& agg, std::span<SourceStats* const> sources, bool force = false,
+              std::span<const StreamPosition> streams = {});
 
     sql::Database& db() { return db_; }
 

@@ -98,6 +98,15 @@ std::vector<SourceStats> Store::load_sources() const {
     return out;
 }
 
+std::vector<StreamPosition> Store::load_streams() const {
+    std::vector<StreamPosition> out;
+    if (!db_.has_table(stream_table().name)) return out;  // written before it existed
+    stream_table().read(
+        db_, "stream", [](StreamRow&) { return true; },
+        [&](StreamRow& r) { out.push_back(std::move(r.p)); });
+    return out;
+}
+
 void Store::load_timeline(Aggregates& agg) const {
     timeline_table().read(
         db_, "bucket", [](TimelineRow&) { return true; },

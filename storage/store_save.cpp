@@ -23,7 +23,8 @@ void Store::put_meta(std::string_view key, const std::string& value) {
     meta_table().put(q, {std::string(key), value});
 }
 
-void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool force) {
+void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool force,
+                 std::span<const StreamPosition> streams) {
     sql::Transaction tx(db_);
     // Dirty flags are cleared only once the commit succeeded: a failed flush (disk full,
     // read-only file system) leaves everything to be written again by the next one.
@@ -92,6 +93,9 @@ void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool fo
         }
         written.push_back(&s->dirty);
     }
+    auto pos = db_.prepare(stream_table().insert_sql());
+    for (const StreamPosition& p : streams)
+        stream_table().put(pos, StreamRow{p, now});
     tx.commit();
     if (roll) rolled_up_hour_ = now_s / 3600;
     for (bool* d : written)

@@ -49,6 +49,17 @@ std::span<const std::byte> bytes_of(const std::string& s) {
     return std::as_bytes(std::span(s.data(), s.size()));
 }
 
+// Opaque bytes (a resumable parser state) kept in a std::string.
+template <class Row, class Field>
+Column<Row> opaque(std::string name, std::string doc, Field field) {
+    return {std::move(name), kBlob, std::move(doc),
+            [field](sql::Statement& q, int i, const Row& r) { q.bind_blob(i, bytes_of(field(r))); },
+            [field](const sql::Statement& q, int i, Row& r) {
+                const auto b = q.blob(i);
+                field(r).assign(reinterpret_cast<const char*>(b.data()), b.size());
+            }};
+}
+
 // A column's field: r.member, for the const Row of put and the Row of get alike.
 #define FIELD(member)      \
     [](auto& r) -> auto& { \
@@ -62,6 +73,11 @@ Column<Row> tag_column() {
 template <class Row>
 Column<Row> layer_column() {
     return integer<Row>("layer", "layer id; -1: all layers combined", FIELD(layer));
+}
+template <class Row>
+Column<Row> updated_at_column() {
+    return real<Row>("updated_at", "REAL NOT NULL", "seconds since the epoch of the last write",
+                     FIELD(updated_at));
 }
 
 }  // namespace
@@ -288,16 +304,28 @@ const Table<SourceRow>& source_table() {
                              "out (unless --keep-suspect)",
                              FIELD(s.strided_excluded)),
                   "0"),
-            {"stream_state", kBlob, "opaque resumable parser state as of offset",
-             [](sql::Statement& q, int i, const R& r) {
-                 q.bind_blob(i, bytes_of(r.s.stream_state));
-             },
-             [](const sql::Statement& q, int i, R& r) {
-                 const auto b = q.blob(i);
-                 r.s.stream_state.assign(reinterpret_cast<const char*>(b.data()), b.size());
-             }},
-            real<R>("updated_at", "REAL NOT NULL", "seconds since the epoch of the last write",
-                    FIELD(updated_at)),
+            opaque<R>("stream_state", "opaque resumable parser state as of offset",
+                      FIELD(s.stream_state)),
+            updated_at_column<R>(),
+        },
+        1};
+    return t;
+}
+
+const Table<StreamRow>& stream_table() {
+    using R = StreamRow;
+    static const Table<R> t{
+        "streams",
+        {
+            text<R>("stream", "the stream id of an acknowledged stream (its client's hello line)",
+                    FIELD(p.stream)),
+            text<R>("source", "sources.name of the listener it last came through", FIELD(p.source)),
+            integer<R>("seq",
+                       "number of its last line counted (lines numbered from 1): committed with "
+                       "the counts, acknowledged to the client after the commit",
+                       FIELD(p.seq)),
+            opaque<R>("stream_state", "opaque resumable parser state as of seq", FIELD(p.state)),
+            updated_at_column<R>(),
         },
         1};
     return t;
@@ -440,7 +468,8 @@ std::vector<std::pair<std::string, std::string>> schema_markdown() {
         "into this one, space-separated |\n";
     return {markdown(meta_table()),     {"meta keys", keys},      markdown(layer_table()),
             markdown(gate_table()),     markdown(source_table()), markdown(reject_table()),
-            markdown(timeline_table()), markdown(cache_table()),  markdown(kde_table())};
+            markdown(timeline_table()), markdown(cache_table()),  markdown(kde_table()),
+            markdown(stream_table())};
 }
 
 #undef FIELD

@@ -9,6 +9,7 @@
 #include "analytics/layer_stats.hpp"
 #include "analytics/source_stats.hpp"
 #include "analytics/timeline.hpp"
+#include "storage/store.hpp"
 #include "storage/table.hpp"
 
 namespace moe::rows {
@@ -42,6 +43,11 @@ void finish(GateRow& r);
 
 struct SourceRow {
     SourceStats s;
+    double updated_at = 0;  // seconds since the epoch
+};
+
+struct StreamRow {
+    StreamPosition p;
     double updated_at = 0;  // seconds since the epoch
 };
 
@@ -85,6 +91,7 @@ const Table<MetaRow>& meta_table();
 const Table<LayerRow>& layer_table();
 const Table<GateRow>& gate_table();
 const Table<SourceRow>& source_table();
+const Table<StreamRow>& stream_table();
 const Table<RejectRow>& reject_table();
 const Table<TimelineRow>& timeline_table();
 const Table<CacheRow>& cache_table();

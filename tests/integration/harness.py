@@ -111,6 +111,20 @@ def ingest(db, files, n_records, *extra):
     return db
 
 
+CSV_HEADER = b"layer_id,expert_ids\n"
+
+
+def csv_lines(rng, n):
+    """`n` llama-server lines: 8 layers, top-2 of 16 experts (one of 0-7, one of 8-15)."""
+    return "".join("%d,%d %d\n" % (rng.randrange(8), rng.randrange(0, 8), rng.randrange(8, 16))
+                   for _ in range(n)).encode()
+
+
+def write_file(path, data, mode="wb"):
+    with open(path, mode) as f:
+        f.write(data)
+
+
 def hits_by_layer(doc, tag="all"):
     """{layer: {expert: hits}} from a --json document's "layers" section."""
     out = {}

@@ -15,20 +15,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import Daemon, check, cli_json, committed_records, hits_by_layer, wait_for
-
-HEADER = b"layer_id,expert_ids\n"
-
-
-def lines(rng, n):
-    return "".join("%d,%d %d\n" % (rng.randrange(6), rng.randrange(0, 8), rng.randrange(8, 16))
-                   for _ in range(n)).encode()
-
-
-def write(path, data, mode="ab"):
-    with open(path, mode) as f:
-        f.write(data)
-
+from harness import CSV_HEADER, Daemon, check, cli_json, committed_records, csv_lines, hits_by_layer, wait_for, write_file
 
 def follow(db, log, poll_ms=20):
     return Daemon("--db", db, "--follow", log, "--flush-ms", "50", "--poll-ms", str(poll_ms))
@@ -37,7 +24,7 @@ def follow(db, log, poll_ms=20):
 def expect(db, tmp, history, what):
     """The database equals analyze over `history` (the complete lines of every generation)."""
     whole = os.path.join(tmp, what + ".expected")
-    write(whole, history, "wb")
+    write_file(whole, history)
     want = cli_json("analyze", whole)
     got = cli_json("--db", db, "layers")
     check(got["global"]["tokens"] == want["global"]["tokens"],
@@ -49,8 +36,8 @@ def started(tmp, name, rng, n):
     """A followed file with `n` records, all committed, and moescoped stopped."""
     db, log = os.path.join(tmp, name + ".db"), os.path.join(tmp, name, "f.log")
     os.makedirs(os.path.dirname(log))
-    first = HEADER + lines(rng, n)
-    write(log, first, "wb")
+    first = CSV_HEADER + csv_lines(rng, n)
+    write_file(log, first)
     with follow(db, log) as d:
         wait_for(lambda: committed_records(db) == n, "%s: the first %d records" % (name, n))
         d.stop()
@@ -70,14 +57,14 @@ def two_rotations_while_stopped(tmp, rng):
     f.log -> f.log.2, a new f.log; before, only 1,188 of the 1,980 were counted."""
     db, log, a = started(tmp, "twice", rng, 1188)
     os.rename(log, log + ".1")
-    b = HEADER + lines(rng, 792)
-    write(log, b, "wb")
+    b = CSV_HEADER + csv_lines(rng, 792)
+    write_file(log, b)
     os.rename(log, log + ".2")
-    write(log, b"", "wb")
+    write_file(log, b"")
     with follow(db, log) as d:
         wait_for(lambda: committed_records(db) == 1980, "two rotations while stopped: 1,980 records", attempts=300)
-        c = lines(rng, 20)
-        write(log, c)
+        c = csv_lines(rng, 20)
+        write_file(log, c, "ab")
         wait_for(lambda: committed_records(db) == 2000, "then the new file", attempts=300)
         d.stop()
     check("finishing %s.1 first" % log in d.output(), "the log names the committed file:\n" + d.output())
@@ -89,17 +76,17 @@ def logrotate_with_compression(tmp, rng):
     """logrotate's numbering with delaycompress, twice while stopped: the committed file (with
     an unread tail) becomes f.log.1, then f.log.2.gz; the next one f.log.1; a new f.log."""
     db, log, a = started(tmp, "gz", rng, 300)
-    tail = lines(rng, 50)
-    write(log, tail)  # unread: written while stopped
+    tail = csv_lines(rng, 50)
+    write_file(log, tail, "ab")  # unread: written while stopped
     os.rename(log, log + ".1")
-    b = HEADER + lines(rng, 400)
-    write(log, b, "wb")
+    b = CSV_HEADER + csv_lines(rng, 400)
+    write_file(log, b)
     with open(log + ".1", "rb") as f, gzip.open(log + ".2.gz", "wb") as out:
         out.write(f.read())
     os.unlink(log + ".1")
     os.rename(log, log + ".1")
-    c = HEADER + lines(rng, 100)
-    write(log, c, "wb")
+    c = CSV_HEADER + csv_lines(rng, 100)
+    write_file(log, c)
     d = restarted(db, log, 850, "the .gz tail, f.log.1, then f.log")
     check("finishing %s.2.gz first" % log in d.output(), "the compressed copy is found:\n" + d.output())
     expect(db, tmp, a + tail + b + c, "gz")
@@ -112,13 +99,13 @@ def dateext_with_zstd(tmp, rng):
         return
     db, log, a = started(tmp, "zst", rng, 200)
     os.rename(log, log + "-20260101")
-    b = HEADER + lines(rng, 300)
-    write(log, b, "wb")
+    b = CSV_HEADER + csv_lines(rng, 300)
+    write_file(log, b)
     time.sleep(0.02)
     os.rename(log, log + "-20260102")
     subprocess.run(["zstd", "-q", "--rm", log + "-20260102"], check=True)
-    c = HEADER + lines(rng, 100)
-    write(log, c, "wb")
+    c = CSV_HEADER + csv_lines(rng, 100)
+    write_file(log, c)
     d = restarted(db, log, 600, "f.log-20260101, f.log-20260102.zst, f.log")
     check("reading %s-20260102.zst" % log in d.output(), "the zstd generation is read:\n" + d.output())
     expect(db, tmp, a + b + c, "zst")
@@ -129,8 +116,8 @@ def polled_slowly(tmp, name, rng, n):
     """A followed file with `n` records committed, polled once a second: right after a poll."""
     db, log = os.path.join(tmp, name + ".db"), os.path.join(tmp, name, "f.log")
     os.makedirs(os.path.dirname(log))
-    a = HEADER + lines(rng, n)
-    write(log, a, "wb")
+    a = CSV_HEADER + csv_lines(rng, n)
+    write_file(log, a)
     with follow(db, log, poll_ms=1000) as d:
         wait_for(lambda: committed_records(db) == n, "%s: the first records" % name, attempts=300)
         time.sleep(0.3)
@@ -143,11 +130,11 @@ def two_renames_within_one_poll(tmp, rng):
     f.log, all between two polls."""
     with polled_slowly(tmp, "live", rng, 200) as (db, log, a, d):
         os.rename(log, log + ".1")
-        b = HEADER + lines(rng, 300)
-        write(log, b, "wb")
+        b = CSV_HEADER + csv_lines(rng, 300)
+        write_file(log, b)
         os.rename(log, log + ".2")
-        c = HEADER + lines(rng, 100)
-        write(log, c, "wb")
+        c = CSV_HEADER + csv_lines(rng, 100)
+        write_file(log, c)
         wait_for(lambda: committed_records(db) == 600, "the middle file is not lost", attempts=400)
     check("reading %s.2" % log in d.output(), "the log names the middle file:\n" + d.output())
     expect(db, tmp, a + b + c, "live")
@@ -157,12 +144,12 @@ def copytruncate_live(tmp, rng):
     """cp f.log f.log.1 and truncate f.log (logrotate copytruncate) before the daemon read
     the last lines: they are read from the copy, then f.log from its start."""
     with polled_slowly(tmp, "ct", rng, 200) as (db, log, a, d):
-        tail = lines(rng, 100)
-        write(log, tail)
+        tail = csv_lines(rng, 100)
+        write_file(log, tail, "ab")
         shutil.copyfile(log, log + ".1")
         os.truncate(log, 0)
-        c = lines(rng, 50)
-        write(log, c)
+        c = csv_lines(rng, 50)
+        write_file(log, c, "ab")
         wait_for(lambda: committed_records(db) == 350, "the copy's tail, then the truncated file", attempts=400)
     check("reading the rest of the old content from its copy %s.1" % log in d.output(),
           "the log says so:\n" + d.output())
@@ -171,12 +158,12 @@ def copytruncate_live(tmp, rng):
 
 def copytruncate_while_stopped(tmp, rng):
     db, log, a = started(tmp, "cts", rng, 200)
-    tail = lines(rng, 100)
-    write(log, tail)
+    tail = csv_lines(rng, 100)
+    write_file(log, tail, "ab")
     shutil.copyfile(log, log + ".1")
     os.truncate(log, 0)
-    c = HEADER + lines(rng, 30)
-    write(log, c)
+    c = CSV_HEADER + csv_lines(rng, 30)
+    write_file(log, c, "ab")
     d = restarted(db, log, 330, "the copy's tail, then the file")
     check("finishing %s.1 first" % log in d.output(), "the copy is found:\n" + d.output())
     expect(db, tmp, a + tail + c, "cts")
@@ -185,14 +172,14 @@ def copytruncate_while_stopped(tmp, rng):
 def generation_gone(tmp, rng):
     """The committed file deleted with an unread last line: its bytes are reported lost."""
     db, log, a = started(tmp, "gone", rng, 100)
-    write(log, b"3,4 5")  # never terminated: not committed, but seen
+    write_file(log, b"3,4 5", "ab")  # never terminated: not committed, but seen
     with follow(db, log) as d:
         wait_for(lambda: cli_json("--db", db, "sources")["sources"][0]["file_size"] == len(a) + 5,
                  "the unterminated line seen")
         d.stop()
     os.rename(log, log + ".1")
-    c = HEADER + lines(rng, 40)
-    write(log, c, "wb")  # created while the old inode exists: not reused
+    c = CSV_HEADER + csv_lines(rng, 40)
+    write_file(log, c)  # created while the old inode exists: not reused
     os.unlink(log + ".1")
     d = restarted(db, log, 140, "the new file")
     check("5 bytes were lost unread" in d.output(), "the loss is logged:\n" + d.output())
