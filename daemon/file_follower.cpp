@@ -115,36 +115,42 @@ void FileFollower::remember(std::string_view got) {
 
 bool FileFollower::open_next() {
     if (resume_pending_) return open_resumed();
-    if (scan_) {
-        struct stat st {};
-        const bool path_there = ::stat(path_.c_str(), &st) == 0;
-        // While the path is missing, once: not a directory scan per poll.
-        if (path_there || !scan_->scanned) {
-            scan_->scanned = true;
-            if (auto g = next_generation()) {
-                spdlog::info("{}: reading {} ({} bytes), written after the file read before", path_,
-                             g->path, g->st.st_size);
-                return open_generation(*g, 0, Continue::new_stream);
-            }
+    struct stat st {};
+    const int fd = open_regular(path_, st);
+    // While the path is missing, once: not a directory scan per poll. The path's file is
+    // opened first, so the file left out of the scan is the one read after it (the path may
+    // be renamed meanwhile).
+    if (scan_ && (fd >= 0 || !scan_->scanned)) {
+        scan_->scanned = true;
+        if (auto g = next_generation(fd >= 0 ? &st : nullptr)) {
+            if (fd >= 0) ::close(fd);
+            spdlog::info("{}: reading {} ({} bytes), written after the file read before", path_,
+                         g->path, g->st.st_size);
+            return open_generation(*g, 0, Continue::new_stream);
         }
     }
-    return open_path();
+    if (fd < 0) return false;
+    scan_.reset();  // the chain ends at the path's file
+    at_path_ = true;
+    current_ = {path_, st, false};
+    begin(fd, st, 0, Continue::new_stream);
+    return true;
 }
 
-std::optional<Generation> FileFollower::next_generation() const {
-    struct stat path_st {};
-    const bool path_there = ::stat(path_.c_str(), &path_st) == 0;
+std::optional<Generation> FileFollower::next_generation(const struct stat* path_st) const {
     std::optional<Generation> best;
     for (Generation& g : rotated_siblings(path_, kMaxSiblings)) {
-        const auto seen = [&](const std::pair<dev_t, ino_t>& v) {
+        const auto left = [&](const std::pair<dev_t, ino_t>& v) {
             return v.first == g.st.st_dev && v.second == g.st.st_ino;
         };
-        if (g.mtime_ns() < scan_->after_ns || (path_there && g.same_file(path_st)) ||
-            std::any_of(scan_->visited.begin(), scan_->visited.end(), seen))
+        if (g.mtime_ns() < scan_->after_ns || (path_st && g.same_file(*path_st)) ||
+            (g.st.st_size == 0 &&
+             std::any_of(scan_->empty_left.begin(), scan_->empty_left.end(), left)))
             continue;
-        if (std::any_of(finished_.begin(), finished_.end(),
-                        [&](const GenerationMark& m) { return copy_of(g, m); }))
+        if (read_before(g, finished_)) {
+            spdlog::debug("{}: {} was read before", path_, g.path);
             continue;
+        }
         if (!best || g.mtime_ns() < best->mtime_ns() ||
             (g.mtime_ns() == best->mtime_ns() && g.path < best->path))
             best = std::move(g);
@@ -158,7 +164,7 @@ std::optional<Generation> FileFollower::next_generation() const {
 bool FileFollower::open_resumed() {
     if (stats_.file_id.empty()) {  // nothing committed: the path from its start
         resume_pending_ = false;
-        return open_path();
+        return open_next();
     }
     struct stat pst {};
     const int fd = open_regular(path_, pst);
@@ -224,17 +230,6 @@ bool FileFollower::open_resumed() {
     return open_next();
 }
 
-bool FileFollower::open_path() {
-    struct stat st {};
-    const int fd = open_regular(path_, st);
-    if (fd < 0) return false;
-    scan_.reset();
-    at_path_ = true;
-    current_ = {path_, st, false};
-    begin(fd, st, 0, Continue::new_stream);
-    return true;
-}
-
 bool FileFollower::open_generation(const Generation& g, uint64_t offset, Continue how) {
     at_path_ = g.path == path_;
     if (at_path_) scan_.reset();  // the chain ends at the path's file
@@ -292,7 +287,11 @@ void FileFollower::begin(int fd, const struct stat& st, uint64_t offset, Continu
 
 GenerationMark FileFollower::mark_at(uint64_t end) {
     const size_t head = static_cast<size_t>(std::min<uint64_t>(end, kFingerprintBytes));
-    GenerationMark m{fingerprint_of(std::string_view(head_).substr(0, head)), end, {}};
+    GenerationMark m{fingerprint_of(std::string_view(head_).substr(0, head)),
+                     end,
+                     {},
+                     current_.st.st_dev,
+                     current_.st.st_ino};
     // From the bytes in memory when they cover it (the usual case: the file ends with a
     // complete line), else read.
     const size_t want = head;
@@ -329,16 +328,21 @@ void FileFollower::close_current(bool count_partial) {
 
 // Read to its end: its mark keeps a copy of it (compressed, copied) from being read again,
 // and the generations written after it are read next (open_next), then the path's file.
-void FileFollower::leave_generation() {
+void FileFollower::leave_generation(bool refresh) {
     const GenerationMark done = mark_at(read_pos_);
     mark_ = mark_at(ingest_.consumed());  // what the next checkpoint commits, fd_ closed
-    if (fd_ >= 0) ::fstat(fd_, &seen_);
+    if (refresh && fd_ >= 0) ::fstat(fd_, &seen_);
+    // The chain goes on after the last generation read; a compressed one's mtime is that of
+    // its compression, later than its content's.
+    if (!scan_) scan_ = Scan{mtime_ns(seen_), {}, false};
+    if (!current_.compressed) scan_->after_ns = std::max(scan_->after_ns, mtime_ns(seen_));
+    spdlog::debug("{}: {} read to byte {}", path_, current_.path, read_pos_);
     if (done.end > 0) {
         finished_.push_back(done);
         if (finished_.size() > kFinishedMarksKept) finished_.erase(finished_.begin());
+    } else {
+        scan_->empty_left.emplace_back(seen_.st_dev, seen_.st_ino);
     }
-    if (!scan_) scan_ = Scan{mtime_ns(seen_), {}, false};
-    scan_->visited.emplace_back(seen_.st_dev, seen_.st_ino);
     scan_->scanned = false;
     close_current(true);
     stats_.dirty = true;
@@ -361,6 +365,9 @@ bool FileFollower::switch_to_copy(const char* why) {
     return false;
 }
 
+// Truncated or rewritten with no copy of what was read beside it: what was read is left like
+// a rotated generation, so a file written meanwhile (a copy of content never seen here) is
+// read before the path's new content, from its start.
 void FileFollower::restart_from_zero(const char* why) {
     const uint64_t unread = seen_.st_size > 0 && static_cast<uint64_t>(seen_.st_size) > read_pos_
                                 ? static_cast<uint64_t>(seen_.st_size) - read_pos_
@@ -370,15 +377,8 @@ void FileFollower::restart_from_zero(const char* why) {
                      path_, why, unread);
     else
         spdlog::info("{}: {}; reading from the start", path_, why);
-    replay_.reset();   // its chunks were read from the old bytes
-    ingest_.finish();  // a line cut by the truncation is a partial_line reject
-    ++stats_.restarts;
-    read_pos_ = 0;
-    head_.clear();
-    tail_.clear();
-    ingest_.reset(0);
-    stats_.offset = 0;
-    stats_.dirty = true;
+    leave_generation(false);  // the mtime seen before: a copy made since is newer
+    open_next();
 }
 
 // Truncated and refilled past our offset between two polls (a fast llama-server restart):
@@ -502,7 +502,8 @@ bool FileFollower::poll() {
     } else if (rewritten_behind_us(st)) {
         if (!switch_to_copy("rewritten")) restart_from_zero("rewritten");
     }
-    if (unpacked_) return read_compressed();  // the copy is compressed
+    if (unpacked_) return read_compressed();  // a compressed copy or generation
+    if (fd_ < 0) return false;
     ::fstat(fd_, &st);
     seen_ = st;
     const auto size = static_cast<uint64_t>(st.st_size);

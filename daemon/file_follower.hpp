@@ -69,16 +69,16 @@ class FileFollower : public Source {
     // put it, after a generation the next one written (rotated_generations.hpp), else the path.
     bool open_next();
     bool open_resumed();
-    bool open_path();
     // Starts reading `g` (plain or compressed) at `offset`; `how` says what the stream does.
     enum class Continue { new_stream, restore, same_stream };
     bool open_generation(const Generation& g, uint64_t offset, Continue how);
     void begin(int fd, const struct stat& st, uint64_t offset, Continue how);
-    // The generation is read: its mark is kept, the next one is looked for.
-    void leave_generation();
+    // The generation is read: its mark is kept, the next one is looked for after its mtime
+    // (`refresh`: as it is now, else as last seen).
+    void leave_generation(bool refresh = true);
     // The oldest generation beside the path written after the one left (`scan_`), that is
-    // neither the path's file nor a copy of a generation read.
-    std::optional<Generation> next_generation() const;
+    // neither the path's file (`path_st`, if there is one) nor one read before.
+    std::optional<Generation> next_generation(const struct stat* path_st) const;
     bool switch_to_copy(const char* why);
     void close_current(bool count_partial);
     // Reads up to the budget from the current file; true if the budget ran out.
@@ -114,11 +114,13 @@ class FileFollower : public Source {
     // From leaving a generation until the path's file is open again: where the next
     // generation is looked for.
     struct Scan {
-        // Generations last written before this are older than the chain's first one (its
+        // Generations last written before this are older than the last plain one read (its
         // mtime; at start, the committed file's, which a compressed copy does not keep).
         int64_t after_ns = 0;
-        std::vector<std::pair<dev_t, ino_t>> visited;  // read in this chain (empty ones too)
-        bool scanned = false;                          // looked once while the path is missing
+        // Empty generations left in this chain (the others have marks): not opened again
+        // while still empty (an inode alone would skip a new file that reuses it).
+        std::vector<std::pair<dev_t, ino_t>> empty_left;
+        bool scanned = false;  // looked once while the path is missing
     };
     std::optional<Scan> scan_;
     std::vector<GenerationMark> finished_;  // generations read to their end, oldest first

@@ -4,10 +4,10 @@
 // mtime, and the same marks of the last generations read to their end, so that a copy of one
 // of them is never read again. Stored in SourceStats::stream_state as
 //   "MFP2" | mark of the committed offset | mtime (int64 ns) | count (uint32) | marks | state
-// where a mark is head hash, head length, end (uint64), hash and length before the end, and
-// state is StreamIngest::checkpoint(). "MFP1" | hash | length | state (the bytes before the
-// offset only) and a state without a prefix (older databases) are still read. See
-// docs/ARCHITECTURE.md "Following files".
+// where a mark is head hash, head length, end (uint64), hash and length before the end,
+// device and inode (uint64 each), and state is StreamIngest::checkpoint(). "MFP1" | hash | length |
+// state (the bytes before the offset only) and a state without a prefix (older databases) are still
+// read. See docs/ARCHITECTURE.md "Following files".
 #pragma once
 
 #include <cstdint>
@@ -35,12 +35,15 @@ inline Fingerprint fingerprint_of(std::string_view bytes) {
     return {h, static_cast<uint32_t>(bytes.size())};
 }
 
-// A file's content read up to `end`: its first bytes and the bytes before `end` (each up to
-// kFingerprintBytes). Another file holding the same two windows holds the same content.
+// A file read up to `end`: its first bytes and the bytes before `end` (each up to
+// kFingerprintBytes), and its device and inode. Another file holding the same two windows
+// holds the same content (a copy); the same inode with the same first bytes is the same file
+// (renamed), a reused inode has other first bytes.
 struct GenerationMark {
     Fingerprint head;        // bytes [0, min(end, 4096)); length 0: unknown (MFP1)
     uint64_t end = 0;        // bytes read
     Fingerprint before_end;  // bytes [end - min(end, 4096), end)
+    uint64_t dev = 0, ino = 0;
     bool operator==(const GenerationMark&) const = default;
 };
 
@@ -68,6 +71,8 @@ inline void put(std::string& out, const GenerationMark& m) {
     put(out, m.head);
     put(out, m.end);
     put(out, m.before_end);
+    put(out, m.dev);
+    put(out, m.ino);
 }
 
 // Reads from the front of `s`; false (and nothing more read) when too short.
@@ -81,7 +86,9 @@ struct Reader {
         return true;
     }
     bool get(Fingerprint& f) { return get(f.hash) && get(f.length); }
-    bool get(GenerationMark& m) { return get(m.head) && get(m.end) && get(m.before_end); }
+    bool get(GenerationMark& m) {
+        return get(m.head) && get(m.end) && get(m.before_end) && get(m.dev) && get(m.ino);
+    }
 };
 }  // namespace follow_codec
 

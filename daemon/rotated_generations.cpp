@@ -13,6 +13,8 @@
 namespace moe {
 
 namespace {
+constexpr size_t kPeekChunk = 64u << 10;  // decompressed a slice at a time, for a few KiB
+
 bool ends_with_any(std::string_view& s, std::initializer_list<std::string_view> suffixes) {
     for (std::string_view x : suffixes)
         if (s.size() > x.size() && s.ends_with(x)) {
@@ -86,7 +88,7 @@ std::optional<std::string> content_window(const Generation& g, uint64_t end, siz
         return out;
     }
     try {  // compressed: decompressed from its start (rare: a rotated generation at most)
-        InputReader in(g.path);
+        InputReader in(g.path, kPeekChunk);
         uint64_t pos = 0;
         while (pos < end) {
             const std::string_view chunk = in.read();
@@ -101,12 +103,26 @@ std::optional<std::string> content_window(const Generation& g, uint64_t end, siz
     }
 }
 
+std::string content_prefix(const Generation& g, size_t n) {
+    std::string out;
+    if (!g.compressed) return read_head(g.path, n);
+    try {
+        InputReader in(g.path, kPeekChunk);
+        for (std::string_view chunk = in.read(); !chunk.empty() && out.size() < n;
+             chunk = in.read())
+            out.append(chunk.substr(0, n - out.size()));
+    } catch (const std::runtime_error&) {  // corrupt: what came before the error
+    }
+    return out;
+}
+
 std::optional<GenerationMark> mark_of(const Generation& g, uint64_t end) {
     const auto head =
         content_window(g, std::min<uint64_t>(end, kFingerprintBytes), kFingerprintBytes);
     const auto before = content_window(g, end, kFingerprintBytes);
     if (!head || !before) return std::nullopt;
-    return GenerationMark{fingerprint_of(*head), end, fingerprint_of(*before)};
+    return GenerationMark{fingerprint_of(*head), end, fingerprint_of(*before), g.st.st_dev,
+                          g.st.st_ino};
 }
 
 namespace {
@@ -123,10 +139,21 @@ bool holds(const Generation& g, const GenerationMark& m) {
     return before && fingerprint_of(*before) == m.before_end;
 }
 
-bool copy_of(const Generation& g, const GenerationMark& m) {
-    if (!same_head(g, m)) return false;
-    const auto before = content_window(g, m.end, m.before_end.length);
-    return !before || fingerprint_of(*before) == m.before_end;
+bool read_before(const Generation& g, std::span<const GenerationMark> marks) {
+    std::optional<std::string> head;
+    for (const GenerationMark& m : marks) {
+        if (m.head.length == 0) continue;
+        const bool same_inode = m.dev == g.st.st_dev && m.ino == g.st.st_ino;
+        if (!g.compressed && !same_inode) continue;
+        if (!head) head = content_prefix(g, kFingerprintBytes);
+        if (head->size() < m.head.length ||
+            fingerprint_of(std::string_view(*head).substr(0, m.head.length)) != m.head)
+            continue;
+        if (!g.compressed) return true;  // renamed: its first bytes tell a reused inode
+        const auto before = content_window(g, m.end, m.before_end.length);
+        if (!before || fingerprint_of(*before) == m.before_end) return true;
+    }
+    return false;
 }
 
 }  // namespace moe

@@ -5,6 +5,7 @@
 
 #include <sys/stat.h>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,13 +45,19 @@ Generation describe_generation(const std::string& path, const struct stat& st);
 // nullopt when its content ends before `end` or cannot be read.
 std::optional<std::string> content_window(const Generation& g, uint64_t end, size_t n);
 
+// Its first `n` bytes (decompressed), fewer if it is shorter.
+std::string content_prefix(const Generation& g, size_t n);
+
 // The mark of a generation's content up to `end` (nullopt if it is shorter).
 std::optional<GenerationMark> mark_of(const Generation& g, uint64_t end);
 
 // `g` holds the content `m` describes (a rename, a copy, a compressed copy), up to m.end.
 bool holds(const Generation& g, const GenerationMark& m);
-// `g` is `m`'s generation or a copy or prefix of it (a copy still being compressed): its
-// first bytes are m's and it has nothing beyond m's end that differs.
-bool copy_of(const Generation& g, const GenerationMark& m);
+// `g` was read as one of `marks`: a plain file with the mark's inode and first bytes
+// (renamed), or a compressed copy of it, or a prefix of one still being compressed (the
+// mark's first bytes, nothing before the mark's end that differs). A plain file with another
+// inode is never taken for a copy: a new generation may begin as an old one did. Reads g's
+// first bytes once, whatever the number of marks.
+bool read_before(const Generation& g, std::span<const GenerationMark> marks);
 
 }  // namespace moe

@@ -5,6 +5,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -13,7 +14,6 @@
 namespace moe {
 
 namespace {
-constexpr size_t kChunk = 4u << 20;
 constexpr unsigned char kGzip[] = {0x1f, 0x8b};
 constexpr unsigned char kZstd[] = {0x28, 0xb5, 0x2f, 0xfd};
 enum class Kind { plain, gzip, zstd };
@@ -21,12 +21,13 @@ enum class Kind { plain, gzip, zstd };
 
 // The compressed input buffer and the decoder state of one file.
 struct InputReader::Codec {
+    explicit Codec(size_t chunk) : in(chunk), out(chunk) {}
     Kind kind = Kind::plain;
     bool detected = false;
-    std::vector<char> in = std::vector<char>(kChunk);
+    std::vector<char> in;
     size_t in_pos = 0, in_len = 0;
     bool eof = false;  // no more raw bytes
-    std::vector<char> out = std::vector<char>(kChunk);
+    std::vector<char> out;
     z_stream z{};
     bool z_open = false, z_ended = true;  // a gzip member ended (another may follow)
     ZSTD_DCtx* zs = nullptr;
@@ -38,7 +39,8 @@ struct InputReader::Codec {
     }
 };
 
-InputReader::InputReader(const std::string& path) : path_(path), codec_(new Codec) {
+InputReader::InputReader(const std::string& path, size_t chunk)
+    : path_(path), codec_(new Codec(std::max<size_t>(chunk, 64))) {
     if (path == "-") {
         fd_ = 0;
     } else {

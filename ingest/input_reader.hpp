@@ -15,8 +15,10 @@ bool compressed_magic(std::string_view head);
 
 class InputReader {
   public:
-    // Opens `path` ("-": standard input). Throws std::runtime_error naming the file.
-    explicit InputReader(const std::string& path);
+    static constexpr size_t kChunk = 4u << 20;
+    // Opens `path` ("-": standard input). Throws std::runtime_error naming the file. `chunk`:
+    // the bytes read and decompressed at a time (small for a peek at a file's first bytes).
+    explicit InputReader(const std::string& path, size_t chunk = kChunk);
     ~InputReader();
     InputReader(const InputReader&) = delete;
     InputReader& operator=(const InputReader&) = delete;

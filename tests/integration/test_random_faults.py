@@ -1,28 +1,46 @@
 #!/usr/bin/env python3
-"""Random faults for about a minute: a writer appends real llama-server lines to a followed
-file while the test rotates it (mv f f.1, sometimes one more write to f.1; new f), truncates and rewrites it (sometimes with a
-'\\n' at the old offset - 1, the case a one-byte check misses; sometimes while the daemon is
-down), kills the daemon with SIGKILL, and sends SIGTERM while another process holds the
-database's write lock, in a seeded random order. Each fault is followed by a restart. At the
-end the database must equal `moescope analyze` over every byte that counts: each rotated file,
-each rewritten file's content before the rewrite, and the final file (README "Guarantees").
+"""Random faults for about a minute, while a writer appends real llama-server lines to a
+followed file and two producers send the same kind of lines through the bundled client as
+acknowledged TCP streams (samples/clients/stream_records.py --file -). In a seeded random
+order the test:
 
-The expected set is exact by construction: a file is only rewritten, and f.1 only replaced,
-after the daemon has committed all of it (`sources --json` offset and file_id). The seed is
-printed on failure; MOESCOPE_FAULT_SEED=N replays one run, MOESCOPE_FAULT_SECONDS=S sets the
-length."""
+- rotates the followed file: renamed to a new f.log.N (sometimes written once more before
+  the writer "reopens"), twice in a row between two polls, twice while moescoped is down,
+  by copytruncate, and compresses the newest rotated generation (delaycompress);
+- truncates and rewrites it (sometimes with a '\\n' at the old offset - 1, the case a one-byte
+  check misses; sometimes while moescoped is down);
+- kills moescoped with SIGKILL (lines are written before it restarts), sends SIGTERM while
+  another process holds the database's write lock, sends SIGHUP;
+- fills the small tmpfs the database lives on for a while (sometimes killing moescoped while
+  it is full; skipped where no tmpfs can be mounted: needs root).
+
+At the end the database must equal `moescope analyze` of every byte that counts: each
+generation of the followed file, each rewritten file's content before the rewrite, the
+final file, and every line the producers sent (README "Guarantees"). A file is only
+rewritten after the daemon has committed all of it (`sources --json` offset and file_id), so
+the expected set is exact by construction; rotated generations are never overwritten. The
+seed is printed on failure; MOESCOPE_FAULT_SEED=N replays one run (the timing differs),
+MOESCOPE_FAULT_SECONDS=S sets the length (BENCHMARKS.md "Fault soak" has a long run),
+MOESCOPE_FAULT_KEEP=DIR keeps the files, the database and the daemon's log (debug) there,
+MOESCOPE_FAULT_ONLY=rotate,kill9 injects only those faults."""
+import contextlib
+import gzip
 import os
 import random
+import shutil
 import signal
 import sqlite3
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 
-from harness import SOURCE, Daemon, check, cli_json, fail, hits_by_layer, wait_for
+from harness import SOURCE, Daemon, check, cli_json, fail, free_port, hits_by_layer, wait_for
 
 HEADER = b"layer_id,expert_ids\n"
 SAMPLE = os.path.join(SOURCE, "samples", "llama_server", "moe_expert_selection.log")
+CLIENT = os.path.join(SOURCE, "samples", "clients", "stream_records.py")
 
 
 def sample_lines():
@@ -46,6 +64,39 @@ class Writer:
         return b"".join(out)
 
 
+class Producer(threading.Thread):
+    """An engine streaming lines through the bundled client (acknowledged, stream `name`):
+    keeps every line it sent; the client outlives daemon restarts and full disks."""
+
+    def __init__(self, seed, port, name):
+        super().__init__(daemon=True)
+        self.rng, self.name = random.Random(seed), name
+        self.writer = Writer(self.rng)
+        self.sent = [HEADER]
+        self.stop = threading.Event()
+        self.client = subprocess.Popen(
+            [sys.executable, CLIENT, "tcp://127.0.0.1:%d" % port, "--file", "-", "--stream", name,
+             "--give-up-s", "120", "--max-unacked-mb", "1"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def run(self):
+        self.client.stdin.write(HEADER)
+        while not self.stop.is_set():
+            data = self.writer.chunk(20)
+            self.client.stdin.write(data)  # blocks while the client waits for acknowledgements
+            self.client.stdin.flush()
+            self.sent.append(data)
+            time.sleep(self.rng.uniform(0, 0.1))
+
+    def finish(self):
+        self.stop.set()
+        self.join(timeout=150)
+        out, err = self.client.communicate(timeout=150)  # closes its input: the end
+        check(self.client.returncode == 0 and b"every line acknowledged" in out,
+              "producer %s: exit %d, %r %r" % (self.name, self.client.returncode, out, err[-2000:]))
+        return b"".join(self.sent), err.count(b"reconnecting")
+
+
 def file_id(path):
     st = os.stat(path)
     return "%d:%d" % (st.st_dev, st.st_ino)
@@ -55,37 +106,59 @@ def layer_tokens(doc):
     return {l["layer"]: l["tokens"] for l in doc["layers"] if l["tag"] == "all"}
 
 
-def run(seed, seconds, tmp):
+def mount_tmpfs(path, size):
+    os.makedirs(path, exist_ok=True)
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s" % size, "tmpfs", path],
+                          capture_output=True).returncode == 0
+
+
+def run(seed, seconds, tmp, small):
     rng = random.Random(seed)
     writer = Writer(rng)
-    log, db = os.path.join(tmp, "moe.log"), os.path.join(tmp, "moe.db")
+    log = os.path.join(tmp, "moe.log")
+    db = os.path.join(small or tmp, "moe.db")
+    port = free_port()
     daemon_log = open(os.path.join(tmp, "daemon.log"), "w+")
+    births = [0]
+
+    def fresh(lines=True):
+        """A new file's first lines: the sample cycles, so a line of its own tells it apart
+        (the daemon takes a file beginning as a read one did, with its inode, for it)."""
+        births[0] += 1
+        return HEADER + b"srv  file %d of the soak\n" % births[0] + (writer.chunk() if lines else b"")
+
     done = []  # contents that count and will not change any more
-    cur = HEADER + writer.chunk()  # what the followed file holds now
+    cur = fresh()  # what the followed file holds now
     with open(log, "wb") as f:
         f.write(cur)
-    rotated_unsynced = False  # f.1 may still have an unread tail: do not replace it yet
+    generation = [0]  # the last f.log.N
+    newest_rotated = [None]  # the last rotated generation, not compressed yet
     counts = {}
     daemon = None
+    debug = ["--log-level", "debug"] if os.environ.get("MOESCOPE_FAULT_KEEP") else []
+
+    def note(what):
+        """The test's actions, between the daemon's lines of the shared log."""
+        daemon_log.write("# %s test: %s\n" % (time.strftime("%H:%M:%S"), what))
+        daemon_log.flush()
 
     def start():
         nonlocal daemon
-        daemon = Daemon("--db", db, "--follow", log, "--flush-ms", "50", "--poll-ms", "20", log=daemon_log)
+        daemon = Daemon("--db", db, "--follow", log, "--listen", "tcp://127.0.0.1:%d" % port,
+                        "--flush-ms", "50", "--poll-ms", "20", *debug, log=daemon_log)
         daemon.wait_ready()
         check(daemon.proc.poll() is None, "moescoped did not start; log:\n" + daemon.output())
 
     def source():
-        return cli_json("--db", db, "sources")["sources"][0]
+        return [s for s in cli_json("--db", db, "sources")["sources"] if s["kind"] == "file"][0]
 
     def sync():
-        """Until the daemon has committed all of the followed file (and so any f.1 before it)."""
-        nonlocal rotated_unsynced
+        """Until the daemon has committed all of the followed file (and so every generation)."""
         if daemon is None:
             start()
         want = (file_id(log), len(cur))
         wait_for(lambda: (lambda s: (s["file_id"], s["offset"]) == want)(source()),
-                 "all of %s committed (file_id, offset %r)" % (log, want), attempts=600)
-        rotated_unsynced = False
+                 "all of %s committed (file_id, offset %r)" % (log, want), attempts=1200)
 
     def append():
         nonlocal cur
@@ -94,21 +167,79 @@ def run(seed, seconds, tmp):
             f.write(data)
         cur += data
 
-    def rotate():
-        nonlocal cur, rotated_unsynced
-        if rotated_unsynced:
-            sync()
-        os.rename(log, log + ".1")  # the daemon may be down: it finds f.1 by inode at start
-        if rng.random() < 0.5:  # the writer has not reopened yet (well within the 1 s quiet time)
+    def kill9():
+        nonlocal daemon
+        if daemon is None:
+            start()
+        time.sleep(rng.uniform(0, 0.1))  # SIGKILL at any point of its start, read or commit
+        daemon.kill()
+        note("SIGKILL")
+        daemon = None
+
+    def rename_away(linger):
+        """f.log -> a new f.log.N; a new f.log."""
+        nonlocal cur
+        generation[0] += 1
+        rotated = "%s.%d" % (log, generation[0])
+        os.rename(log, rotated)
+        note("renamed to " + rotated)
+        if linger:  # the writer has not reopened yet (well within the 1 s quiet time)
             data = writer.chunk()
-            with open(log + ".1", "ab") as f:
+            with open(rotated, "ab") as f:
                 f.write(data)
             cur += data
         done.append(cur)
-        cur = HEADER + writer.chunk()
+        cur = fresh()
         with open(log, "wb") as f:
             f.write(cur)
-        rotated_unsynced = True
+        newest_rotated[0] = rotated
+
+    def rotate():
+        nonlocal cur
+        if rng.random() < 0.2:  # copytruncate: f.log copied to f.log.N, then emptied
+            counts["copytruncate"] += 1
+            generation[0] += 1
+            shutil.copyfile(log, "%s.%d" % (log, generation[0]))
+            note("copied to %s.%d, truncated" % (log, generation[0]))
+            done.append(cur)
+            cur = fresh()
+            with open(log, "r+b") as f:
+                f.truncate(0)
+                f.write(cur)
+            return
+        rename_away(rng.random() < 0.5)
+        if rng.random() < 0.3:  # and again, between two polls
+            counts["rotate_twice_live"] += 1
+            rename_away(False)
+
+    def rotate_twice_down():
+        if rng.random() < 0.5:
+            kill9()
+        else:
+            stop_daemon()
+        for _ in range(2):
+            rename_away(rng.random() < 0.3)
+            for _ in range(rng.randint(0, 2)):
+                append()
+        start()
+
+    def compress():
+        """The newest rotated generation compressed (logrotate's delaycompress), read or not."""
+        if newest_rotated[0] is None or not os.path.exists(newest_rotated[0]):
+            return
+        counts["compress"] += 1
+        path = newest_rotated[0]
+        with open(path, "rb") as f, gzip.open(path + ".gz", "wb") as out:
+            out.write(f.read())
+        os.unlink(path)
+        note("compressed " + path)
+        newest_rotated[0] = None
+
+    def stop_daemon():
+        nonlocal daemon
+        if daemon is not None:
+            daemon.stop()
+            daemon = None
 
     def rewrite():
         nonlocal cur
@@ -117,7 +248,7 @@ def run(seed, seconds, tmp):
         if while_down:
             kill9()
         old = len(cur)
-        new = HEADER
+        new = fresh(lines=False)
         newline_at_old_end = rng.random() < 0.5 and old > 1000
         if newline_at_old_end:  # a '\n' exactly at old - 1, then more lines
             longest = max(map(len, writer.lines))
@@ -131,17 +262,10 @@ def run(seed, seconds, tmp):
         cur = new
         with open(log, "wb") as f:
             f.write(new)
+        note("rewritten")
         counts["rewrite_newline" if newline_at_old_end else "rewrite"] += 1
         if while_down:
             start()
-
-    def kill9():
-        nonlocal daemon
-        if daemon is None:
-            start()
-        time.sleep(rng.uniform(0, 0.1))  # SIGKILL at any point of its start, read or commit
-        daemon.kill()
-        daemon = None
 
     def crash():
         kill9()
@@ -170,37 +294,84 @@ def run(seed, seconds, tmp):
         daemon = None
         start()
 
-    faults = {"rotate": rotate, "rewrite": rewrite, "rewrite_newline": None, "kill9": crash,
-              "sigterm_locked": sigterm_locked}
-    counts["sigterm_waited"] = 0
-    for k in faults:
+    def disk_full():
+        """The database's file system full for a while: commits fail, then succeed again."""
+        if daemon is None:
+            start()
+        filler = os.path.join(small, "filler")
+        subprocess.run(["dd", "if=/dev/zero", "of=" + filler, "bs=64k"], capture_output=True)
+        for _ in range(rng.randint(1, 4)):
+            append()
+            time.sleep(rng.uniform(0.1, 0.5))
+        killed = rng.random() < 0.4
+        if killed:
+            counts["kill9_while_full"] += 1
+            kill9()
+        os.unlink(filler)
+        if killed:
+            start()
+
+    def sighup():
+        if daemon is None:
+            start()
+        daemon.proc.send_signal(signal.SIGHUP)
+
+    faults = {"rotate": rotate, "rotate_twice_down": rotate_twice_down, "compress": compress,
+              "rewrite": rewrite, "kill9": crash, "sigterm_locked": sigterm_locked, "sighup": sighup}
+    if small:
+        faults["disk_full"] = disk_full
+    if os.environ.get("MOESCOPE_FAULT_ONLY"):  # to find which fault breaks a replayed run
+        faults = {k: f for k, f in faults.items() if k in os.environ["MOESCOPE_FAULT_ONLY"].split(",")}
+    for k in list(faults) + ["rewrite_newline", "sigterm_waited", "copytruncate", "rotate_twice_live",
+                             "kill9_while_full"]:
         counts[k] = 0
     start()
+    producers = [Producer(seed * 7 + i, port, "soak-%d" % i) for i in range(2)]
+    for p in producers:
+        p.start()
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         append()
         time.sleep(rng.uniform(0, 0.05))
         if rng.random() < 0.12:
-            name = rng.choice(["rotate", "rewrite", "kill9", "sigterm_locked"])
-            if name != "rewrite":
+            name = rng.choice(sorted(faults))
+            if name not in ("rewrite", "compress"):
                 counts[name] += 1
             faults[name]()
+    if daemon is None:
+        start()
+    sent, reconnects = [], 0
+    for p in producers:
+        data, n = p.finish()
+        sent.append(data)
+        reconnects += n
     sync()
     daemon.stop()
     done.append(cur)
 
     files = []
-    for i, content in enumerate(done):
+    for i, content in enumerate(done + sent):
         files.append(os.path.join(tmp, "expected-%04d.log" % i))
         with open(files[-1], "wb") as f:
             f.write(content)
     want = cli_json("analyze", *files)
     got = cli_json("--db", db, "layers")
-    check(layer_tokens(got) == layer_tokens(want),
-          "tokens per layer: database %r, analyze %r" % (layer_tokens(got), layer_tokens(want)))
-    check(hits_by_layer(got) == hits_by_layer(want), "hits per layer equal analyze of everything written")
-    check(want["global"]["tokens"] > 1000, "the run wrote real data (%d records)" % want["global"]["tokens"])
-    return counts, want["global"]["tokens"], len(done)
+    if layer_tokens(got) != layer_tokens(want):  # which kind of source differs
+        by_kind = {}
+        for src in cli_json("--db", db, "sources")["sources"]:
+            by_kind[src["kind"]] = by_kind.get(src["kind"], 0) + src["records"]
+        fail("tokens per layer: database %r, analyze %r; records by source kind %r, written to files %d, "
+             "sent %d; log: %s" % (layer_tokens(got), layer_tokens(want), by_kind,
+                                   cli_json("analyze", *files[:len(done)])["global"]["tokens"],
+                                   cli_json("analyze", *files[len(done):])["global"]["tokens"],
+                                   daemon_log.name))
+    check(hits_by_layer(got) == hits_by_layer(want), "hits per layer equal analyze of everything written and sent")
+    streamed = cli_json("analyze", *files[len(done):])["global"]["tokens"]
+    check(want["global"]["tokens"] > 1000 and streamed > 100,
+          "the run wrote and sent real data (%d records, %d streamed)" % (want["global"]["tokens"], streamed))
+    counts["client_reconnects"] = reconnects
+    injected = sum(counts[k] for k in faults) + counts["rewrite_newline"]
+    return counts, injected, want["global"]["tokens"], streamed, len(done)
 
 
 def main():
@@ -209,15 +380,29 @@ def main():
     t0 = time.monotonic()
     print("seed %d (replay: MOESCOPE_FAULT_SEED=%d)" % (seed, seed), flush=True)
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            counts, records, nfiles = run(seed, seconds, tmp)
+        keep = os.environ.get("MOESCOPE_FAULT_KEEP")  # a directory to keep the files in
+        with (tempfile.TemporaryDirectory() if not keep else contextlib.nullcontext(keep)) as tmp:
+            os.makedirs(tmp, exist_ok=True)
+            small = os.path.join(tmp, "small")
+            if not mount_tmpfs(small, "64m"):
+                print("SKIP disk full: cannot mount a tmpfs here (needs root)", flush=True)
+                small = None
+            try:
+                counts, faults, records, streamed, nfiles = run(seed, seconds, tmp, small)
+            finally:
+                if small:
+                    if keep:
+                        shutil.copytree(small, os.path.join(tmp, "db"), dirs_exist_ok=True)
+                    subprocess.run(["umount", "-l", small], capture_output=True)
     except SystemExit:
         print("FAIL with seed %d (replay: MOESCOPE_FAULT_SEED=%d)" % (seed, seed), file=sys.stderr)
         raise
     except Exception as e:
         fail("seed %d: %r" % (seed, e))
-    print("ok: %d records in %d files equal analyze after %s (%.0f s)" % (
-        records, nfiles, ", ".join("%d %s" % (v, k) for k, v in sorted(counts.items())), time.monotonic() - t0))
+    print("ok: %d records (%d of them streamed) in %d files and 2 acknowledged streams equal analyze after "
+          "%d faults: %s (%.0f s)" % (records, streamed, nfiles, faults,
+                                      ", ".join("%d %s" % (v, k) for k, v in sorted(counts.items())),
+                                      time.monotonic() - t0))
 
 
 if __name__ == "__main__":

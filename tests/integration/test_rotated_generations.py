@@ -3,9 +3,9 @@
 moescoped was stopped or between two polls: two renames while stopped (f.log.1, f.log.2, a
 new f.log), logrotate's numbering with the older generation compressed to .gz, dateext names
 with zstd, two renames within one poll interval while running, copytruncate while running and
-while stopped. Each time the database equals `moescope analyze` over every complete line
-written, and the log says what was found; a generation deleted with unread bytes is logged
-with the number of bytes lost."""
+while stopped, a rewrite and a copytruncate between two polls. Each time the database equals
+`moescope analyze` over every complete line written, and the log says what was found; a
+generation deleted with unread bytes is logged with the number of bytes lost."""
 import contextlib
 import gzip
 import os
@@ -156,6 +156,21 @@ def copytruncate_live(tmp, rng):
     expect(db, tmp, a + tail + c, "ct")
 
 
+def rewritten_then_copied_within_one_poll(tmp, rng):
+    """Between two polls the file is rewritten (a llama-server restart) and then copied and
+    truncated: the copy holds content the daemon never saw; it is read before the new one."""
+    with polled_slowly(tmp, "rc", rng, 200) as (db, log, a, d):
+        b = CSV_HEADER + csv_lines(rng, 120)
+        write_file(log, b)
+        shutil.copyfile(log, log + ".1")
+        os.truncate(log, 0)
+        c = csv_lines(rng, 40)
+        write_file(log, c, "ab")
+        wait_for(lambda: committed_records(db) == 360, "the unseen content from the copy", attempts=400)
+    check("reading %s.1" % log in d.output(), "the log names the copy:\n" + d.output())
+    expect(db, tmp, a + b + c, "rc")
+
+
 def copytruncate_while_stopped(tmp, rng):
     db, log, a = started(tmp, "cts", rng, 200)
     tail = csv_lines(rng, 100)
@@ -190,7 +205,8 @@ def main():
     rng = random.Random(29)
     with tempfile.TemporaryDirectory() as tmp:
         for scenario in (two_rotations_while_stopped, logrotate_with_compression, dateext_with_zstd,
-                         two_renames_within_one_poll, copytruncate_live, copytruncate_while_stopped,
+                         two_renames_within_one_poll, copytruncate_live, rewritten_then_copied_within_one_poll,
+                         copytruncate_while_stopped,
                          generation_gone):
             scenario(tmp, rng)
             print("  ok: " + scenario.__name__, flush=True)

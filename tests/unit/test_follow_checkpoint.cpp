@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <zlib.h>
+#include <cstdio>
 #include <fstream>
 
 #include "daemon/follow_checkpoint.hpp"
@@ -69,14 +71,22 @@ TEST_CASE("rotated names: the generations logrotate and others leave beside a fi
         CHECK_FALSE(rotated_name("f.log", name));
 }
 
-TEST_CASE("generation marks: a copy, a compressed copy's prefix and another file told apart") {
+TEST_CASE("generation marks: a rename, a copy, a compressed copy's prefix, another file") {
     test::TempDir dir;
-    auto write = [&](const std::string& name, const std::string& text) {
-        const std::string path = dir.file(name);
-        std::ofstream(path, std::ios::binary) << text;
+    auto describe = [&](const std::string& path) {
         struct stat st {};
         ::stat(path.c_str(), &st);
         return describe_generation(path, st);
+    };
+    auto write = [&](const std::string& name, const std::string& text) {
+        std::ofstream(dir.file(name), std::ios::binary) << text;
+        return describe(dir.file(name));
+    };
+    auto gzip = [&](const std::string& name, const std::string& text) {
+        gzFile f = gzopen(dir.file(name).c_str(), "wb");
+        gzwrite(f, text.data(), static_cast<unsigned>(text.size()));
+        gzclose(f);
+        return describe(dir.file(name));
     };
     std::string text;
     for (int i = 0; text.size() < 3 * kFingerprintBytes; ++i)
@@ -86,14 +96,26 @@ TEST_CASE("generation marks: a copy, a compressed copy's prefix and another file
     const auto m = mark_of(a, text.size() - 100);
     REQUIRE(m);
     CHECK(m->head.length == kFingerprintBytes);
+    CHECK(m->ino == a.st.st_ino);
     CHECK(holds(write("copy", text), *m));                          // a full copy
     CHECK(holds(write("longer", text + "9,9 9\n"), *m));            // and more after it
+    CHECK(holds(gzip("copy.gz", text), *m));                        // compressed
     CHECK_FALSE(holds(write("prefix", text.substr(0, 5000)), *m));  // shorter than the mark
-    CHECK(copy_of(write("prefix2", text.substr(0, 5000)), *m));     // ... but a copy of it
     std::string other = text;
     other[text.size() - 200] = 'x';  // same head, another end
     CHECK_FALSE(holds(write("other", other), *m));
-    CHECK_FALSE(copy_of(write("other2", other), *m));
-    CHECK_FALSE(copy_of(write("new", "0,1 2\n" + text), *m));  // another head
-    CHECK_FALSE(mark_of(a, text.size() + 1));                  // beyond its end
+
+    const std::vector<GenerationMark> marks{*m};
+    ::rename(dir.file("f.log").c_str(), dir.file("f.log.1").c_str());
+    CHECK(read_before(describe(dir.file("f.log.1")), marks));          // renamed
+    CHECK(read_before(gzip("f.log.1.gz", text), marks));               // compressed
+    CHECK(read_before(gzip("part.gz", text.substr(0, 6000)), marks));  // still being compressed
+    CHECK_FALSE(read_before(gzip("other.gz", other), marks));
+    const auto tiny = mark_of(write("tiny", "9,9 9\n"), 6);  // a short one first
+    CHECK(read_before(gzip("f.log.1b.gz", text), {{*tiny, *m}}));
+    CHECK_FALSE(read_before(write("f.log.2", text), marks));  // a new file beginning alike
+    std::ofstream(dir.file("f.log.1"), std::ios::binary | std::ios::trunc) << "0,1 2\n" << text;
+    CHECK_FALSE(read_before(describe(dir.file("f.log.1")), marks));  // its inode, another head
+    CHECK_FALSE(read_before(describe(dir.file("f.log.1")), {}));
+    CHECK_FALSE(mark_of(a, text.size() + 1));  // beyond its end
 }
