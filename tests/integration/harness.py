@@ -117,21 +117,21 @@ CSV_HEADER = b"layer_id,expert_ids\n"
 _LAST_IDS = {}  # layer -> the ids csv_lines gave it last; "layer" -> the last line's layer
 
 
-def csv_lines(rng, n):
-    """`n` llama-server lines: 8 layers, top-2 of 16 experts (one of 0-7, one of 8-15). No two
-    lines in a row have the same layer, and a layer never repeats its last ids: a batch's
-    second row waits for the strided-view verdict, and the second record of an identical run
-    to see whether the run reaches 256 (docs/FIGURES.md "Data quality"), which a count of
-    records committed would miss."""
+def csv_lines(rng, n, layers=8, low=(0, 8), high=(8, 16)):
+    """`n` llama-server lines of `layers` layers and top-2 ids, one in [low), one in [high).
+    No two lines in a row have the same layer, and a layer never repeats its last ids: a
+    batch's second row waits for the strided-view verdict, and the second record of an
+    identical run to see whether the run reaches 256 (docs/FIGURES.md "Data quality"), which a
+    count of records committed would miss."""
     out = []
     for _ in range(n):
         layer = _LAST_IDS.get("layer")
         while layer == _LAST_IDS.get("layer"):
-            layer = rng.randrange(8)
+            layer = rng.randrange(layers)
         _LAST_IDS["layer"] = layer
         ids = _LAST_IDS.get(layer)
         while ids == _LAST_IDS.get(layer):
-            ids = (rng.randrange(0, 8), rng.randrange(8, 16))
+            ids = (rng.randrange(*low), rng.randrange(*high))
         _LAST_IDS[layer] = ids
         out.append("%d,%d %d\n" % (layer, ids[0], ids[1]))
     return "".join(out).encode()

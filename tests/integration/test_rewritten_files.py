@@ -9,25 +9,12 @@ import os
 import random
 import tempfile
 
-from harness import Daemon, check, cli_json, committed_records, hits_by_layer, wait_for
-
-
-LAST = {}  # layer -> its last ids
+from harness import Daemon, check, cli_json, committed_records, csv_lines, hits_by_layer, wait_for
 
 
 def lines(rng, n):
     # Every line has the same length, so a rewrite has '\n' wherever the old content had one.
-    # A layer never repeats its last ids: the second record of an identical run waits to see
-    # whether the run reaches 256 (docs/FIGURES.md "Data quality"), which a count would miss.
-    out = []
-    for _ in range(n):
-        layer = rng.randrange(4)
-        ids = LAST.get(layer)
-        while ids == LAST.get(layer):
-            ids = (rng.randrange(0, 5), rng.randrange(5, 10))
-        LAST[layer] = ids
-        out.append("%d,%d %d\n" % (layer, ids[0], ids[1]))
-    return "".join(out).encode()
+    return csv_lines(rng, n, layers=4, low=(0, 5), high=(5, 10))
 
 
 def overwrite_in_place(path, data):
