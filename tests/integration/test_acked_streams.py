@@ -15,10 +15,13 @@ import sys
 import tempfile
 import time
 
+import tls_certs
 from harness import (CSV_HEADER, SOURCE, Daemon, check, cli_json, committed_records, csv_lines, free_port,
                      hits_by_layer, wait_for, write_file)
 
 CLIENT = os.path.join(SOURCE, "samples", "clients", "stream_records.py")
+sys.path.insert(0, os.path.dirname(CLIENT))
+from stream_records import MoescopeSink  # noqa: E402
 def listen(db, port, *extra, log=None):
     """moescoped listening on 127.0.0.1:port, once it accepts connections."""
     d = Daemon("--db", db, "--listen", "tcp://127.0.0.1:%d" % port, "--flush-ms", "50", *extra, log=log)
@@ -209,6 +212,25 @@ def kill9_while_sending(tmp, rng):
     expect(db, [path], "kill -9 x3")
 
 
+def over_tls_with_a_token(tmp, rng):
+    """The auth line, then the hello, over TLS; replies written while records are read."""
+    os.makedirs(os.path.join(tmp, "certs"))
+    certs = tls_certs.make(os.path.join(tmp, "certs"))
+    tokens = os.path.join(tmp, "tokens")
+    write_file(tokens, b"tok-acked\n")
+    os.chmod(tokens, 0o600)
+    db, port = os.path.join(tmp, "tls.db"), free_port()
+    with listen(db, port, "--tls-cert", certs["server"], "--tls-key", certs["server_key"],
+                "--auth-token-file", tokens) as d:
+        sink = MoescopeSink("tcp://127.0.0.1:%d" % port, tls_ca=certs["ca"], token="tok-acked", stream="tls")
+        for i in range(3000):  # NDJSON records, no layer's ids twice in a row
+            sink.route(i % 6, [i % 7, 7 + (i // 6) % 9])
+        sink.close()
+        check(not sink.unacked and stream_seq(db, "tls") == 3000, "every line acknowledged over TLS")
+        check(committed_records(db) == 3000, "3000 records: %d" % committed_records(db))
+        d.stop()
+
+
 def mount_tmpfs(path, size):
     os.makedirs(path, exist_ok=True)
     return subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s" % size, "tmpfs", path],
@@ -248,7 +270,7 @@ def main():
     rng = random.Random(2929)
     with tempfile.TemporaryDirectory() as tmp:
         for scenario in (file_acknowledged, protocol_by_hand, bad_and_plain_hellos, two_connections_one_stream,
-                         resume_a_file, kill9_while_sending, full_disk_backpressure):
+                         resume_a_file, over_tls_with_a_token, kill9_while_sending, full_disk_backpressure):
             scenario(tmp, rng)
             print("  ok: " + scenario.__name__, flush=True)
     print("ok: acknowledged streams count every line once across reconnects, kill -9 and a full disk")
