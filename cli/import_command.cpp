@@ -61,7 +61,10 @@ int import_files(const Query& x) {
     std::vector<std::string> ids;
     for (const AnalyzeInput& in : inputs) {
         if (known.count(in.path)) refuse(in, x.db + " already counts it");
-        ids.push_back(in.path == "-" ? std::string() : content_id(in.path));
+        // A pipe can be read once, by the import: its bytes are counted, not identified.
+        std::error_code ec;
+        ids.push_back(std::filesystem::is_regular_file(in.path, ec) ? content_id(in.path)
+                                                                    : std::string());
         // The same bytes under another path (a copy, another node's file) count twice too.
         if (ids.back().empty()) continue;
         const auto [it, fresh] = known_content.emplace(ids.back(), in.path);

@@ -5,8 +5,8 @@
 #include <filesystem>
 
 #include "cli/command_runner.hpp"
-#include "ingest/input_reader.hpp"
 #include "cli/table.hpp"
+#include "ingest/input_reader.hpp"
 #include "parsers/format_registry.hpp"
 #include "parsers/number_scan.hpp"
 
@@ -47,7 +47,10 @@ std::vector<std::string> object_keys(std::string_view t, size_t max) {
 // What the start of a file looks like, in a few words.
 std::string looks_like(const AnalyzeInput& in, const SourceStats& s) {
     std::string head;
-    if (in.path != "-") try {
+    // A pipe or FIFO was read once (opening a FIFO again would wait for another writer).
+    std::error_code ec;
+    const bool stream = in.path == "-" || !std::filesystem::is_regular_file(in.path, ec);
+    if (!stream) try {
             InputReader reader(in.path);
             head = reader.read().substr(0, 64 * 1024);
         } catch (const std::exception& e) {
@@ -56,8 +59,8 @@ std::string looks_like(const AnalyzeInput& in, const SourceStats& s) {
     std::string_view t = head;
     if (t.starts_with("\xEF\xBB\xBF")) t.remove_prefix(3);
     t.remove_prefix(std::min(t.size(), t.find_first_not_of(" \t\r\n")));
-    if (in.path == "-" && s.lines == 0) return "nothing";
-    if (in.path == "-") return std::to_string(s.lines) + " lines";
+    if (stream && s.lines == 0) return "nothing";
+    if (stream) return std::to_string(s.lines) + " lines";
     if (t.empty()) return head.empty() ? "an empty file" : "blank lines only";
     std::string_view first = t.substr(0, t.find('\n'));
     if (first.ends_with('\r')) first.remove_suffix(1);

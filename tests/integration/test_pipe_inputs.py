@@ -70,6 +70,28 @@ def named_fifo(want, tmp):
     same_as_file(json.loads(p.stdout), want, "analyze FIFO")
 
 
+def fifo_without_records(tmp):
+    """Nothing recognised in a FIFO: said from what was read, not by opening it again (which
+    would wait for another writer)."""
+    fifo = os.path.join(tmp, "fifo-text")
+    os.mkfifo(fifo)
+
+    def writer():
+        with open(fifo, "wb") as out:
+            out.write(b"hello\nnot a record\n")
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        p = subprocess.run([MOESCOPE, "analyze", fifo], capture_output=True, text=True, timeout=20)
+    except subprocess.TimeoutExpired:
+        with open(fifo, "wb"):
+            pass
+        t.join()
+        check(False, "analyze of a FIFO without records waited for a second writer")
+    t.join()
+    check(p.returncode == 3 and "2 lines" in p.stderr, "a FIFO without records: %d %r" % (p.returncode, p.stderr))
+
+
 def import_from_pipe(want, tmp):
     db = os.path.join(tmp, "imported.db")
     shell('"$M" import <(cat "$LOG") --db "%s"' % db)
@@ -92,6 +114,7 @@ def main():
         dev_stdin(want)
         compressed_pipe(want, tmp)
         named_fifo(want, tmp)
+        fifo_without_records(tmp)
         import_from_pipe(want, tmp)
     whole_file_format_through_a_pipe()
     cli("analyze", SAMPLE)  # the regular file still reads (sniffed by path, mapped)
