@@ -12,13 +12,13 @@ double d(uint64_t v) {
 // One line per figure. Definitions: docs/FIGURES.md ("Per-layer figures").
 constexpr Figure kFigures[] = {
     {"tokens", "tokens", "tokens", "Routing records (tokens) of the layer.", FigureKind::integer,
-     [](const In& x) { return d(x.tokens); }, true, false},
+     [](const In& x) { return x.tokens_known ? d(x.tokens) : NAN; }, true, false},
     {"selections", "selections", "selections", "Expert selections S = sum of hits.",
      FigureKind::integer, [](const In& x) { return d(x.fig.selections); }, false, false},
     {"num_experts", "E", "experts", "Experts per layer E (stated, else largest id + 1).",
      FigureKind::integer, [](const In& x) { return d(x.fig.num_experts); }, false, false},
-    {"top_k", "k", "experts per token", "Experts selected per token.", FigureKind::integer,
-     [](const In& x) { return d(x.top_k); }, true, false},
+    {"top_k", "k", "experts per token", "Experts selected per token (null when not known).",
+     FigureKind::integer, [](const In& x) { return x.top_k ? d(x.top_k) : NAN; }, true, false},
     {"unique_experts", "used", "experts", "Experts selected at least once.", FigureKind::integer,
      [](const In& x) { return d(x.fig.unique_experts); }, true, false},
     {"dead_experts", "dead", "experts", "Experts never selected.", FigureKind::integer,

@@ -19,13 +19,15 @@ enum class FigureKind { integer, expert, real };
 // What a figure is computed from: one layer's token count and top-k and the imbalance
 // figures of its hits.
 struct LayerFigureInput {
-    LayerFigureInput(uint64_t tokens_, uint32_t top_k_, const ImbalanceFigures& fig_)
-        : tokens(tokens_), top_k(top_k_), fig(fig_) {}
+    LayerFigureInput(uint64_t tokens_, uint32_t top_k_, const ImbalanceFigures& fig_,
+                     bool tokens_known_ = true)
+        : tokens(tokens_), top_k(top_k_), fig(fig_), tokens_known(tokens_known_) {}
     LayerFigureInput(const LayerStats& l, const ImbalanceFigures& fig_)
-        : LayerFigureInput(l.tokens, l.top_k, fig_) {}
+        : LayerFigureInput(l.tokens, l.top_k, fig_, l.tokens_known()) {}
     uint64_t tokens;
     uint32_t top_k;  // 0: not known (all layers combined, or a Prometheus "other" tag)
     const ImbalanceFigures& fig;
+    bool tokens_known;  // false: engine totals without k (printed null / "-")
 };
 
 struct Figure {

@@ -49,6 +49,9 @@ struct LayerStats {
     // Only engine totals: hits and imbalance hold, EMA, co-occurrence, logits and gate
     // distances have no data (docs/FIGURES.md "Count-only data").
     bool count_only() const { return counted > 0 && counted == selections(); }
+    // Engine totals without a stated k have selections but no token count (docs/FIGURES.md
+    // "Count-only data"): `tokens` then holds the selections and is not shown.
+    bool tokens_known() const { return !(top_k == 0 && count_only()); }
 
     // Adds engine totals for experts [first, first + counts.size()), already checked to be
     // whole and non-negative. Tokens are estimated as counted / k (k = `top_k`, 1 when not

@@ -110,6 +110,14 @@ void vs(CLI::App& app, CommandArgs& a, const std::string& help) {
     app.add_option("--vs", a.q.vs, help)->capture_default_str();
 }
 
+void min_js(CLI::App& app, CommandArgs& a) {
+    app.add_option("--min-js", a.q.min_js,
+                   "Smallest JS divergence (bits) that counts as a difference; engine totals "
+                   "are judged by it alone (docs/FIGURES.md \"Count-only data\")")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
+}
+
 void corr(CLI::App& app, CommandArgs& a) {
     app.add_option("--delta-max", a.q.delta_max, "Largest layer distance")
         ->check(CLI::Range(1, kMaxLayer))

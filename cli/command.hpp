@@ -146,6 +146,8 @@ void bottom(CLI::App& app, CommandArgs& a, size_t def, const std::string& help);
 void brief(CLI::App& app, CommandArgs& a);
 void gate_tokens(CLI::App& app, CommandArgs& a);
 void vs(CLI::App& app, CommandArgs& a, const std::string& help);
+// --min-js BITS: the smallest JS divergence that counts as a difference (compare, drift).
+void min_js(CLI::App& app, CommandArgs& a);
 void corr(CLI::App& app, CommandArgs& a);  // --delta-max, --periodic
 void matrix(CLI::App& app, CommandArgs& a, const std::string& help);
 // --by hits|mass: what an expert's load is (selections, or the routing weight mass).

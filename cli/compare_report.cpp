@@ -26,9 +26,28 @@ const LayerStats& stats_of(const TagStats& t, int32_t layer) {
     return layer < 0 ? t.global : *t.layer(layer);  // compare_tags lists layers both have
 }
 
-CountsSignificance significance(const TagStats& a, const TagStats& b, int32_t layer) {
-    const LayerStats &la = stats_of(a, layer), &lb = stats_of(b, layer);
-    return compare_counts(la.hits, la.top1, lb.hits, lb.top1);
+// A layer's comparison judged (docs/FIGURES.md "Tag comparison"): the sampling figures
+// when both sides are records (engine totals are not independent draws: none), and whether
+// the shares differ in a way that matters.
+struct Judged {
+    std::optional<CountsSignificance> sig;
+    bool differs = false;
+    bool tokens_known = true;
+};
+
+Judged judge(const TagStats& a, const TagStats& b, const LayerComparison& c,
+             const QueryOptions& q) {
+    const LayerStats &la = stats_of(a, c.layer), &lb = stats_of(b, c.layer);
+    Judged j;
+    j.tokens_known = la.tokens_known() && lb.tokens_known();
+    if (!la.count_only() && !lb.count_only())
+        j.sig = compare_counts(la.hits, la.top1, lb.hits, lb.top1);
+    j.differs = differs(c.js_divergence_bits, j.sig ? &*j.sig : nullptr, kDefaultAlpha, q.min_js);
+    return j;
+}
+
+std::string_view verdict_name(const Judged& j) {
+    return j.differs ? "differs" : "same";
 }
 
 Interval ci_at(const std::vector<Interval>& v, int32_t e) {
@@ -130,8 +149,14 @@ void write_compare_json(JsonWriter& w, const Aggregates& agg, const ComparePair&
             w.key("layer").null();  // all layers combined
         w.field("tag_a", std::string_view(a.name)).field("tag_b", std::string_view(b.name));
         w.field("b_is_rest", p.b_is_rest());
-        w.field("tokens_a", c.tokens_a).field("tokens_b", c.tokens_b);
-        const auto sig = significance(a, b, c.layer);
+        const Judged j = judge(a, b, c, q);
+        const CountsSignificance none{
+            {NAN, std::nullopt, NAN}, {NAN, std::nullopt, NAN}, NAN, {}, {}};
+        const CountsSignificance& sig = j.sig ? *j.sig : none;
+        const double unknown = NAN;
+        w.field("tokens_a", j.tokens_known ? static_cast<double>(c.tokens_a) : unknown)
+            .field("tokens_b", j.tokens_known ? static_cast<double>(c.tokens_b) : unknown);
+        w.field("sampled", j.sig.has_value()).field("verdict", verdict_name(j));
         w.field("js_divergence_bits", c.js_divergence_bits)
             .field("js_noise_floor", sig.js_noise_floor);
         w.field("chi2", sig.selections.statistic)
@@ -147,8 +172,13 @@ void write_compare_json(JsonWriter& w, const Aggregates& agg, const ComparePair&
                 .field("share_a", e.share_a)
                 .field("share_b", e.share_b);
             for (const auto& [key, ci] : {std::pair{"share_a_ci", ci_at(sig.ci_a, e.expert)},
-                                          std::pair{"share_b_ci", ci_at(sig.ci_b, e.expert)}})
+                                          std::pair{"share_b_ci", ci_at(sig.ci_b, e.expert)}}) {
+                if (!j.sig) {  // intervals as if selections were draws: not given
+                    w.key(key).null();
+                    continue;
+                }
                 w.key(key).begin_array().value(ci.low).value(ci.high).end_array();
+            }
             w.field("ratio", e.ratio).field("diff", e.diff).end_object();
         }
         w.end_array().end_object();
@@ -168,11 +198,17 @@ std::string compare_text(const Aggregates& agg, const ComparePair& p, const Quer
         "= disjoint)";
     s = wrap("", s, 100, "") + "\n";
     Table summary({"layer", "tokens_a", "tokens_b", "js_bits", "noise_js", "chi2_p", "top1_p",
-                   "leans on (share a vs b)"});
-    std::vector<CountsSignificance> sigs;
+                   "verdict", "leans on (share a vs b)"});
+    std::vector<Judged> judged;
+    bool any_totals = false;
     for (const auto& c : cs) {
-        sigs.push_back(significance(a, b, c.layer));
-        const CountsSignificance& sig = sigs.back();
+        judged.push_back(judge(a, b, c, q));
+        const Judged& j = judged.back();
+        any_totals |= !j.sig;
+        const auto cell = [&](auto f) { return j.sig ? f(*j.sig) : std::string("-"); };
+        const auto tokens = [&](uint64_t n) {
+            return j.tokens_known ? fmt_num::integer(n) : std::string("-");
+        };
         std::string lean;
         for (const auto& e : c.experts) {
             if (!(e.diff > 0)) continue;
@@ -181,29 +217,48 @@ std::string compare_text(const Aggregates& agg, const ComparePair& p, const Quer
                    " vs " + fmt_num::percent(e.share_b);
             break;
         }
-        summary.add({c.layer < 0 ? "all" : std::to_string(c.layer), fmt_num::integer(c.tokens_a),
-                     fmt_num::integer(c.tokens_b), fmt_num::fixed(c.js_divergence_bits, 4),
-                     fmt_num::fixed(sig.js_noise_floor, 4), p_value_text(sig.selections.p_value),
-                     p_value_text(sig.top1.p_value), lean.empty() ? "-" : lean});
+        summary.add(
+            {c.layer < 0 ? "all" : std::to_string(c.layer), tokens(c.tokens_a), tokens(c.tokens_b),
+             fmt_num::fixed(c.js_divergence_bits, 4),
+             cell([](const CountsSignificance& g) { return fmt_num::fixed(g.js_noise_floor, 4); }),
+             cell([](const CountsSignificance& g) { return p_value_text(g.selections.p_value); }),
+             cell([](const CountsSignificance& g) { return p_value_text(g.top1.p_value); }),
+             std::string(verdict_name(j)), lean.empty() ? "-" : lean});
     }
     s += summary.render();
     s += "noise_js: the JS divergence two samples of these sizes from one distribution show "
          "(resampled);\nchi2_p: Pearson chi-square p-value on selections (approximate: the k "
          "selections of a\ntoken are not independent); top1_p: the same test on each token's "
          "first-ranked expert.\n";
+    s += wrap("",
+              "verdict: differs when js_bits >= " + fmt_num::sig(q.min_js, 3) +
+                  " (--min-js) and, for records, chi2_p < 0.01 and js_bits > noise_js.",
+              100, "");
+    if (any_totals)
+        s += wrap("",
+                  "Engine totals (count-only): their selections are not independent draws, so "
+                  "no p-value, noise floor or interval is given; the verdict rests on the effect "
+                  "size (docs/FIGURES.md \"Count-only data\").",
+                  100, "");
     for (size_t i = 0; i < cs.size(); ++i) {
         const auto& c = cs[i];
+        const auto& sig = judged[i].sig;
         s += "\n" +
              (c.layer < 0 ? std::string("All layers combined")
                           : "Layer " + std::to_string(c.layer)) +
              ": experts whose share differs most\n";
-        Table t({"expert", "share_a", "95% CI a", "share_b", "95% CI b", "ratio", "diff"});
-        for (const auto& e : c.experts)
-            t.add({std::to_string(e.expert), fmt_num::percent(e.share_a),
-                   ci_text(ci_at(sigs[i].ci_a, e.expert)), fmt_num::percent(e.share_b),
-                   ci_text(ci_at(sigs[i].ci_b, e.expert)),
-                   fmt_num::fixed(e.ratio, 3),  // aligned decimals
-                   fmt_num::fixed(e.diff * 100, 2) + "pp"});
+        Table t =
+            sig ? Table({"expert", "share_a", "95% CI a", "share_b", "95% CI b", "ratio", "diff"})
+                : Table({"expert", "share_a", "share_b", "ratio", "diff"});
+        for (const auto& e : c.experts) {
+            std::vector<std::string> row{std::to_string(e.expert), fmt_num::percent(e.share_a)};
+            if (sig) row.push_back(ci_text(ci_at(sig->ci_a, e.expert)));
+            row.push_back(fmt_num::percent(e.share_b));
+            if (sig) row.push_back(ci_text(ci_at(sig->ci_b, e.expert)));
+            row.push_back(fmt_num::fixed(e.ratio, 3));  // aligned decimals
+            row.push_back(fmt_num::fixed(e.diff * 100, 2) + "pp");
+            t.add(row);
+        }
         s += t.render("  ");
     }
     return s;
@@ -211,20 +266,23 @@ std::string compare_text(const Aggregates& agg, const ComparePair& p, const Quer
 
 std::string compare_csv(const Aggregates& agg, const ComparePair& p, const QueryOptions& q) {
     const TagStats &a = *p.a, &b = *p.b;
-    Table t({"layer", "tag_a", "tag_b", "js_divergence_bits", "js_noise_floor", "chi2", "chi2_dof",
-             "chi2_p_value", "top1_chi2_p_value", "expert", "share_a", "share_a_ci_low",
+    Table t({"layer", "tag_a", "tag_b", "verdict", "js_divergence_bits", "js_noise_floor", "chi2",
+             "chi2_dof", "chi2_p_value", "top1_chi2_p_value", "expert", "share_a", "share_a_ci_low",
              "share_a_ci_high", "share_b", "share_b_ci_low", "share_b_ci_high", "ratio", "diff"});
+    const CountsSignificance none{{NAN, std::nullopt, NAN}, {NAN, std::nullopt, NAN}, NAN, {}, {}};
     for (const auto& c : comparisons(agg, a, b, q)) {
-        const auto sig = significance(a, b, c.layer);
+        const Judged j = judge(a, b, c, q);
+        const CountsSignificance& sig = j.sig ? *j.sig : none;
         for (const auto& e : c.experts) {
             const Interval ca = ci_at(sig.ci_a, e.expert), cb = ci_at(sig.ci_b, e.expert);
             t.add({c.layer < 0 ? "all" : std::to_string(c.layer), a.name, b.name,
-                   fmt_num::csv(c.js_divergence_bits), fmt_num::csv(sig.js_noise_floor),
-                   fmt_num::csv(sig.selections.statistic), fmt_num::csv(sig.selections.dof),
-                   fmt_num::csv(sig.selections.p_value), fmt_num::csv(sig.top1.p_value),
-                   std::to_string(e.expert), fmt_num::csv(e.share_a), fmt_num::csv(ca.low),
-                   fmt_num::csv(ca.high), fmt_num::csv(e.share_b), fmt_num::csv(cb.low),
-                   fmt_num::csv(cb.high), fmt_num::csv(e.ratio), fmt_num::csv(e.diff)});
+                   std::string(verdict_name(j)), fmt_num::csv(c.js_divergence_bits),
+                   fmt_num::csv(sig.js_noise_floor), fmt_num::csv(sig.selections.statistic),
+                   fmt_num::csv(sig.selections.dof), fmt_num::csv(sig.selections.p_value),
+                   fmt_num::csv(sig.top1.p_value), std::to_string(e.expert),
+                   fmt_num::csv(e.share_a), fmt_num::csv(ca.low), fmt_num::csv(ca.high),
+                   fmt_num::csv(e.share_b), fmt_num::csv(cb.low), fmt_num::csv(cb.high),
+                   fmt_num::csv(e.ratio), fmt_num::csv(e.diff)});
         }
     }
     return t.csv();
@@ -238,6 +296,7 @@ extern const CommandSpec kCompareCommand = {
         flag::vs(app, a, "The tag to compare with (default: the rest, records not tagged --tag)");
         flag::layer(app, a, "Only this layer");
         flag::top(app, a, 10, "Experts listed per layer");
+        flag::min_js(app, a);
     },
     kNeedsLayer | kWarnsQuality,
     [](JsonWriter& w, const Query& x) {

@@ -103,6 +103,7 @@ DriftPlan plan(const Query& x) {
     }
     DriftThresholds th;
     th.alpha = d.alpha;
+    th.min_js = x.q.min_js;
     th.movers = x.q.top;
     // Layers ascending, all layers combined (-1) last, as in compare.
     std::vector<int32_t> order;
@@ -195,7 +196,8 @@ std::string text(const Query& x) {
     const DriftPlan p = plan(x);
     std::string s = "Drift of tag '" + x.tag().name + "' against " + p.baseline + ", windows of " +
                     std::to_string(p.window) + " s (drifted: chi-square p < " +
-                    fmt_num::sig(x.args.drift.alpha, 2) + " and JS above its noise floor)\n";
+                    fmt_num::sig(x.args.drift.alpha, 2) +
+                    ", JS above its noise floor and >= " + fmt_num::sig(x.q.min_js, 2) + " bits)\n";
     Table verdicts({"layer", "baseline_tokens", "windows", "drifted", "verdict (latest window)"});
     for (const auto& l : p.layers) {
         size_t drifted = 0;
@@ -223,6 +225,7 @@ extern const CommandSpec kDriftCommand = {
             ->capture_default_str();
         flag::layer(app, a, "Only this layer");
         flag::top(app, a, 3, "Experts that moved most, per window");
+        flag::min_js(app, a);
     },
     kNeedsTimeline | kNeedsLayer | kWarnsQuality,
     write_json,

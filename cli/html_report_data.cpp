@@ -70,7 +70,8 @@ std::string html_report_data(const Aggregates& agg, const std::vector<SourceStat
     w.field("tag", std::string_view(t.name)).field("num_experts", static_cast<uint64_t>(E));
     w.field("model_id", std::string_view(agg.model_id()))
         .field("generated", std::string_view(iso_utc(std::time(nullptr))));
-    w.field("tokens", t.global.tokens);
+    w.field("tokens", t.global.tokens).field("count_only", t.global.count_only());
+    w.field("selections", t.global.selections());
     write_summary_json(w, agg, t, sources);
     write_quality_json(w, quality_findings(agg, sources, t), o.keep_suspect);
 

@@ -40,12 +40,13 @@ LayerView make_view(const Aggregates& agg, int32_t layer, const LayerStats& l) {
     LayerView v{layer, &l, {}, {}};
     v.fig = compute_imbalance(l.hits, agg.num_experts());
     const double S = static_cast<double>(v.fig.selections);
-    const bool windowed = agg.windowed();  // EMA is not kept per time bucket
+    // EMA is not kept per time bucket, and engine totals have no record order.
+    const bool no_ema = agg.windowed() || l.count_only();
     for (size_t e = 0; e < v.fig.num_experts; ++e) {
         const uint64_t h = e < l.hits.size() ? l.hits[e] : 0;
         const bool has_w = l.weighted_tokens > 0 && e < l.weight_mass.size();
         v.ranked.push_back({static_cast<int32_t>(e), h, S > 0 ? static_cast<double>(h) / S : NAN,
-                            windowed ? NAN : l.ema.value(e), windowed ? NAN : l.ema.corrected(e),
+                            no_ema ? NAN : l.ema.value(e), no_ema ? NAN : l.ema.corrected(e),
                             has_w ? l.weight_mass[e] : NAN});
     }
     std::stable_sort(v.ranked.begin(), v.ranked.end(),
@@ -195,7 +196,9 @@ std::string layers_text(const Aggregates& agg, const TagStats& tag, const QueryO
                (marked ? wrap("* ", short_last_layer_text(*short_last), kWidth, "  ") : "");
     }
     s += "Tag '" + tag.name + "': " + std::to_string(views.size()) + " layers, " +
-         fmt_num::integer(tag.global.tokens) + " routing records, " +
+         (tag.global.count_only()
+              ? fmt_num::integer(tag.global.selections()) + " selections (engine totals), "
+              : fmt_num::integer(tag.global.tokens) + " routing records, ") +
          std::to_string(agg.num_experts()) + " experts" +
          (agg.num_experts_stated() ? "" : " (largest id + 1)") + "\n";
     s += std::string(80, '=') + "\n";
@@ -313,9 +316,11 @@ std::string experts_text(const Aggregates& agg, const TagStats& tag, const Query
     const ImbalanceFigures f = make_view(agg, q.layer.value_or(-1), l).fig;
     std::string s =
         (q.layer ? "Layer " + std::to_string(*q.layer) : std::string("All layers combined")) +
-        " (tag '" + tag.name + "'): " + fmt_num::integer(l.tokens) + " tokens, " +
-        fmt_num::integer(f.selections) + " selections, " + std::to_string(f.unique_experts) + "/" +
-        std::to_string(f.num_experts) + " experts used\n";
+        " (tag '" + tag.name +
+        "'): " + (l.tokens_known() ? fmt_num::integer(l.tokens) + " tokens, " : std::string()) +
+        fmt_num::integer(f.selections) + " selections" +
+        (l.count_only() ? " (engine totals)" : std::string()) + ", " +
+        std::to_string(f.unique_experts) + "/" + std::to_string(f.num_experts) + " experts used\n";
     s += figures_line(f) + "\n";
     return s + experts_table(agg, tag, q).render();
 }

@@ -91,7 +91,7 @@ PruneView build(const Query& x) {
             const auto it = v.keep.find(id);
             DropCost c =
                 drop_cost(*tag.layer(id), it == v.keep.end() ? std::vector<bool>{} : it->second);
-            if (x.sequence) {
+            if (x.sequence && !tag.layer(id)->count_only()) {  // engine totals: no tokens
                 const auto [any, all] = seq_counts[id];
                 c.tokens_any = any;
                 c.tokens_all = all;
@@ -107,7 +107,12 @@ PruneView build(const Query& x) {
 }
 
 void write_cost(JsonWriter& w, const DropCost& c) {
-    w.field("tokens", c.tokens).field("selections", c.selections);
+    w.key("tokens");
+    if (c.tokens_known)
+        w.value(c.tokens);
+    else
+        w.null();
+    w.field("selections", c.selections);
     w.field("dropped_selection_share", c.selection_share())
         .field("dropped_mass_share", c.mass_share());
     w.key("tokens_any_dropped");
@@ -190,8 +195,8 @@ std::string pct(std::optional<double> f) {
 }
 
 std::vector<std::string> cost_cells(const DropCost& c) {
-    return {fmt_num::integer(c.tokens), pct(c.selection_share()), pct(c.mass_share()),
-            pct(c.any_share()), pct(c.all_share())};
+    return {c.tokens_known ? fmt_num::integer(c.tokens) : "-", pct(c.selection_share()),
+            pct(c.mass_share()), pct(c.any_share()), pct(c.all_share())};
 }
 
 size_t count(const KeepList& k, int32_t layer, bool kept, size_t E) {

@@ -9,6 +9,7 @@
 #include "analytics/cooc_figures.hpp"
 
 #include "analytics/gate_pair_stats.hpp"
+#include "decisions/significance.hpp"
 
 namespace moe {
 
@@ -23,6 +24,7 @@ struct QueryOptions {
     GateTokens gate_tokens = GateTokens::all;
     bool brief = false;               // layers: one row per layer instead of a block
     std::string vs;                   // compare: the second tag ("": the rest of --tag)
+    double min_js = kDefaultMinJs;    // compare, drift: the smallest difference that matters (bits)
     CoocOrder by = CoocOrder::count;  // cooc: ranking
     bool matrix = false;              // cooc: full E x E counts; corr: every (layer, delta)
     bool wide = false;                // matrix: one column per expert instead of long form

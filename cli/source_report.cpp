@@ -1,6 +1,7 @@
 #include "cli/source_report.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <stdexcept>
 
@@ -153,9 +154,10 @@ Table tags_table(const Aggregates& agg) {
         uint64_t pairs = 0;
         for (const auto& [k, g] : ts.gates)
             if (k.tokens == GateTokens::all) pairs += g.pairs;
-        t.add({ts.name, fmt_num::integer(ts.global.tokens), std::to_string(ts.layer_ids().size()),
-               fmt_num::integer(ts.global.selections()), fmt_num::integer(pairs),
-               std::string(data_kind(ts.global))});
+        t.add({ts.name,
+               ts.global.tokens_known() ? fmt_num::integer(ts.global.tokens) : std::string("-"),
+               std::to_string(ts.layer_ids().size()), fmt_num::integer(ts.global.selections()),
+               fmt_num::integer(pairs), std::string(data_kind(ts.global))});
     }
     return t;
 }
@@ -165,7 +167,8 @@ void write_tags_json(JsonWriter& w, const Aggregates& agg) {
     w.key("tags").begin_array();
     for (TagId id = 0; id < agg.tag_count(); ++id) {
         const TagStats& ts = agg.tag(id);
-        w.begin_object().field("tag", std::string_view(ts.name)).field("records", ts.global.tokens);
+        w.begin_object().field("tag", std::string_view(ts.name));
+        w.field("records", ts.global.tokens_known() ? static_cast<double>(ts.global.tokens) : NAN);
         w.field("layers", static_cast<uint64_t>(ts.layer_ids().size()))
             .field("selections", ts.global.selections())
             .field("data", data_kind(ts.global))

@@ -145,7 +145,12 @@ void write_summary_json(JsonWriter& w, const Aggregates& agg, const TagStats& ta
     const Summary s = summarize(agg, tag, sources);
     w.key("summary").begin_object();
     w.field("tag", std::string_view(tag.name)).field("layers", static_cast<uint64_t>(s.layers));
-    w.field("tokens", s.tokens).field("num_experts", s.experts).field("top_k", s.top_k);
+    // Engine totals without k have selections, not tokens; an unknown k is null, never 0.
+    const double unknown = NAN;
+    w.field("tokens", tag.global.tokens_known() ? static_cast<double>(s.tokens) : unknown)
+        .field("num_experts", s.experts)
+        .field("top_k", s.top_k ? static_cast<double>(s.top_k) : unknown);
+    w.field("count_only", tag.global.count_only()).field("selections", tag.global.selections());
     w.field("hot_factor", kHotFactor).field("cold_factor", kColdFactor);
     write_layer_refs(w, "most_balanced", s.by_gini, false);
     write_layer_refs(w, "least_balanced", s.by_gini, true);

@@ -74,6 +74,7 @@ std::optional<double> DropCost::all_share() const {
 }
 
 void DropCost::add(const DropCost& o) {
+    tokens_known = tokens_known && o.tokens_known;
     const bool first = tokens == 0 && selections == 0;
     tokens += o.tokens;
     selections += o.selections;
@@ -102,6 +103,7 @@ bool kept(const std::vector<bool>& keep, size_t e) {
 DropCost drop_cost(const LayerStats& l, const std::vector<bool>& keep) {
     DropCost c;
     c.tokens = l.tokens;
+    c.tokens_known = l.tokens_known();
     c.weighted = l.weighted_tokens > 0;
     const size_t E = l.hits.size();
     for (size_t e = 0; e < E; ++e) {

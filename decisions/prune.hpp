@@ -35,6 +35,7 @@ KeepList plan_keep_list(const Aggregates& agg, const std::vector<TagId>& tags,
 
 struct DropCost {
     uint64_t tokens = 0, selections = 0, dropped_selections = 0;
+    bool tokens_known = true;  // false: engine totals without k (LayerStats::tokens_known)
     double mass = 0, dropped_mass = 0;
     bool weighted = false;
     // Records with at least one / all of their experts dropped; nullopt when unknown.

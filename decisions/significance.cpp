@@ -154,4 +154,9 @@ CountsSignificance compare_counts(std::span<const uint64_t> hits_a,
     return s;
 }
 
+bool differs(double js_bits, const CountsSignificance* sig, double alpha, double min_js) {
+    if (!(js_bits >= min_js)) return false;
+    return !sig || (sig->selections.p_value < alpha && js_bits > sig->js_noise_floor);
+}
+
 }  // namespace moe

@@ -57,6 +57,15 @@ struct CountsSignificance {
     std::vector<Interval> ci_a, ci_b;  // Wilson 95 % of each expert's share of selections
 };
 
+// Whether two share vectors differ in a way that matters (docs/FIGURES.md "Tag comparison"):
+// for sampled records, the test says it is not noise (p < alpha and JS above its noise
+// floor) and the effect is at least `min_js` bits; for engine totals (`sig` null), whose
+// selections are not independent draws, the effect size alone decides.
+// About a root-mean-square change of 17 % in the experts' shares (JS ~ sum p d^2 / 8 ln 2).
+inline constexpr double kDefaultMinJs = 0.005;  // bits: --min-js
+inline constexpr double kDefaultAlpha = 0.01;   // p-value: compare; drift --alpha
+bool differs(double js_bits, const CountsSignificance* sig, double alpha, double min_js);
+
 // `top1_a`/`top1_b` may be empty or all zero (counts not kept: a --since window, an old
 // database); then `top1` is {NaN, no dof, NaN}.
 CountsSignificance compare_counts(std::span<const uint64_t> hits_a,

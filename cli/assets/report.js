@@ -48,7 +48,8 @@ function lineChart(parent, series, xs, opts) {
 }
 
 const E = D.num_experts, layers = D.layers;
-document.getElementById("summary").textContent = "tag '" + D.tag + "' · " + D.tokens.toLocaleString() + " routing records · " +
+// Engine totals count selections, not records (docs/FIGURES.md "Count-only data").
+document.getElementById("summary").textContent = "tag '" + D.tag + "' · " + (D.count_only ? D.selections.toLocaleString() + " selections (engine totals)" : D.tokens.toLocaleString() + " routing records") + " · " +
   layers.length + " layers · " + E + " experts" + (D.model_id ? " · " + D.model_id : "") + " · generated " + D.generated;
 
 // What the data-quality checks left out (docs/FIGURES.md "Data quality"): the records every

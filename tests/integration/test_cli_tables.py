@@ -160,7 +160,7 @@ def real_logs():
         df = pd.read_csv(io.StringIO(out))
         if df.empty:
             continue
-        text_cols = {"tag", "layer", "tag_a", "tag_b", "source", "metric", "name"}
+        text_cols = {"tag", "layer", "tag_a", "tag_b", "source", "metric", "name", "verdict"}
         bad = [c for c in df.columns if c not in text_cols and not pd.api.types.is_numeric_dtype(df[c])]
         check(not bad, "%s CSV: numeric columns parse as numbers: %s" % (cmd, bad))
         tag = "tag_a" if cmd[0] == "compare" else "tag"

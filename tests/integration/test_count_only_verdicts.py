@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Issue 28: engine totals (SGLang's published DeepSeek-V3 counts, count-only) say what they
+are: tokens and k unknown (null, "-", never a number they are not), no EMA, no token
+fractions in prune; compare judges by the effect size (JS against --min-js) instead of
+p-values and intervals that treat billions of correlated selections as independent draws."""
+import json
+import os
+import tempfile
+
+import numpy as np
+
+from harness import SOURCE, check, cli, cli_json
+
+SGLANG = os.path.join(SOURCE, "samples", "realdata", "sglang", "deepseek_v3_prefill_in512.json")
+
+
+def js_bits(a, b):
+    p, q = a / a.sum(), b / b.sum()
+    m = (p + q) / 2
+    kl = lambda x: float(np.sum(x[x > 0] * np.log2(x[x > 0] / m[x > 0])))
+    return (kl(p) + kl(q)) / 2
+
+
+def main():
+    counts = np.array(json.load(open(SGLANG))["logical_count"], dtype=np.int64)
+    layers = cli_json("layers", SGLANG)["layers"]
+    l3 = [l for l in layers if l["tag"] == "all" and l["layer"] == 3][0]
+    check(l3["tokens"] is None and l3["top_k"] is None and l3["selections"] == int(counts[3].sum()),
+          "tokens and k unknown, selections exact: %r" % {k: l3[k] for k in ("tokens", "top_k", "selections")})
+    check(all(e["ema"] is None and e["ema_corrected"] is None for e in l3["experts"]), "no EMA")
+    brief = cli("layers", "--brief", SGLANG).stdout.splitlines()
+    row = [r for r in brief if r.split()[:1] == ["3"]][0].split()
+    check(row[1:3] == ["-", "-"], "layers --brief shows tokens and k as '-': %r" % row)
+    s = cli_json("summary", SGLANG)["summary"]
+    check(s["tokens"] is None and s["top_k"] is None and s["count_only"], "summary: %r" % s["tokens"])
+    stated = [l for l in cli_json("layers", SGLANG, "--top-k", "8")["layers"] if l["layer"] == 3][0]
+    check(stated["top_k"] == 8 and stated["tokens"] == int(counts[3].sum()) // 8, "with --top-k 8")
+
+    prune = cli_json("prune", SGLANG, "--keep", "128")["overall"]
+    check(prune["tokens"] is None and prune["tokens_any_dropped"] is None and prune["tokens_all_dropped"] is None,
+          "prune: token fractions unknown, not 0: %r" % prune)
+    kept = np.sort(counts[3:], axis=1)[:, ::-1][:, :128].sum()
+    check(abs(prune["dropped_selection_share"] - (1 - kept / counts[3:].sum())) < 1e-12,
+          "prune: the dropped selection share is exact")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rng = np.random.default_rng(28)
+        for name, spread in (("small", 0.1), ("large", 0.9)):
+            b = (counts * rng.uniform(1 - spread, 1 + spread, counts.shape)).astype(np.int64)
+            path = os.path.join(tmp, name + ".json")
+            json.dump({"logical_count": b.tolist()}, open(path, "w"))
+            doc = cli_json("compare", SGLANG + "=a", path + "=b", "--tag", "a", "--vs", "b", "--layer", "3")
+            c = doc["compare"][0]
+            want = js_bits(counts[3].astype(float), b[3].astype(float))
+            check(abs(c["js_divergence_bits"] - want) < 1e-12, "%s: JS %r vs numpy %r" % (name, c["js_divergence_bits"], want))
+            check(not c["sampled"] and c["chi2_p_value"] is None and c["js_noise_floor"] is None
+                  and c["tokens_a"] is None and all(e["share_a_ci"] is None for e in c["experts"]),
+                  "%s: no p-value, noise floor, interval or tokens: %r" % (name, {k: c[k] for k in c if k != "experts"}))
+            check(c["verdict"] == ("differs" if want >= 0.005 else "same"), "%s: verdict %s at JS %.4f"
+                  % (name, c["verdict"], want))
+            lower = cli_json("compare", SGLANG + "=a", path + "=b", "--tag", "a", "--vs", "b", "--layer", "3",
+                             "--min-js", "%.6f" % (want / 2))["compare"][0]
+            check(lower["verdict"] == "differs", "%s: --min-js below the JS: differs" % name)
+            text = cli("compare", SGLANG + "=a", path + "=b", "--tag", "a", "--vs", "b", "--layer", "3").stdout
+            check("95% CI" not in text and "not independent draws" in text, "%s: text says why:\n%s" % (name, text))
+            print("  %s perturbation: JS %.4f bits, verdict %s" % (name, want, c["verdict"]))
+    print("ok: engine totals: tokens and k unknown, no EMA or token fractions, compare by effect size")
+
+
+if __name__ == "__main__":
+    main()
