@@ -18,7 +18,9 @@ import urllib.error
 import urllib.request
 
 import tls_certs
-from harness import MOESCOPED, SOURCE, Daemon, check, cli, cli_json, wait_for
+import threading
+import time
+from harness import MOESCOPED, SOURCE, Daemon, check, cli, cli_json, fail, wait_for
 
 sys.path.insert(0, os.path.join(SOURCE, "samples", "clients"))
 from stream_records import MoescopeSink  # noqa: E402
@@ -66,6 +68,66 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         certs = tls_certs.make(tmp)
         tokens = os.path.join(tmp, "tokens")
+def trickle(port, ca, out):
+    """Opens TLS and sends an auth line one byte every 0.25 s, never finishing it; out gets
+    the seconds from connect to the daemon closing the connection (None: still open at 14 s)."""
+    sock = ssl.create_default_context(cafile=ca).wrap_socket(socket.create_connection(("127.0.0.1", port)),
+                                                             server_hostname="127.0.0.1")
+    t0 = time.monotonic()
+    out["connected"] = t0
+    line = b'{"type": "auth", "token": "' + b"x" * 4000
+    sock.settimeout(0.25)
+    try:
+        for b in line:
+            if time.monotonic() - t0 > 14:
+                return
+            try:
+                if sock.recv(1) == b"":
+                    break
+            except socket.timeout:
+                sock.sendall(bytes([b]))
+    except (ssl.SSLError, OSError):
+        pass
+    finally:
+        out["closed"] = time.monotonic() - t0 if time.monotonic() - t0 <= 14 else None
+        sock.close()
+
+
+def slowloris(tmp, certs, tokens, tls):
+    """Eight connections trickling an auth line on a listener of --max-connections 8."""
+    db = os.path.join(tmp, "slow.db")
+    with Daemon("--db", db, "--listen", "tcp://:0", *tls, "--auth-token-file", tokens, "--max-connections", "8",
+                "--flush-ms", "50") as d:
+        port = int(wait_for(lambda: re.search(r"listening on tcp://127\.0\.0\.1:(\d+)", d.output()), "listener").group(1))
+        slow = [{} for _ in range(8)]
+        threads = [threading.Thread(target=trickle, args=(port, certs["ca"], out)) for out in slow]
+        for t in threads:
+            t.start()
+            time.sleep(0.05)  # in order: the first one is the oldest
+        wait_for(lambda: all("connected" in o for o in slow), "eight trickling connections")
+        time.sleep(1)
+        # A token holder still gets in (the oldest unauthenticated connection makes room).
+        try:
+            send(port, 50, tls_ca=certs["ca"], token=TOKEN).close()
+        except OSError as e:
+            fail("eight trickling connections keep a token holder out: %s" % e)
+        wait_for(lambda: source(db)["records"] == 50, "the token holder's records, the listener full of tricklers")
+        for t in threads:
+            t.join(timeout=20)
+        closed = [o.get("closed") for o in slow]
+        check(closed[0] is not None and closed[0] < 4, "the oldest trickler made room: %r" % closed)
+        for c in closed[1:]:
+            # One deadline from the connect, not re-armed by each byte (auth timeout 10 s).
+            check(c is not None and 9 < c < 12, "a trickled auth line is cut 10 s after the connect: %r" % closed)
+        wait_for(lambda: auth_failed(db).get("count") == 8, "each trickler is one auth_failed reject")
+        s = source(db)
+        check(s["connections_refused"] == 1, "the evicted connection is counted: %r" % s)
+        check(s["records"] == 50, "only the token holder's records: %r" % s)
+        d.stop()
+    print("ok: 8 tricklers on a listener of 8: the token holder got in, the oldest trickler was closed at %.1f s, "
+          "the others %.1f-%.1f s after their connect" % (closed[0], min(closed[1:]), max(closed[1:])))
+
+
         with open(tokens, "w") as f:
             f.write("other-token\n%s\n" % TOKEN)
         os.chmod(tokens, 0o600)
@@ -193,6 +255,8 @@ def main():
         db3 = os.path.join(tmp, "x.db")
         rc, err = start_error("--db", db3, "--listen", "tcp://0.0.0.0:%d" % 1)
         check(rc == 2 and err.count("\n") == 1, "exposed listener: rc %d, %r" % (rc, err))
+        slowloris(tmp, certs, tokens, tls)
+
         for flag in ("--listen tcp://0.0.0.0:1", "--tls-cert", "--auth-token-file", "--allow-insecure-remote"):
             check(flag in err, "the refusal names %s: %r" % (flag, err))
         rc, err = start_error("--db", db3, "--stdin", "--metrics", "0.0.0.0:1")
