@@ -6,7 +6,11 @@ daemon's certificate fails, one that does succeeds; with --tls-client-ca a clien
 /healthz answer 401 without `Authorization: Bearer`. The token never reaches the log, the
 rejects, `sources` or the database. A non-loopback --listen without TLS or a token, and
 unreadable certificate or token files, stop the daemon at start with one line (exit 2).
-The client is samples/clients/stream_records.py."""
+The client is samples/clients/stream_records.py.
+Issue 29: the auth line must arrive within 10 s of the connect however slowly it trickles,
+and connections that never authenticate cannot keep a token holder out (the oldest one is
+closed for a new connection when the listener is full); a token file readable by others is
+warned about at start; a token without TLS on a non-loopback address is refused."""
 import os
 import re
 import socket
@@ -14,12 +18,12 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import urllib.error
 import urllib.request
 
 import tls_certs
-import threading
-import time
 from harness import MOESCOPED, SOURCE, Daemon, check, cli, cli_json, fail, wait_for
 
 sys.path.insert(0, os.path.join(SOURCE, "samples", "clients"))
@@ -64,10 +68,6 @@ def start_error(*args):
     return p.returncode, p.stderr
 
 
-def main():
-    with tempfile.TemporaryDirectory() as tmp:
-        certs = tls_certs.make(tmp)
-        tokens = os.path.join(tmp, "tokens")
 def trickle(port, ca, out):
     """Opens TLS and sends an auth line one byte every 0.25 s, never finishing it; out gets
     the seconds from connect to the daemon closing the connection (None: still open at 14 s)."""
@@ -128,6 +128,10 @@ def slowloris(tmp, certs, tokens, tls):
           "the others %.1f-%.1f s after their connect" % (closed[0], min(closed[1:]), max(closed[1:])))
 
 
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        certs = tls_certs.make(tmp)
+        tokens = os.path.join(tmp, "tokens")
         with open(tokens, "w") as f:
             f.write("other-token\n%s\n" % TOKEN)
         os.chmod(tokens, 0o600)
@@ -251,16 +255,37 @@ def slowloris(tmp, certs, tokens, tls):
             check(source(db2)["records"] == 30, "only its 30 records")
             d.stop()
 
+        slowloris(tmp, certs, tokens, tls)
+
         # Refusals at start: one line, exit 2.
         db3 = os.path.join(tmp, "x.db")
         rc, err = start_error("--db", db3, "--listen", "tcp://0.0.0.0:%d" % 1)
         check(rc == 2 and err.count("\n") == 1, "exposed listener: rc %d, %r" % (rc, err))
-        slowloris(tmp, certs, tokens, tls)
-
         for flag in ("--listen tcp://0.0.0.0:1", "--tls-cert", "--auth-token-file", "--allow-insecure-remote"):
             check(flag in err, "the refusal names %s: %r" % (flag, err))
         rc, err = start_error("--db", db3, "--stdin", "--metrics", "0.0.0.0:1")
         check(rc == 2 and "--metrics 0.0.0.0:1 is not loopback" in err, "exposed metrics: %d %r" % (rc, err))
+        # A token without TLS on a non-loopback address would travel in clear text: refused
+        # unless --allow-insecure-remote (issue 29 item 8).
+        for args in (("--listen", "tcp://0.0.0.0:1"), ("--stdin", "--metrics", "0.0.0.0:1")):
+            rc, err = start_error("--db", db3, *args, "--auth-token-file", tokens)
+            check(rc == 2 and err.count("\n") == 1, "token without TLS on %r: %d %r" % (args, rc, err))
+            check("clear text" in err and "--tls-cert" in err and "--allow-insecure-remote" in err,
+                  "the refusal says why and what to add: %r" % err)
+        # Allowed, it is warned about; so is a token file others may read (as ssh does for keys).
+        os.chmod(tokens, 0o640)
+        with Daemon("--db", db3, "--listen", "tcp://0.0.0.0:0", "--auth-token-file", tokens,
+                    "--allow-insecure-remote") as d:
+            d.wait_ready()
+            out = d.own_output()
+            check(re.search(r"warn.*--auth-token-file %s is readable by its group or others \(mode 0640\)"
+                            % re.escape(tokens), out), "a token file readable by the group is warned about:\n" + out)
+            check(re.search(r"warn.*tcp://0\.0\.0\.0:0 is not loopback and not TLS: its token would travel in clear text",
+                            out), "a token in clear text is warned about:\n" + out)
+            d.stop()
+        os.chmod(tokens, 0o600)
+        log.seek(0)
+        check("is readable by" not in log.read(), "no warning for a token file of mode 0600")
         missing = os.path.join(tmp, "missing.pem")
         for args, words in (((*tls[:2], "--tls-key", missing), ["--tls-key", missing]),
                             (("--tls-cert", tokens, "--tls-key", certs["server_key"]), ["--tls-cert", tokens]),
