@@ -120,8 +120,8 @@ struct SourceStats {
         strided_excluded += later.strided_excluded;
     }
 
-    // Printable, bounded UTF-8 copy of a line, cut on a character boundary: control bytes and
-    // bytes that are not UTF-8 become "\xNN".
+    // Printable, bounded UTF-8 copy of a line, cut on a character boundary, control
+    // characters and bytes that are not UTF-8 escaped (utf8::escaped).
     static std::string sample_of(std::string_view line);
 
   private:
@@ -131,22 +131,8 @@ struct SourceStats {
 };
 
 inline std::string SourceStats::sample_of(std::string_view line) {
-    static constexpr char hex[] = "0123456789abcdef";
     const std::string_view kept = utf8::cut(line, kSampleBytes);
-    std::string out;
-    for (size_t i = 0; i < kept.size();) {
-        const auto c = static_cast<unsigned char>(kept[i]);
-        const size_t n = utf8::sequence_length(kept, i);
-        if (n == 0 || c < 0x20 || c == 0x7f) {  // control or not UTF-8: printable and valid
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 15];
-            ++i;
-        } else {
-            out.append(kept.substr(i, n));
-            i += n;
-        }
-    }
+    std::string out = utf8::escaped(kept);
     if (kept.size() < line.size()) out += "...";
     return out;
 }

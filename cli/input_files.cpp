@@ -1,6 +1,7 @@
 #include "cli/input_files.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -9,6 +10,8 @@
 #include <stdexcept>
 
 #include <openssl/evp.h>
+
+#include "cli/table.hpp"
 
 namespace moe {
 
@@ -33,6 +36,48 @@ bool trtllm_rank_file(const std::string& path) {
     return std::regex_match(std::filesystem::path(path).filename().string(), name);
 }
 
+// Why a directory entry is not read: "" for a regular file or a subdirectory (the expansion
+// is not recursive), else what it is. Links are followed; a loop must not stop the others.
+std::string unread_entry(const std::filesystem::directory_entry& e) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::file_status st = e.status(ec);
+    switch (st.type()) {
+        case fs::file_type::regular:
+        case fs::file_type::directory:
+            return "";
+        case fs::file_type::not_found:
+            return "a dangling symbolic link";
+        case fs::file_type::fifo:
+            return "a FIFO";
+        case fs::file_type::socket:
+            return "a socket";
+        case fs::file_type::block:
+        case fs::file_type::character:
+            return "a device";
+        default:
+            if (ec == std::errc::too_many_symbolic_link_levels) return "a symbolic link loop";
+            return ec ? ec.message() : "not a regular file";
+    }
+}
+
+// One warning line for what a directory argument left out, counted, the first few named.
+void warn_unread(const std::string& dir, const std::vector<std::string>& unread) {
+    if (unread.empty()) return;
+    constexpr size_t kNamed = 8;
+    std::string names;
+    for (size_t i = 0; i < unread.size() && i < kNamed; ++i)
+        names += (i ? ", " : "") + unread[i];
+    if (unread.size() > kNamed) names += ", ...";
+    const bool one = unread.size() == 1;
+    std::fprintf(stderr, "moescope: warning: %s\n",
+                 printable(dir + ": skipped " + std::to_string(unread.size()) +
+                           (one ? " entry that is not a regular file: "
+                                : " entries that are not regular files: ") +
+                           names)
+                     .c_str());
+}
+
 }  // namespace
 
 std::vector<AnalyzeInput> expand_inputs(const std::vector<AnalyzeInput>& inputs) {
@@ -44,11 +89,18 @@ std::vector<AnalyzeInput> expand_inputs(const std::vector<AnalyzeInput>& inputs)
             out.push_back(in);
             continue;
         }
-        std::vector<std::string> names;
-        for (fs::directory_iterator it(in.path, ec), end; !ec && it != end; it.increment(ec))
-            if (it->is_regular_file() && !it->path().filename().string().starts_with("."))
+        std::vector<std::string> names, unread;
+        for (fs::directory_iterator it(in.path, ec), end; !ec && it != end; it.increment(ec)) {
+            const std::string base = it->path().filename().string();
+            if (base.starts_with(".")) continue;
+            if (std::string why = unread_entry(*it); !why.empty())
+                unread.push_back(base + " (" + why + ")");
+            else if (std::error_code e; it->is_regular_file(e))
                 names.push_back(it->path().string());
+        }
         if (ec) throw std::runtime_error("cannot list " + in.path + ": " + ec.message());
+        std::sort(unread.begin(), unread.end());
+        warn_unread(in.path, unread);
         // TensorRT-LLM's EXPERT_STATISTIC_PATH: the rank files are the data; the reader
         // takes meta_info.json beside them, cooccurrence_rank{r} files are not read.
         if (fs::is_regular_file(fs::path(in.path) / "meta_info.json", ec))

@@ -14,7 +14,9 @@ namespace moe {
 
 // Directories replaced by their regular files (sorted by name, hidden files left out, not
 // recursive), each with the directory's tag; then every lmdeploy dump but the last step's
-// (lowest rank) dropped. Throws std::runtime_error for a directory that cannot be listed.
+// (lowest rank) dropped. Entries that cannot be read as files (link loops, dangling links,
+// FIFOs, sockets, devices) are left out with one warning line per directory on stderr.
+// Throws std::runtime_error for a directory that cannot be listed.
 std::vector<AnalyzeInput> expand_inputs(const std::vector<AnalyzeInput>& inputs);
 
 // An imported file's identity, whatever its path or host: "sha256:" and the hex SHA-256 of its

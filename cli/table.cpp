@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "parsers/utf8.hpp"
+
 namespace moe {
 
 namespace {
@@ -16,19 +18,7 @@ bool numeric_looking(const std::string& s) {
 }  // namespace
 
 std::string printable(std::string_view s) {
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(s.size());
-    for (unsigned char c : s) {
-        if (c < 0x20 || c == 0x7f) {
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out;
+    return utf8::escaped(s);
 }
 
 std::string printable_text(std::string_view s) {

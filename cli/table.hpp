@@ -44,7 +44,7 @@ std::string wrap(std::string_view first, std::string_view text, size_t width,
                  std::string_view indent);
 
 std::string csv_escape(std::string_view s);
-// Control characters (< 0x20, 0x7f) written as "\xNN".
+// Control characters escaped: utf8::escaped().
 std::string printable(std::string_view s);
 // The same for a multi-line text, keeping its line breaks.
 std::string printable_text(std::string_view s);

@@ -1,7 +1,10 @@
 #include "daemon/auth_tokens.hpp"
 
+#include <sys/stat.h>
+
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
@@ -62,6 +65,15 @@ bool AuthTokens::accepts(std::string_view candidate) const {
     for (const auto& known : digests_)
         match |= CRYPTO_memcmp(d.data(), known.data(), d.size()) == 0;
     return match != 0;
+}
+
+std::string token_file_warning(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || (st.st_mode & (S_IRWXG | S_IRWXO)) == 0) return "";
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return "--auth-token-file " + path + " is readable by its group or others (mode " + mode +
+           "): chmod 600 it";
 }
 
 std::optional<std::string_view> bearer_token(std::string_view authorization) {

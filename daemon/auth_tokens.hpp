@@ -26,6 +26,10 @@ class AuthTokens {
     std::vector<std::array<unsigned char, 32>> digests_;
 };
 
+// "" when only its owner may read the token file, else the warning moescoped logs at start
+// (as ssh does for private keys): the file's path and mode, and the fix.
+std::string token_file_warning(const std::string& path);
+
 // The token of an HTTP `Authorization: Bearer TOKEN` header value, if it is one.
 std::optional<std::string_view> bearer_token(std::string_view authorization);
 

@@ -254,7 +254,7 @@ void Daemon::stop_on_replaced_database(const std::string& why) {
 void Daemon::schedule_flush() {
     flush_timer_.expires_after(std::chrono::milliseconds(cfg_.flush_ms));
     flush_timer_.async_wait([this](const boost::system::error_code& ec) {
-        if (ec) return;
+        if (ec || stopping_) return;  // a tick already due at SIGTERM: the final commit follows
         reject_log_.check(all_stats(), std::chrono::steady_clock::now());
         flush_in_background();
         schedule_flush();
@@ -326,7 +326,7 @@ void Daemon::write_done(const Aggregates& changes, const std::vector<SourceStats
     if (database_lost_)
         io_.stop();
     else if (stopping_)
-        finish_shutdown();
+        boost::asio::post(io_, [this] { finish_shutdown(); });  // after the listeners' last reads
 }
 
 void Daemon::wait_signals() {
@@ -352,7 +352,8 @@ void Daemon::shutdown(const char* why) {
     flush_timer_.cancel();
     shutdown_deadline_ =
         std::chrono::steady_clock::now() + std::chrono::seconds(cfg_.shutdown_timeout_s);
-    if (!write_in_flight_) return finish_shutdown();
+    // Posted: the listeners' last reads (Listener::stop) are queued before it.
+    if (!write_in_flight_) return boost::asio::post(io_, [this] { finish_shutdown(); });
     // write_done() finishes; a write still running at the deadline (a slow disk) is
     // interrupted, which SQLite allows from another thread.
     spdlog::info("waiting for the running write to {} (up to {} s)", cfg_.db_path,

@@ -3,9 +3,12 @@
 // connection (read buffer + --max-line-bytes) and by a cap on connections; idle connections
 // are closed. A connection that closes mid-line loses only that line (a partial_line reject).
 // TCP connections speak TLS when configured; the first line passes an AuthGate (a token
-// when required) before anything is counted (docs/ARCHITECTURE.md "Remote access"). A first
-// line (after it) that is a hello makes the connection an acknowledged stream
+// when required) before anything is counted (docs/ARCHITECTURE.md "Remote access"): within
+// one deadline from the accept, and when the listener is full the oldest connection still
+// authenticating is closed for a new one, so unauthenticated clients cannot keep others out.
+// A first line (after it) that is a hello makes the connection an acknowledged stream
 // (daemon/acked_streams.hpp): its lines go to that stream, and acknowledgements come back.
+// stop() (SIGTERM) lets every connection read what its kernel buffer already holds.
 #pragma once
 
 #include <chrono>
@@ -40,7 +43,8 @@ struct StreamOptions {
     int idle_timeout_s = 300;
     size_t read_chunk = 64u << 10;
     NetSecurity security;  // TLS applies to TCP listeners, tokens to every listener
-    // Until authenticated, a connection is closed after this long (if sooner than idle).
+    // Until authenticated, a connection is closed this long after its accept (if sooner than
+    // idle), however slowly its auth line trickles in.
     int auth_timeout_s = 10;
 };
 
@@ -59,15 +63,21 @@ class Listener : public Source {
         acceptor_.bind(ep);
         acceptor_.listen();
     }
-    ~Listener() override { stop(); }
+    ~Listener() override {
+        stop();
+        for (auto& c : std::set<std::shared_ptr<Connection>>(conns_))
+            c->close();
+    }
 
     void start() override { accept(); }
+    // Each connection's pending operations end at once; its read handler then reads what
+    // the kernel holds and closes it. The daemon's final commit is posted after this.
     void stop() override {
         boost::system::error_code ec;
         acceptor_.close(ec);
-        for (auto& c : std::set<std::shared_ptr<Connection>>(conns_))
-            c->close();
-        conns_.clear();
+        stopping_ = true;
+        for (auto& c : conns_)
+            c->cancel();
     }
     SourceStats& stats() override { return stats_; }
     Endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
@@ -95,6 +105,7 @@ class Listener : public Source {
             tls_->async_handshake(boost::asio::ssl::stream_base::server,
                                   [self](const boost::system::error_code& ec) {
                                       if (!self->owner_) return;
+                                      if (self->owner_->stopping_) return self->close();
                                       if (!ec) {
                                           self->handshaken_ = true;
                                           self->arm_idle();
@@ -126,6 +137,16 @@ class Listener : public Source {
             owner_ = nullptr;
             o->conns_.erase(this->shared_from_this());
         }
+        void cancel() {
+            boost::system::error_code ec;
+            socket_.cancel(ec);
+            idle_.cancel();
+        }
+        bool authenticating() const {
+            return (tls_ && !handshaken_) ||
+                   (gate_.state() != AuthGate::State::open && owner_->opts_.security.tokens);
+        }
+        std::chrono::steady_clock::time_point accepted() const { return accepted_; }
 
       private:
         enum class Mode { first_line, plain, acked };
@@ -140,6 +161,7 @@ class Listener : public Source {
                 self->reading_ = false;
                 if (!self->owner_) return;
                 if (n > 0 && !self->received(std::string_view(self->buf_.data(), n))) return;
+                if (self->owner_->stopping_) return self->drain();
                 if (ec) return self->close();
                 self->read();
             };
@@ -251,6 +273,20 @@ class Listener : public Source {
                          owner_->stats_.name, stream_->id());
             close();
         }
+        // Listener::stop(): what the kernel already received is read (without waiting), then the
+        // connection closes. Bounded by what was there when the drain began.
+        void drain() {
+            boost::system::error_code ec;
+            socket_.non_blocking(true, ec);
+            size_t budget = socket_.available(ec) + buf_.size();
+            while (!ec && budget > 0) {
+                const auto chunk = boost::asio::buffer(buf_.data(), std::min(budget, buf_.size()));
+                const size_t n = tls_ ? tls_->read_some(chunk, ec) : socket_.read_some(chunk, ec);
+                if (n > 0 && !received(std::string_view(buf_.data(), n))) return;
+                budget -= std::min(budget, std::max<size_t>(n, 1));
+            }
+            close();
+        }
         // One auth_failed reject; the sample is the gate's fixed reason, never the line.
         void refuse(const std::string& why) {
             owner_->stats_.add_reject(RejectReason::auth_failed, why);
@@ -259,21 +295,29 @@ class Listener : public Source {
         }
         void arm_idle() {
             if (!owner_) return;
-            int limit = owner_->opts_.idle_timeout_s;
-            const bool authenticating =
-                (tls_ && !handshaken_) ||
-                (gate_.state() != AuthGate::State::open && owner_->opts_.security.tokens);
-            if (authenticating && (limit <= 0 || owner_->opts_.auth_timeout_s < limit))
-                limit = owner_->opts_.auth_timeout_s;
-            if (limit <= 0) return;
-            idle_.expires_after(std::chrono::seconds(limit));
+            const int idle = owner_->opts_.idle_timeout_s, auth = owner_->opts_.auth_timeout_s;
+            const bool authenticating = this->authenticating();
+            // The auth deadline counts from the accept: bytes trickling in do not extend it.
+            const auto idle_end = std::chrono::steady_clock::now() + std::chrono::seconds(idle);
+            const auto auth_end = accepted_ + std::chrono::seconds(auth);
+            if (authenticating && (idle <= 0 || auth_end < idle_end))
+                idle_.expires_at(auth_end);
+            else if (idle > 0)
+                idle_.expires_at(idle_end);
+            else
+                return;
             auto self = this->shared_from_this();
-            idle_.async_wait([self, limit](const boost::system::error_code& ec) {
-                if (ec || !self->owner_) return;
-                spdlog::info("{}: closing a connection idle for {} s", self->owner_->stats_.name,
-                             limit);
-                self->close();
-            });
+            idle_.async_wait(
+                [self, authenticating, idle, auth](const boost::system::error_code& ec) {
+                    if (ec || !self->owner_) return;
+                    if (authenticating)
+                        spdlog::info("{}: closing a connection not authenticated within {} s",
+                                     self->owner_->stats_.name, auth);
+                    else
+                        spdlog::info("{}: closing a connection idle for {} s",
+                                     self->owner_->stats_.name, idle);
+                    self->close();
+                });
         }
 
         Listener* owner_;
@@ -290,6 +334,7 @@ class Listener : public Source {
         bool writing_ = false, reading_ = false;
         bool closing_ = false;  // refused: closed once the error line is written
         std::vector<char> buf_;
+        const std::chrono::steady_clock::time_point accepted_ = std::chrono::steady_clock::now();
     };
 
     void accept() {
@@ -297,7 +342,7 @@ class Listener : public Source {
             [this](const boost::system::error_code& ec, typename Protocol::socket sock) {
                 if (ec == boost::asio::error::operation_aborted || !acceptor_.is_open()) return;
                 if (!ec) {
-                    if (conns_.size() >= opts_.max_connections) {
+                    if (conns_.size() >= opts_.max_connections && !evict_unauthenticated()) {
                         ++stats_.connections_refused;
                         stats_.dirty = true;
                         if (stats_.connections_refused % 100 == 1)
@@ -317,6 +362,24 @@ class Listener : public Source {
             });
     }
 
+    // The listener is full: the connection longest in authentication is closed (counted as
+    // refused) to make room. False when every open connection is authenticated.
+    bool evict_unauthenticated() {
+        std::shared_ptr<Connection> oldest;
+        for (const auto& c : conns_)
+            if (c->authenticating() && (!oldest || c->accepted() < oldest->accepted())) oldest = c;
+        if (!oldest) return false;
+        ++stats_.connections_refused;
+        stats_.dirty = true;
+        if (stats_.connections_refused % 100 == 1)
+            spdlog::warn(
+                "{}: {} connections open (the limit); closing the oldest one still "
+                "authenticating for a new one",
+                stats_.name, conns_.size());
+        oldest->close();
+        return true;
+    }
+
     boost::asio::io_context& io_;
     typename Protocol::acceptor acceptor_;
     SourceStats stats_;
@@ -324,6 +387,7 @@ class Listener : public Source {
     StreamOptions opts_;
     AckedStreams* acks_;
     std::set<std::shared_ptr<Connection>> conns_;
+    bool stopping_ = false;  // stop() was called: connections drain and close
 };
 
 using TcpListener = Listener<boost::asio::ip::tcp>;

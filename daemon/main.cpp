@@ -233,12 +233,15 @@ int main(int argc, char** argv) {
         return usage_error("nothing to do: give --follow FILE, --listen ADDRESS or --stdin");
     if (std::string err = remote_access(tls, token_file, cfg); !err.empty())
         return usage_error(err);
-    if (std::string exposed = exposed_address(cfg.listens, cfg.metrics, cfg.stream.security);
-        !exposed.empty() && !allow_insecure_remote)
-        return usage_error(exposed);
+    const std::string exposed = exposed_address(cfg.listens, cfg.metrics, cfg.stream.security);
+    if (!exposed.empty() && !allow_insecure_remote) return usage_error(exposed);
 
     spdlog::set_default_logger(spdlog::stderr_color_mt("moescoped"));
     spdlog::set_level(spdlog::level::from_str(log_level));
+    if (!token_file.empty())
+        if (const std::string w = token_file_warning(token_file); !w.empty()) spdlog::warn("{}", w);
+    if (!exposed.empty() && cfg.stream.security.tokens)  // without a token the listeners warn
+        spdlog::warn("allowed by --allow-insecure-remote: {}", exposed);
     try {
         Daemon d(cfg);
         return d.run();

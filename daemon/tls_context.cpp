@@ -65,10 +65,14 @@ bool is_loopback_host(const std::string& host) {
 
 std::string exposed_address(const std::vector<ListenSpec>& listens,
                             const std::optional<ListenSpec>& metrics, const NetSecurity& sec) {
-    if (sec.any()) return "";
-    const char* fix =
-        " is not loopback: protect it with --tls-cert/--tls-key or --auth-token-file, or "
-        "accept anyone who can reach it with --allow-insecure-remote";
+    if (sec.tls) return "";
+    // A token without TLS crosses the network in clear text: anyone on the path can use it.
+    const char* fix = sec.tokens ? " is not loopback and not TLS: its token would travel in clear "
+                                   "text; add --tls-cert/--tls-key, or accept that with "
+                                   "--allow-insecure-remote"
+                                 : " is not loopback: protect it with --tls-cert/--tls-key (and "
+                                   "--auth-token-file), or accept anyone who can reach it with "
+                                   "--allow-insecure-remote";
     for (const auto& l : listens)
         if (l.kind == ListenSpec::Kind::tcp && !is_loopback_host(l.host))
             return "--listen " + l.name() + fix;

@@ -34,8 +34,9 @@ struct NetSecurity {
     std::string describe() const;
 };
 
-// "" when every TCP address is loopback or protected (TLS or a token), else one line naming
-// the first exposed address and the flags that would protect it.
+// "" when every TCP address is loopback or speaks TLS, else one line naming the first
+// exposed address and the flags that would protect it (a token alone would travel in clear
+// text).
 std::string exposed_address(const std::vector<ListenSpec>& listens,
                             const std::optional<ListenSpec>& metrics, const NetSecurity& sec);
 bool is_loopback_host(const std::string& host);

@@ -255,7 +255,7 @@ void StreamIngest::release_held() {
 }
 
 void StreamIngest::on_gate(const GateRecord& g) {
-    if (auto why = agg_.check_gate(g)) return on_reject(*why, current_line_);
+    if (auto why = agg_.check_gate(g)) return reject_record(*why, nullptr, nullptr, nullptr, &g);
     ++stats_.gate_records;
     if (agg_.options().gates) gates_.add(resolve_tag(g.tag), g, agg_);
 }
@@ -268,7 +268,8 @@ void StreamIngest::on_meta(const MetaRecord& m) {
 void StreamIngest::on_counts(const CountRecord& c) {
     // Validated before its tag is looked up, as routing records are.
     if (auto why = agg_.check_counts(c)) return facts_reject(*why, nullptr, &c, nullptr);
-    if (auto why = agg_.add_counts(resolve_tag(c.tag), c)) return on_reject(*why, current_line_);
+    if (auto why = agg_.add_counts(resolve_tag(c.tag), c))
+        return reject_record(*why, nullptr, &c, nullptr);
     ++stats_.records;  // one record of engine totals (one layer's vector, one CSV row)
     stats_.dirty = true;
 }
@@ -282,7 +283,7 @@ void StreamIngest::on_counts(const CountRecord& c) {
         why == RejectReason::topk_changed || why == RejectReason::expert_out_of_range;
     const bool first =
         routing_seq_ == seq_at_reset_ && (c == nullptr || stats_.records == records_at_reset_);
-    if (!refuse_other_model_ || !facts || !first) return on_reject(why, current_line_);
+    if (!refuse_other_model_ || !facts || !first) return reject_record(why, r, c, m);
     const ModelFacts& f = agg_.facts();
     const auto layer_k = [&](int32_t l) -> uint32_t {
         const LayerStats* s = agg_.tag(kAllTag).layer(l);
@@ -310,12 +311,33 @@ void StreamIngest::on_counts(const CountRecord& c) {
         ours = "a meta record states " + std::to_string(m->num_experts) + " experts";
         theirs = std::to_string(f.num_experts) + " experts";
     } else {
-        return on_reject(why, current_line_);  // a negative id: a bad record, not a model
+        return reject_record(why, r, c, m);  // a negative id: a bad record, not a model
     }
     refused_ = true;
     on_reject(RejectReason::other_model, "stream refused: its " + ours +
                                              ", the database's model has " + theirs +
                                              " (another model: give it another --db)");
+}
+
+[[gnu::cold, gnu::noinline]] void StreamIngest::reject_record(RejectReason why,
+                                                              const RoutingRecord* r,
+                                                              const CountRecord* c,
+                                                              const MetaRecord* m,
+                                                              const GateRecord* g) {
+    if (!current_line_.empty()) return on_reject(why, current_line_);
+    const auto n = [](auto x) { return std::to_string(x); };
+    std::string said;
+    if (r)
+        said =
+            "a record of layer " + n(r->layer) + " selecting " + n(r->experts.size()) + " experts";
+    else if (c)
+        said = "totals of layer " + n(c->layer) + " for experts " + n(c->first_expert) + "-" +
+               n(c->first_expert + static_cast<int64_t>(c->counts.size()) - 1);
+    else if (m)
+        said = "a meta record states " + n(m->num_experts) + " experts, top-k " + n(m->top_k);
+    else if (g)
+        said = "a gate vector of layer " + n(g->layer) + " with " + n(g->values.size()) + " values";
+    on_reject(why, said);
 }
 
 void StreamIngest::on_reject(RejectReason why, std::string_view line) {

@@ -121,6 +121,10 @@ class StreamIngest : private RecordSink {
     // A record the model facts refused: the stream's refusal when it is its first record.
     void facts_reject(RejectReason why, const RoutingRecord* r, const CountRecord* c,
                       const MetaRecord* m);
+    // A refused record's reject: its line as the sample, or what it stated when it has none
+    // (a record of a binary file read whole), so that every reject says why.
+    void reject_record(RejectReason why, const RoutingRecord* r, const CountRecord* c,
+                       const MetaRecord* m, const GateRecord* g = nullptr);
 
     TagId resolve_tag(std::string_view record_tag);
     // After validation and the strided-view policy: the identical-run check, then top-k

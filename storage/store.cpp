@@ -2,13 +2,13 @@
 
 #include <sys/stat.h>
 #include <unistd.h>
-#include <cerrno>
 #include <random>
 #include <sstream>
 
 #include <sqlite3.h>
 
 #include "storage/count_functions.hpp"
+#include "storage/read_access.hpp"
 #include "storage/schema.hpp"
 #include "storage/tables.hpp"
 
@@ -91,12 +91,14 @@ Store Store::open_read_only(const std::string& path) {
         s.map_for_reading();
         return s;
     };
+    if (std::string why = unreadable_companion(path); !why.empty()) throw StorageError(why);
     try {
         return open(sql::Database::Mode::read_only);
     } catch (const StorageError&) {
-        // A WAL database on a read-only file system cannot get its -shm file: read it as
-        // immutable (nobody can be writing it there). Other errors are reported as they are.
-        if (::access(path.c_str(), W_OK) == 0 || errno != EROFS) throw;
+        // SQLite could not get the -wal and -shm files of a WAL database (read-only media, a
+        // directory the reader may not write): with no commits in a -wal, the file alone is
+        // the whole database. Other errors are reported as they are.
+        if (!immutable_read_safe(path)) throw;
         return open(sql::Database::Mode::immutable);
     }
 }

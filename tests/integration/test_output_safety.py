@@ -3,7 +3,8 @@
 - every --json document is valid UTF-8 JSON, even when reject samples hold binary bytes or a
   multi-byte character cut at the sample length, and it survives a database round trip;
 - tags with NUL, ESC, CR/LF reach neither the terminal raw nor truncate the output: every row
-  stays, control characters are shown as \\xNN;
+  stays, control characters are shown as \\xNN; C1 controls (U+009B, CSI) and bidi overrides
+  (U+202E) as \\uNNNN (issue 29 item 8);
 - CSV cells that would be spreadsheet formulas start with a quote; plain numbers do not."""
 import csv
 import io
@@ -15,6 +16,8 @@ import tempfile
 from harness import MOESCOPE, check, ingest
 
 SAMPLE_BYTES = 160  # SourceStats::kSampleBytes
+# Never raw in text or CSV: NUL, ESC, CR, U+009B (CSI), U+202E (right-to-left override).
+RAW = (b"\x00", b"\x1b", b"\r", "\u009b".encode(), "\u202e".encode())
 
 
 def run(*args):
@@ -65,17 +68,19 @@ def main():
         check_samples(doc, "sources --json from the database")
 
         # Tags with control characters and a formula.
-        tags = ["a\u0000b", "esc\u001b[31mred", "cr\r\nlf", "=cmd()", "@x", "+1+1", "plain"]
+        tags = ["a\u0000b", "esc\u001b[31mred", "cr\r\nlf", "=cmd()", "@x", "+1+1", "csi\u009b31m",
+                "rlo\u202ecod.exe", "plain"]
         tagged = os.path.join(tmp, "tags.log")
         with open(tagged, "w") as f:
             for i, t in enumerate(tags):
                 f.write(json.dumps({"layer": 0, "experts": [i, i + 1], "tag": t}) + "\n")
         for cmd in ("tags", "layers"):
             raw = run(cmd, tagged)
-            for c in (b"\x00", b"\x1b", b"\r"):
+            for c in RAW:
                 check(c not in raw, "%s: no raw %r in the text output:\n%r" % (cmd, c, raw))
         text = run("tags", tagged).decode()
-        for shown in ("a\\x00b", "esc\\x1b[31mred", "cr\\x0d\\x0alf", "=cmd()", "plain"):
+        for shown in ("a\\x00b", "esc\\x1b[31mred", "cr\\x0d\\x0alf", "=cmd()", "csi\\u009b31m",
+                      "rlo\\u202ecod.exe", "plain"):
             check(shown in text, "tags: %r shown, escaped:\n%s" % (shown, text))
         check(text.index("plain") > text.index("a\\x00b"), "rows after the NUL tag are kept")
 
@@ -83,13 +88,14 @@ def main():
         # must not cut the message short, an ESC must not reach the terminal).
         p = subprocess.run([MOESCOPE, "layers", "--tag", "nope", tagged], capture_output=True, timeout=60)
         check(p.returncode == 3, "unknown tag: exit %d" % p.returncode)
-        for c in (b"\x00", b"\x1b", b"\r"):
+        for c in RAW:
             check(c not in p.stderr, "no raw %r in the error: %r" % (c, p.stderr))
         for shown in (b"a\\x00b", b"esc\\x1b[31mred", b"cr\\x0d\\x0alf", b"plain"):
             check(shown in p.stderr, "error lists %r: %r" % (shown, p.stderr))
 
         raw = run("tags", tagged, "--csv")
-        check(b"\x00" not in raw and b"\x1b" not in raw, "no raw control characters in CSV")
+        for c in RAW:
+            check(c not in raw, "no raw %r in CSV" % c)
         rows = list(csv.reader(io.StringIO(raw.decode())))
         first = [r[0] for r in rows[1:]]
         check(len(first) == 1 + len(tags), "one CSV row per tag (and all): %r" % first)
@@ -97,6 +103,7 @@ def main():
             check(not cell or cell[0] not in "=+-@", "formula cell neutralised: %r" % cell)
         check("'=cmd()" in first and "'@x" in first and "'+1+1" in first, "formulas quoted: %r" % first)
         check("a\\x00b" in first, "NUL escaped in CSV: %r" % first)
+        check("csi\\u009b31m" in first and "rlo\\u202ecod.exe" in first, "C1 and bidi escaped in CSV: %r" % first)
 
         # Plain negative numbers stay numbers (corr values can be negative).
         numbers = [c for r in rows[1:] for c in r[1:]]

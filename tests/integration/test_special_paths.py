@@ -3,7 +3,10 @@
 start (exit 2, one line) instead of blocking the daemon or logging an error ten times a
 second; a followed path that later becomes a FIFO is logged once and waited for without
 blocking /healthz or the other sources; --db naming a directory is one clear line; the Unix
-socket file is removed at exit only if it is still the daemon's own."""
+socket file is removed at exit only if it is still the daemon's own; `analyze DIR` skips a
+symbolic link loop, a dangling link and a FIFO in the directory with one warning that counts
+them, and reads the rest (issue 29 item 7: a loop made it exit 1)."""
+import json
 import os
 import re
 import socket
@@ -12,7 +15,7 @@ import tempfile
 import time
 import urllib.request
 
-from harness import MOESCOPED, Daemon, check, committed_records, wait_for
+from harness import MOESCOPE, MOESCOPED, Daemon, check, committed_records, wait_for
 
 
 def refused(args, what):
@@ -27,6 +30,29 @@ def healthz(port):
     with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % port, timeout=1) as r:
         ok = r.status == 200 and r.read() == b"ok\n"
     return ok and time.monotonic() - t0 < 1
+
+
+def directory_with_odd_entries(tmp):
+    d = os.path.join(tmp, "dumps")
+    os.mkdir(d)
+    with open(os.path.join(d, "a.log"), "w") as f:
+        f.write('{"layer": 0, "experts": [1, 2]}\n' * 3)
+    os.symlink("loop2", os.path.join(d, "loop1"))
+    os.symlink("loop1", os.path.join(d, "loop2"))
+    os.symlink("missing", os.path.join(d, "dangling"))
+    os.mkfifo(os.path.join(d, "pipe"))
+    p = subprocess.run([MOESCOPE, "analyze", d, "--json"], capture_output=True, text=True, timeout=30,
+                       stdin=subprocess.DEVNULL)
+    check(p.returncode == 0, "analyze DIR with a link loop: exit %d: %s" % (p.returncode, p.stderr))
+    doc = json.loads(p.stdout)
+    check(sum(s["records"] for s in doc["sources"]) == 3, "the regular file is read: %r" % doc["sources"])
+    warnings = [l for l in p.stderr.splitlines() if "skipped" in l]
+    check(len(warnings) == 1, "one warning for the directory: %r" % p.stderr)
+    w = warnings[0]
+    check(w.startswith("moescope: warning: %s: skipped 4 entries" % d), "the warning counts them: %r" % w)
+    for what in ("loop1 (a symbolic link loop)", "loop2 (a symbolic link loop)", "dangling (a dangling symbolic link)",
+                 "pipe (a FIFO)"):
+        check(what in w, "the warning names %s: %r" % (what, w))
 
 
 def main():
@@ -75,8 +101,9 @@ def main():
             d.stop()
             check(os.path.exists(sock), "another process's socket file is not removed at exit")
             other.close()
+        directory_with_odd_entries(tmp)
     print("ok: FIFOs and directories refused, a later FIFO waited for without blocking, "
-          "--db DIR explained, foreign socket file kept")
+          "--db DIR explained, foreign socket file kept, odd directory entries skipped with a counted warning")
 
 
 if __name__ == "__main__":

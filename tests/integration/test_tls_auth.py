@@ -6,7 +6,11 @@ daemon's certificate fails, one that does succeeds; with --tls-client-ca a clien
 /healthz answer 401 without `Authorization: Bearer`. The token never reaches the log, the
 rejects, `sources` or the database. A non-loopback --listen without TLS or a token, and
 unreadable certificate or token files, stop the daemon at start with one line (exit 2).
-The client is samples/clients/stream_records.py."""
+The client is samples/clients/stream_records.py.
+Issue 29: the auth line must arrive within 10 s of the connect however slowly it trickles,
+and connections that never authenticate cannot keep a token holder out (the oldest one is
+closed for a new connection when the listener is full); a token file readable by others is
+warned about at start; a token without TLS on a non-loopback address is refused."""
 import os
 import re
 import socket
@@ -14,11 +18,13 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import urllib.error
 import urllib.request
 
 import tls_certs
-from harness import MOESCOPED, SOURCE, Daemon, check, cli, cli_json, wait_for
+from harness import MOESCOPED, SOURCE, Daemon, check, cli, cli_json, fail, wait_for
 
 sys.path.insert(0, os.path.join(SOURCE, "samples", "clients"))
 from stream_records import MoescopeSink  # noqa: E402
@@ -60,6 +66,66 @@ def closed_by_daemon(sink):
 def start_error(*args):
     p = subprocess.run([MOESCOPED, *args], capture_output=True, text=True, timeout=30)
     return p.returncode, p.stderr
+
+
+def trickle(port, ca, out):
+    """Opens TLS and sends an auth line one byte every 0.25 s, never finishing it; out gets
+    the seconds from connect to the daemon closing the connection (None: still open at 14 s)."""
+    sock = ssl.create_default_context(cafile=ca).wrap_socket(socket.create_connection(("127.0.0.1", port)),
+                                                             server_hostname="127.0.0.1")
+    t0 = time.monotonic()
+    out["connected"] = t0
+    line = b'{"type": "auth", "token": "' + b"x" * 4000
+    sock.settimeout(0.25)
+    try:
+        for b in line:
+            if time.monotonic() - t0 > 14:
+                return
+            try:
+                if sock.recv(1) == b"":
+                    break
+            except socket.timeout:
+                sock.sendall(bytes([b]))
+    except (ssl.SSLError, OSError):
+        pass
+    finally:
+        out["closed"] = time.monotonic() - t0 if time.monotonic() - t0 <= 14 else None
+        sock.close()
+
+
+def slowloris(tmp, certs, tokens, tls):
+    """Eight connections trickling an auth line on a listener of --max-connections 8."""
+    db = os.path.join(tmp, "slow.db")
+    with Daemon("--db", db, "--listen", "tcp://:0", *tls, "--auth-token-file", tokens, "--max-connections", "8",
+                "--flush-ms", "50") as d:
+        port = int(wait_for(lambda: re.search(r"listening on tcp://127\.0\.0\.1:(\d+)", d.output()), "listener").group(1))
+        slow = [{} for _ in range(8)]
+        threads = [threading.Thread(target=trickle, args=(port, certs["ca"], out)) for out in slow]
+        for t in threads:
+            t.start()
+            time.sleep(0.05)  # in order: the first one is the oldest
+        wait_for(lambda: all("connected" in o for o in slow), "eight trickling connections")
+        time.sleep(1)
+        # A token holder still gets in (the oldest unauthenticated connection makes room).
+        try:
+            send(port, 50, tls_ca=certs["ca"], token=TOKEN).close()
+        except OSError as e:
+            fail("eight trickling connections keep a token holder out: %s" % e)
+        wait_for(lambda: source(db)["records"] == 50, "the token holder's records, the listener full of tricklers")
+        for t in threads:
+            t.join(timeout=20)
+        closed = [o.get("closed") for o in slow]
+        check(closed[0] is not None and closed[0] < 4, "the oldest trickler made room: %r" % closed)
+        for c in closed[1:]:
+            # One deadline from the connect, not re-armed by each byte (auth timeout 10 s).
+            check(c is not None and 9 < c < 12, "a trickled auth line is cut 10 s after the connect: %r" % closed)
+        wait_for(lambda: auth_failed(db).get("count") == 8, "each trickler is one auth_failed reject")
+        s = source(db)
+        check(s["connections_refused"] == 1, "the evicted connection is counted: %r" % s)
+        check(s["records"] == 50, "only the token holder's records: %r" % s)
+        d.stop()
+    print("ok: 8 tricklers on a listener of 8: the token holder got in, the oldest trickler was closed at %.1f s, "
+          "the others %.1f-%.1f s after their connect" % (closed[0], min(closed[1:]), max(closed[1:])))
 
 
 def main():
@@ -189,6 +255,8 @@ def main():
             check(source(db2)["records"] == 30, "only its 30 records")
             d.stop()
 
+        slowloris(tmp, certs, tokens, tls)
+
         # Refusals at start: one line, exit 2.
         db3 = os.path.join(tmp, "x.db")
         rc, err = start_error("--db", db3, "--listen", "tcp://0.0.0.0:%d" % 1)
@@ -197,6 +265,27 @@ def main():
             check(flag in err, "the refusal names %s: %r" % (flag, err))
         rc, err = start_error("--db", db3, "--stdin", "--metrics", "0.0.0.0:1")
         check(rc == 2 and "--metrics 0.0.0.0:1 is not loopback" in err, "exposed metrics: %d %r" % (rc, err))
+        # A token without TLS on a non-loopback address would travel in clear text: refused
+        # unless --allow-insecure-remote (issue 29 item 8).
+        for args in (("--listen", "tcp://0.0.0.0:1"), ("--stdin", "--metrics", "0.0.0.0:1")):
+            rc, err = start_error("--db", db3, *args, "--auth-token-file", tokens)
+            check(rc == 2 and err.count("\n") == 1, "token without TLS on %r: %d %r" % (args, rc, err))
+            check("clear text" in err and "--tls-cert" in err and "--allow-insecure-remote" in err,
+                  "the refusal says why and what to add: %r" % err)
+        # Allowed, it is warned about; so is a token file others may read (as ssh does for keys).
+        os.chmod(tokens, 0o640)
+        with Daemon("--db", db3, "--listen", "tcp://0.0.0.0:0", "--auth-token-file", tokens,
+                    "--allow-insecure-remote") as d:
+            d.wait_ready()
+            out = d.own_output()
+            check(re.search(r"warn.*--auth-token-file %s is readable by its group or others \(mode 0640\)"
+                            % re.escape(tokens), out), "a token file readable by the group is warned about:\n" + out)
+            check(re.search(r"warn.*tcp://0\.0\.0\.0:0 is not loopback and not TLS: its token would travel in clear text",
+                            out), "a token in clear text is warned about:\n" + out)
+            d.stop()
+        os.chmod(tokens, 0o600)
+        log.seek(0)
+        check("is readable by" not in log.read(), "no warning for a token file of mode 0600")
         missing = os.path.join(tmp, "missing.pem")
         for args, words in (((*tls[:2], "--tls-key", missing), ["--tls-key", missing]),
                             (("--tls-cert", tokens, "--tls-key", certs["server_key"]), ["--tls-cert", tokens]),

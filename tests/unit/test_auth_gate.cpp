@@ -2,6 +2,8 @@
 // exposed addresses without protection (docs/ARCHITECTURE.md "Remote access").
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <string>
 
@@ -107,7 +109,7 @@ TEST_CASE("without tokens an auth line is dropped unparsed and anything else flo
     CHECK(fwd == "{\"lay");  // counted as a partial line by the ingest, as before
 }
 
-TEST_CASE("a non-loopback address needs TLS or a token") {
+TEST_CASE("a non-loopback address needs TLS, or a token with TLS (never in clear text)") {
     std::string err;
     const auto any = parse_listen_spec("tcp://0.0.0.0:7070", err).value();
     const auto lo = parse_listen_spec("tcp://:7070", err).value();
@@ -120,7 +122,33 @@ TEST_CASE("a non-loopback address needs TLS or a token") {
                    Catch::Contains("--allow-insecure-remote"));
     const auto metrics = parse_listen_spec("tcp://10.1.2.3:9100", err);
     CHECK_THAT(exposed_address({lo}, metrics, none), Catch::StartsWith("--metrics 10.1.2.3:9100"));
+    // A token without TLS would cross the network in clear text (issue 29 item 8).
     NetSecurity tokens;
     tokens.tokens = std::make_shared<const AuthTokens>(kTokens);
-    CHECK(exposed_address({any}, metrics, tokens).empty());
+    CHECK(exposed_address({lo, v6}, std::nullopt, tokens).empty());
+    CHECK_THAT(exposed_address({any}, std::nullopt, tokens),
+               Catch::StartsWith("--listen tcp://0.0.0.0:7070 is not loopback and not TLS") &&
+                   Catch::Contains("clear text") && Catch::Contains("--tls-cert") &&
+                   Catch::Contains("--allow-insecure-remote"));
+    CHECK_THAT(exposed_address({lo}, metrics, tokens),
+               Catch::StartsWith("--metrics 10.1.2.3:9100 is not loopback and not TLS"));
+    NetSecurity tls = tokens;
+    tls.tls = std::make_shared<boost::asio::ssl::context>(boost::asio::ssl::context::tls_server);
+    CHECK(exposed_address({any}, metrics, tls).empty());
+    tls.tokens = nullptr;  // encrypted, anyone admitted: allowed, as documented
+    CHECK(exposed_address({any}, metrics, tls).empty());
+}
+
+TEST_CASE("a token file others may read is warned about, as ssh does for keys") {
+    TempDir dir;
+    const std::string path = dir.file("tokens");
+    std::ofstream(path) << "alpha\n";
+    ::chmod(path.c_str(), 0600);
+    CHECK(token_file_warning(path).empty());
+    ::chmod(path.c_str(), 0640);
+    CHECK(token_file_warning(path) == "--auth-token-file " + path +
+                                          " is readable by its group or others (mode 0640): "
+                                          "chmod 600 it");
+    ::chmod(path.c_str(), 0604);
+    CHECK_THAT(token_file_warning(path), Catch::Contains("(mode 0604)"));
 }

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include "byte_builder.hpp"
+#include "cli/analyze.hpp"
 #include "cli/input_files.hpp"
 #include "parsers/format_registry.hpp"
 #include "recording_sink.hpp"
@@ -153,6 +154,30 @@ TEST_CASE("trtllm-stats: {iter}_{layer} tensors summed over iterations, meta_inf
     const auto files = expand_inputs({{dir.path().string(), "t"}});
     REQUIRE(files.size() == 1);
     CHECK(files[0].path == path);
+}
+
+TEST_CASE("trtllm-stats: every reject of a rank file says why, though the file has no lines") {
+    // A rank file is read whole: a record the aggregates refuse has no line to show, and its
+    // sample was empty (issue 29 item 8). It now says what the record stated.
+    test::TempDir dir;
+    write_file(dir.file("meta_info.json"), R"({"num_experts": 5000, "num_experts_per_token": 2})");
+    write_file(dir.file("rank0.safetensors"),
+               rank_file({{"100_0", std::vector<int64_t>(5000, 1)}, {"100_1", {1, 2, 3}}}));
+    Aggregates agg;
+    const auto stats = analyze_files({{dir.path().string(), ""}}, Format::auto_detect, agg);
+    REQUIRE(stats.size() == 1);
+    const SourceStats& s = stats[0];
+    CHECK(s.records == 1);  // layer 1
+    const auto samples = [&](RejectReason r) { return s.reject_samples[static_cast<size_t>(r)]; };
+    CHECK(s.rejects[static_cast<size_t>(RejectReason::invalid_meta)] == 1);
+    CHECK(samples(RejectReason::invalid_meta) ==
+          std::vector<std::string>{"a meta record states 5000 experts, top-k 2"});
+    CHECK(s.rejects[static_cast<size_t>(RejectReason::expert_out_of_range)] == 1);
+    CHECK(samples(RejectReason::expert_out_of_range) ==
+          std::vector<std::string>{"totals of layer 0 for experts 0-4999"});
+    for (size_t r = 0; r < kRejectReasonCount; ++r)
+        for (const std::string& x : s.reject_samples[r])
+            CHECK_FALSE(x.empty());
 }
 
 TEST_CASE("trtllm-stats: garbled meta, a ragged layer, truncations: rejects, never a crash") {

@@ -82,6 +82,38 @@ TEST_CASE("tables escape control characters and keep every row") {
     CHECK(printable_text("a\x1b\nb\n") == "a\\x1b\nb\n");
 }
 
+TEST_CASE("C1 controls and bidi overrides are escaped in tables, CSV and samples") {
+    // U+009B (CSI, C2 9B) starts a terminal control sequence as ESC [ does; U+202E and
+    // U+2066-U+2069 make text display in another order than it reads.
+    const std::string csi =
+        "a\xc2\x9b"
+        "31mred";
+    const std::string rlo =
+        "x\xe2\x80\xae"
+        "cod.exe";
+    const std::string isolates =
+        "\xe2\x81\xa6"
+        "i"
+        "\xe2\x81\xa9"
+        "\xe2\x80\xaa";
+    CHECK(printable(csi) == "a\\u009b31mred");
+    CHECK(printable(rlo) == "x\\u202ecod.exe");
+    CHECK(printable(isolates) == "\\u2066i\\u2069\\u202a");
+    CHECK(printable("\xc2\x80\xc2\x9f") == "\\u0080\\u009f");
+    CHECK(csv_cell(rlo) == "x\\u202ecod.exe");
+    CHECK(SourceStats::sample_of(csi + rlo) == "a\\u009b31mredx\\u202ecod.exe");
+    // Neighbours stay: U+00A0 (C2 A0), U+2070 (E2 81 B0), é.
+    CHECK(printable("\xc2\xa0\xe2\x81\xb0\xc3\xa9") == "\xc2\xa0\xe2\x81\xb0\xc3\xa9");
+    // A byte that is no character is shown as one, as in samples (an 8-bit terminal reads a
+    // lone 0x9B as CSI).
+    CHECK(printable("a\x9b"
+                    "b") == "a\\x9bb");
+    Table t({"tag"});
+    t.add({rlo});
+    CHECK(t.render().find("\xe2\x80\xae") == std::string::npos);
+    CHECK(t.csv() == "tag\nx\\u202ecod.exe\n");
+}
+
 TEST_CASE("CSV neutralises formula cells but not plain numbers") {
     CHECK(csv_cell("=cmd()") == "'=cmd()");
     CHECK(csv_cell("+1+1") == "'+1+1");
