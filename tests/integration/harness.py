@@ -75,10 +75,37 @@ class Daemon:
     def stop(self, sig=signal.SIGTERM, expect_rc=0):
         self.wait_ready()
         self.proc.send_signal(sig)
-        rc = self.proc.wait(timeout=30)
+        try:
+            # Longer than moescoped's own --shutdown-timeout-s (30 s), so a final commit that
+            # retries until that deadline ends here with its log, not with a bare timeout.
+            rc = self.proc.wait(timeout=45)
+        except subprocess.TimeoutExpired:
+            threads = self.thread_states()
+            self.proc.kill()
+            fail("moescoped did not exit within 45 s of %s; threads (name state wchan): %s; log:\n%s"
+                 % (sig, threads, self.output()))
         if expect_rc is not None and rc != expect_rc:
             fail("moescoped exited %d after %s; log:\n%s" % (rc, sig, self.output()))
         return rc
+
+    def thread_states(self):
+        """Each thread's name, state (R running, S sleeping, D disk) and wait channel: whether
+        a process that does not exit spins or waits, and where."""
+        out = []
+        task = "/proc/%d/task" % self.proc.pid
+        try:
+            for tid in sorted(os.listdir(task)):
+                try:
+                    stat = open(os.path.join(task, tid, "stat")).read()
+                    name = stat[stat.index("(") + 1:stat.rindex(")")]
+                    state = stat[stat.rindex(")") + 2]
+                    wchan = open(os.path.join(task, tid, "wchan")).read().strip()
+                    out.append("%s %s %s" % (name, state, wchan or "-"))
+                except OSError:
+                    pass
+        except OSError:
+            return "unknown"
+        return ", ".join(out)
 
     def kill(self):
         self.proc.kill()
