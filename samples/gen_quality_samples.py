@@ -8,7 +8,7 @@ vllm_warmup.ndjson.gz: a vLLM routing hook on a Qwen1.5-MoE-shaped model (60 exp
 4 layers): two warm-up passes of 8,192 identical tokens each (vLLM's profiling and CUDA-graph
 capture runs; each pass routes every token alike, the second differently from the first),
 then 60 requests (a prefill batch, then single-token decode steps), layer-major within each
-forward pass as the hook writes it. 18,832 records per layer, 16,382 of them records 2.. of
+forward pass as the hook writes it. 18,121 records per layer, 16,382 of them records 2.. of
 the two runs.
 
 llama_strided.log: the patched llama-server's moe_expert_selection.log on a 64-expert,

@@ -2,7 +2,7 @@
 """Issue 11 on real and generated logs: one short first line of a layer costs only itself
 (analyze and moescoped --stdin); .gz and .zst files give the figures of the plain file, and
 a truncated .gz keeps what was read with a truncated_input warning; runs of identical
-routing are warned about in JSON and text and left out with --exclude-identical-runs."""
+routing are warned about in JSON and text and left out unless --keep-suspect."""
 import gzip
 import json
 import os
