@@ -59,7 +59,7 @@ std::string looks_like(const AnalyzeInput& in, const SourceStats& s) {
     std::string_view t = head;
     if (t.starts_with("\xEF\xBB\xBF")) t.remove_prefix(3);
     t.remove_prefix(std::min(t.size(), t.find_first_not_of(" \t\r\n")));
-    if (stream && s.lines == 0) return "nothing";
+    if (stream && s.lines == 0) return "an empty input";
     if (stream) return std::to_string(s.lines) + " lines";
     if (t.empty()) return head.empty() ? "an empty file" : "blank lines only";
     std::string_view first = t.substr(0, t.find('\n'));

@@ -90,6 +90,10 @@ def fifo_without_records(tmp):
         check(False, "analyze of a FIFO without records waited for a second writer")
     t.join()
     check(p.returncode == 3 and "2 lines" in p.stderr, "a FIFO without records: %d %r" % (p.returncode, p.stderr))
+    # An empty stream says so, as an empty file does ("an empty file").
+    p = subprocess.run([MOESCOPE, "analyze", "/dev/stdin"], input="", capture_output=True, text=True, timeout=20)
+    check(p.returncode == 3 and "no record recognised in an empty input" in p.stderr,
+          "an empty pipe: %d %r" % (p.returncode, p.stderr))
 
 
 def import_from_pipe(want, tmp):
