@@ -1,5 +1,5 @@
 // Deterministic generator of realistic MoE routing logs for the benchmarks.
-//   gen_log --shape qwen3|deepseek --format csv|gate|ndjson --mb 200 [--seed 1] > file
+//   gen_log --shape qwen3|deepseek --format csv|gate|ndjson --mb 200 [--seed 1] [--batch N] > file
 // Shapes: qwen3 = Qwen3-30B-A3B (48 layers, 128 experts, top-8, n_embd 2048);
 //         deepseek = DeepSeek-V3 (58 layers, 256 experts, top-8, n_embd 7168).
 // Routing is Zipf-skewed (s = 1.1) with a different hot set per layer. Formats:
@@ -7,6 +7,8 @@
 //   gate   llama-server gate_input lines for 4 consecutive layers, token 0 (n_embd floats,
 //          6 significant digits as ostream prints them), between selection lines;
 //   ndjson one object per line with layer, experts, weights, token, tag.
+// --batch N (csv only): every forward pass is a batch of N tokens, N rows per layer in a row,
+// as llama-server writes a prompt (default 1: single-token generation).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -60,6 +62,7 @@ int main(int argc, char** argv) {
     std::string shape = "qwen3", format = "csv";
     double mb = 100;
     uint64_t seed = 1;
+    int batch = 1;
     // A bad argument writes nothing: a typo must not silently produce 100 MB of the default.
     const auto usage_error = [](const std::string& why) {
         std::fprintf(stderr, "gen_log: %s (see gen_log --help)\n", why.c_str());
@@ -69,7 +72,8 @@ int main(int argc, char** argv) {
         const std::string flag = argv[i];
         if (flag == "--help" || flag == "-h") {
             std::printf(
-                "gen_log [--shape qwen3|deepseek] [--format csv|gate|ndjson] [--mb N] [--seed S]\n"
+                "gen_log [--shape qwen3|deepseek] [--format csv|gate|ndjson] [--mb N] [--seed S] "
+                "[--batch N]\n"
                 "Writes a deterministic routing log of about N MB (default 100) to stdout.\n");
             return 0;
         }
@@ -88,6 +92,11 @@ int main(int argc, char** argv) {
             seed = std::strtoull(value.c_str(), &end, 10);
             if (end == value.c_str() || *end)
                 return usage_error("--seed: not an integer: " + value);
+        } else if (flag == "--batch") {
+            const long b = std::strtol(value.c_str(), &end, 10);
+            if (end == value.c_str() || *end || b < 1 || b > 4096)
+                return usage_error("--batch: not a number of tokens in 1..4096: " + value);
+            batch = static_cast<int>(b);
         } else
             return usage_error("unknown option " + flag);
     }
@@ -95,6 +104,7 @@ int main(int argc, char** argv) {
         return usage_error("--shape: qwen3 or deepseek, not " + shape);
     if (format != "csv" && format != "gate" && format != "ndjson")
         return usage_error("--format: csv, gate or ndjson, not " + format);
+    if (batch > 1 && format != "csv") return usage_error("--batch: only with --format csv");
     const Shape s = shape == "deepseek" ? Shape{58, 256, 8, 7168} : Shape{48, 128, 8, 2048};
     Router router(s, seed);
     std::normal_distribution<float> gauss(0.0f, 1.0f);
@@ -110,6 +120,15 @@ int main(int argc, char** argv) {
         out.clear();
     };
     char buf[64];
+    const auto csv_row = [&](int layer) {
+        out += std::to_string(layer);
+        out += ',';
+        for (int i = 0; i < s.top_k; ++i) {
+            if (i) out += ' ';
+            out += std::to_string(ex[i]);
+        }
+        out += '\n';
+    };
     if (format != "ndjson") out += "layer_id,expert_ids\n";
     for (uint64_t token = 0; written + out.size() < target; ++token) {
         if (format == "gate")
@@ -128,6 +147,10 @@ int main(int argc, char** argv) {
                 }
                 out += '\n';
             }
+            for (int t = 1; t < batch; ++t) {  // a batch's first N-1 rows; the last below
+                router.pick(l, s.top_k, ex);
+                csv_row(l);
+            }
             router.pick(l, s.top_k, ex);
             if (format == "ndjson") {
                 out += "{\"layer\": " + std::to_string(l) + ", \"experts\": [";
@@ -142,13 +165,7 @@ int main(int argc, char** argv) {
                 out += "], \"token\": " + std::to_string(token % 4096) + ", \"tag\": \"" +
                        (token % 3 ? "code" : "math") + "\"}\n";
             } else {
-                out += std::to_string(l);
-                out += ',';
-                for (int i = 0; i < s.top_k; ++i) {
-                    if (i) out += ' ';
-                    out += std::to_string(ex[i]);
-                }
-                out += '\n';
+                csv_row(l);
             }
             if (out.size() > (1 << 21)) flush();
         }

@@ -10,54 +10,50 @@ void StridedBatchCheck::record_opening() {
     opening_.emplace();
 }
 
-int StridedBatchCheck::add(int32_t layer, std::span<const int32_t> experts, uint32_t num_experts) {
-    if (opening_) [[unlikely]]
-        opening_->add(layer, experts, num_experts);
-    return check(layer, experts, num_experts);
+void StridedBatchCheck::set_limits(size_t k, uint32_t num_experts) {
+    limit_k_ = k;
+    limit_e_ = num_experts;
+    limit_ = k > 0 && num_experts / k >= 2 ? num_experts / k : 0;
+    need_ = num_experts % std::max<size_t>(k, 1) == 0 ? limit_ : 0;
 }
 
-int StridedBatchCheck::check(int32_t layer, std::span<const int32_t> experts,
-                             uint32_t num_experts) {
-    if (layer != layer_) {
-        // A new batch. Most are one token long (generation), so only its first record is
-        // remembered; the per-expert marks are set up when a second record arrives.
-        layer_ = layer;
-        run_ = 1;
-        const size_t k = experts.size();
-        limit_ = k > 0 && num_experts / k >= 2 ? num_experts / k : 0;
-        need_ = num_experts % std::max<size_t>(k, 1) == 0 ? limit_ : 0;
-        first_.assign(experts.begin(), experts.end());
-        experts_ = num_experts;
-        duplicate_ = false;
-        return -1;
-    }
+int StridedBatchCheck::continue_batch(std::span<const int32_t> experts) {
     ++run_;
     if (limit_ == 0 || run_ > limit_) return -1;
     if (run_ == 2) {
-        seen_.assign(experts_, 0);
+        std::fill_n(seen_.begin(), seen_words_, 0);
+        seen_words_ = 0;
         out_of_range_ = false;
         covered_ = 0;
-        mark(first_);
+        mark({first_.data(), first_k_});
     }
-    mark(experts);
+    // A repeat or an id beyond E already decides the batch (not the defect): honest batches
+    // show one within a few rows, so the rest are not marked.
+    if (!duplicate_ && !out_of_range_) mark(experts);
     if (need_ == 0 || run_ < need_) return -1;
     return (!duplicate_ && !out_of_range_ && covered_ == experts_) ? 1 : 0;
 }
 
 void StridedBatchCheck::mark(std::span<const int32_t> experts) {
+    // In locals: the members are stored once (covered_ is a uint64_t, like the words, so the
+    // compiler would store it after every word).
+    bool out_of_range = false, duplicate = false;
+    size_t covered = 0, words = seen_words_;
+    const uint32_t e_max = experts_;
     for (int32_t e : experts) {
-        const auto i = static_cast<size_t>(e);  // validated: 0 <= e <= kMaxExpert
-        if (i >= seen_.size()) {  // E grew within the batch: not a cover of E, no repeat
-            seen_.resize(i + 1, 0);
-            out_of_range_ = true;
-        }
-        if (seen_[i]) {
-            duplicate_ = true;
-        } else {
-            seen_[i] = 1;
-            ++covered_;
-        }
+        const auto i = static_cast<uint32_t>(e);  // validated: 0 <= e <= kMaxExpert
+        const uint64_t bit = uint64_t{1} << (i & 63);
+        const uint64_t word = seen_[i >> 6];
+        out_of_range |= i >= e_max;  // E grew within the batch: not a cover of E
+        duplicate |= (word & bit) != 0;
+        covered += (word & bit) == 0;
+        seen_[i >> 6] = word | bit;
+        words = std::max<size_t>(words, (i >> 6) + 1);
     }
+    out_of_range_ = out_of_range_ || out_of_range;
+    duplicate_ = duplicate_ || duplicate;
+    covered_ += covered;
+    seen_words_ = words;
 }
 
 void StridedBatchCheck::Opening::add(int32_t layer, std::span<const int32_t> experts,
@@ -119,11 +115,19 @@ void StridedBatchCheck::save(StateWriter& w) const {
     w.put<uint8_t>(out_of_range_);
     w.put<uint8_t>(duplicate_);
     w.put<uint64_t>(covered_);
-    w.put_string(std::string_view(reinterpret_cast<const char*>(seen_.data()), seen_.size()));
+    // One byte per id, as the checkpoint has always held them: up to the highest id marked,
+    // at least E while the batch is being marked.
+    size_t n = run_ >= 2 ? experts_ : 0;
+    for (size_t i = 0; i < seen_words_ * 64; ++i)
+        if (seen_[i >> 6] >> (i & 63) & 1) n = std::max(n, i + 1);
+    std::string bytes(n, '\0');
+    for (size_t i = 0; i < std::min(n, seen_words_ * 64); ++i)
+        bytes[i] = static_cast<char>(seen_[i >> 6] >> (i & 63) & 1);
+    w.put_string(bytes);
     w.put<uint32_t>(experts_);
-    w.put<uint32_t>(static_cast<uint32_t>(first_.size()));
-    for (int32_t e : first_)
-        w.put<int32_t>(e);
+    w.put<uint32_t>(static_cast<uint32_t>(first_k_));
+    for (size_t i = 0; i < first_k_; ++i)
+        w.put<int32_t>(first_[i]);
 }
 
 bool StridedBatchCheck::restore(StateReader& r, bool with_limit) {
@@ -135,12 +139,24 @@ bool StridedBatchCheck::restore(StateReader& r, bool with_limit) {
     duplicate_ = r.get<uint8_t>() != 0;
     covered_ = r.get<uint64_t>();
     const std::string seen = r.get_string();
-    seen_.assign(seen.begin(), seen.end());
+    seen_.fill(0);
+    seen_words_ = 0;
+    for (size_t i = 0; i < seen.size(); ++i)
+        if (seen[i] && i <= static_cast<size_t>(kMaxExpert)) {
+            seen_[i >> 6] |= uint64_t{1} << (i & 63);
+            seen_words_ = std::max(seen_words_, (i >> 6) + 1);
+        }
     experts_ = r.get<uint32_t>();
     const auto n = r.get<uint32_t>();
-    first_.clear();
-    for (uint32_t i = 0; i < n && r.ok() && i <= 256; ++i)
-        first_.push_back(r.get<int32_t>());
+    first_k_ = 0;
+    for (uint32_t i = 0; i < n && r.ok(); ++i) {
+        const auto e = r.get<int32_t>();
+        if (first_k_ < first_.size()) first_[first_k_++] = e;
+    }
+    if (n > first_.size()) layer_ = -1;  // not a checkpoint this wrote: start a new batch
+    // limit_ and need_ were restored with the batch; the next batch recomputes them.
+    limit_k_ = 0;
+    limit_e_ = 0;
     if (!r.ok()) layer_ = -1;
     return r.ok();
 }

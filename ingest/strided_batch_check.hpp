@@ -7,11 +7,15 @@
 // unaffected).
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <vector>
 
+#include "parsers/record.hpp"
 #include "parsers/state_codec.hpp"
 
 namespace moe {
@@ -21,7 +25,15 @@ class StridedBatchCheck {
     // Feeds one routing record of the stream; E is the model's expert count so far.
     // Returns +1 when a batch was just checked and looks defective, 0 when it was checked
     // and looks fine, -1 when nothing was decided.
-    int add(int32_t layer, std::span<const int32_t> experts, uint32_t num_experts);
+    // Inline, and a new batch costs a copy of its first record: it runs for every record,
+    // and most batches are one token long (BENCHMARKS.md "Data-quality policy").
+    int add(int32_t layer, std::span<const int32_t> experts, uint32_t num_experts) {
+        if (opening_) [[unlikely]]
+            opening_->add(layer, experts, num_experts);
+        if (layer == layer_) return continue_batch(experts);
+        start_batch(layer, experts, num_experts);
+        return -1;
+    }
     // The last record's row in its batch (1: the first) and the E its batch is checked with.
     size_t row() const { return run_; }
     // Whether the current batch repeats an id within its first E/k rows (E/k rounded down):
@@ -54,15 +66,21 @@ class StridedBatchCheck {
 
   private:
     int32_t layer_ = -1;
-    size_t run_ = 0;   // records in the current batch
-    size_t need_ = 0;   // E / k for this batch (0: not checkable)
-    size_t limit_ = 0;  // E / k rounded down (0: under 2): the rows marked
+    size_t run_ = 0;             // records in the current batch
+    size_t need_ = 0;            // E / k for this batch (0: not checkable)
+    size_t limit_ = 0;           // E / k rounded down (0: under 2): the rows marked
     bool duplicate_ = false;     // an id twice within the first limit_ rows
     bool out_of_range_ = false;  // an id >= the E the batch started with
     size_t covered_ = 0;
-    std::vector<uint8_t> seen_;
-    std::vector<int32_t> first_;  // the batch's first record
-    uint32_t experts_ = 0;        // E when the batch started
+    // The ids marked in this batch, one bit each (ids are validated <= kMaxExpert): a mark
+    // is a few branch-free operations, and a batch clears only the words it used.
+    std::array<uint64_t, (kMaxExpert + 64) / 64> seen_{};
+    size_t seen_words_ = 0;                  // words that may hold a bit
+    std::array<int32_t, kMaxTopK> first_{};  // the batch's first record: first_k_ ids
+    size_t first_k_ = 0;
+    uint32_t experts_ = 0;  // E when the batch started
+    size_t limit_k_ = 0;    // the (k, E) that limit_ and need_ were computed for
+    uint32_t limit_e_ = 0;
 
     struct Opening {
         Opening() {}  // user-provided: clang deems a nested NSDMI struct unconstructible
@@ -79,7 +97,29 @@ class StridedBatchCheck {
     };
     std::optional<Opening> opening_;
 
-    int check(int32_t layer, std::span<const int32_t> experts, uint32_t num_experts);
+    int check(int32_t layer, std::span<const int32_t> experts, uint32_t num_experts) {
+        if (layer == layer_) return continue_batch(experts);
+        start_batch(layer, experts, num_experts);
+        return -1;
+    }
+    // A new batch. Most are one token long (generation), so only its first record is
+    // remembered; the per-expert marks are set up when a second record arrives.
+    void start_batch(int32_t layer, std::span<const int32_t> experts, uint32_t num_experts) {
+        layer_ = layer;
+        run_ = 1;
+        const size_t k = experts.size();
+        if (k != limit_k_ || num_experts != limit_e_) [[unlikely]]
+            set_limits(k, num_experts);
+        first_k_ = std::min(k, first_.size());
+        if (k == 8)  // the usual k: a copy of constant size is two moves, not a memmove call
+            std::memcpy(first_.data(), experts.data(), 8 * sizeof(int32_t));
+        else
+            std::copy_n(experts.begin(), first_k_, first_.begin());
+        experts_ = num_experts;
+        duplicate_ = false;
+    }
+    void set_limits(size_t k, uint32_t num_experts);
+    int continue_batch(std::span<const int32_t> experts);
     void mark(std::span<const int32_t> experts);
 };
 
