@@ -3,8 +3,10 @@
 #include <string>
 
 #include "cli/command.hpp"
+#include "cli/command_runner.hpp"
 #include "cli/deep_report.hpp"
 #include "cli/gate_report.hpp"
+#include "cli/html_report.hpp"
 #include "cli/input_warnings.hpp"
 #include "cli/layer_report.hpp"
 #include "cli/source_report.hpp"
@@ -71,12 +73,29 @@ std::string analyze_text(const Query& x) {
     return s;
 }
 
+// The analyze command's own option: --html also writes the report of the same aggregates.
+struct AnalyzeArgs final : CommandOptions {
+    std::string html;
+};
+
+}  // namespace
+
+extern const CommandSpec kAnalyzeCommand;
+
+namespace {
+int analyze_action(const Query& x) {
+    const std::string& html = x.own<AnalyzeArgs>().html;
+    if (!html.empty())
+        write_html_report(html, x.agg, x.sources, x.q, {-1, nullptr, x.args.keep_suspect()});
+    return print(kAnalyzeCommand, x);
+}
 }  // namespace
 
 extern const CommandSpec kAnalyzeCommand = {
     "analyze",
     "Analyze log files (no daemon): every section at once",
     [](CLI::App& app, CommandArgs& a) {
+        auto& own = a.make_own<AnalyzeArgs>();
         flag::query(app, a);
         app.get_option("files")->required();
         flag::layer(app, a, "Only this layer");
@@ -86,12 +105,13 @@ extern const CommandSpec kAnalyzeCommand = {
         flag::brief(app, a);
         flag::vs(app, a, "Also compare --tag with this tag (--tag alone: with the rest)");
         flag::corr(app, a);
-        app.add_option("--html", a.html, "Also write the HTML report of these files");
+        app.add_option("--html", own.html, "Also write the HTML report of these files");
     },
     kNeedsLayer | kNeedsFiles,
     analyze_json,
     [](const Query& x) { return layer_experts_csv(x.agg, x.tag(), x.q); },
     analyze_text,
+    analyze_action,
 };
 
 }  // namespace moe

@@ -14,6 +14,13 @@ namespace moe {
 
 namespace {
 
+// The cache command's own options: comma lists as given (a vector option would swallow the
+// FILE arguments that follow).
+struct CacheArgs final : CommandOptions {
+    std::string capacities;
+    std::string policies;  // empty: every policy the input supports
+};
+
 struct CacheRow {
     std::optional<int32_t> layer;  // none: all layers pooled
     uint32_t capacity;
@@ -49,7 +56,7 @@ std::vector<int32_t> layers_of(const Query& x) {
 
 // The recorded sequence of FILE arguments: every policy, any capacity.
 CacheTable from_sequence(const Query& x) {
-    const DecisionArgs& d = x.args.decide;
+    const auto& d = x.own<CacheArgs>();
     if (d.capacities.empty())
         throw std::invalid_argument("--capacity is required with FILE arguments");
     CacheTable t{parse_capacity_list(d.capacities, "--capacity"),
@@ -84,7 +91,7 @@ CacheResult static_from_hits(const LayerStats& l, uint32_t C) {
 // A database: lru and lfu as the daemon simulated them live (--cache-capacity), static from
 // the hits; opt needs the future of the sequence, which a database does not keep.
 CacheTable from_database(const Query& x) {
-    const DecisionArgs& d = x.args.decide;
+    const auto& d = x.own<CacheArgs>();
     const TagStats& ts = x.tag();
     const auto layers = layers_of(x);
     std::vector<uint32_t> live;  // capacities simulated live, in the tag's first layer order
@@ -205,12 +212,13 @@ extern const CommandSpec kCacheCommand = {
     "cache",
     "Expert-cache hit rates per layer: lru, lfu, opt, static (FILE) or live (database)",
     [](CLI::App& app, CommandArgs& a) {
+        auto& d = a.make_own<CacheArgs>();
         flag::query(app, a);
         flag::layer(app, a, "Layer (default: every layer)");
-        app.add_option("--capacity", a.decide.capacities,
+        app.add_option("--capacity", d.capacities,
                        "Cache slots per layer: C[,C2,...] (required with FILE arguments; on a "
                        "database: the daemon's --cache-capacity values)");
-        app.add_option("--policy", a.decide.policies,
+        app.add_option("--policy", d.policies,
                        "Policies (lru,lfu,opt,static); default: all on FILE arguments, "
                        "lru,lfu,static on a database");
     },

@@ -8,16 +8,15 @@
 namespace moe {
 
 namespace {
-ColdList list_of(const Query& x) {
-    const double t = x.args.decide.cold_share;
+ColdList list_of(const Query& x, double t) {
     if (!(t >= 0 && t <= 1))
         throw std::invalid_argument("--cold takes a share from 0 to 1 (e.g. 0.001 = 0.1 %)");
     return cold_experts(x.agg, x.tag(), t, x.q.layer);
 }
 }  // namespace
 
-void cold_json(JsonWriter& w, const Query& x) {
-    const ColdList c = list_of(x);
+void cold_json(JsonWriter& w, const Query& x, double share) {
+    const ColdList c = list_of(x, share);
     w.field("tag", std::string_view(x.q.tag)).field("cold_share", c.threshold);
     w.key("layers").begin_array();
     for (const ColdLayer& l : c.layers)
@@ -50,10 +49,10 @@ void cold_json(JsonWriter& w, const Query& x) {
     w.end_array();
 }
 
-std::string cold_csv(const Query& x) {
+std::string cold_csv(const Query& x, double share) {
     Table t({"tag", "layer", "expert", "hits", "share", "mass_share", "hottest_tag",
              "hottest_tag_share", "specialist"});
-    for (const ColdExpert& e : list_of(x).cold)
+    for (const ColdExpert& e : list_of(x, share).cold)
         t.add({x.q.tag, std::to_string(e.layer), std::to_string(e.expert), std::to_string(e.hits),
                fmt_num::csv(e.share), fmt_num::csv(e.mass_share), e.hottest_tag,
                e.hottest_tag.empty() ? "" : fmt_num::csv(e.hottest_share),
@@ -62,8 +61,8 @@ std::string cold_csv(const Query& x) {
 }
 
 // Per layer a line with the cold ids, then the specialists: cold here, not in some tag.
-std::string cold_text(const Query& x) {
-    const ColdList c = list_of(x);
+std::string cold_text(const Query& x, double share) {
+    const ColdList c = list_of(x, share);
     size_t total = 0, experts = 0;
     for (const ColdLayer& l : c.layers) {
         total += l.cold;

@@ -8,8 +8,9 @@
 
 namespace moe {
 
-void cold_json(JsonWriter& w, const Query& x);
-std::string cold_csv(const Query& x);
-std::string cold_text(const Query& x);
+// `share`: the --cold value (0..1; std::invalid_argument otherwise).
+void cold_json(JsonWriter& w, const Query& x, double share);
+std::string cold_csv(const Query& x, double share);
+std::string cold_text(const Query& x, double share);
 
 }  // namespace moe

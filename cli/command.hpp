@@ -4,6 +4,7 @@
 // these descriptions (docs/ARCHITECTURE.md "Adding a command").
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,7 +14,6 @@
 
 #include "analytics/aggregates.hpp"
 #include "analytics/source_stats.hpp"
-#include "cli/decision_args.hpp"
 #include "cli/json_writer.hpp"
 #include "cli/query_options.hpp"
 #include "decisions/routing_sequence.hpp"
@@ -21,56 +21,63 @@
 
 namespace moe {
 
-// `place` (cli/place_report.cpp): the cluster shape and the plan's inputs and exports.
-struct PlaceArgs {
-    size_t gpus = 0, slots = 0, nodes = 1, groups = 1;  // slots 0: one per expert
-    std::string policy = "hierarchical", by = "hits";
-    bool by_tag = false;
-    std::string current, export_sglang, export_sglang_count, export_trtllm;
+// What a command needs loaded before it renders (CommandSpec::needs, CommandOptions::needs).
+enum Need : unsigned {
+    kNeedsNothing = 0,
+    kNeedsTimeline = 1u << 0,  // the timeline table (large; loaded only when needed)
+    kNeedsTotals = 1u << 1,    // figures not kept per time bucket: refused with --since/--until
+    kNeedsLayer = 1u << 2,     // a given --layer must have records in the tag
+    kNeedsFiles = 1u << 3,     // runs on files only (analyze)
+    kNoLoad = 1u << 4,         // runs on its own (merge): action() does everything
+    kNeedsSequence = 1u << 5,  // keep the recorded sequence of FILE arguments (Query::sequence)
+    kNeedsPerToken = 1u << 6,  // per-token records: refused (exit 3) for count-only data
+    kDbWithFiles = 1u << 7,    // Query::db is --db even with FILE arguments (kde --fit stores)
+    // A decision: its output starts with a warning when the data still holds a defect the
+    // quality policy did not remove (cli/quality_report.hpp).
+    kWarnsQuality = 1u << 8,
+    kNeedsLogits = 1u << 9,  // the kept sequence holds each record's full router logits
 };
 
-// `weights` (cli/weights_report.cpp) and `report --model`: the model file and what to compare.
-struct WeightsArgs {
-    std::string model;
-    std::string db;                        // routing database to join (weights --db); "" for none
-    bool router = false, experts = false;  // neither: both
-};
-
-// `drift` (cli/drift_report.cpp): what the recent windows are compared with.
-struct DriftArgs {
-    std::string baseline;         // --baseline TAG
-    std::string baseline_window;  // --baseline-window T0..T1
-    std::string window = "1h";    // --window: width of the compared windows
-    double alpha = 0.01;
-    std::string fit, test;  // kde (cli/kde_report.cpp): reference tag and tested tag
-    std::string reference;  // kde --reference DB: the stored fit of --fit in DB
-    uint32_t rank = 1;      // kde --rank K: the K-th largest routing weight of each record
-    uint32_t trim = 0;      // kde --trim T: each record's values without its T largest and smallest
-    uint32_t popular = 0;   // kde --popular P: the values of the reference's P-th most selected
-    bool logits = false;    // kde --logits: full router logits instead of top-k weights
+// A command's own option values (place's cluster, kde's reference tag, ...): a struct
+// derived from this in the command's file, made by its options function (make_own), so
+// that adding a command never edits this header.
+struct CommandOptions {
+    virtual ~CommandOptions() = default;
+    // Needs that depend on the values given (kde --logits: kNeedsLogits), added to
+    // CommandSpec::needs by the runner.
+    virtual unsigned needs() const { return kNeedsNothing; }
 };
 
 // Every option value of one command invocation (each command has its own instance, so
-// per-command defaults such as --top 20 for cooc stay true in --help).
+// per-command defaults such as --top 20 for cooc stay true in --help). What is here is
+// shared by many commands; the rest is the command's own (own<T>()).
 struct CommandArgs {
     QueryOptions q;
     bool json = false, csv = false;
-    int32_t layer = -1, expert = -1;  // -1: not given
+    int32_t layer = -1;  // -1: not given
     std::vector<int32_t> periodic;
     std::string since, until;
     std::vector<std::string> files;  // analyse these instead of the database
     AnalysisFlags analysis;
-    std::string html;         // report (and analyze --html): output file
-    int32_t cooc_layer = -1;  // report: co-occurrence layer
-    std::vector<std::string> merge_inputs;
-    std::string merge_out;
-    bool force = false;
-    std::string forget;  // sources --forget NAME
-    std::string phase;   // --phase: composed with --tag (records' TAG@PHASE)
-    PlaceArgs place;
-    DecisionArgs decide;  // coverage, prune, cache
-    WeightsArgs weights;
-    DriftArgs drift;
+    std::string phase;  // --phase: composed with --tag (records' TAG@PHASE)
+    std::unique_ptr<CommandOptions> own_options;
+
+    // Called once by a command's options function: its own values, to bind flags to.
+    template <class T>
+    T& make_own() {
+        own_options = std::make_unique<T>();
+        return static_cast<T&>(*own_options);
+    }
+    // The values make_own<T> made (std::bad_cast for another T: a programming error); the
+    // defaults when none were made (a Query built without parsing, as tests do).
+    template <class T>
+    const T& own() const {
+        static const T defaults;
+        return own_options ? dynamic_cast<const T&>(*own_options) : defaults;
+    }
+    unsigned needs(unsigned declared) const {
+        return declared | (own_options ? own_options->needs() : kNeedsNothing);
+    }
 
     // --keep-suspect for FILE arguments; none for a database, whose records were counted
     // with the policy of moescoped or import (docs/FIGURES.md "Data quality").
@@ -90,43 +97,35 @@ struct Query {
     // With kNeedsSequence and FILE arguments: the accepted records in log order; else null.
     const RoutingSequence* sequence = nullptr;
 
+    // The command's own option values (CommandArgs::own).
+    template <class T>
+    const T& own() const {
+        return args.own<T>();
+    }
+
     // The tag of --tag; throws std::invalid_argument naming the known tags.
     const TagStats& tag() const;
     TagId tag_id() const;
     const TagStats& tag_named(const std::string& name) const;
 };
 
-// What a command needs loaded before it renders.
-enum Need : unsigned {
-    kNeedsNothing = 0,
-    kNeedsTimeline = 1u << 0,  // the timeline table (large; loaded only when needed)
-    kNeedsTotals = 1u << 1,    // figures not kept per time bucket: refused with --since/--until
-    kNeedsLayer = 1u << 2,     // a given --layer must have records in the tag
-    kNeedsFiles = 1u << 3,     // runs on files only (analyze)
-    kNoLoad = 1u << 4,         // runs on its own (merge): action() does everything
-    kNeedsSequence = 1u << 5,  // keep the recorded sequence of FILE arguments (Query::sequence)
-    kNeedsPerToken = 1u << 6,  // per-token records: refused (exit 3) for count-only data
-    kDbWithFiles = 1u << 7,    // Query::db is --db even with FILE arguments (kde --fit stores)
-    // A decision: its output starts with a warning when the data still holds a defect the
-    // quality policy did not remove (cli/quality_report.hpp).
-    kWarnsQuality = 1u << 8,
-};
-
 struct CommandSpec {
     std::string_view name;
     std::string_view help;
-    // Adds the command's own options (the shared ones come from add_query_flags).
+    // Declares the command's options: shared ones through namespace `flag`, its own bound
+    // to the struct it makes with CommandArgs::make_own.
     void (*options)(CLI::App& app, CommandArgs& a);
     unsigned needs;
     void (*json)(JsonWriter& w, const Query& x);
     std::string (*csv)(const Query& x);
     std::string (*text)(const Query& x);
-    // For commands that are not queries (merge) or write a file (report): runs instead of
-    // the renderers and returns the exit code.
+    // For commands that are not queries (merge) or do more than print (report, analyze
+    // --html, prune --export): runs instead of the printing and returns the exit code.
     int (*action)(const Query& x) = nullptr;
 };
 
-// The registry: every command, in --help order.
+// The registry: every command, in --help order (immutable; a test or an embedder runs
+// run_cli on a copy with more commands).
 const std::vector<const CommandSpec*>& command_registry();
 
 // The --help group of the options that shape how FILE arguments are counted.

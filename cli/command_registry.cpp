@@ -1,6 +1,6 @@
-// Every command of `moescope`, one line each, in --help order. A command is one
-// CommandSpec (cli/command.hpp) defined next to its renderers; listing it here is all that
-// makes it part of the CLI (docs/ARCHITECTURE.md "Adding a command").
+// Every command of `moescope`, one line each, in --help order. A command is one file: its
+// renderers, its own options (CommandOptions) and its CommandSpec (cli/command.hpp); listing
+// it here is all that makes it part of the CLI (docs/ARCHITECTURE.md "Adding a command").
 #include "cli/command.hpp"
 
 #define MOESCOPE_COMMANDS(X) \

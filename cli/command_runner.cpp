@@ -8,7 +8,6 @@
 
 #include "cli/analyze.hpp"
 #include "cli/deep_report.hpp"
-#include "cli/html_report.hpp"
 #include "cli/input_check.hpp"
 #include "cli/input_files.hpp"
 #include "cli/quality_report.hpp"
@@ -37,7 +36,6 @@ int64_t now_seconds() {
 void finish_options(CommandArgs& a) {
     a.q.format = a.json ? OutputFormat::json : a.csv ? OutputFormat::csv : OutputFormat::table;
     if (a.layer >= 0) a.q.layer = a.layer;
-    if (a.expert >= 0) a.q.expert = a.expert;
     if (!a.periodic.empty()) a.q.periodic = a.periodic;
     if (!a.phase.empty()) a.q.tag = a.q.tag == kAllTagName ? a.phase : a.q.tag + "@" + a.phase;
 }
@@ -48,8 +46,9 @@ std::optional<int64_t> time_option(const std::string& name, const std::string& t
     throw std::invalid_argument("bad " + name + " '" + text + "' (use " + kTimeSpecForms + ")");
 }
 
-// Loads what `c` needs into agg/sources: FILE arguments analysed in memory, else the database.
-std::vector<SourceStats> load(const CommandSpec& c, const CommandArgs& a, const std::string& db,
+// Loads what `needs` asks for into agg/sources: FILE arguments analysed in memory, else the
+// database.
+std::vector<SourceStats> load(unsigned needs, const CommandArgs& a, const std::string& db,
                               Aggregates& agg, bool windowed, RoutingSequence* seq, int64_t now) {
     if (!a.files.empty()) {
         std::vector<AnalyzeInput> inputs;
@@ -72,18 +71,19 @@ std::vector<SourceStats> load(const CommandSpec& c, const CommandArgs& a, const 
         store.load_timeline_window(
             agg, time_option("--since", a.since, now).value_or(INT64_MIN),
             time_option("--until", a.until, now).value_or(INT64_MAX),
-            c.needs & kNeedsTimeline ? Store::Window::per_bucket : Store::Window::summed);
-    } else if (c.needs & kNeedsTimeline) {
+            needs & kNeedsTimeline ? Store::Window::per_bucket : Store::Window::summed);
+    } else if (needs & kNeedsTimeline) {
         store.load_timeline(agg);
     }
     return store.load_sources();
 }
 
-void apply_window(const CommandSpec& c, CommandArgs& a, Aggregates& agg, int64_t now) {
+void apply_window(const CommandSpec& c, unsigned needs, CommandArgs& a, Aggregates& agg,
+                  int64_t now) {
     const auto since = time_option("--since", a.since, now);
     const auto until = time_option("--until", a.until, now);
     if (!since && !until) return;
-    if (c.needs & kNeedsTotals)
+    if (needs & kNeedsTotals)
         throw std::invalid_argument(
             "--since/--until apply to hit counts only; `" + std::string(c.name) +
             "` figures are kept as totals (docs/FIGURES.md \"Time windows\")");
@@ -102,7 +102,7 @@ void apply_window(const CommandSpec& c, CommandArgs& a, Aggregates& agg, int64_t
     agg.restrict_to_window(a.q.since, a.q.until);
     a.q.windowed = true;
     const auto id = agg.find_tag(a.q.tag);
-    if ((c.needs & kNeedsLayer) && id && agg.tag(*id).global.tokens == 0)
+    if ((needs & kNeedsLayer) && id && agg.tag(*id).global.tokens == 0)
         throw NoDataError("no records of tag '" + a.q.tag + "' in the window (timed records span " +
                           iso_utc(first) + " to " + iso_utc(last) + ")");
 }
@@ -157,7 +157,8 @@ std::string render(const CommandSpec& c, const Query& x) {
     // docs/FIGURES.md "Data quality": every JSON says what was left out; a decision warns
     // when a defect is still counted (on stderr for CSV, which stays one table).
     const std::vector<QualityFinding> quality = quality_findings(x.agg, x.sources, x.tag());
-    const std::string warn = (c.needs & kWarnsQuality) ? remaining_defects_text(quality) : "";
+    const bool warns = x.args.needs(c.needs) & kWarnsQuality;
+    const std::string warn = warns ? remaining_defects_text(quality) : "";
     switch (x.q.format) {
         case OutputFormat::json: {
             std::string out;
@@ -176,6 +177,12 @@ std::string render(const CommandSpec& c, const Query& x) {
     }
     // Tables escape their cells already; this covers tags and names printed in headings.
     return printable_text(warn + c.text(x));
+}
+
+int print(const CommandSpec& c, const Query& x) {
+    const std::string out = render(c, x);
+    std::fwrite(out.data(), 1, out.size(), stdout);  // fputs would stop at a NUL
+    return kExitOk;
 }
 
 void require_per_token(const CommandSpec& c, const Query& x) {
@@ -205,6 +212,10 @@ const CommandSpec* find_command(std::string_view name) {
 }
 
 int run_cli(int argc, char** argv) {
+    return run_cli(argc, argv, command_registry());
+}
+
+int run_cli(int argc, char** argv, const std::vector<const CommandSpec*>& registry) {
     CLI::App app{
         "moescope: see how Mixture-of-Experts models route tokens to experts.\n"
         "Queries a database written by moescoped, or analyzes log files directly:\n"
@@ -217,7 +228,6 @@ int run_cli(int argc, char** argv) {
         ->envname("MOESCOPE_DB")
         ->capture_default_str();
 
-    const auto& registry = command_registry();
     std::vector<std::unique_ptr<CommandArgs>> args;
     std::vector<CLI::App*> subs;
     for (const CommandSpec* c : registry) {
@@ -291,23 +301,20 @@ int run_cli(int argc, char** argv) {
     try {
         Aggregates agg(a.analysis.resolved_analytics());
         std::vector<SourceStats> sources;
-        RoutingSequence seq(a.drift.logits);  // logits only for kde --logits
-        RoutingSequence* kept = (c.needs & kNeedsSequence) && !a.files.empty() ? &seq : nullptr;
+        const unsigned needs = a.needs(c.needs);
+        RoutingSequence seq((needs & kNeedsLogits) != 0);
+        RoutingSequence* kept = (needs & kNeedsSequence) && !a.files.empty() ? &seq : nullptr;
         // kNoLoad actions that write (merge, import) get --db even with FILE arguments.
-        const bool db_wanted = a.files.empty() || (c.needs & (kNoLoad | kDbWithFiles));
+        const bool db_wanted = a.files.empty() || (needs & (kNoLoad | kDbWithFiles));
         const Query x{agg, sources, a.q, a, db_wanted ? db : std::string(), kept};
-        if (c.needs & kNoLoad) return c.action(x);
+        if (needs & kNoLoad) return c.action(x);
         const bool windowed = !a.since.empty() || !a.until.empty();
         const int64_t now = now_seconds();  // one "now" for the load and the window
-        sources = load(c, a, db, agg, windowed, kept, now);
-        apply_window(c, a, agg, now);
-        if (c.needs & kNeedsPerToken) require_per_token(c, x);
-        if (c.needs & kNeedsLayer) require_layer(x);
-        if (!a.html.empty() && !c.action)  // analyze --html: the report as well as the text
-            write_html_report(a.html, agg, sources, a.q, {a.cooc_layer, nullptr, a.keep_suspect()});
-        if (c.action) return c.action(x);
-        const std::string out = render(c, x);
-        std::fwrite(out.data(), 1, out.size(), stdout);  // fputs would stop at a NUL
+        sources = load(needs, a, db, agg, windowed, kept, now);
+        apply_window(c, needs, a, agg, now);
+        if (needs & kNeedsPerToken) require_per_token(c, x);
+        if (needs & kNeedsLayer) require_layer(x);
+        return c.action ? c.action(x) : print(c, x);
     } catch (const NoDataError& e) {
         return fail(e.what(), kExitNoData);
     } catch (const std::invalid_argument& e) {

@@ -6,6 +6,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "cli/command.hpp"
 
@@ -20,6 +21,9 @@ inline constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2, kExitNoData 
 
 // The command's output in the format its options ask for.
 std::string render(const CommandSpec& c, const Query& x);
+// Writes render(c, x) to stdout, as the runner does for a command without an action (an
+// action that also prints ends with it); returns kExitOk.
+int print(const CommandSpec& c, const Query& x);
 
 // A given --layer must have records in the tag; throws NoDataError naming the layers there are.
 void require_layer(const Query& x);
@@ -30,5 +34,7 @@ const CommandSpec* find_command(std::string_view name);
 
 // `moescope` itself.
 int run_cli(int argc, char** argv);
+// The same CLI made of `registry`'s commands.
+int run_cli(int argc, char** argv, const std::vector<const CommandSpec*>& registry);
 
 }  // namespace moe

@@ -13,6 +13,14 @@
 namespace moe {
 
 namespace {
+// The drift command's own options: what the recent windows are compared with.
+struct DriftArgs final : CommandOptions {
+    std::string baseline;         // --baseline TAG
+    std::string baseline_window;  // --baseline-window T0..T1
+    std::string window = "1h";    // --window: width of the compared windows
+    double alpha = 0.01;
+};
+
 struct Counts {
     uint64_t tokens = 0;
     std::vector<uint64_t> hits;
@@ -66,7 +74,7 @@ std::pair<int64_t, int64_t> parse_range(const std::string& text) {
 }
 
 DriftPlan plan(const Query& x) {
-    const DriftArgs& d = x.args.drift;
+    const auto& d = x.own<DriftArgs>();
     if (d.baseline.empty() == d.baseline_window.empty())
         throw std::invalid_argument(
             "drift needs exactly one of --baseline TAG and "
@@ -144,7 +152,7 @@ void write_json(JsonWriter& w, const Query& x) {
     const DriftPlan p = plan(x);
     w.key("drift").begin_object();
     w.field("baseline", std::string_view(p.baseline)).field("window_seconds", p.window);
-    w.field("alpha", x.args.drift.alpha).key("layers").begin_array();
+    w.field("alpha", x.own<DriftArgs>().alpha).key("layers").begin_array();
     for (const auto& l : p.layers) {
         w.begin_object();
         if (l.layer >= 0)
@@ -196,7 +204,7 @@ std::string text(const Query& x) {
     const DriftPlan p = plan(x);
     std::string s = "Drift of tag '" + x.tag().name + "' against " + p.baseline + ", windows of " +
                     std::to_string(p.window) + " s (drifted: chi-square p < " +
-                    fmt_num::sig(x.args.drift.alpha, 2) +
+                    fmt_num::sig(x.own<DriftArgs>().alpha, 2) +
                     ", JS above its noise floor and >= " + fmt_num::sig(x.q.min_js, 2) + " bits)\n";
     Table verdicts({"layer", "baseline_tokens", "windows", "drifted", "verdict (latest window)"});
     for (const auto& l : p.layers) {
@@ -215,13 +223,14 @@ extern const CommandSpec kDriftCommand = {
     "drift",
     "Has routing drifted from a baseline? JS, chi-square p per window",
     [](CLI::App& app, CommandArgs& a) {
+        auto& d = a.make_own<DriftArgs>();
         flag::query(app, a);
-        app.add_option("--baseline", a.drift.baseline, "The baseline: this tag's totals");
-        app.add_option("--baseline-window", a.drift.baseline_window,
+        app.add_option("--baseline", d.baseline, "The baseline: this tag's totals");
+        app.add_option("--baseline-window", d.baseline_window,
                        "The baseline: --tag's buckets in T0..T1 (times as --since)");
-        app.add_option("--window", a.drift.window, "Width of the compared windows (90s, 10m, 1h)")
+        app.add_option("--window", d.window, "Width of the compared windows (90s, 10m, 1h)")
             ->capture_default_str();
-        app.add_option("--alpha", a.drift.alpha, "Chi-square p-value below which a window drifted")
+        app.add_option("--alpha", d.alpha, "Chi-square p-value below which a window drifted")
             ->capture_default_str();
         flag::layer(app, a, "Only this layer");
         flag::top(app, a, 3, "Experts that moved most, per window");

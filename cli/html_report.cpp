@@ -79,18 +79,28 @@ void write_html_report(const std::string& path, const Aggregates& agg,
     }
 }
 
+namespace {
+// The report command's own options.
+struct ReportArgs final : CommandOptions {
+    std::string html;         // output file
+    int32_t cooc_layer = -1;  // co-occurrence layer
+    WeightsArgs weights;      // --model: its weights section
+};
+}  // namespace
+
 extern const CommandSpec kReportCommand = {
     "report",
     "Write a self-contained HTML report (of the database, or of FILE arguments)",
     [](CLI::App& app, CommandArgs& a) {
-        app.add_option("--html", a.html, "Output file")->required();
+        auto& own = a.make_own<ReportArgs>();
+        app.add_option("--html", own.html, "Output file")->required();
         flag::tag(app, a);
         flag::window(app, a);
         flag::files(app, a);
-        app.add_option("--cooc-layer", a.cooc_layer,
+        app.add_option("--cooc-layer", own.cooc_layer,
                        "Layer of the co-occurrence heatmap (default: the least balanced)")
             ->check(CLI::Range(0, kMaxLayer));
-        app.add_option("--model", a.weights.model,
+        app.add_option("--model", own.weights.model,
                        "Add router and expert weight similarity of this GGUF or safetensors "
                        "model (as `weights` computes it)")
             ->check(CLI::ExistingPath);
@@ -100,8 +110,9 @@ extern const CommandSpec kReportCommand = {
     nullptr,
     nullptr,
     [](const Query& x) {
+        const auto& own = x.own<ReportArgs>();
         HtmlReportOptions ro;
-        ro.cooc_layer = x.args.cooc_layer;
+        ro.cooc_layer = own.cooc_layer;
         ro.keep_suspect = x.args.keep_suspect();
         if (ro.cooc_layer >= 0) {
             const TagStats& t = x.tag();
@@ -116,10 +127,10 @@ extern const CommandSpec kReportCommand = {
             }
         }
         std::optional<WeightsResult> weights;
-        if (!x.args.weights.model.empty()) weights = analyse_weights(x.args);
+        if (!own.weights.model.empty()) weights = analyse_weights(own.weights, x.args);
         ro.weights = weights ? &*weights : nullptr;
-        write_html_report(x.args.html, x.agg, x.sources, x.q, ro);
-        std::printf("wrote %s\n", x.args.html.c_str());
+        write_html_report(own.html, x.agg, x.sources, x.q, ro);
+        std::printf("wrote %s\n", own.html.c_str());
         return 0;
     },
 };

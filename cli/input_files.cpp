@@ -5,8 +5,6 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <optional>
-#include <regex>
 #include <stdexcept>
 
 #include <openssl/evp.h>
@@ -16,25 +14,6 @@
 namespace moe {
 
 namespace {
-
-struct LmdeployDump {
-    long long rank, step;
-};
-
-// lmdeploy names each dump rank{r}_step{s}_experts_counts.json; the counts in it are since
-// the start and summed over ranks (all_reduce), so the last step holds everything.
-std::optional<LmdeployDump> lmdeploy_dump(const std::string& path) {
-    static const std::regex name(R"(rank(\d+)_step(\d+)_experts_counts\.json)");
-    std::smatch m;
-    const std::string base = std::filesystem::path(path).filename().string();
-    if (!std::regex_match(base, m, name)) return std::nullopt;
-    return LmdeployDump{std::stoll(m[1]), std::stoll(m[2])};
-}
-
-bool trtllm_rank_file(const std::string& path) {
-    static const std::regex name(R"(rank\d+\.safetensors)");
-    return std::regex_match(std::filesystem::path(path).filename().string(), name);
-}
 
 // Why a directory entry is not read: "" for a regular file or a subdirectory (the expansion
 // is not recursive), else what it is. Links are followed; a loop must not stop the others.
@@ -78,9 +57,19 @@ void warn_unread(const std::string& dir, const std::vector<std::string>& unread)
                      .c_str());
 }
 
+// `items` whose flag in `keep` is true, in order.
+template <class T>
+std::vector<T> keep_flagged(std::vector<T> items, const std::vector<bool>& keep) {
+    std::vector<T> out;
+    for (size_t i = 0; i < items.size(); ++i)
+        if (keep[i]) out.push_back(std::move(items[i]));
+    return out;
+}
+
 }  // namespace
 
-std::vector<AnalyzeInput> expand_inputs(const std::vector<AnalyzeInput>& inputs) {
+std::vector<AnalyzeInput> expand_inputs(const std::vector<AnalyzeInput>& inputs,
+                                        const FormatRegistry& formats) {
     namespace fs = std::filesystem;
     std::vector<AnalyzeInput> out;
     for (const AnalyzeInput& in : inputs) {
@@ -101,25 +90,16 @@ std::vector<AnalyzeInput> expand_inputs(const std::vector<AnalyzeInput>& inputs)
         if (ec) throw std::runtime_error("cannot list " + in.path + ": " + ec.message());
         std::sort(unread.begin(), unread.end());
         warn_unread(in.path, unread);
-        // TensorRT-LLM's EXPERT_STATISTIC_PATH: the rank files are the data; the reader
-        // takes meta_info.json beside them, cooccurrence_rank{r} files are not read.
-        if (fs::is_regular_file(fs::path(in.path) / "meta_info.json", ec))
-            std::erase_if(names, [](const std::string& n) { return !trtllm_rank_file(n); });
         std::sort(names.begin(), names.end());
-        for (auto& n : names)
+        const std::vector<bool> data = formats.directory_files(names);  // a recorder's own
+        for (auto& n : keep_flagged(std::move(names), data))
             out.push_back({std::move(n), in.tag, in.path});
     }
-    std::optional<LmdeployDump> last;
+    std::vector<std::string> paths;
     for (const AnalyzeInput& in : out)
-        if (auto d = lmdeploy_dump(in.path);
-            d && (!last || d->step > last->step || (d->step == last->step && d->rank < last->rank)))
-            last = d;
-    if (!last) return out;
-    std::erase_if(out, [&](const AnalyzeInput& in) {
-        const auto d = lmdeploy_dump(in.path);
-        return d && (d->step != last->step || d->rank != last->rank);
-    });
-    return out;
+        paths.push_back(in.path);
+    const std::vector<bool> current = formats.input_files(paths);  // superseded ones left out
+    return keep_flagged(std::move(out), current);
 }
 
 std::string content_id(const std::string& path) {

@@ -1,7 +1,7 @@
 // The file list behind FILE arguments: a directory stands for the files in it (an engine's
-// per-rank dump directory), and of lmdeploy's cumulative rank{r}_step{s}_experts_counts.json
-// dumps only the last one is read; a TensorRT-LLM statistics directory (meta_info.json) is its
-// rank{r}.safetensors files (README "Engine recorders").
+// per-rank dump directory), and the recorders' file layouts, declared with their formats
+// (FormatEntry::directory_files, input_files), leave out what is not data: lmdeploy's
+// superseded dumps, the files beside TensorRT-LLM's rank files (README "Engine recorders").
 #pragma once
 
 #include <string>
@@ -9,15 +9,17 @@
 #include <vector>
 
 #include "cli/analyze.hpp"
+#include "parsers/format_registry.hpp"
 
 namespace moe {
 
 // Directories replaced by their regular files (sorted by name, hidden files left out, not
-// recursive), each with the directory's tag; then every lmdeploy dump but the last step's
-// (lowest rank) dropped. Entries that cannot be read as files (link loops, dangling links,
-// FIFOs, sockets, devices) are left out with one warning line per directory on stderr.
-// Throws std::runtime_error for a directory that cannot be listed.
-std::vector<AnalyzeInput> expand_inputs(const std::vector<AnalyzeInput>& inputs);
+// recursive), each with the directory's tag, as `formats`' layouts keep them; then the
+// whole list as they keep it. Entries that cannot be read as files (link loops, dangling
+// links, FIFOs, sockets, devices) are left out with one warning line per directory on
+// stderr. Throws std::runtime_error for a directory that cannot be listed.
+std::vector<AnalyzeInput> expand_inputs(const std::vector<AnalyzeInput>& inputs,
+                                        const FormatRegistry& formats = FormatRegistry::builtin());
 
 // An imported file's identity, whatever its path or host: "sha256:" and the hex SHA-256 of its
 // bytes. `import` stores it as the source's file_id, so that the same file is refused when

@@ -23,6 +23,18 @@
 namespace moe {
 
 namespace {
+// The kde command's own options: the reference, the tested tag and the value compared.
+struct KdeArgs final : CommandOptions {
+    std::string fit, test;  // reference tag and tested tag
+    std::string reference;  // --reference DB: the stored fit of --fit in DB
+    uint32_t rank = 1;      // --rank K: the K-th largest routing weight of each record
+    uint32_t trim = 0;      // --trim T: each record's values without its T largest and smallest
+    uint32_t popular = 0;   // --popular P: the values of the reference's P-th most selected
+    bool logits = false;    // --logits: full router logits instead of top-k weights
+    // The kept sequence holds the logits only when they are the values tested.
+    unsigned needs() const override { return logits ? kNeedsLogits : kNeedsNothing; }
+};
+
 struct LayerKde {
     int32_t layer = 0;
     int32_t expert = -1;  // the popular expert (--popular), else -1
@@ -41,7 +53,7 @@ struct KdeRun {
 };
 
 // The quantity the options ask for (--rank, --trim, --popular, --logits).
-KdeQuantity quantity(const DriftArgs& d) {
+KdeQuantity quantity(const KdeArgs& d) {
     if (d.rank == 0) throw std::invalid_argument("--rank counts from 1 (the largest value)");
     KdeQuantity q{KdeQuantity::Kind::rank, d.rank, d.logits};
     if (d.trim) q = {KdeQuantity::Kind::trimmed, d.trim, d.logits};
@@ -57,7 +69,7 @@ rows::KdeRow to_row(const std::string& tag, const std::string& value, const Laye
 
 // The fits of --fit from the FILE arguments, per layer.
 std::vector<LayerKde> fit_files(const Query& x, const KdeQuantity& q, const std::string& value) {
-    const TagId ref = *x.agg.find_tag(x.tag_named(x.args.drift.fit).name);
+    const TagId ref = *x.agg.find_tag(x.tag_named(x.own<KdeArgs>().fit).name);
     const auto experts = q.kind == KdeQuantity::Kind::popular
                              ? popular_experts(*x.sequence, ref, q.n)
                              : std::map<int32_t, int32_t>{};
@@ -71,8 +83,8 @@ std::vector<LayerKde> fit_files(const Query& x, const KdeQuantity& q, const std:
         if (k.fit.n > 0) out.push_back(std::move(k));
     }
     if (out.empty())
-        throw NoDataError("no layer of tag '" + x.args.drift.fit + "' has two or more " + value +
-                          " values with spread to fit" +
+        throw NoDataError("no layer of tag '" + x.own<KdeArgs>().fit + "' has two or more " +
+                          value + " values with spread to fit" +
                           (q.logits ? " (--logits needs records with router logits)"
                            : q.kind == KdeQuantity::Kind::trimmed
                                ? " (--trim " + std::to_string(q.n) +
@@ -84,14 +96,15 @@ std::vector<LayerKde> fit_files(const Query& x, const KdeQuantity& q, const std:
 
 // The fits stored in --reference DB under --fit (or its only fitted tag).
 std::vector<LayerKde> fit_stored(const Query& x, const std::string& value, std::string& tag) {
-    Store store = Store::open_read_only(x.args.drift.reference);
+    const std::string& db = x.own<KdeArgs>().reference;
+    Store store = Store::open_read_only(db);
     if (tag.empty()) {
         const auto tags = kde_fit_tags(store.db(), value);
         if (tags.empty())
-            throw NoDataError(x.args.drift.reference + " holds no " + value + " fit (" +
-                              describe_kde_fits(store.db()) + ")");
+            throw NoDataError(db + " holds no " + value + " fit (" + describe_kde_fits(store.db()) +
+                              ")");
         if (tags.size() > 1)
-            throw std::invalid_argument(x.args.drift.reference + " holds " + value +
+            throw std::invalid_argument(db + " holds " + value +
                                         " fits of several tags; name the reference with --fit TAG");
         tag = tags.front();
     }
@@ -105,8 +118,8 @@ std::vector<LayerKde> fit_stored(const Query& x, const std::string& value, std::
         out.push_back(std::move(k));
     }
     if (out.empty())
-        throw NoDataError(x.args.drift.reference + " holds no " + value + " fit of tag '" + tag +
-                          "'" + (x.q.layer ? " for this layer" : ""));
+        throw NoDataError(db + " holds no " + value + " fit of tag '" + tag + "'" +
+                          (x.q.layer ? " for this layer" : ""));
     return out;
 }
 
@@ -125,7 +138,7 @@ void store_fits(const Query& x, const KdeRun& r) {
 // Fits (from files or a stored reference), tests --test against them, and stores a fit made
 // from files when nothing is tested (the one side effect of this command).
 KdeRun run(const Query& x) {
-    const DriftArgs& d = x.args.drift;
+    const auto& d = x.own<KdeArgs>();
     if (!x.sequence)
         throw std::invalid_argument(
             "kde reads the routing weights of FILE arguments; a database keeps totals and "
@@ -169,7 +182,8 @@ KdeRun run(const Query& x) {
 void kde_json(JsonWriter& w, const Query& x) {
     const KdeRun r = run(x);
     w.key("kde").begin_object();
-    w.field("fit", std::string_view(r.fit_tag)).field("test", std::string_view(x.args.drift.test));
+    w.field("fit", std::string_view(r.fit_tag))
+        .field("test", std::string_view(x.own<KdeArgs>().test));
     w.field("value", std::string_view(r.value));
     if (!r.stored_in.empty()) w.field("stored_in", std::string_view(r.stored_in));
     w.key("layers").begin_array();
@@ -230,9 +244,9 @@ std::string kde_text(const Query& x) {
     if (!r.tested)
         return "Gaussian KDE (Scott's bandwidth) of " + r.value + " of tag '" + r.fit_tag +
                "' stored in " + r.stored_in + "\n" + kde_table(r, false).render();
-    return r.value + " of tag '" + x.args.drift.test + "' against a Gaussian KDE of tag '" +
-           r.fit_tag + "'" +
-           (x.args.drift.reference.empty() ? "" : " stored in " + x.args.drift.reference) +
+    const auto& d = x.own<KdeArgs>();
+    return r.value + " of tag '" + d.test + "' against a Gaussian KDE of tag '" + r.fit_tag + "'" +
+           (d.reference.empty() ? "" : " stored in " + d.reference) +
            " (Scott's bandwidth): p-value = upper tail; uniform p-values (KS distance near 0) "
            "= same distribution\n" +
            kde_table(r, false).render();
@@ -243,27 +257,28 @@ extern const CommandSpec kKdeCommand = {
     "kde",
     "Reference KDE of routing weights or logits: store it, or p-values of --test against it",
     [](CLI::App& app, CommandArgs& a) {
+        auto& d = a.make_own<KdeArgs>();
         flag::query(app, a);
-        app.add_option("--fit", a.drift.fit,
+        app.add_option("--fit", d.fit,
                        "The reference tag: fitted from FILE, or its fit in --reference; without "
                        "--test the fit is stored in --db");
-        app.add_option("--test", a.drift.test, "The tag whose values are tested against it");
-        app.add_option("--reference", a.drift.reference,
+        app.add_option("--test", d.test, "The tag whose values are tested against it");
+        app.add_option("--reference", d.reference,
                        "A database holding the fit (stored by kde --fit REF FILE... --db DB)");
-        auto* rank = app.add_option("--rank", a.drift.rank,
-                                    "Fit and test the K-th largest value of each record")
-                         ->capture_default_str();
-        auto* trim = app.add_option("--trim", a.drift.trim,
+        auto* rank =
+            app.add_option("--rank", d.rank, "Fit and test the K-th largest value of each record")
+                ->capture_default_str();
+        auto* trim = app.add_option("--trim", d.trim,
                                     "Fit and test each record's values without its T largest "
                                     "and T smallest")
                          ->check(CLI::PositiveNumber)
                          ->excludes(rank);
-        app.add_option("--popular", a.drift.popular,
+        app.add_option("--popular", d.popular,
                        "Fit and test the value of the reference's P-th most selected expert")
             ->check(CLI::PositiveNumber)
             ->excludes(rank)
             ->excludes(trim);
-        app.add_flag("--logits", a.drift.logits,
+        app.add_flag("--logits", d.logits,
                      "The records' full router logits instead of their top-k routing weights");
         flag::layer(app, a, "Only this layer");
     },

@@ -348,30 +348,40 @@ extern const CommandSpec kLayersCommand = {
     [](const Query& x) { return warnings_text(x.sources) + layers_text(x.agg, x.tag(), x.q); },
 };
 
+namespace {
+// The experts command's own option: --cold SHARE lists the cold experts instead.
+struct ExpertsArgs final : CommandOptions {
+    double cold_share = NAN;
+    bool cold() const { return !std::isnan(cold_share); }
+};
+}  // namespace
+
 extern const CommandSpec kExpertsCommand = {
     "experts",
     "Experts of one layer (or all layers combined), ranked by hits",
     [](CLI::App& app, CommandArgs& a) {
+        auto& own = a.make_own<ExpertsArgs>();
         flag::query(app, a);
         flag::layer(app, a, "Layer (default: all layers combined)");
         flag::top(app, a, 10, "Busiest experts to list");
         flag::bottom(app, a, 5, "Least busy experts to list");
-        app.add_option("--cold", a.decide.cold_share,
+        app.add_option("--cold", own.cold_share,
                        "Instead: every (layer, expert) below this share of its layer's "
                        "selections (e.g. 0.001), with the tag that uses it most");
     },
     kNeedsLayer,
     [](JsonWriter& w, const Query& x) {
-        if (!std::isnan(x.args.decide.cold_share)) return cold_json(w, x);
+        const auto& own = x.own<ExpertsArgs>();
+        if (own.cold()) return cold_json(w, x, own.cold_share);
         write_experts_json(w, x.agg, x.tag(), x.q);
     },
     [](const Query& x) {
-        return std::isnan(x.args.decide.cold_share) ? experts_csv(x.agg, x.tag(), x.q)
-                                                    : cold_csv(x);
+        const auto& own = x.own<ExpertsArgs>();
+        return own.cold() ? cold_csv(x, own.cold_share) : experts_csv(x.agg, x.tag(), x.q);
     },
     [](const Query& x) {
-        return std::isnan(x.args.decide.cold_share) ? experts_text(x.agg, x.tag(), x.q)
-                                                    : cold_text(x);
+        const auto& own = x.own<ExpertsArgs>();
+        return own.cold() ? cold_text(x, own.cold_share) : experts_text(x.agg, x.tag(), x.q);
     },
 };
 

@@ -33,8 +33,13 @@ Table wide_table(const Aggregates& agg, const TagStats& t, const QueryOptions& q
     return table;
 }
 
-std::string matrix_csv(const Aggregates& agg, const TagStats& t, const QueryOptions& q) {
-    if (q.wide) return wide_table(agg, t, q, true).csv();
+// The matrix command's own option: --wide CSV.
+struct MatrixArgs final : CommandOptions {
+    bool wide = false;
+};
+
+std::string matrix_csv(const Aggregates& agg, const TagStats& t, const QueryOptions& q, bool wide) {
+    if (wide) return wide_table(agg, t, q, true).csv();
     Table table({"tag", "layer", "expert", "hits", "share"});
     for (int32_t id : selected_layers(t, q)) {
         const LayerStats& l = *t.layer(id);
@@ -73,13 +78,14 @@ extern const CommandSpec kMatrixCommand = {
     "matrix",
     "Layer x expert hit counts (CSV: long form, or --wide)",
     [](CLI::App& app, CommandArgs& a) {
+        auto& own = a.make_own<MatrixArgs>();
         flag::query(app, a);
         flag::layer(app, a, "Only this layer");
-        app.add_flag("--wide", a.q.wide, "One row per layer, one column per expert");
+        app.add_flag("--wide", own.wide, "One row per layer, one column per expert");
     },
     kNeedsLayer,
     matrix_json,
-    [](const Query& x) { return matrix_csv(x.agg, x.tag(), x.q); },
+    [](const Query& x) { return matrix_csv(x.agg, x.tag(), x.q, x.own<MatrixArgs>().wide); },
     matrix_text,
 };
 

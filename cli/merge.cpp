@@ -124,22 +124,33 @@ MergeResult merge_databases(const std::vector<std::string>& inputs, const std::s
     return result;
 }
 
+namespace {
+// The merge command's own options.
+struct MergeArgs final : CommandOptions {
+    std::vector<std::string> inputs;
+    std::string out;
+    bool force = false;
+};
+}  // namespace
+
 extern const CommandSpec kMergeCommand = {
     "merge",
     "Combine databases from several nodes into one",
     [](CLI::App& app, CommandArgs& a) {
-        app.add_option("databases", a.merge_inputs, "Databases to combine")
+        auto& own = a.make_own<MergeArgs>();
+        app.add_option("databases", own.inputs, "Databases to combine")
             ->required()
             ->check(CLI::ExistingFile);
-        app.add_option("--out", a.merge_out, "The combined database to write")->required();
-        app.add_flag("--force", a.force, "Replace --out if it exists");
+        app.add_option("--out", own.out, "The combined database to write")->required();
+        app.add_flag("--force", own.force, "Replace --out if it exists");
     },
     kNoLoad,
     nullptr,
     nullptr,
     nullptr,
     [](const Query& x) {
-        const MergeResult r = merge_databases(x.args.merge_inputs, x.args.merge_out, x.args.force);
+        const auto& own = x.own<MergeArgs>();
+        const MergeResult r = merge_databases(own.inputs, own.out, own.force);
         std::printf("merged %zu databases (%llu records) into %s\n", r.inputs,
                     static_cast<unsigned long long>(r.records), r.out.c_str());
         return 0;

@@ -24,6 +24,14 @@ extern const CommandSpec kPlaceCommand;  // defined at the end: its action rende
 
 namespace {
 
+// The place command's own options: the cluster shape and the plan's inputs and exports.
+struct PlaceArgs final : CommandOptions {
+    size_t gpus = 0, slots = 0, nodes = 1, groups = 1;  // slots 0: one per expert
+    std::string policy = "hierarchical", by = "hits";
+    bool by_tag = false;
+    std::string current, export_sglang, export_sglang_count, export_trtllm;
+};
+
 struct LayerResult {
     int32_t layer = 0;
     std::vector<double> load;  // per logical expert: hits or weight mass
@@ -98,7 +106,7 @@ std::vector<double> layer_load(const LayerStats& l, int32_t id, bool mass, size_
 }
 
 PlaceResult compute(const Query& x) {
-    const PlaceArgs& p = x.args.place;
+    const auto& p = x.own<PlaceArgs>();
     const TagStats& tag = x.tag();
     PlaceResult r{tag.name, p.by, {}, x.agg.num_experts(), {}, !p.current.empty()};
     const bool mass = p.by == "mass";
@@ -464,17 +472,15 @@ std::string trtllm_yaml(const PlaceResult& r) {
 
 int place_action(const Query& x) {
     const PlaceResult r = compute(x);
-    const PlaceArgs& p = x.args.place;
+    const auto& p = x.own<PlaceArgs>();
     if (!p.export_sglang.empty()) write_file(p.export_sglang, sglang_map(r));
     if (!p.export_sglang_count.empty()) write_file(p.export_sglang_count, sglang_count(r));
     if (!p.export_trtllm.empty()) write_file(p.export_trtllm, trtllm_yaml(r));
-    const std::string out = render(kPlaceCommand, x);  // the plan, as any command prints it
-    std::fwrite(out.data(), 1, out.size(), stdout);
-    return kExitOk;
+    return print(kPlaceCommand, x);  // the plan, as any command prints it
 }
 
 void place_options(CLI::App& app, CommandArgs& a) {
-    PlaceArgs& p = a.place;
+    auto& p = a.make_own<PlaceArgs>();
     flag::query(app, a);
     flag::layer(app, a, "Plan this layer only, and show its GPUs (default: every layer)");
     app.add_option("--gpus", p.gpus, "GPUs (expert-parallel ranks)")

@@ -16,6 +16,18 @@ namespace moe {
 
 namespace {
 
+// The prune command's own options: exactly one rule, or --check.
+struct PruneArgs final : CommandOptions {
+    double keep_coverage = NAN;
+    int64_t keep = -1;
+    double drop_below = NAN;
+    std::string by = "hits";
+    std::vector<std::string> tags;  // --tag T...
+    std::string export_path;        // --export
+    std::string check_path;         // --check
+    bool strict = false;            // --strict: a mismatched keep-list is an error
+};
+
 struct PruneView {
     std::string rule;  // "keep_coverage", "keep", "drop_below" or "check"
     double value = NAN;
@@ -31,7 +43,7 @@ struct PruneView {
     std::vector<DropCost> overall;                      // per tag of all_tags
 };
 
-PruneSpec spec_of(const DecisionArgs& d, PruneView& v) {
+PruneSpec spec_of(const PruneArgs& d, PruneView& v) {
     PruneSpec s;
     s.by = d.by == "mass" ? Weighting::mass : Weighting::hits;
     const int rules = !std::isnan(d.keep_coverage) + (d.keep >= 0) + !std::isnan(d.drop_below) +
@@ -64,7 +76,7 @@ PruneSpec spec_of(const DecisionArgs& d, PruneView& v) {
 
 PruneView build(const Query& x) {
     PruneView v;
-    const DecisionArgs& d = x.args.decide;
+    const auto& d = x.own<PruneArgs>();
     const PruneSpec spec = spec_of(d, v);
     v.by = d.by;
     const size_t E = x.agg.num_experts();
@@ -237,7 +249,7 @@ std::string prune_text(const Query& x) {
     const PruneView v = build(x);
     std::string s = "Keep-list: " + v.rule;
     if (v.rule == "check")
-        s += " " + x.args.decide.check_path;
+        s += " " + x.own<PruneArgs>().check_path;
     else {
         s += " " + fmt_num::sig(v.value, 6) + " by " + v.by + ", planned for tag";
         for (const auto& t : v.tags)
@@ -266,7 +278,7 @@ int prune_action(const Query& x);
 // or naming layers without records here (its costs would say nothing about those layers).
 std::vector<std::string> keep_list_mismatches(const Query& x, const PruneView& v) {
     std::vector<std::string> out;
-    const std::string& file = x.args.decide.check_path;
+    const std::string& file = x.own<PruneArgs>().check_path;
     if (!v.list_model.empty() && !x.agg.model_id().empty() && v.list_model != x.agg.model_id())
         out.push_back(file + " was planned for model '" + v.list_model +
                       "'; these records are of model '" + x.agg.model_id() + "'");
@@ -294,7 +306,7 @@ extern const CommandSpec kPruneCommand = {
         flag::output(app, a);
         flag::window(app, a);
         flag::files(app, a);
-        auto& d = a.decide;
+        auto& d = a.make_own<PruneArgs>();
         auto* cov = app.add_option("--keep-coverage", d.keep_coverage,
                                    "Keep the fewest experts covering this share (0..1]");
         auto* keep = app.add_option("--keep", d.keep, "Keep the N heaviest experts per layer")
@@ -329,17 +341,17 @@ extern const CommandSpec kPruneCommand = {
 namespace {
 int prune_action(const Query& x) {
     const PruneView v = build(x);
+    const auto& d = x.own<PruneArgs>();
     if (v.rule == "check") {
         const std::vector<std::string> why = keep_list_mismatches(x, v);
         std::string all;
         for (const std::string& w : why)
             all += (all.empty() ? "" : "; ") + w;
-        if (!why.empty() && x.args.decide.strict) throw std::invalid_argument(all + " (--strict)");
+        if (!why.empty() && d.strict) throw std::invalid_argument(all + " (--strict)");
         for (const std::string& w : why)
             std::fprintf(stderr, "moescope: warning: %s\n", printable(w).c_str());
     }
-    if (!x.args.decide.export_path.empty())
-        write_keep_list(x.args.decide.export_path, v.keep, x.agg.model_id());
+    if (!d.export_path.empty()) write_keep_list(d.export_path, v.keep, x.agg.model_id());
     std::fputs(render(kPruneCommand, x).c_str(), stdout);
     return kExitOk;
 }

@@ -27,7 +27,6 @@ struct QueryOptions {
     double min_js = kDefaultMinJs;    // compare, drift: the smallest difference that matters (bits)
     CoocOrder by = CoocOrder::count;  // cooc: ranking
     bool matrix = false;              // cooc: full E x E counts; corr: every (layer, delta)
-    bool wide = false;                // matrix: one column per expert instead of long form
     int32_t delta_max = 30;           // corr
     std::vector<int32_t> periodic = {12, 24};  // corr: deltas summarised
     std::optional<int32_t> expert;             // timeline: one expert's hits

@@ -200,10 +200,15 @@ extern const CommandSpec kTagsCommand = {
 };
 
 namespace {
+// The sources command's own option: --forget NAME.
+struct SourcesArgs final : CommandOptions {
+    std::string forget;
+};
+
 // `sources --forget NAME`: the one write of the CLI, under the daemon's writer lock so that
 // it never races a running moescoped (storage/writer_lock.hpp).
 int forget_source(const Query& x) {
-    const std::string& name = x.args.forget;
+    const std::string& name = x.own<SourcesArgs>().forget;
     if (x.db.empty())
         throw std::invalid_argument(
             "--forget removes a source from a database (--db), not from "
@@ -230,8 +235,9 @@ const CommandSpec kSourcesCommand = {
     "sources",
     "Ingest health per source: bytes, records, rejects, lag, restarts, last seen, active",
     [](CLI::App& app, CommandArgs& a) {
+        auto& own = a.make_own<SourcesArgs>();
         flag::query(app, a);
-        app.add_option("--forget", a.forget,
+        app.add_option("--forget", own.forget,
                        "Remove this stale source's row and rejects from the database (not while "
                        "moescoped runs on it)");
     },
@@ -240,10 +246,8 @@ const CommandSpec kSourcesCommand = {
     [](const Query& x) { return sources_csv(x.sources); },
     [](const Query& x) { return sources_text(x.sources); },
     [](const Query& x) {
-        if (!x.args.forget.empty()) return forget_source(x);
-        const std::string out = render(kSourcesCommand, x);
-        std::fwrite(out.data(), 1, out.size(), stdout);
-        return 0;
+        if (!x.own<SourcesArgs>().forget.empty()) return forget_source(x);
+        return print(kSourcesCommand, x);
     },
 };
 

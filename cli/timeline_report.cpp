@@ -134,7 +134,9 @@ extern const CommandSpec kTimelineCommand = {
     [](CLI::App& app, CommandArgs& a) {
         flag::query(app, a);
         flag::layer(app, a, "Layer (default: all layers combined)");
-        app.add_option("--expert", a.expert, "Follow one expert's hits and share")
+        app.add_option_function<int32_t>(
+               "--expert", [&q = a.q](int32_t e) { q.expert = e; },
+               "Follow one expert's hits and share")
             ->check(CLI::Range(0, kMaxExpert));
     },
     kNeedsTimeline | kNeedsLayer,

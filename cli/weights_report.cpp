@@ -44,11 +44,12 @@ class ProgressBar {
     bool on_, drawn_ = false;
 };
 
-std::vector<PairUsage> join_usage(const CommandArgs& a, const ExpertSimilarity& s) {
+std::vector<PairUsage> join_usage(const std::string& db, const CommandArgs& a,
+                                  const ExpertSimilarity& s) {
     Aggregates agg(a.analysis.resolved_analytics());
-    Store::open_read_only(a.weights.db).load(agg);
+    Store::open_read_only(db).load(agg);
     const std::vector<SourceStats> sources;
-    const Query x{agg, sources, a.q, a, a.weights.db};
+    const Query x{agg, sources, a.q, a, db};
     const TagStats& tag = x.tag();
     std::vector<PairUsage> out;
     for (const auto& p : s.similar_pairs) {
@@ -118,14 +119,14 @@ std::string usage_note(const PairUsage& u) {
 
 }  // namespace
 
-WeightsResult analyse_weights(const CommandArgs& a) {
+WeightsResult analyse_weights(const WeightsArgs& w, const CommandArgs& a) {
     const auto start = std::chrono::steady_clock::now();
     WeightsResult r;
-    r.path = a.weights.model;
-    const models::MoeModel m(a.weights.model);
+    r.path = w.model;
+    const models::MoeModel m(w.model);
     r.facts = m.facts();
-    const bool both = !a.weights.router && !a.weights.experts;
-    if (both || a.weights.router) {
+    const bool both = !w.router && !w.experts;
+    if (both || w.router) {
         r.router = models::router_similarity(m);
         r.bytes += r.router->bytes;
         for (int32_t d = 1; d <= a.q.delta_max; ++d)
@@ -134,10 +135,10 @@ WeightsResult analyse_weights(const CommandArgs& a) {
         for (int32_t d : a.q.periodic)
             r.periodic.push_back(models::router_delta(*r.router, d));
     }
-    if (both || a.weights.experts) {
+    if (both || w.experts) {
         const std::string why = models::expert_weights_problem(m);
-        if (!why.empty() && a.weights.experts)
-            throw std::runtime_error(a.weights.model + ": cannot compare expert weights: " + why);
+        if (!why.empty() && w.experts)
+            throw std::runtime_error(w.model + ": cannot compare expert weights: " + why);
         if (!why.empty()) {
             r.experts_skipped = why;
         } else {
@@ -153,7 +154,7 @@ WeightsResult analyse_weights(const CommandArgs& a) {
             r.bytes += r.experts->bytes;
         }
     }
-    if (!a.weights.db.empty() && r.experts) r.usage = join_usage(a, *r.experts);
+    if (!w.db.empty() && r.experts) r.usage = join_usage(w.db, a, *r.experts);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return r;
 }
@@ -348,24 +349,32 @@ std::string weights_csv(const WeightsResult& r) {
     return t.csv();
 }
 
+namespace {
+// The weights command's own options.
+struct WeightsCommandArgs final : CommandOptions {
+    WeightsArgs w;
+};
+}  // namespace
+
 extern const CommandSpec kWeightsCommand = {
     "weights",
     "Compare router and expert weights of a GGUF or safetensors model",
     [](CLI::App& app, CommandArgs& a) {
-        app.add_option("model", a.weights.model,
+        WeightsArgs& w = a.make_own<WeightsCommandArgs>().w;
+        app.add_option("model", w.model,
                        "A .gguf file, a .safetensors file, a model.safetensors.index.json or a "
                        "directory holding them")
             ->required()
             ->check(CLI::ExistingPath);
-        app.add_flag("--router", a.weights.router, "Router similarity only (with --experts: both)");
-        app.add_flag("--experts", a.weights.experts,
+        app.add_flag("--router", w.router, "Router similarity only (with --experts: both)");
+        app.add_flag("--experts", w.experts,
                      "Expert similarity only; fails if the expert weights cannot be read");
         flag::corr(app, a);
         flag::top(app, a, 10, "Most similar expert pairs to list");
         flag::matrix(app, a, "Print the router cosine matrix (one character per layer pair)");
         flag::output(app, a);
         flag::tag(app, a);
-        app.add_option("--db", a.weights.db,
+        app.add_option("--db", w.db,
                        "Join a routing database: co-selection lift and shares of similar pairs")
             ->check(CLI::ExistingFile);
     },
@@ -374,7 +383,7 @@ extern const CommandSpec kWeightsCommand = {
     nullptr,
     nullptr,
     [](const Query& x) {
-        const WeightsResult r = analyse_weights(x.args);
+        const WeightsResult r = analyse_weights(x.own<WeightsCommandArgs>().w, x.args);
         std::string out;
         if (x.q.format == OutputFormat::json) {
             JsonWriter w(out);

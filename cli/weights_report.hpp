@@ -15,6 +15,13 @@ namespace moe {
 
 struct CommandArgs;
 
+// The model file and what to compare (`weights`, and `report --model`).
+struct WeightsArgs {
+    std::string model;
+    std::string db;                        // routing database to join (weights --db); "" for none
+    bool router = false, experts = false;  // neither: both
+};
+
 // Observed routing of one similar pair (--db): co-selection lift and both experts' shares.
 struct PairUsage {
     uint64_t count = 0;                         // times selected together
@@ -33,9 +40,9 @@ struct WeightsResult {
     double seconds = 0;
 };
 
-// Reads the model and computes what `a` asks for (a.weights, a.q.delta_max, a.q.periodic,
-// a.q.top); with a.weights.db, joins the routing of tag a.q.tag.
-WeightsResult analyse_weights(const CommandArgs& a);
+// Reads the model and computes what `w` and `a` ask for (a.q.delta_max, a.q.periodic,
+// a.q.top); with w.db, joins the routing of tag a.q.tag.
+WeightsResult analyse_weights(const WeightsArgs& w, const CommandArgs& a);
 
 void write_weights_json(JsonWriter& w, const WeightsResult& r);
 std::string weights_text(const WeightsResult& r, const QueryOptions& q);

@@ -6,9 +6,11 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "parsers/format.hpp"
 
@@ -53,6 +55,10 @@ class FormatParser {
     virtual bool restore(StateReader& r) { return r.ok(); }
 };
 
+// A recorder's file layout: of the file paths given, which ones hold its data (one flag per
+// path, true: read it). Pure name logic; FormatEntry::directory_files and input_files.
+using FileSelection = std::vector<bool> (*)(std::span<const std::string> paths);
+
 // A registry row (parsers/format_registry.cpp): what --format and its help show, where the
 // format stands in auto-detection, and how to make one parser per stream.
 struct FormatEntry {
@@ -71,6 +77,12 @@ struct FormatEntry {
     // strided-view defect: their rows after the first wait for the stream's verdict
     // (ingest/strided_policy.hpp).
     bool strided_rows = false;
+    // Recorders that write several files per run (docs/ARCHITECTURE.md "Adding a recorder"):
+    // `directory_files` sees the files of one directory argument (sorted), `input_files`
+    // every file to read once directories are expanded, and each drops the files that are
+    // not data or are superseded. Null: every file is read.
+    FileSelection directory_files = nullptr;
+    FileSelection input_files = nullptr;
 };
 
 // A parser constructed from the settings if it reads any (counts-json's key), else by default.

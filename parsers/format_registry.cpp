@@ -105,6 +105,30 @@ const FormatEntry* FormatRegistry::file_reader(Format format, const std::string&
                              std::string_view(head, static_cast<size_t>(in.gcount())));
 }
 
+namespace {
+// One layout hook of every entry, and-ed: a path stays when every format keeps it.
+std::vector<bool> keep_by_all(std::span<const FormatEntry> entries,
+                              FileSelection FormatEntry::*hook,
+                              std::span<const std::string> paths) {
+    std::vector<bool> keep(paths.size(), true);
+    for (const FormatEntry& e : entries) {
+        if (e.*hook == nullptr) continue;
+        const std::vector<bool> mine = (e.*hook)(paths);
+        for (size_t i = 0; i < keep.size() && i < mine.size(); ++i)
+            keep[i] = keep[i] && mine[i];
+    }
+    return keep;
+}
+}  // namespace
+
+std::vector<bool> FormatRegistry::directory_files(std::span<const std::string> paths) const {
+    return keep_by_all(entries_, &FormatEntry::directory_files, paths);
+}
+
+std::vector<bool> FormatRegistry::input_files(std::span<const std::string> paths) const {
+    return keep_by_all(entries_, &FormatEntry::input_files, paths);
+}
+
 std::optional<Format> parse_format(std::string_view name) {
     return FormatRegistry::builtin().parse(name);
 }

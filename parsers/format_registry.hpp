@@ -42,6 +42,11 @@ class FormatRegistry {
     // file that cannot be opened (the text reader reports that).
     const FormatEntry* file_reader(Format format, const std::string& path) const;
 
+    // The recorders' file layouts (FormatEntry::directory_files, input_files): which of
+    // `paths` are read, one flag each; a path is read when every format's layout keeps it.
+    std::vector<bool> directory_files(std::span<const std::string> paths) const;
+    std::vector<bool> input_files(std::span<const std::string> paths) const;
+
   private:
     std::vector<FormatEntry> entries_;
 };

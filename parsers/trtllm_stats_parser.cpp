@@ -8,6 +8,7 @@
 // docs/ARCHITECTURE.md "Count-only sources". A binary whole file, read by path.
 #include <simdjson.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <regex>
@@ -33,6 +34,18 @@ class TrtllmStatsParser final : public FormatParser {
 bool is_rank_file(std::string_view path) {
     static const std::regex name(R"(rank\d+\.safetensors)");
     return std::regex_match(std::filesystem::path(path).filename().string(), name);
+}
+
+// EXPERT_STATISTIC_PATH: in a directory holding meta_info.json the rank files are the data
+// (read_meta takes meta_info.json beside them; cooccurrence_rank{r} files are not read).
+std::vector<bool> rank_files_only(std::span<const std::string> paths) {
+    const bool stats_dir = std::any_of(paths.begin(), paths.end(), [](const std::string& p) {
+        return std::filesystem::path(p).filename() == "meta_info.json";
+    });
+    std::vector<bool> keep(paths.size(), true);
+    for (size_t i = 0; stats_dir && i < paths.size(); ++i)
+        keep[i] = is_rank_file(paths[i]);
+    return keep;
 }
 
 // rank{r}.safetensors: an 8-byte header length, then the JSON header.
@@ -110,13 +123,15 @@ void read_rank(const std::string& path, RecordSink& sink) {
 }  // namespace
 
 FormatEntry trtllm_stats_format() {
-    return {"trtllm-stats",
-            "TensorRT-LLM expert statistics rank{r}.safetensors, tensors {iter}_{layer} "
-            "(totals)",
-            330,
-            make_parser<TrtllmStatsParser>,
-            claims_rank_file,
-            read_rank};
+    FormatEntry e{"trtllm-stats",
+                  "TensorRT-LLM expert statistics rank{r}.safetensors, tensors {iter}_{layer} "
+                  "(totals)",
+                  330,
+                  make_parser<TrtllmStatsParser>,
+                  claims_rank_file,
+                  read_rank};
+    e.directory_files = rank_files_only;
+    return e;
 }
 
 }  // namespace moe
