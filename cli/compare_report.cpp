@@ -26,28 +26,15 @@ const LayerStats& stats_of(const TagStats& t, int32_t layer) {
     return layer < 0 ? t.global : *t.layer(layer);  // compare_tags lists layers both have
 }
 
-// A layer's comparison judged (docs/FIGURES.md "Tag comparison"): the sampling figures
-// when both sides are records (engine totals are not independent draws: none), and whether
-// the shares differ in a way that matters.
-struct Judged {
-    std::optional<CountsSignificance> sig;
-    bool differs = false;
-    bool tokens_known = true;
-};
-
-Judged judge(const TagStats& a, const TagStats& b, const LayerComparison& c,
-             const QueryOptions& q) {
+Judged judge(const TagStats& a, const TagStats& b, LayerComparison c, const QueryOptions& q) {
     const LayerStats &la = stats_of(a, c.layer), &lb = stats_of(b, c.layer);
     Judged j;
     j.tokens_known = la.tokens_known() && lb.tokens_known();
     if (!la.count_only() && !lb.count_only())
         j.sig = compare_counts(la.hits, la.top1, lb.hits, lb.top1);
     j.differs = differs(c.js_divergence_bits, j.sig ? &*j.sig : nullptr, kDefaultAlpha, q.min_js);
+    j.c = std::move(c);
     return j;
-}
-
-std::string_view verdict_name(const Judged& j) {
-    return j.differs ? "differs" : "same";
 }
 
 Interval ci_at(const std::vector<Interval>& v, int32_t e) {
@@ -114,6 +101,21 @@ ComparePair most_different(const Query& x) {
 }
 }  // namespace
 
+std::vector<Judged> judged_layers(const Aggregates& agg, const ComparePair& p,
+                                  const QueryOptions& q) {
+    std::vector<Judged> out;
+    for (auto& c : comparisons(agg, *p.a, *p.b, q))
+        out.push_back(judge(*p.a, *p.b, std::move(c), q));
+    return out;
+}
+
+ComparePair compare_with_rest(const Aggregates& agg, const TagStats& a) {
+    auto rest = rest_of(agg.tag(kAllTag), a);
+    if (rest->global.tokens == 0 && rest->global.selections() == 0) return {};
+    const TagStats* b = rest.get();
+    return {&a, b, std::move(rest)};
+}
+
 ComparePair compare_pair(const Query& x, bool required) {
     const TagStats& a = x.tag();
     if (!x.q.vs.empty()) {
@@ -127,21 +129,19 @@ ComparePair compare_pair(const Query& x, bool required) {
         if (!required) return {};
         return most_different(x);
     }
-    auto rest = rest_of(x.agg.tag(kAllTag), a);
-    if (rest->global.tokens == 0) {
-        if (!required) return {};
+    ComparePair p = compare_with_rest(x.agg, a);
+    if (!p && required)
         throw NoDataError("every record is tagged '" + a.name +
                           "': no rest to compare with (tag other files, or --vs TAG)");
-    }
-    const TagStats* b = rest.get();
-    return {&a, b, std::move(rest)};
+    return p;
 }
 
 void write_compare_json(JsonWriter& w, const Aggregates& agg, const ComparePair& p,
                         const QueryOptions& q) {
     const TagStats &a = *p.a, &b = *p.b;
     w.key("compare").begin_array();
-    for (const auto& c : comparisons(agg, a, b, q)) {
+    for (const Judged& j : judged_layers(agg, p, q)) {
+        const LayerComparison& c = j.c;
         w.begin_object();
         if (c.layer >= 0)
             w.field("layer", c.layer);
@@ -149,7 +149,6 @@ void write_compare_json(JsonWriter& w, const Aggregates& agg, const ComparePair&
             w.key("layer").null();  // all layers combined
         w.field("tag_a", std::string_view(a.name)).field("tag_b", std::string_view(b.name));
         w.field("b_is_rest", p.b_is_rest());
-        const Judged j = judge(a, b, c, q);
         const CountsSignificance none{
             {NAN, std::nullopt, NAN}, {NAN, std::nullopt, NAN}, NAN, {}, {}};
         const CountsSignificance& sig = j.sig ? *j.sig : none;
@@ -188,8 +187,8 @@ void write_compare_json(JsonWriter& w, const Aggregates& agg, const ComparePair&
 
 std::string compare_text(const Aggregates& agg, const ComparePair& p, const QueryOptions& q) {
     const TagStats &a = *p.a, &b = *p.b;
-    const auto cs = comparisons(agg, a, b, q);
-    if (cs.empty())
+    const std::vector<Judged> judged = judged_layers(agg, p, q);
+    if (judged.empty())
         return "Tags '" + a.name + "' and '" + b.name + "' share no layer with records.\n";
     std::string s =
         "Tag '" + a.name + "' vs " +
@@ -199,11 +198,9 @@ std::string compare_text(const Aggregates& agg, const ComparePair& p, const Quer
     s = wrap("", s, 100, "") + "\n";
     Table summary({"layer", "tokens_a", "tokens_b", "js_bits", "noise_js", "chi2_p", "top1_p",
                    "verdict", "leans on (share a vs b)"});
-    std::vector<Judged> judged;
     bool any_totals = false;
-    for (const auto& c : cs) {
-        judged.push_back(judge(a, b, c, q));
-        const Judged& j = judged.back();
+    for (const Judged& j : judged) {
+        const LayerComparison& c = j.c;
         any_totals |= !j.sig;
         const auto cell = [&](auto f) { return j.sig ? f(*j.sig) : std::string("-"); };
         const auto tokens = [&](uint64_t n) {
@@ -240,9 +237,9 @@ std::string compare_text(const Aggregates& agg, const ComparePair& p, const Quer
                   "no p-value, noise floor or interval is given; the verdict rests on the effect "
                   "size (docs/FIGURES.md \"Count-only data\").",
                   100, "");
-    for (size_t i = 0; i < cs.size(); ++i) {
-        const auto& c = cs[i];
-        const auto& sig = judged[i].sig;
+    for (const Judged& j : judged) {
+        const LayerComparison& c = j.c;
+        const auto& sig = j.sig;
         s += "\n" +
              (c.layer < 0 ? std::string("All layers combined")
                           : "Layer " + std::to_string(c.layer)) +
@@ -270,8 +267,8 @@ std::string compare_csv(const Aggregates& agg, const ComparePair& p, const Query
              "chi2_dof", "chi2_p_value", "top1_chi2_p_value", "expert", "share_a", "share_a_ci_low",
              "share_a_ci_high", "share_b", "share_b_ci_low", "share_b_ci_high", "ratio", "diff"});
     const CountsSignificance none{{NAN, std::nullopt, NAN}, {NAN, std::nullopt, NAN}, NAN, {}, {}};
-    for (const auto& c : comparisons(agg, a, b, q)) {
-        const Judged j = judge(a, b, c, q);
+    for (const Judged& j : judged_layers(agg, p, q)) {
+        const LayerComparison& c = j.c;
         const CountsSignificance& sig = j.sig ? *j.sig : none;
         for (const auto& e : c.experts) {
             const Interval ca = ci_at(sig.ci_a, e.expert), cb = ci_at(sig.ci_b, e.expert);

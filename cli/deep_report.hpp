@@ -4,14 +4,18 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include <string>
+#include <vector>
 
 #include "analytics/aggregates.hpp"
+#include "analytics/tag_compare.hpp"
 #include "cli/json_writer.hpp"
 #include "cli/query_options.hpp"
 #include "cli/table.hpp"
+#include "decisions/significance.hpp"
 
 namespace moe {
 
@@ -40,6 +44,25 @@ struct ComparePair {
 // Throws NoDataError when there is nothing to compare; when !required returns an empty pair
 // instead (analyze adds the section only when there is one) unless --vs was given.
 ComparePair compare_pair(const Query& x, bool required);
+
+// A tag with the records not tagged so; empty when there are none (one tag only).
+ComparePair compare_with_rest(const Aggregates& agg, const TagStats& a);
+
+// One layer of a comparison, judged (docs/FIGURES.md "Tag comparison"): the sampling
+// figures when both sides are records (engine totals are not independent draws: none), and
+// whether the shares differ in a way that matters. `compare` and the HTML report show these.
+struct Judged {
+    LayerComparison c;
+    std::optional<CountsSignificance> sig;
+    bool differs = false;
+    bool tokens_known = true;
+};
+inline std::string_view verdict_name(const Judged& j) {
+    return j.differs ? "differs" : "same";
+}
+// The layers of p (--layer only, if given), experts cut to --top.
+std::vector<Judged> judged_layers(const Aggregates& agg, const ComparePair& p,
+                                  const QueryOptions& q);
 
 void write_compare_json(JsonWriter& w, const Aggregates& agg, const ComparePair& p,
                         const QueryOptions& q);

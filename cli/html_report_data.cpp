@@ -144,40 +144,35 @@ std::string html_report_data(const Aggregates& agg, const std::vector<SourceStat
     }
     w.end_array();
 
-    // Each tag against "all" (or, for a tag's report, that tag against "all").
+    // Each tag against the rest (or, for a tag's report, that tag): the `compare` command's
+    // figures and verdict (judged_layers), so the report and the command agree.
     w.key("compare").begin_array();
-    const TagStats& all = agg.tag(kAllTag);
+    QueryOptions cq;
+    cq.top = 5;
     for (TagId other = 1; other < agg.tag_count(); ++other) {
         const TagStats& a = agg.tag(other);
-        if (a.global.tokens == 0 || (&t != &all && &a != &t)) continue;
+        if (&t != &agg.tag(kAllTag) && &a != &t) continue;
+        const ComparePair p = compare_with_rest(agg, a);
+        if (!p) continue;  // one tag only: nothing to compare it with
         w.begin_object()
             .field("tag_a", std::string_view(a.name))
-            .field("tag_b", std::string_view(all.name));
+            .field("tag_b", std::string_view(p.b->name));
         w.key("layers").begin_array();
-        for (const auto& c : compare_tags(a, all, E)) {
-            // Significance against the rest (all minus the tag): the tag is part of "all",
-            // so the two samples of the test must be disjoint.
-            const LayerStats& la = c.layer < 0 ? a.global : *a.layer(c.layer);
-            const LayerStats& lall = c.layer < 0 ? all.global : *all.layer(c.layer);
-            std::vector<uint64_t> rest = lall.hits;
-            for (size_t e = 0; e < std::min(rest.size(), la.hits.size()); ++e)
-                rest[e] -= la.hits[e];
-            const Chi2Test chi2 = chi2_homogeneity(la.hits, rest);
+        for (const Judged& j : judged_layers(agg, p, cq)) {
             w.begin_object()
-                .field("layer", c.layer)
-                .field("js_divergence_bits", rounded(c.js_divergence_bits))
-                .field("js_noise_floor", rounded(js_noise_floor(la.hits, lall.hits)))
-                .field("chi2_p_value", chi2.p_value)
+                .field("layer", j.c.layer)
+                .field("js_divergence_bits", rounded(j.c.js_divergence_bits))
+                .field("js_noise_floor", rounded(j.sig ? j.sig->js_noise_floor : NAN))
+                .field("chi2_p_value", j.sig ? j.sig->selections.p_value : NAN)
+                .field("verdict", verdict_name(j))
                 .key("top")
                 .begin_array();
-            for (size_t i = 0; i < std::min<size_t>(5, c.experts.size()); ++i) {
-                const auto& e = c.experts[i];
+            for (const auto& e : j.c.experts)
                 w.begin_array()
                     .value(e.expert)
                     .value(rounded(e.share_a))
                     .value(rounded(e.share_b))
                     .end_array();
-            }
             w.end_array().end_object();
         }
         w.end_array().end_object();

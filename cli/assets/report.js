@@ -224,21 +224,21 @@ function qualityText(Q) {
 
 (function compare() {
   const sec = document.getElementById("compare");
-  if (!D.compare.length) { html("p", sec, "Only one tag: nothing to compare (tag records with FILE=TAG, --listen ...=TAG or a tag field)."); return; }
-  html("p", sec, "Jensen-Shannon divergence (bits) between each tag's expert shares and the shares of all records, per layer; 0 = same routing.").className = "note";
+  if (!D.compare.length) { html("p", sec, "Only one tag: nothing to compare it with (tag records with FILE=TAG, --listen ...=TAG or a tag field)."); return; }
+  html("p", sec, "Jensen-Shannon divergence (bits) between each tag's expert shares and the shares of the rest (the records not tagged so), per layer; 0 = same routing. The figures and verdicts are those of moescope compare --tag TAG.").className = "note";
   const colors = ["#2563eb", "#d97706", "#059669", "#7c3aed", "#dc2626", "#0891b2"];
   const perLayer = D.compare.map(c => c.layers.filter(l => l.layer >= 0));
   const xs = perLayer[0].map(l => l.layer);
   lineChart(sec, D.compare.map((c, i) => ({name: c.tag_a, values: perLayer[i].map(l => l.js_divergence_bits), color: colors[i % colors.length]})), xs, {xlabel: "layer", lo: 0});
   // All layers combined can hide real differences: per tag, the layers that differ most.
   html("p", sec, "noise JS: the divergence two samples of these sizes from one distribution show (resampled); p: chi-square test of the tag against the other records (approximate: a token's selections are not independent).").className = "note";
-  table(sec, ["tag", "layer", "JS bits", "noise JS", "p", "expert leaning most", "share in tag", "share in all"],
+  table(sec, ["tag", "layer", "JS bits", "noise JS", "p", "verdict", "expert leaning most", "share in tag", "share in rest"],
         D.compare.flatMap(c => c.layers.filter(l => l.layer >= 0).sort((a, b) => b.js_divergence_bits - a.js_divergence_bits).slice(0, 3)
-          .map(l => [c.tag_a, l.layer, num(l.js_divergence_bits, 4), num(l.js_noise_floor, 4), l.chi2_p_value === null ? "-" : l.chi2_p_value.toPrecision(2), l.top.length ? l.top[0][0] : "-", l.top.length ? pct(l.top[0][1]) : "-", l.top.length ? pct(l.top[0][2]) : "-"]))).id = "compare-layers";
+          .map(l => [c.tag_a, l.layer, num(l.js_divergence_bits, 4), num(l.js_noise_floor, 4), l.chi2_p_value === null ? "-" : l.chi2_p_value.toPrecision(2), l.verdict, l.top.length ? l.top[0][0] : "-", l.top.length ? pct(l.top[0][1]) : "-", l.top.length ? pct(l.top[0][2]) : "-"]))).id = "compare-layers";
   D.compare.forEach(c => {
     const g = c.layers.find(l => l.layer < 0);
     if (!g) return;
-    html("p", sec, "Tag '" + c.tag_a + "' over all layers: JS " + num(g.js_divergence_bits, 4) + " bits; experts whose share differs most:");
+    html("p", sec, "Tag '" + c.tag_a + "' over all layers: JS " + num(g.js_divergence_bits, 4) + " bits (" + g.verdict + " from the rest); experts whose share differs most:");
     table(sec, ["expert", "share in '" + c.tag_a + "'", "share in '" + c.tag_b + "'", "ratio"], g.top.map(([e, a, b]) => [e, pct(a), pct(b), b ? num(a / b, 2) : "-"]));
   });
 })();
