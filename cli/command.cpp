@@ -100,7 +100,7 @@ void gate_tokens(CLI::App& app, CommandArgs& a) {
     const std::map<std::string, GateTokens> names{{"all", GateTokens::all},
                                                   {"first", GateTokens::first}};
     app.add_option("--gate-tokens", a.q.gate_tokens,
-                   "Gate pairs over 'all' tokens or only token 0 ('first', the reference "
+                   "FailRule pairs over 'all' tokens or only token 0 ('first', the reference "
                    "script's view)")
         ->transform(CLI::CheckedTransformer(names).description("{all,first}"))
         ->default_str("all");
@@ -116,6 +116,10 @@ void min_js(CLI::App& app, CommandArgs& a) {
                    "are judged by it alone (docs/FIGURES.md \"Count-only data\")")
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
+}
+
+CLI::Option* fail_on(CLI::App& app, CommandArgs& a, std::span<const FailMetric> metrics) {
+    return app.add_option("--fail-on", a.fail_on, fail_on_help(metrics))->type_name("METRIC>VALUE");
 }
 
 void corr(CLI::App& app, CommandArgs& a) {

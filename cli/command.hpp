@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,7 @@
 
 #include "analytics/aggregates.hpp"
 #include "analytics/source_stats.hpp"
+#include "cli/fail_on.hpp"
 #include "cli/json_writer.hpp"
 #include "cli/query_options.hpp"
 #include "decisions/routing_sequence.hpp"
@@ -59,7 +61,8 @@ struct CommandArgs {
     std::string since, until;
     std::vector<std::string> files;  // analyse these instead of the database
     AnalysisFlags analysis;
-    std::string phase;  // --phase: composed with --tag (records' TAG@PHASE)
+    std::string phase;                 // --phase: composed with --tag (records' TAG@PHASE)
+    std::vector<std::string> fail_on;  // --fail-on gates, parsed by the runner (cli/fail_on.hpp)
     std::unique_ptr<CommandOptions> own_options;
 
     // Called once by a command's options function: its own values, to bind flags to.
@@ -122,6 +125,10 @@ struct CommandSpec {
     // For commands that are not queries (merge) or do more than print (report, analyze
     // --html, prune --export): runs instead of the printing and returns the exit code.
     int (*action)(const Query& x) = nullptr;
+    // Gates (--fail-on, cli/fail_on.hpp): the metrics the command can be gated on and their
+    // values in its result; a command with metrics declares flag::fail_on.
+    std::span<const FailMetric> fail_metrics = {};
+    std::vector<FailReading> (*fail_readings)(const Query& x) = nullptr;
 };
 
 // The registry: every command, in --help order (immutable; a test or an embedder runs
@@ -147,7 +154,9 @@ void gate_tokens(CLI::App& app, CommandArgs& a);
 void vs(CLI::App& app, CommandArgs& a, const std::string& help);
 // --min-js BITS: the smallest JS divergence that counts as a difference (compare, drift).
 void min_js(CLI::App& app, CommandArgs& a);
-void corr(CLI::App& app, CommandArgs& a);  // --delta-max, --periodic
+CLI::Option* fail_on(CLI::App& app, CommandArgs& a,
+                     std::span<const FailMetric> metrics);  // --fail-on
+void corr(CLI::App& app, CommandArgs& a);                   // --delta-max, --periodic
 void matrix(CLI::App& app, CommandArgs& a, const std::string& help);
 // --by hits|mass: what an expert's load is (selections, or the routing weight mass).
 void load_basis(CLI::App& app, std::string& by, const std::string& help);

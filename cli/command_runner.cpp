@@ -299,6 +299,9 @@ int run_cli(int argc, char** argv, const std::vector<const CommandSpec*>& regist
                             kExitUsage);
 
     try {
+        std::vector<FailRule> rules;
+        for (const std::string& g : a.fail_on)
+            rules.push_back(parse_fail_on(g, c.name, c.fail_metrics));
         Aggregates agg(a.analysis.resolved_analytics());
         std::vector<SourceStats> sources;
         const unsigned needs = a.needs(c.needs);
@@ -314,7 +317,12 @@ int run_cli(int argc, char** argv, const std::vector<const CommandSpec*>& regist
         apply_window(c, needs, a, agg, now);
         if (needs & kNeedsPerToken) require_per_token(c, x);
         if (needs & kNeedsLayer) require_layer(x);
-        return c.action ? c.action(x) : print(c, x);
+        const int rc = c.action ? c.action(x) : print(c, x);
+        if (rc != kExitOk || rules.empty() || !c.fail_readings) return rc;
+        const std::vector<std::string> crossed = fail_crossings(rules, c.fail_readings(x));
+        for (const std::string& line : crossed)
+            std::fprintf(stderr, "moescope: %s\n", printable_text(line).c_str());
+        return crossed.empty() ? kExitOk : kExitFailOn;
     } catch (const NoDataError& e) {
         return fail(e.what(), kExitNoData);
     } catch (const std::invalid_argument& e) {

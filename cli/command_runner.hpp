@@ -1,7 +1,8 @@
 // Runs the CLI from the command registry: builds the parser (one subcommand per
 // CommandSpec), loads what the chosen command needs from the database or from FILE
 // arguments, and renders it. Exit codes: 0 success, 1 a file or database could not be
-// read, 2 a bad argument, 3 nothing to show for the selection (layer, tag, window).
+// read, 2 a bad argument, 3 nothing to show for the selection (layer, tag, window), 4 a
+// --fail-on gate was crossed (cli/fail_on.hpp).
 #pragma once
 
 #include <stdexcept>

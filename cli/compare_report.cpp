@@ -285,6 +285,22 @@ std::string compare_csv(const Aggregates& agg, const ComparePair& p, const Query
     return t.csv();
 }
 
+namespace {
+constexpr FailMetric kCompareFailOn[] = {
+    {"js", "JS divergence of a layer's expert shares between the two (bits)"},
+    {"p", "chi-square p-value of a layer's selections (records only)"},
+};
+
+std::vector<FailReading> compare_readings(const Query& x) {
+    std::vector<FailReading> out;
+    for (const Judged& j : judged_layers(x.agg, compare_pair(x, true), x.q)) {
+        out.push_back({j.c.layer, "js", j.c.js_divergence_bits, ""});
+        if (j.sig) out.push_back({j.c.layer, "p", j.sig->selections.p_value, ""});
+    }
+    return out;
+}
+}  // namespace
+
 extern const CommandSpec kCompareCommand = {
     "compare",
     "How --tag routes differently from --vs: JS divergence, experts",
@@ -294,6 +310,7 @@ extern const CommandSpec kCompareCommand = {
         flag::layer(app, a, "Only this layer");
         flag::top(app, a, 10, "Experts listed per layer");
         flag::min_js(app, a);
+        flag::fail_on(app, a, kCompareFailOn);
     },
     kNeedsLayer | kWarnsQuality,
     [](JsonWriter& w, const Query& x) {
@@ -308,6 +325,9 @@ extern const CommandSpec kCompareCommand = {
         const auto p = compare_pair(x, true);
         return compare_text(x.agg, p, x.q);
     },
+    nullptr,
+    kCompareFailOn,
+    compare_readings,
 };
 
 }  // namespace moe

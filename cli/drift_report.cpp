@@ -219,6 +219,25 @@ std::string text(const Query& x) {
 }
 }  // namespace
 
+namespace {
+constexpr FailMetric kDriftFailOn[] = {
+    {"js", "JS divergence of a window's expert shares from the baseline's (bits)"},
+    {"p", "chi-square p-value of a window against the baseline"},
+};
+
+std::vector<FailReading> drift_readings(const Query& x) {
+    std::vector<FailReading> out;
+    for (const auto& l : plan(x).layers)
+        for (const auto& win : l.windows) {
+            const std::string where = "window " + iso_utc(win.start);
+            out.push_back({l.layer, "js", win.point.js_bits, where});
+            out.push_back({l.layer, "p", win.point.chi2.p_value, where});
+        }
+    return out;
+}
+
+}  // namespace
+
 extern const CommandSpec kDriftCommand = {
     "drift",
     "Has routing drifted from a baseline? JS, chi-square p per window",
@@ -235,11 +254,15 @@ extern const CommandSpec kDriftCommand = {
         flag::layer(app, a, "Only this layer");
         flag::top(app, a, 3, "Experts that moved most, per window");
         flag::min_js(app, a);
+        flag::fail_on(app, a, kDriftFailOn);
     },
     kNeedsTimeline | kNeedsLayer | kWarnsQuality,
     write_json,
     [](const Query& x) { return table(plan(x), true).csv(); },
     text,
+    nullptr,
+    kDriftFailOn,
+    drift_readings,
 };
 
 }  // namespace moe

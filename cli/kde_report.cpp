@@ -253,6 +253,20 @@ std::string kde_text(const Query& x) {
 }
 }  // namespace
 
+namespace {
+constexpr FailMetric kKdeFailOn[] = {
+    {"ks", "KS distance of a layer's --test p-values from uniform (needs --test)"},
+};
+
+std::vector<FailReading> kde_readings(const Query& x) {
+    std::vector<FailReading> out;
+    for (const LayerKde& k : run(x).layers)
+        out.push_back({k.layer, "ks", k.ks, ""});
+    return out;
+}
+
+}  // namespace
+
 extern const CommandSpec kKdeCommand = {
     "kde",
     "Reference KDE of routing weights or logits: store it, or p-values of --test against it",
@@ -262,7 +276,7 @@ extern const CommandSpec kKdeCommand = {
         app.add_option("--fit", d.fit,
                        "The reference tag: fitted from FILE, or its fit in --reference; without "
                        "--test the fit is stored in --db");
-        app.add_option("--test", d.test, "The tag whose values are tested against it");
+        auto* test = app.add_option("--test", d.test, "The tag whose values are tested against it");
         app.add_option("--reference", d.reference,
                        "A database holding the fit (stored by kde --fit REF FILE... --db DB)");
         auto* rank =
@@ -281,11 +295,15 @@ extern const CommandSpec kKdeCommand = {
         app.add_flag("--logits", d.logits,
                      "The records' full router logits instead of their top-k routing weights");
         flag::layer(app, a, "Only this layer");
+        flag::fail_on(app, a, kKdeFailOn)->needs(test);
     },
     kNeedsTotals | kNeedsLayer | kNeedsSequence | kDbWithFiles,
     kde_json,
     [](const Query& x) { return kde_table(run(x), true).csv(); },
     kde_text,
+    nullptr,
+    kKdeFailOn,
+    kde_readings,
 };
 
 }  // namespace moe

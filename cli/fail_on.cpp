@@ -1,0 +1,105 @@
+#include "cli/fail_on.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "cli/table.hpp"
+
+namespace moe {
+
+bool FailRule::crossed_by(double v) const {
+    if (std::isnan(v)) return false;
+    switch (op) {
+        case Op::greater:
+            return v > threshold;
+        case Op::greater_equal:
+            return v >= threshold;
+        case Op::less:
+            return v < threshold;
+        case Op::less_equal:
+            return v <= threshold;
+    }
+    return false;
+}
+
+namespace {
+
+std::string names(std::span<const FailMetric> metrics) {
+    std::string s;
+    for (const FailMetric& m : metrics)
+        s += (s.empty() ? "" : ", ") + std::string(m.name);
+    return s;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
+    return s;
+}
+
+}  // namespace
+
+FailRule parse_fail_on(std::string_view text, std::string_view command,
+                       std::span<const FailMetric> metrics) {
+    const auto bad = [&](const std::string& why) {
+        return std::invalid_argument("--fail-on '" + std::string(text) + "': " + why);
+    };
+    const size_t at = text.find_first_of("<>");
+    if (at == std::string_view::npos)
+        throw bad("expected METRIC>VALUE or METRIC<VALUE (also >=, <=), e.g. " +
+                  std::string(metrics.empty() ? "js" : metrics.front().name) + ">0.05");
+    FailRule g;
+    g.text = std::string(text);
+    g.metric = std::string(trim(text.substr(0, at)));
+    const bool greater = text[at] == '>';
+    size_t value_at = at + 1;
+    const bool or_equal = value_at < text.size() && text[value_at] == '=';
+    if (or_equal) ++value_at;
+    g.op = greater ? (or_equal ? FailRule::Op::greater_equal : FailRule::Op::greater)
+                   : (or_equal ? FailRule::Op::less_equal : FailRule::Op::less);
+    bool known = false;
+    for (const FailMetric& m : metrics)
+        known |= m.name == g.metric;
+    if (!known)
+        throw bad("`" + std::string(command) + "` has no metric '" + g.metric +
+                  "' (it has: " + names(metrics) + ")");
+    const std::string value(trim(text.substr(value_at)));
+    size_t used = 0;
+    try {
+        g.threshold = std::stod(value, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (value.empty() || used != value.size() || !std::isfinite(g.threshold))
+        throw bad("'" + value + "' is not a number");
+    return g;
+}
+
+std::vector<std::string> fail_crossings(std::span<const FailRule> rules,
+                                        std::span<const FailReading> readings) {
+    std::vector<std::string> out;
+    for (const FailRule& g : rules)
+        for (const FailReading& r : readings) {
+            if (r.metric != g.metric || !g.crossed_by(r.value)) continue;
+            out.push_back(
+                "--fail-on " + g.text + ": " +
+                (r.layer < 0 ? std::string("all layers") : "layer " + std::to_string(r.layer)) +
+                (r.where.empty() ? "" : ", " + r.where) + ": " + g.metric + " " +
+                fmt_num::sig(r.value, 4));
+        }
+    return out;
+}
+
+std::string fail_on_help(std::span<const FailMetric> metrics) {
+    std::string s =
+        "Exit 4 when a figure crosses a threshold, one line per crossing (for CI): "
+        "METRIC>VALUE, >=, < or <=; repeatable. Metrics:";
+    for (size_t i = 0; i < metrics.size(); ++i)
+        s += std::string(i ? ";" : "") + " " + std::string(metrics[i].name) + " = " +
+             std::string(metrics[i].what);
+    return s;
+}
+
+}  // namespace moe

@@ -1,0 +1,52 @@
+// --fail-on METRIC>VALUE: a deployment gate for CI (docs/FIGURES.md "CI thresholds"). A command
+// declares the metrics it can be gated on (FailMetric, once: --help and parsing come from
+// it) and reads their values per layer from its result (FailReading); the runner prints
+// one line per crossing and exits kExitFailOn.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace moe {
+
+inline constexpr int kExitFailOn = 4;
+
+struct FailMetric {
+    std::string_view name;  // as written in --fail-on: "js"
+    std::string_view what;  // for --help: "JS divergence of a layer's shares (bits)"
+};
+
+// One value a gate can be checked against: a layer's (-1: all layers combined), with where
+// it comes from when a layer has several (a drift window's start).
+struct FailReading {
+    int32_t layer = -1;
+    std::string_view metric;
+    double value = 0;
+    std::string where;  // "" or e.g. "window 2026-12-01T10:00:00Z"
+};
+
+struct FailRule {
+    std::string text;  // as given
+    std::string metric;
+    enum class Op { greater, greater_equal, less, less_equal } op = Op::greater;
+    double threshold = 0;
+    bool crossed_by(double v) const;
+};
+
+// "js>0.05", "overlap < 0.9": throws std::invalid_argument (one line) when the syntax is
+// wrong or the metric is not one of `metrics`.
+FailRule parse_fail_on(std::string_view text, std::string_view command,
+                       std::span<const FailMetric> metrics);
+
+// One line per reading that crosses a gate: "--fail-on js>0.05: layer 3: js 0.0712".
+// Undefined values (NaN) cross nothing.
+std::vector<std::string> fail_crossings(std::span<const FailRule> rules,
+                                        std::span<const FailReading> readings);
+
+// The --help text of --fail-on for these metrics.
+std::string fail_on_help(std::span<const FailMetric> metrics);
+
+}  // namespace moe
