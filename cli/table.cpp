@@ -136,9 +136,28 @@ std::string Table::csv() const {
         }
         out += '\n';
     };
-    emit(headers_);
+    // Tidy layers (docs/FIGURES.md "Precision and nulls"): a `layer` column holds integers
+    // only, so pandas and spreadsheets read it as a number; the all-layers row has an empty
+    // layer and `scope` "global", every other row `scope` "layer".
+    const auto layer = std::find(headers_.begin(), headers_.end(), "layer");
+    if (layer == headers_.end()) {
+        emit(headers_);
+        for (const auto& r : rows_)
+            emit(r);
+        return out;
+    }
+    const auto at = static_cast<size_t>(layer - headers_.begin());
+    const auto with_scope = [at](std::vector<std::string> cells, bool header) {
+        if (at >= cells.size()) return cells;
+        const bool global = !header && cells[at] == "all";
+        if (global) cells[at].clear();
+        cells.insert(cells.begin() + static_cast<ptrdiff_t>(at) + 1,
+                     header ? "scope" : global ? "global" : "layer");
+        return cells;
+    };
+    emit(with_scope(headers_, true));
     for (const auto& r : rows_)
-        emit(r);
+        emit(with_scope(r, false));
     return out;
 }
 

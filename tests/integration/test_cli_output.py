@@ -95,7 +95,8 @@ def main():
         check(sum(int(r["hits"]) for r in rows) == 12 * 200 * 2, "long form hits add up")
         check(all(r["tag"] == "all" for r in rows), "tag on every row")
         wide = list(csv.reader(io.StringIO(cli("matrix", log, "--csv", "--wide", "--layer", "3").stdout)))
-        check(len(wide) == 2 and len(wide[0]) == 2 + 64 and wide[1][1] == "3", "wide form, --layer honoured")
+        check(len(wide) == 2 and len(wide[0]) == 3 + 64 and wide[1][1] == "3" and wide[1][2] == "layer",
+              "wide form, --layer honoured")
 
         # CSV: tag and layer on every row, fractions, empty nulls.
         for cmd in (["layers"], ["experts", "--layer", "2"], ["corr"], ["cooc", "--layer", "1"]):

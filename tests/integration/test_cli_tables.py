@@ -58,11 +58,11 @@ def js_bits(p, q):
 def analyze_csv(log):
     doc = pd.read_csv(io.StringIO(cli("analyze", log, "--csv").stdout))
     layers = pd.read_csv(io.StringIO(cli("layers", log, "--csv").stdout))
-    check(list(doc.columns[:8]) == ["tag", "layer", "expert", "hits", "share", "ema", "ema_corrected",
-                                    "weight_mass"], "analyze CSV columns: %s" % list(doc.columns))
+    check(list(doc.columns[:9]) == ["tag", "layer", "scope", "expert", "hits", "share", "ema",
+                                    "ema_corrected", "weight_mass"], "analyze CSV columns: %s" % list(doc.columns))
     check(len(doc) == (4 + 1) * 8, "a row per (layer, expert) plus all layers: %d" % len(doc))
     for _, lay in layers.iterrows():
-        rows = doc[doc["layer"].astype(str) == str(lay["layer"])]
+        rows = doc[(doc["scope"] == "global") if lay["scope"] == "global" else (doc["layer"] == lay["layer"])]
         check(list(rows["expert"]) == list(range(8)), "experts in id order for layer %s" % lay["layer"])
         check(rows["hits"].sum() == lay["selections"], "hits add up to the layer's selections")
         check(np.allclose(rows["share"], rows["hits"] / lay["selections"], atol=1e-6), "share = hits / S")
@@ -82,9 +82,9 @@ def compare_rest(tmp):
     check(all(c["tag_b"] == "rest" and c["b_is_rest"] and c["tag_a"] == "code" for c in doc), "JSON says rest")
     code, every = hits_of(files, "code"), hits_of(files, "all")
     tokens = {int(r["layer"]): int(r["tokens"]) for r in csv.DictReader(io.StringIO(cli(
-        "layers", *files, "--csv").stdout)) if r["layer"] != "all"}
+        "layers", *files, "--csv").stdout)) if r["scope"] == "layer"}
     code_tokens = {int(r["layer"]): int(r["tokens"]) for r in csv.DictReader(io.StringIO(cli(
-        "layers", *files, "--tag", "code", "--csv").stdout)) if r["layer"] != "all"}
+        "layers", *files, "--tag", "code", "--csv").stdout)) if r["scope"] == "layer"}
     for c in doc:
         if c["layer"] is None:
             continue
@@ -160,11 +160,17 @@ def real_logs():
         df = pd.read_csv(io.StringIO(out))
         if df.empty:
             continue
-        text_cols = {"tag", "layer", "tag_a", "tag_b", "source", "metric", "name", "verdict"}
+        # `layer` is numeric (the all-layers row: empty layer, scope "global"), so it sorts 0, 1, 2, 10.
+        text_cols = {"tag", "scope", "tag_a", "tag_b", "source", "metric", "name", "verdict"}
+        if "layer" in df.columns:
+            check(set(df["scope"]) <= {"layer", "global"} and
+                  df.loc[df["scope"] == "global", "layer"].isna().all() and
+                  (df.loc[df["scope"] == "layer", "layer"] % 1 == 0).all(), "%s CSV: layer and scope" % cmd)
         bad = [c for c in df.columns if c not in text_cols and not pd.api.types.is_numeric_dtype(df[c])]
         check(not bad, "%s CSV: numeric columns parse as numbers: %s" % (cmd, bad))
         tag = "tag_a" if cmd[0] == "compare" else "tag"
-        check(df[tag].notna().all() and df["layer"].notna().all(), "%s CSV: tag and layer on every row" % cmd)
+        check(df[tag].notna().all() and (df["layer"].notna() | (df["scope"] == "global")).all(),
+              "%s CSV: tag and layer (or scope global) on every row" % cmd)
 
 
 def decimal_points(lines):

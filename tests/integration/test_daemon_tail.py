@@ -91,7 +91,7 @@ def main():
         p = cli("--db", db, "layers", "--layer", "99", expect_rc=3)
         check(p.stderr == "moescope: no records for layer 99 in tag 'all' (layers 0 to 5)\n", "unknown layer: %r" % p.stderr)
         csv = cli("--db", db, "layers", "--csv").stdout.splitlines()
-        check(csv[0].startswith("tag,layer,tokens,selections"), "CSV header")
+        check(csv[0].startswith("tag,layer,scope,tokens,selections"), "CSV header")
         check(len(csv) == 1 + len(want["layers"]) + 1, "CSV has one row per layer plus all")
     print("ok: daemon tail == analyze")
 
