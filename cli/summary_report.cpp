@@ -14,6 +14,9 @@ namespace moe {
 
 namespace {
 
+// Joins the words of one list item ("L1/E8 (2.58x)") so that wrap() breaks between items.
+constexpr char kKeep = '\x1f';
+
 // docs/FIGURES.md "Summary": an expert is hot at >= 2x its layer's mean hits, cold below a
 // tenth of it (but selected), dead when never selected.
 constexpr double kHotFactor = 2.0;
@@ -94,8 +97,8 @@ std::string layer_list(const std::vector<LayerRef>& v, bool reversed) {
     std::string s;
     for (size_t i = 0; i < layers_listed(v); ++i) {
         const LayerRef& l = reversed ? v[v.size() - 1 - i] : v[i];
-        s += (i ? ", " : "") + std::to_string(l.layer) + " (Gini " + fmt_num::fixed(l.fig.gini, 3) +
-             ")";
+        s += (i ? ", " : "") + std::to_string(l.layer) + kKeep + "(Gini" + kKeep +
+             fmt_num::fixed(l.fig.gini, 3) + ")";
     }
     return s;
 }
@@ -105,17 +108,20 @@ std::string expert_list(const std::vector<ExpertRef>& v, bool with_load) {
     for (size_t i = 0; i < std::min(kListed, v.size()); ++i) {
         s += (i ? ", " : "") + std::string("L") + std::to_string(v[i].layer) + "/E" +
              std::to_string(v[i].expert);
-        if (with_load) s += " (" + fmt_num::fixed(v[i].load, 2) + "x)";
+        if (with_load) s += kKeep + std::string("(") + fmt_num::fixed(v[i].load, 2) + "x)";
     }
     if (v.size() > kListed) s += ", ...";
     return s;
 }
 
-// "label  text", the text wrapped at kMaxWidth under itself.
+// "label  text", the text wrapped at kMaxWidth under itself, between list items only (a
+// kKeep joins the words of one item).
 std::string line(const std::string& label, const std::string& text) {
     constexpr size_t kLabel = 16;
     const std::string first = label + std::string(kLabel - std::min(kLabel - 1, label.size()), ' ');
-    return wrap(first, text, kMaxWidth, std::string(kLabel, ' '));
+    std::string out = wrap(first, text, kMaxWidth, std::string(kLabel, ' '));
+    std::replace(out.begin(), out.end(), kKeep, ' ');
+    return out;
 }
 
 void write_experts(JsonWriter& w, std::string_view key, const std::vector<ExpertRef>& v) {

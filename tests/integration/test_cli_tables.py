@@ -141,6 +141,18 @@ def messages(tmp):
     check("missing.db" in stderr_of(1, "--db", os.path.join(tmp, "missing.db"), "layers"), "a missing db is named")
 
 
+def list_wrapping():
+    """summary's hot list on the vLLM sample fills more than a line: it wraps between items,
+    never inside one ("L1/E8" at the end of a line, "(2.58x)" at the start of the next)."""
+    sample = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "samples", "quality",
+                          "vllm_warmup.ndjson.gz")
+    text = cli("summary", sample).stdout
+    hot = [l for l in text.splitlines() if l.startswith("hot")]
+    check(hot and text.splitlines().index(hot[0]) + 1 < len(text.splitlines()), "hot list present")
+    split = [l for l in text.splitlines() if l.startswith(" ") and l.strip().startswith("(")]
+    check(not split, "summary wraps a list item: %r\n%s" % (split[:3], text))
+
+
 def real_logs():
     """What a person sees at 100 columns, and what a spreadsheet imports, per command."""
     commands = [["analyze"], ["summary"], ["layers"], ["layers", "--brief"], ["experts", "--layer", "3"],
@@ -198,6 +210,7 @@ def main():
         short_last_layer(tmp)
         messages(tmp)
     real_logs()
+    list_wrapping()
     aligned()
     print("ok: analyze CSV, compare vs rest, short last layer, option messages, 100 columns, CSV import")
 
