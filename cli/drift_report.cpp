@@ -1,5 +1,6 @@
 // `moescope drift --baseline TAG | --baseline-window T0..T1 [--window 1h]`: per layer, each
 // recent window's routing against a baseline (decisions/drift.hpp, docs/FIGURES.md "Drift").
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <stdexcept>
@@ -103,8 +104,18 @@ DriftPlan plan(const Query& x) {
             if (key.tag == tag && key.start >= b0 && key.start < b1)
                 base[key.layer].add(b.tokens, b.hits);
     }
+    // Without timed records there are no windows: say so (as --since does), not "no buckets
+    // outside the baseline".
+    const auto& buckets = x.agg.timeline().buckets();
+    if (std::none_of(buckets.begin(), buckets.end(),
+                     [&](const auto& kb) { return kb.first.tag == tag; }))
+        throw NoDataError(
+            "drift compares time windows and needs timed records; tag '" + x.tag().name + "' has " +
+            (x.db.empty() ? std::string("none (these inputs have no ts/timestamp field)")
+                          : std::string("none in the database's timeline (moescoped --analytics "
+                                        "full keeps it)")));
     std::map<int32_t, std::map<int64_t, Counts>> windows;
-    for (const auto& [key, b] : x.agg.timeline().buckets()) {
+    for (const auto& [key, b] : buckets) {
         if (key.tag != tag || (key.start >= b0 && key.start < b1)) continue;
         if (key.start < x.q.since || key.start >= x.q.until) continue;
         windows[key.layer][window_start(key.start, p.window)].add(b.tokens, b.hits);

@@ -123,6 +123,11 @@ def main():
             p = run(*cmd, "--fail-on", rule)
             check(p.returncode == 2 and p.stdout == "" and len(p.stderr.strip().splitlines()) == 1
                   and says in p.stderr, "%s --fail-on %s: %d %r" % (cmd[0], rule, p.returncode, p.stderr))
+        # drift on records without timestamps says what it needs (it said "no time buckets of
+        # tag 'code' outside the baseline tag 'math'").
+        p = run("drift", log, "--tag", "code", "--baseline", "math")
+        check(p.returncode == 3 and "needs timed records" in p.stderr and "ts/timestamp" in p.stderr,
+              "drift without timestamps: %d %r" % (p.returncode, p.stderr))
         p = run("layers", log, "--fail-on", "js>0.1")
         check(p.returncode == 2, "a command without metrics has no --fail-on: %r" % p.stderr)
         print("ok: --fail-on on compare, drift and kde: exit 4 with one line per crossing, values as in JSON")
