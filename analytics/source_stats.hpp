@@ -20,7 +20,7 @@ struct SourceStats {
     static constexpr size_t kSampleBytes = kRejectSampleBytes;
 
     std::string name;  // "file:/var/log/moe.log", "tcp://127.0.0.1:7070", "stdin"
-    std::string kind;  // file, tcp, unix, stdin
+    std::string kind;  // file, tcp, unix, stdin, import
     std::string tag;   // the source's tag ("" = only "all")
 
     uint64_t bytes = 0;         // bytes read

@@ -83,6 +83,7 @@ int import_files(const Query& x) {
     for (size_t i = 0; i < sources.size(); ++i) {
         SourceStats& s = sources[i];
         s.file_id = ids[i];
+        s.kind = "import";  // read once, to its end: not an ingest that can stall (sources)
         records += s.records;
         s.dirty = true;
         ptrs.push_back(&s);

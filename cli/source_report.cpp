@@ -40,7 +40,7 @@ double now_epoch() {
 // within the last kActiveSeconds (docs/FIGURES.md "Ingest health").
 constexpr double kActiveSeconds = 300;
 bool is_active(const SourceStats& s, double now) {
-    return s.last_seen > 0 && now - s.last_seen <= kActiveSeconds;
+    return s.kind != "import" && s.last_seen > 0 && now - s.last_seen <= kActiveSeconds;
 }
 
 Table sources_table(const std::vector<SourceStats>& sources) {
@@ -56,7 +56,9 @@ Table sources_table(const std::vector<SourceStats>& sources) {
                file ? fmt_num::integer(s.lag_bytes()) : "-",
                file ? fmt_num::integer(s.restarts) : "-",
                stored ? iso_utc(static_cast<int64_t>(s.last_seen)) : "-",
-               stored ? (is_active(s, now) ? "yes" : "no") : "-"});
+               s.kind == "import" ? "imported"
+               : stored           ? (is_active(s, now) ? "yes" : "no")
+                                  : "-"});
     }
     return t;
 }

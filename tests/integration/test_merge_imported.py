@@ -30,6 +30,15 @@ def main():
         want = "sha256:" + hashlib.sha256(open(SGLANG, "rb").read()).hexdigest()
         check(list(file_ids(a).values()) == [want], "file_id is the content's SHA-256: %r" % file_ids(a))
 
+        # `sources` shows an import as read once, not as a stalled ingest (it showed offset 0,
+        # lag = the file's size and "active").
+        src = cli_json("--db", c, "sources")["sources"][0]
+        check(src["kind"] == "import" and src["active"] is False and "lag_bytes" not in src,
+              "an imported source: %r" % src)
+        row = [l for l in cli("--db", c, "sources").stdout.splitlines() if l.startswith(NDJSON)][0]
+        check(row.split()[-1] == "imported" and row.split()[-5:-2] == ["-", "-", "-"],
+              "sources table: offset, lag, restarts '-', 'imported': %r" % row)
+
         # The same content under another path, into the same database: refused.
         p = cli("import", copy, "--db", a, expect_rc=2)
         check("the same content is already counted as " + SGLANG in p.stderr, "import copy: " + p.stderr)
