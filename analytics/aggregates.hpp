@@ -126,7 +126,7 @@ class Aggregates {
     bool top_k_in_use(size_t k) const;
     // Timestamps outside [kMinTimestamp, upper) are bad_timestamp rejects; upper is
     // arrival + kMaxTimestampAhead when the arrival time is known (the daemon), else
-    // kMaxTimestamp (README "Guarantees").
+    // kMaxTimestamp (docs/GUARANTEES.md).
     static constexpr double kMinTimestamp = 946684800.0;   // 2000-01-01
     static constexpr double kMaxTimestamp = 4102444800.0;  // 2100-01-01
     static constexpr double kMaxTimestampAhead = 86400.0;  // a day ahead of the clock

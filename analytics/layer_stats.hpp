@@ -72,7 +72,7 @@ struct LayerStats {
     static void add(LayerStats& layer, LayerStats& all, const RoutingRecord& r,
                     const LayerOptions& o, std::vector<double>& scratch);
 
-    // Adds another node's counts (EMA values add; see README "Merging").
+    // Adds another node's counts (EMA values add; docs/FIGURES.md "EMA").
     void merge(const LayerStats& o);
     // Adds the counts of the same stream's next part, read from a fresh state: as merge(),
     // but the EMA continues (EmaVector::continue_with over later's records).

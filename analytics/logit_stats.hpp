@@ -12,7 +12,7 @@
 namespace moe {
 
 struct LogitStats {
-    // Fixed edges (documented in README): additive across nodes and windows.
+    // Fixed edges (docs/FIGURES.md "Router logits"): additive across nodes and windows.
     static Histogram logit_histogram() { return {-20.0, 20.0, 80}; }  // 0.5 wide
     static Histogram prob_histogram() { return {0.0, 1.0, 50}; }      // 0.02 wide
     static Histogram weight_sum_histogram() {

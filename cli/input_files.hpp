@@ -1,7 +1,7 @@
 // The file list behind FILE arguments: a directory stands for the files in it (an engine's
 // per-rank dump directory), and the recorders' file layouts, declared with their formats
 // (FormatEntry::directory_files, input_files), leave out what is not data: lmdeploy's
-// superseded dumps, the files beside TensorRT-LLM's rank files (README "Engine recorders").
+// superseded dumps, the files beside TensorRT-LLM's rank files (docs/INPUTS.md "Engine recorders").
 #pragma once
 
 #include <string>

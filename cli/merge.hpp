@@ -1,6 +1,6 @@
 // `moescope merge A.db B.db ... --out fleet.db`: one database from many nodes' databases.
 // Every stored aggregate is additive (hits, co-occurrence, moments, histograms, timeline
-// buckets); EMAs add (see README). Databases whose model facts differ (analytics/
+// buckets); EMAs add (docs/FIGURES.md "EMA"). Databases whose model facts differ (analytics/
 // model_facts.hpp), or that were already merged in, are refused with the reason.
 #pragma once
 

@@ -1,7 +1,7 @@
 // `moescope place`: an expert-parallel placement plan (DeepSeek's EPLB, decisions/eplb.hpp)
 // from the recorded per-layer load, its per-GPU balance before and after, an existing
 // placement evaluated on the same load (--current), and the plan exported in the formats
-// SGLang and TensorRT-LLM read (README "Placing experts"; figures: docs/FIGURES.md
+// SGLang and TensorRT-LLM read (docs/DECISIONS.md "Placing experts"; figures: docs/FIGURES.md
 // "Placement").
 #include <cmath>
 #include <cstdio>

@@ -1,11 +1,11 @@
-// Acknowledged streams (README "Acknowledged streams", docs/ARCHITECTURE.md): a client that
-// opens with a hello line (daemon/stream_hello.hpp) numbers its lines from 1; each line is
-// counted once (a resent line already counted is dropped), the number of the last line
-// counted is committed with the counts it produced (Store::save, table `streams`), and after
-// each commit the client is told it, so it can forget those lines. A stream outlives its
-// connections: its parser state and numbers go on across reconnects, and across restarts
-// through the database. While commits fail, acknowledged streams are not read (backpressure:
-// the clients keep what is unacknowledged), plain streams are.
+// Acknowledged streams (docs/OPERATIONS.md "Acknowledged streams", docs/ARCHITECTURE.md): a client
+// that opens with a hello line (daemon/stream_hello.hpp) numbers its lines from 1; each line is
+// counted once (a resent line already counted is dropped), the number of the last line counted is
+// committed with the counts it produced (Store::save, table `streams`), and after each commit the
+// client is told it, so it can forget those lines. A stream outlives its connections: its parser
+// state and numbers go on across reconnects, and across restarts through the database. While
+// commits fail, acknowledged streams are not read (backpressure: the clients keep what is
+// unacknowledged), plain streams are.
 #pragma once
 
 #include <cstdint>

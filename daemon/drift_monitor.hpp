@@ -1,4 +1,4 @@
-// Live drift (README "Drift alerts"): the daemon's timeline increments are summed into
+// Live drift (docs/OPERATIONS.md "Drift alerts"): the daemon's timeline increments are summed into
 // windows of --drift-window per tag and layer; each closed window is compared with the
 // --drift-baseline tag's totals (decisions/drift.hpp) and exposed as gauges; a JS divergence
 // crossing --drift-alert logs one warning per (tag, layer) and episode, not per window. With

@@ -1,7 +1,7 @@
-// The daemon's live test against a stored reference fit (moescoped --drift-kde DB; README
-// "Drift alerts", docs/FIGURES.md "Reference distributions"): every counted record's values
-// of the fit's quantity get their p-values from the baseline's fit of their layer, counted
-// in 1,000 bins per (tag, layer) and --drift-window; each closed window's KS distance from
+// The daemon's live test against a stored reference fit (moescoped --drift-kde DB;
+// docs/OPERATIONS.md "Drift alerts", docs/FIGURES.md "Reference distributions"): every counted
+// record's values of the fit's quantity get their p-values from the baseline's fit of their layer,
+// counted in 1,000 bins per (tag, layer) and --drift-window; each closed window's KS distance from
 // uniform (from the bins: at most 0.001 below the exact one) is exposed as a gauge.
 #pragma once
 

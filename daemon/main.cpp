@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(size_t{1}, size_t{1} << 16));
     app.add_option("--metrics", metrics,
                    "Serve Prometheus /metrics and /healthz on HOST:PORT (:PORT = 127.0.0.1)");
-    // Remote access (docs/ARCHITECTURE.md "Remote access", README "Guarantees").
+    // Remote access (docs/ARCHITECTURE.md "Remote access", docs/GUARANTEES.md).
     TlsFiles tls;
     std::string token_file;
     bool allow_insecure_remote = false;
@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
     app.add_flag("--allow-insecure-remote", allow_insecure_remote,
                  "Allow a non-loopback --listen/--metrics without TLS or a token")
         ->group("Remote access");
-    // Live drift (daemon/drift_monitor.hpp, README "Drift alerts").
+    // Live drift (daemon/drift_monitor.hpp, docs/OPERATIONS.md "Drift alerts").
     std::string drift_window = "10m";
     app.add_option("--drift-baseline", cfg.drift.baseline,
                    "Compare each closed window of every other tag with this tag's totals");

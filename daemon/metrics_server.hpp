@@ -1,6 +1,6 @@
 // A minimal HTTP server (Boost.Beast) for Prometheus: GET/HEAD /metrics and /healthz.
 // Each connection serves one request and closes. Bounded so that scrapers cannot hurt
-// ingestion or /healthz (README "Guarantees"): the body is rendered by the caller at most
+// ingestion or /healthz (docs/GUARANTEES.md): the body is rendered by the caller at most
 // once per flush and shared by every scraper (no copy per connection); a request must
 // arrive within kRequestTimeout; at most kMaxWriters connections are sent the /metrics body
 // at once (others get 503), each within a deadline that grows with the bytes sent

@@ -300,7 +300,7 @@ std::string prometheus_text(const Aggregates& agg, const std::vector<const Sourc
     per_source(metric::source_lag_bytes, "gauge",
                "Bytes of a followed file not yet committed (0 for sockets).",
                [](const SourceStats& x) { return x.lag_bytes(); });
-    header(s, metric::source_rejects, "counter", "Rejected lines by reason (see README).");
+    header(s, metric::source_rejects, "counter", "Rejected lines by reason (see docs/INPUTS.md).");
     for (const SourceStats* src : sources)
         for (int r = 0; r < kRejectReasonCount; ++r)
             sample(s, metric::source_rejects,
@@ -311,7 +311,7 @@ std::string prometheus_text(const Aggregates& agg, const std::vector<const Sourc
     s += std::string(metric::experts) + " " + std::to_string(agg.num_experts()) + "\n";
     header(s, metric::series_omitted, "gauge",
            "Tags folded into tag=\"other\", layers and per-expert samples left out of this "
-           "exposition by its size limits (README, Guarantees).");
+           "exposition by its size limits (docs/GUARANTEES.md).");
     s += std::string(metric::series_omitted) + " " + std::to_string(omitted) + "\n";
     return s;
 }

@@ -1,7 +1,7 @@
 // The Prometheus text exposition (format 0.0.4) of a daemon's live statistics: hits per
 // tag/layer/expert and tokens per layer as counters, per-layer imbalance gauges, and ingest
 // counters, rejects by reason and lag per source. Its size is bounded whatever the input
-// (ExpositionLimits; README "Guarantees"): a hostile client must not turn a scrape into
+// (ExpositionLimits; docs/GUARANTEES.md): a hostile client must not turn a scrape into
 // hundreds of megabytes.
 #pragma once
 

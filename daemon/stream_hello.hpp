@@ -1,6 +1,6 @@
-// The first line of a stream connection that asks for acknowledgements (README "Acknowledged
-// streams"): {"type": "hello", "stream": ID, "ack": true} with an optional "next": N, the
-// number of the next line the client sends (default: the one after the last committed).
+// The first line of a stream connection that asks for acknowledgements (docs/OPERATIONS.md
+// "Acknowledged streams"): {"type": "hello", "stream": ID, "ack": true} with an optional "next": N,
+// the number of the next line the client sends (default: the one after the last committed).
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 // Long runs of identical routing, such as vLLM's warm-up batches (thousands of tokens routed
-// alike), which would dominate every figure (README "Guarantees", docs/FIGURES.md
+// alike), which would dominate every figure (docs/GUARANTEES.md, docs/FIGURES.md
 // "Data quality"). A run is a sequence of consecutive records of one layer in one stream
 // with the same expert ids in the same order and the same weights (or none); one of kMinRun
 // records or more is reported. Unless --keep-suspect, records 2.. of a run are held until

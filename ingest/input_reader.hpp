@@ -1,7 +1,7 @@
 // Reads an input file for `analyze` and the FILE arguments of queries, and the compressed
 // generations rotation leaves beside a followed file (daemon/rotated_generations.hpp): plain,
 // gzip or zstd, told apart by their first bytes (not the name), so `analyze moe.log.*` reads
-// a rotated, compressed history. README "Guarantees".
+// a rotated, compressed history. docs/GUARANTEES.md.
 #pragma once
 
 #include <memory>

@@ -1,5 +1,5 @@
 // A layer's top-k from its first records, so one odd line cannot poison a layer
-// (README "Guarantees", docs/FIGURES.md "Top-k of a layer"). While a layer has no top-k yet
+// (docs/GUARANTEES.md, docs/FIGURES.md "Top-k of a layer"). While a layer has no top-k yet
 // (none stated by a meta record or --top-k, none counted) and its first record's k is not
 // one another layer already counts, its records are held, not counted.
 // The layer is decided as soon as one k has 2 held records; or, when 4,096 further routing

@@ -1,4 +1,4 @@
-// The field spellings seen in the wild (README.md "Inputs"), mapped to one meaning.
+// The field spellings seen in the wild (docs/INPUTS.md "Log formats"), mapped to one meaning.
 #pragma once
 
 #include <string_view>

@@ -1,6 +1,6 @@
 // JSON records: one object per line (NDJSON, the socket protocol and what Python hooks in
-// vLLM/transformers write) with every field alias of README.md "Inputs", meta and gate_input
-// records, batches (lists of lists), and router-pipeline documents ({"samples": [...]}),
+// vLLM/transformers write) with every field alias of docs/INPUTS.md "Log formats", meta and
+// gate_input records, batches (lists of lists), and router-pipeline documents ({"samples": [...]}),
 // whether on one line or pretty-printed over many (parse_document).
 #pragma once
 

@@ -120,7 +120,7 @@ constexpr std::string_view reject_reason_name(RejectReason r) {
 inline constexpr int32_t kMaxLayer = 1023;
 inline constexpr int32_t kMaxExpert = 4095;
 inline constexpr size_t kMaxTopK = 256;
-// How much of a rejected line or document is kept as its sample (README "Guarantees").
+// How much of a rejected line or document is kept as its sample (docs/INPUTS.md "Bad input").
 inline constexpr size_t kRejectSampleBytes = 160;
 // The start of a rejected text, as kept in its sample (SourceStats cuts it on a UTF-8
 // character boundary).

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes small deterministic samples in the shapes engines' own expert recorders write
-(README "Engine recorders"), all routing 4 MoE layers of 16 experts, top-2:
+(docs/INPUTS.md "Engine recorders"), all routing 4 MoE layers of 16 experts, top-2:
 
     samples/recorders/sglang/expert_distribution.json
         SGLang {"logical_count": [steps][layers][experts]} (json.dump, no final newline);

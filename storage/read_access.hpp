@@ -1,7 +1,7 @@
-// Reading a database one may not write: moescoped running as another user, its directory
-// writable only by it (README "Storage"). SQLite reads a WAL database read-only through the
-// -wal and -shm files the daemon keeps beside it; these two functions decide what to do when
-// that is not possible.
+// Reading a database one may not write: moescoped running as another user, its directory writable
+// only by it (docs/OPERATIONS.md "Storage"). SQLite reads a WAL database read-only through the -wal
+// and -shm files the daemon keeps beside it; these two functions decide what to do when that is not
+// possible.
 #pragma once
 
 #include <string>

@@ -21,7 +21,7 @@ daemon also the client's certificate and key (tls_cert=, tls_key=). The token tr
 first line, {"type": "auth", "token": "..."}; over plain TCP anyone on the path can read it,
 so use it with TLS off loopback.
 
-Acknowledged streams (README "Acknowledged streams"): with stream="ID" the sink opens with
+Acknowledged streams (docs/OPERATIONS.md "Acknowledged streams"): with stream="ID" the sink opens with
 {"type": "hello", "stream": "ID", "ack": true}, numbers its lines from 1, keeps every line
 until moescoped acknowledges it ({"type": "ack", "stream": "ID", "seq": N}: lines up to N
 are committed to the database), and on a lost connection (moescoped killed, restarted)

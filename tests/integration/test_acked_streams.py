@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Acknowledged streams (README "Acknowledged streams"): a client that opens with
+"""Acknowledged streams (docs/OPERATIONS.md "Acknowledged streams"): a client that opens with
 {"type": "hello", "stream": ID, "ack": true} has every line counted exactly once across
 kill -9 of the daemon, a full disk and reconnects, and learns what was committed. The bundled
 client (samples/clients/stream_records.py --file) is the sender; a raw socket checks the

@@ -1,7 +1,7 @@
 """The stdlib client splits a forwarded engine response into prefill and decode by the
 request's prompt length (samples/clients/stream_records.py forward_response(...,
 prompt_tokens=N)), for vLLM's nested list and SGLang's base64 int32 form; moescoped counts
-each token's experts under TAG@prefill / TAG@decode (README "Engine recorders")."""
+each token's experts under TAG@prefill / TAG@decode (docs/INPUTS.md "Engine recorders")."""
 import array
 import base64
 import os

@@ -1,4 +1,4 @@
-"""Live drift in moescoped (README "Drift alerts", docs/FIGURES.md "Drift"): a baseline tag,
+"""Live drift in moescoped (docs/OPERATIONS.md "Drift alerts", docs/FIGURES.md "Drift"): a baseline tag,
 then a stream that shifts one layer. The moescope_drift_js gauge stays low for the unshifted
 window, crosses --drift-alert after the shift and equals what `moescope drift` computes from
 the database; the crossing logs exactly one warning line for the shifted layer, however many

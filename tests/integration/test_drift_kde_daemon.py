@@ -1,4 +1,4 @@
-"""The daemon's live KDE test (moescoped --drift-kde DB; README "Drift alerts", docs/FIGURES.md
+"""The daemon's live KDE test (moescoped --drift-kde DB; docs/OPERATIONS.md "Drift alerts", docs/FIGURES.md
 "Reference distributions"): a baseline's top-1 weights are fitted and stored by `moescope kde
 --fit`, the daemon follows a log of the baseline then a live tag whose weights are the same for
 one window and sharper in the next. moescope_drift_ks stays near 0, then rises, and equals the

@@ -1,4 +1,4 @@
-"""The shipped Prometheus alerting rules (samples/prometheus/moescope_rules.yml, README
+"""The shipped Prometheus alerting rules (samples/prometheus/moescope_rules.yml, docs/OPERATIONS.md
 "Drift alerts") are valid and behave as documented: `promtool check rules` and
 `promtool test rules` on their unit test (moescope_rules_test.yml)."""
 import os

@@ -1,4 +1,4 @@
-"""README "Running a fleet", end to end: a real Prometheus (Debian's package) scrapes three
+"""docs/OPERATIONS.md "Running a fleet", end to end: a real Prometheus (Debian's package) scrapes three
 moescoped daemons fed different logs, and PromQL `sum by (layer, expert)` of the hit
 counters equals the hits of `moescope merge` of the three databases, expert by expert."""
 import json

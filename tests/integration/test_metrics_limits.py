@@ -16,7 +16,7 @@ import urllib.request
 
 from harness import Daemon, check, wait_for
 
-MAX_SCRAPE = 10 << 20  # README, Guarantees: a scrape is at most 10 MB whatever the input
+MAX_SCRAPE = 10 << 20  # docs/GUARANTEES.md: a scrape is at most 10 MB whatever the input
 
 
 def get(port, path, timeout=5):

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Issue 19: a real Prometheus (Debian's package) scrapes moescoped's /metrics over HTTPS with
-a bearer token read from a credentials file (the README's fleet scrape config) and gets the
-values the CLI reports; a job without the credentials is refused (401, target down)."""
+a bearer token read from a credentials file (the fleet scrape config of docs/OPERATIONS.md
+"Running a fleet") and gets the values the CLI reports; a job without the credentials is
+refused (401, target down)."""
 import json
 import os
 import re

@@ -16,7 +16,7 @@ order the test:
 
 At the end the database must equal `moescope analyze` of every byte that counts: each
 generation of the followed file, each rewritten file's content before the rewrite, the
-final file, and every line the producers sent (README "Guarantees"). A file is only
+final file, and every line the producers sent (docs/GUARANTEES.md). A file is only
 rewritten after the daemon has committed all of it (`sources --json` offset and file_id), so
 the expected set is exact by construction; rotated generations are never overwritten. The
 seed is printed on failure; MOESCOPE_FAULT_SEED=N replays one run (the timing differs),

@@ -19,7 +19,7 @@ RecordingSink parse(std::string_view line, Format f = Format::ndjson) {
 }
 }  // namespace
 
-TEST_CASE("every field alias of the README's Inputs section") {
+TEST_CASE("every field alias of docs/INPUTS.md (Log formats)") {
     const char* layer_keys[] = {"layer", "layer_id"};
     const char* expert_keys[] = {"experts", "expert_ids", "topk_ids", "selected_experts"};
     const char* weight_keys[] = {"weights", "topk_weights", "gating_probs", "expert_weights"};
