@@ -74,6 +74,7 @@ struct SourceStats {
 
     uint64_t connections = 0;          // accepted
     uint64_t connections_refused = 0;  // closed at once: too many open
+    uint64_t open_connections = 0;     // open now: live only, never stored
 
     // Bytes of a followed file not yet committed (0 for streams, whose file_size stays 0).
     uint64_t lag_bytes() const { return file_size > offset ? file_size - offset : 0; }

@@ -104,7 +104,7 @@ void Daemon::start_metrics(const ListenSpec& spec) {
                         stats.push_back(&s->stats());
                     metrics_text_ = std::make_shared<const std::string>(
                         prometheus_text(agg_, stats, {}, cfg_.placement.get()) +
-                        drift_.prometheus());
+                        drift_.prometheus() + prometheus_last_commit(last_commit_seconds_));
                     metrics_rendered_at_ = now;
                 }
                 return metrics_text_;
@@ -200,6 +200,7 @@ std::string Daemon::try_flush() {
         const auto stats = all_stats();
         live_caches_.advance(agg_);  // the writer thread is idle here
         store_.save(agg_, stats, false, positions);
+        last_commit_seconds_ = wall_clock_seconds();
         for (SourceStats* s : stats)
             note_committed(s->name, s->records);
         acked_.committed(positions);
@@ -305,6 +306,7 @@ void Daemon::write_done(const Aggregates& changes, const std::vector<SourceStats
     // The caches ran whether or not the save worked: their counters are the gauges' now.
     LiveCaches::copy_counts(changes, agg_);
     if (error.empty()) {
+        last_commit_seconds_ = wall_clock_seconds();
         for (const auto& w : sources)
             note_committed(w.name, w.records);
         acked_.committed(positions);  // acknowledges, and ends a pause

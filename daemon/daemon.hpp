@@ -28,6 +28,7 @@
 #include "daemon/reject_log.hpp"
 #include "daemon/source.hpp"
 #include "daemon/unix_socket_file.hpp"
+#include "daemon/wall_clock.hpp"
 #include "ingest/unique_fd.hpp"
 #include "storage/store.hpp"
 
@@ -122,6 +123,9 @@ class Daemon {
     std::chrono::steady_clock::time_point shutdown_deadline_;
     boost::asio::steady_timer shutdown_timer_;
     std::map<std::string, uint64_t> committed_records_;  // per source, as last committed
+    // Wall-clock seconds of the last successful commit (the start until then): /metrics'
+    // moescope_last_commit_timestamp_seconds, so a stuck writer shows on a dashboard.
+    double last_commit_seconds_ = wall_clock_seconds();
     // The writer thread; declared last so it is joined before anything it uses goes away.
     boost::asio::thread_pool writer_{1};
 };

@@ -136,6 +136,7 @@ class Listener : public Source {
             Listener* o = owner_;
             owner_ = nullptr;
             o->conns_.erase(this->shared_from_this());
+            o->stats_.open_connections = o->conns_.size();
         }
         void cancel() {
             boost::system::error_code ec;
@@ -355,6 +356,7 @@ class Listener : public Source {
                         stats_.dirty = true;
                         auto c = std::make_shared<Connection>(*this, std::move(sock));
                         conns_.insert(c);
+                        stats_.open_connections = conns_.size();
                         c->start();
                     }
                 }

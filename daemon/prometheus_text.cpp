@@ -300,6 +300,13 @@ std::string prometheus_text(const Aggregates& agg, const std::vector<const Sourc
     per_source(metric::source_lag_bytes, "gauge",
                "Bytes of a followed file not yet committed (0 for sockets).",
                [](const SourceStats& x) { return x.lag_bytes(); });
+    per_source(metric::source_connections, "counter", "Connections accepted (0 for files, stdin).",
+               [](const SourceStats& x) { return x.connections; });
+    per_source(metric::source_connections_refused, "counter",
+               "Connections closed at once: --max-connections were open.",
+               [](const SourceStats& x) { return x.connections_refused; });
+    per_source(metric::source_open_connections, "gauge", "Connections open now.",
+               [](const SourceStats& x) { return x.open_connections; });
     header(s, metric::source_rejects, "counter", "Rejected lines by reason (see docs/INPUTS.md).");
     for (const SourceStats* src : sources)
         for (int r = 0; r < kRejectReasonCount; ++r)
@@ -313,6 +320,17 @@ std::string prometheus_text(const Aggregates& agg, const std::vector<const Sourc
            "Tags folded into tag=\"other\", layers and per-expert samples left out of this "
            "exposition by its size limits (docs/GUARANTEES.md).");
     s += std::string(metric::series_omitted) + " " + std::to_string(omitted) + "\n";
+    return s;
+}
+
+std::string prometheus_last_commit(double unix_seconds) {
+    std::string s;
+    header(s, metric::last_commit, "gauge",
+           "Unix time of the last commit to the database (the daemon's start before the first).");
+    s += metric::last_commit;
+    s += ' ';
+    number(s, unix_seconds);
+    s += '\n';
     return s;
 }
 

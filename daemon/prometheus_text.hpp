@@ -36,6 +36,11 @@ inline constexpr const char* source_gate_vectors = "moescope_source_gate_vectors
 inline constexpr const char* source_skipped_lines = "moescope_source_skipped_lines_total";
 inline constexpr const char* source_lag_bytes = "moescope_source_lag_bytes";
 inline constexpr const char* source_rejects = "moescope_source_rejects_total";
+inline constexpr const char* source_connections = "moescope_source_connections_total";
+inline constexpr const char* source_connections_refused =
+    "moescope_source_connections_refused_total";
+inline constexpr const char* source_open_connections = "moescope_source_open_connections";
+inline constexpr const char* last_commit = "moescope_last_commit_timestamp_seconds";
 inline constexpr const char* experts = "moescope_experts";
 inline constexpr const char* series_omitted = "moescope_exposition_series_omitted";
 }  // namespace metric
@@ -62,6 +67,10 @@ struct WatchedPlacement {
 std::string prometheus_text(const Aggregates& agg, const std::vector<const SourceStats*>& sources,
                             const ExpositionLimits& limits = {},
                             const WatchedPlacement* placement = nullptr);
+
+// moescope_last_commit_timestamp_seconds: when the daemon last committed to its database
+// (every flush commits, changed or not), so `time() - ...` is how stale the database is.
+std::string prometheus_last_commit(double unix_seconds);
 
 // A label value with \, " and newline escaped as the exposition format requires.
 std::string prometheus_label(std::string_view v);
