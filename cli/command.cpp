@@ -119,7 +119,10 @@ void min_js(CLI::App& app, CommandArgs& a) {
 }
 
 CLI::Option* fail_on(CLI::App& app, CommandArgs& a, std::span<const FailMetric> metrics) {
-    return app.add_option("--fail-on", a.fail_on, fail_on_help(metrics))->type_name("METRIC>VALUE");
+    // Repeated or comma-separated, like every option with several values.
+    return app.add_option("--fail-on", a.fail_on, fail_on_help(metrics))
+        ->type_name("METRIC>VALUE")
+        ->delimiter(',');
 }
 
 void corr(CLI::App& app, CommandArgs& a) {
