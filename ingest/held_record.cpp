@@ -17,6 +17,10 @@ HeldRecord HeldRecord::of(const RoutingRecord& r, double arrival, std::string_vi
     h.arrival = arrival;
     h.tag = r.tag;
     h.sample = reject_sample(line);
+    h.request = r.request;
+    h.phase = r.phase;
+    h.pass = r.pass;
+    h.row = r.row;
     return h;
 }
 
@@ -29,6 +33,10 @@ RoutingRecord HeldRecord::view() const {
     r.weights = weights;
     r.logits = logits;
     r.timestamp = timestamp;
+    r.request = request;
+    r.phase = phase;
+    r.pass = pass;
+    r.row = row;
     return r;
 }
 
@@ -44,6 +52,10 @@ void HeldRecord::save(StateWriter& w) const {
     w.put<double>(arrival);
     w.put_string(tag);
     w.put_string(sample);
+    w.put_string(request);
+    w.put_string(phase);
+    w.put<int64_t>(pass);
+    w.put<int32_t>(row);
 }
 
 bool HeldRecord::restore(StateReader& r) {
@@ -60,6 +72,12 @@ bool HeldRecord::restore(StateReader& r) {
     arrival = r.get<double>();
     tag = r.get_string();
     sample = r.get_string();
+    if (r.revision() >= kRevisionWithPositions) {
+        request = r.get_string();
+        phase = r.get_string();
+        pass = r.get<int64_t>();
+        row = r.get<int32_t>();
+    }
     return r.ok();
 }
 

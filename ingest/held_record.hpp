@@ -1,6 +1,7 @@
 // A routing record copied out of the parser's buffers so ingest can decide about it later
-// (top-k probation, identical-run exclusion), with what counting it needs: its tag, its
-// arrival time and a sample of its line for a reject. Saved in the stream checkpoint.
+// (top-k probation, identical-run exclusion, the strided-view verdict), with what counting
+// it needs: its tag, its arrival time and a sample of its line for a reject, and what
+// aligns it with other runs (request, phase, pass, row). Saved in the stream checkpoint.
 #pragma once
 
 #include <cmath>
@@ -21,6 +22,12 @@ struct HeldRecord {
     double arrival = NAN;
     std::string tag;
     std::string sample;  // the start of its line, for a reject sample
+    std::string request, phase;
+    int64_t pass = -1;
+    int32_t row = -1;
+    // A checkpoint's layout revision since which held records keep request, phase, pass and
+    // row (ingest/stream_checkpoint.cpp "MSS5").
+    static constexpr uint32_t kRevisionWithPositions = 5;
 
     static HeldRecord of(const RoutingRecord& r, double arrival, std::string_view line);
     RoutingRecord view() const;

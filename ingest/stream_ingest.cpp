@@ -147,6 +147,7 @@ void StreamIngest::resume(const Carry& c) {
 void StreamIngest::new_stream() {
     gates_.new_stream();
     strided_.new_stream();
+    positions_.new_stream();
     if (policy_.decide_now()) settle_strided();
     policy_.new_stream();
 }
@@ -166,6 +167,11 @@ TagId StreamIngest::resolve_tag(std::string_view record_tag) {
     // Validated before its tag is looked up: a rejected record creates no tag.
     if (auto why = agg_.check_routing(r, arrival_)) return facts_reject(*why, &r, nullptr, nullptr);
     ++routing_seq_;
+    // Its place in the stream, before any data-quality check holds or leaves out a record:
+    // what aligns two runs is the engine's order, not what moescope counted. Written onto
+    // the record only where it is kept or observed (hold, count): a copy here would cost
+    // every record.
+    positions_.add(r.layer);
     // Held records have not taught the aggregates their ids yet: E seen by this stream.
     seen_experts_ = std::max(seen_experts_, static_cast<uint32_t>(max_id(r.experts) + 1));
     const int verdict =
@@ -188,7 +194,7 @@ TagId StreamIngest::resolve_tag(std::string_view record_tag) {
         if (later) policy_.saw_later_row();
         if (policy_.holding() || (later && parser_.strided_rows() &&
                                   policy_.verdict() == StridedPolicy::Verdict::undecided)) {
-            policy_.hold(HeldRecord::of(r, arrival_, current_line_), later);
+            policy_.hold(hold(r, arrival_, current_line_), later);
             if (policy_.held_count() >= StridedPolicy::kMaxHeld && policy_.decide_now())
                 settle_strided();
             return;
@@ -236,8 +242,7 @@ void StreamIngest::route(const RoutingRecord& r, double arrival, std::string_vie
         }
         return count_or_hold(r, arrival, line, fresh);
     }
-    if (run < IdenticalRuns::kMinRun)
-        return identical_.hold(r.layer, HeldRecord::of(r, arrival, line));
+    if (run < IdenticalRuns::kMinRun) return identical_.hold(r.layer, hold(r, arrival, line));
     // The run reached kMinRun: every record of it after the first is left out.
     for (const HeldRecord& h : identical_.take_held(r.layer))
         leave_out(h.view(), Suspect::identical_run);
@@ -250,7 +255,7 @@ void StreamIngest::count_or_hold(const RoutingRecord& r, double arrival, std::st
     // that would start with a k no layer has waits (ingest/topk_probation.hpp).
     if (probation_.holds(r.layer) ||
         (hold_new_top_k_ && !agg_.top_k_known(r.layer) && !agg_.top_k_in_use(r.experts.size())))
-        return ++probation_holds_, probation_.add(HeldRecord::of(r, arrival, line), routing_seq_);
+        return ++probation_holds_, probation_.add(hold(r, arrival, line), routing_seq_);
     count(r, arrival, line, fresh);
 }
 
@@ -261,8 +266,30 @@ void StreamIngest::count(const RoutingRecord& r, double arrival, std::string_vie
     const TagId tag = resolve_tag(r.tag);
     if (auto why = agg_.add_checked(tag, r, arrival)) return on_reject(*why, line);
     ++stats_.records;
-    if (observer_) observer_(tag, r);  // in counting order (decisions/routing_sequence.hpp)
+    if (observer_) observe(tag, r);
     stats_.dirty = true;
+}
+
+// A record fresh from its parser has no place yet: it is the one on_routing just placed.
+// A held record got its place when it was held.
+[[gnu::noinline]] HeldRecord StreamIngest::hold(const RoutingRecord& r, double arrival,
+                                                std::string_view line) const {
+    HeldRecord h = HeldRecord::of(r, arrival, line);
+    if (r.pass < 0) {
+        h.pass = positions_.pass();
+        h.row = positions_.row();
+    }
+    return h;
+}
+
+// In counting order (decisions/routing_sequence.hpp), which a data-quality hold may make
+// differ from log order across layers (a layer's own records keep theirs).
+[[gnu::noinline]] void StreamIngest::observe(TagId tag, const RoutingRecord& r) const {
+    if (r.pass >= 0) return observer_(tag, r);
+    RoutingRecord placed = r;
+    placed.pass = positions_.pass();
+    placed.row = positions_.row();
+    observer_(tag, placed);
 }
 
 void StreamIngest::settle_probation(bool all) {

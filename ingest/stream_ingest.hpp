@@ -9,6 +9,7 @@
 
 #include "analytics/aggregates.hpp"
 #include "analytics/source_stats.hpp"
+#include "ingest/forward_position.hpp"
 #include "ingest/gate_pairer.hpp"
 #include "ingest/identical_runs.hpp"
 #include "ingest/strided_batch_check.hpp"
@@ -98,6 +99,8 @@ class StreamIngest : private RecordSink {
         StridedPolicy policy;
         uint32_t seen_experts = 0;
     };
+    // Not carried: the forward position (records' pass and row). A chunk numbers passes
+    // from its own start; only observers read them, and an observer reads in one pass.
     Carry carry() const { return {strided_, gates_, identical_, policy_, seen_experts_}; }
     // Continues, after reset(offset) at a clean boundary, with what one pass would carry.
     void resume(const Carry& c);
@@ -140,6 +143,10 @@ class StreamIngest : private RecordSink {
                        bool fresh = false);
     void count(const RoutingRecord& r, double arrival, std::string_view line, bool fresh = false);
     void count_held(HeldRecord&& h) { count(h.view(), h.arrival, h.sample); }
+    // A record copied to be decided later, with its place in the stream (pass, row).
+    HeldRecord hold(const RoutingRecord& r, double arrival, std::string_view line) const;
+    // The observer's call, with the record's place in the stream.
+    void observe(TagId tag, const RoutingRecord& r) const;
     void settle_probation(bool all);
     void release_held();  // the stream ended: every held record is decided
     void document_line(std::string_view text, bool terminated);
@@ -158,6 +165,7 @@ class StreamIngest : private RecordSink {
     StridedBatchCheck strided_;
     IdenticalRuns identical_;
     StridedPolicy policy_;
+    ForwardPosition positions_;  // sets each record's pass and row
     TopKProbation probation_;
     uint64_t probation_holds_ = 0;
     bool hold_new_top_k_ = true;

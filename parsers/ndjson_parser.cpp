@@ -165,6 +165,9 @@ struct NdjsonParser::Impl {
     // routed_experts: flat ids of [tokens][layers][k], or the base64 text; the phase.
     std::vector<int32_t> routed;
     std::string routed_b64, phase, full_tag;
+    // A view into the line (a number's digits) or into the parser's unescaped strings:
+    // valid while the line is parsed, as the records are.
+    std::string_view request;
     size_t routed_layers = 0, routed_k = 0;
     bool has_routed = false, routed_ragged = false;
     int64_t num_layers = 0;
@@ -173,6 +176,7 @@ struct NdjsonParser::Impl {
         routed.clear();
         routed_b64.clear();
         phase.clear();
+        request = {};
         routed_layers = routed_k = 0;
         has_routed = routed_ragged = false;
         num_layers = 0;
@@ -257,9 +261,23 @@ struct NdjsonParser::Impl {
             case JsonField::num_layers:
                 return val.get_int64().get(num_layers);
             case JsonField::request:
+                return read_request(val);
             case JsonField::unknown:
                 return simdjson::SUCCESS;  // skipped by the iterator
         }
+        return simdjson::SUCCESS;
+    }
+
+    // A string as it reads, a number as its digits ("problem_id": 0 is request "0"); any
+    // other value (null, a list) names no request.
+    error_code read_request(od::value val) {
+        od::json_type t;
+        if (auto e = val.type().get(t)) return e;
+        if (t == od::json_type::string) return val.get_string().get(request);
+        if (t != od::json_type::number) return simdjson::SUCCESS;
+        request = val.raw_json_token();  // with the JSON whitespace after it
+        while (!request.empty() && static_cast<unsigned char>(request.back()) <= ' ')
+            request.remove_suffix(1);
         return simdjson::SUCCESS;
     }
 
@@ -336,6 +354,8 @@ struct NdjsonParser::Impl {
                 r.experts = std::span<const int32_t>(routed.data() + t * per_token + l * routed_k,
                                                      routed_k);
                 r.timestamp = timestamp;
+                r.request = request;
+                r.phase = phase;
                 sink.on_routing(r);
             }
     }
@@ -392,6 +412,8 @@ struct NdjsonParser::Impl {
             if (weights.present) r.weights = weights.row(i);
             if (logits.present) r.logits = logits.row(i);
             r.timestamp = timestamp;
+            r.request = request;
+            r.phase = phase;
             sink.on_routing(r);
         }
     }

@@ -18,6 +18,16 @@ struct RoutingRecord {
     std::span<const float> weights;    // top-k weights, empty when absent
     std::span<const float> logits;     // full router logits (one per expert), empty when absent
     double timestamp = std::numeric_limits<double>::quiet_NaN();  // seconds since the epoch
+    // The request (sample, problem) id as written (a JSON number as its digits); empty when
+    // the record names none. With `token` it says which token of which request this is.
+    std::string_view request;
+    std::string_view phase;  // "prefill", "decode", ... as the record states it; empty: none
+    // Where the record stands in its stream, set by ingest (ingest/forward_position.hpp), not
+    // by parsers: the forward pass (a new one when the layer drops back) and the row within
+    // its batch (the run of consecutive records of one layer), both from 0; -1 when unknown.
+    // They align llama-server logs, whose lines carry neither request nor token.
+    int64_t pass = -1;
+    int32_t row = -1;
 };
 
 // The router's input vector for one token at one layer ("gate input").

@@ -1,6 +1,7 @@
 #include "parsers/router_document.hpp"
 
 #include <cmath>
+#include <string>
 
 #include "parsers/number_scan.hpp"
 
@@ -57,6 +58,12 @@ bool RouterDocumentParser::parse(std::string_view text, RecordSink& sink, std::s
     if (ne > 0 || !model_copy.empty()) sink.on_meta(m);
 
     for (simdjson::dom::element sample : samples) {
+        // A string as it reads, a whole number as its digits; anything else names none.
+        std::string_view request;
+        int64_t number = 0;
+        if (!found(sample["sample_id"].get_string(), request) &&
+            found(sample["sample_id"].get_int64(), number))
+            request = request_ = std::to_string(number);
         simdjson::dom::array layers;
         if (sample["layers"].get_array().get(layers)) {
             sink.on_reject(RejectReason::missing_field, reject_sample(text));
@@ -71,7 +78,7 @@ bool RouterDocumentParser::parse(std::string_view text, RecordSink& sink, std::s
             }
             const bool has_w = L["expert_weights"].get_array().get(wts) == simdjson::SUCCESS;
             const bool has_l = L["router_logits_sample"].get_array().get(lgs) == simdjson::SUCCESS;
-            emit_layer(text, sink, tag_copy, layer, sel, has_w ? &wts : nullptr,
+            emit_layer(text, sink, tag_copy, request, layer, sel, has_w ? &wts : nullptr,
                        has_l ? &lgs : nullptr);
         }
     }
@@ -79,9 +86,9 @@ bool RouterDocumentParser::parse(std::string_view text, RecordSink& sink, std::s
 }
 
 void RouterDocumentParser::emit_layer(std::string_view text, RecordSink& sink,
-                                      const std::string& tag_s, int64_t layer,
-                                      simdjson::dom::array sel, simdjson::dom::array* wts,
-                                      simdjson::dom::array* lgs) {
+                                      const std::string& tag_s, std::string_view request,
+                                      int64_t layer, simdjson::dom::array sel,
+                                      simdjson::dom::array* wts, simdjson::dom::array* lgs) {
     std::vector<int32_t>& ids = ids_;
     std::vector<float>& w = w_;
     std::vector<float>& lg = lg_;
@@ -134,6 +141,7 @@ void RouterDocumentParser::emit_layer(std::string_view text, RecordSink& sink,
             rec.experts = ids;
             rec.weights = w;
             rec.logits = lg;
+            rec.request = request;
             sink.on_routing(rec);
         }
         ++token;

@@ -2,8 +2,8 @@
 //   {config, num_experts, top_k, dataset, samples: [{sample_id, layers: [{layer,
 //    router_logits_sample: [[...] per token], selected_experts: [[...] per token],
 //    expert_weights: [[...] per token]}]}]}
-// `dataset` is the tag; each row of selected_experts is one token. Parsed with simdjson's
-// DOM API: random access to a nested layout whose fields come in any order.
+// `dataset` is the tag, `sample_id` the request; each row of selected_experts is one token. Parsed
+// with simdjson's DOM API: random access to a nested layout whose fields come in any order.
 #pragma once
 
 #include <string>
@@ -27,10 +27,12 @@ class RouterDocumentParser {
     bool parse(std::string_view text, RecordSink& sink, std::string& compact);
 
   private:
-    void emit_layer(std::string_view text, RecordSink& sink, const std::string& tag, int64_t layer,
-                    simdjson::dom::array sel, simdjson::dom::array* wts, simdjson::dom::array* lgs);
+    void emit_layer(std::string_view text, RecordSink& sink, const std::string& tag,
+                    std::string_view request, int64_t layer, simdjson::dom::array sel,
+                    simdjson::dom::array* wts, simdjson::dom::array* lgs);
 
     simdjson::dom::parser dom_;
+    std::string request_;       // a numeric sample_id as its digits
     std::vector<int32_t> ids_;  // reused row buffers
     std::vector<float> w_, lg_;
 };

@@ -61,6 +61,10 @@ class StateReader {
     }
     bool ok() const { return ok_; }
     bool at_end() const { return pos_ == in_.size(); }
+    // The layout revision the whole state was written in, for parts that grew fields since
+    // (a stream checkpoint's held records: ingest/stream_checkpoint.cpp); 0: the first.
+    void set_revision(uint32_t r) { revision_ = r; }
+    uint32_t revision() const { return revision_; }
 
   private:
     bool need(size_t n) {
@@ -70,6 +74,7 @@ class StateReader {
     std::string_view in_;
     size_t pos_ = 0;
     bool ok_ = true;
+    uint32_t revision_ = 0;
 };
 
 }  // namespace moe

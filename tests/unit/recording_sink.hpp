@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "parsers/line_parser.hpp"
 #include "parsers/record_sink.hpp"
 
 namespace moe::test {
@@ -15,6 +16,8 @@ struct Routing {
     std::vector<int32_t> experts;
     std::vector<float> weights;
     std::vector<float> logits;
+    std::string request = {};
+    std::string phase = {};
 };
 struct Gate {
     std::string tag;
@@ -45,7 +48,9 @@ struct RecordingSink : RecordSink {
                            r.token,
                            {r.experts.begin(), r.experts.end()},
                            {r.weights.begin(), r.weights.end()},
-                           {r.logits.begin(), r.logits.end()}});
+                           {r.logits.begin(), r.logits.end()},
+                           std::string(r.request),
+                           std::string(r.phase)});
     }
     void on_gate(const GateRecord& g) override {
         gates.push_back({std::string(g.tag), g.layer, g.token, {g.values.begin(), g.values.end()}});
@@ -63,5 +68,13 @@ struct RecordingSink : RecordSink {
     }
     void on_skip(SkipKind kind, std::string_view line) override { skips.emplace_back(kind, line); }
 };
+
+// What one line (or one document's text) parses to under format `f`.
+inline RecordingSink parse_as(Format f, std::string_view text) {
+    RecordingSink sink;
+    LineParser p(f);
+    p.parse(text, sink);
+    return sink;
+}
 
 }  // namespace moe::test

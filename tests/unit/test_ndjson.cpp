@@ -12,10 +12,7 @@ using moe::test::RecordingSink;
 
 namespace {
 RecordingSink parse(std::string_view line, Format f = Format::ndjson) {
-    RecordingSink sink;
-    LineParser p(f);
-    p.parse(line, sink);
-    return sink;
+    return test::parse_as(f, line);
 }
 }  // namespace
 
