@@ -5,6 +5,8 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "analytics/percentile.hpp"
+
 namespace moe::eplb {
 
 namespace {
@@ -209,13 +211,7 @@ std::vector<int32_t> identity_placement(size_t experts) {
 Summary summarize(std::vector<double> v) {
     if (v.empty()) return {};
     std::sort(v.begin(), v.end());
-    const auto pct = [&](double q) {  // numpy's default (linear) percentile
-        const double pos = q * static_cast<double>(v.size() - 1);
-        const auto lo = static_cast<size_t>(std::floor(pos));
-        const size_t hi = std::min(lo + 1, v.size() - 1);
-        return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
-    };
-    return {v.front(), pct(0.5), pct(0.9),
+    return {v.front(), percentile_linear(v, 0.5), percentile_linear(v, 0.9),
             std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size())};
 }
 
