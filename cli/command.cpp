@@ -74,6 +74,11 @@ void query(CLI::App& app, CommandArgs& a) {
     files(app, a);
 }
 
+void token_query(CLI::App& app, CommandArgs& a) {
+    output(app, a);
+    files(app, a);
+}
+
 void layer(CLI::App& app, CommandArgs& a, const std::string& help) {
     app.add_option("--layer", a.layer, help)->check(CLI::Range(0, kMaxLayer));
 }

@@ -48,6 +48,16 @@ struct CommandOptions {
     // Needs that depend on the values given (kde --logits: kNeedsLogits), added to
     // CommandSpec::needs by the runner.
     virtual unsigned needs() const { return kNeedsNothing; }
+    // Commands that follow single tokens (tracing/: diff, requests, positions, affinity)
+    // see every accepted record of FILE arguments as it is read, with the index of the
+    // FILE argument it came from, and keep only what their analysis bounds; a database
+    // keeps totals, so on one nothing is observed. The runner reads FILE arguments one
+    // after the other in one pass (no parallel chunks) when a command observes.
+    virtual bool observes() const { return false; }
+    virtual void observe(const Aggregates& agg, size_t input, TagId tag, const RoutingRecord& r) {
+        (void)agg, (void)input, (void)tag, (void)r;
+    }
+    virtual void inputs_done() {}
 };
 
 // Every option value of one command invocation (each command has its own instance, so
@@ -146,6 +156,9 @@ void window(CLI::App& app, CommandArgs& a);  // --since, --until
 void files(CLI::App& app, CommandArgs& a);   // FILE[=TAG]... and the analysis options
 // --json --csv --tag --since --until FILE...: what every query command takes.
 void query(CLI::App& app, CommandArgs& a);
+// --json --csv FILE...: what the commands that follow single tokens take (no --tag or
+// window: they read FILE arguments as they come; cli/token_inputs.hpp).
+void token_query(CLI::App& app, CommandArgs& a);
 void layer(CLI::App& app, CommandArgs& a, const std::string& help);
 void top(CLI::App& app, CommandArgs& a, size_t def, const std::string& help);
 void bottom(CLI::App& app, CommandArgs& a, size_t def, const std::string& help);

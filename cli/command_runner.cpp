@@ -57,10 +57,27 @@ std::vector<SourceStats> load(unsigned needs, const CommandArgs& a, const std::s
         RecordObserver keep;
         if (seq) keep = [seq](TagId t, const RoutingRecord& r) { seq->add(t, r); };
         const Format format = a.analysis.resolved_format();
-        const std::vector<AnalyzeInput> read = expand_inputs(inputs);
-        auto sources = analyze_files(read, format, agg, a.analysis.max_line, keep,
-                                     a.analysis.resolved_threads());
-        warn_unrecognised(inputs, read, sources, format);
+        CommandOptions* own = a.own_options.get();
+        if (!own || !own->observes()) {
+            const std::vector<AnalyzeInput> read = expand_inputs(inputs);
+            auto sources = analyze_files(read, format, agg, a.analysis.max_line, keep,
+                                         a.analysis.resolved_threads());
+            warn_unrecognised(inputs, read, sources, format);
+            return sources;
+        }
+        // One FILE argument after the other, so the command knows which run a record is of.
+        std::vector<SourceStats> sources;
+        for (size_t i = 0; i < inputs.size(); ++i) {
+            const RecordObserver seen = [&, i](TagId t, const RoutingRecord& r) {
+                if (keep) keep(t, r);
+                own->observe(agg, i, t, r);
+            };
+            const std::vector<AnalyzeInput> read = expand_inputs({inputs[i]});
+            auto s = analyze_files(read, format, agg, a.analysis.max_line, seen, 1);
+            warn_unrecognised({inputs[i]}, read, s, format);
+            sources.insert(sources.end(), s.begin(), s.end());
+        }
+        own->inputs_done();
         return sources;
     }
     Store store = Store::open_read_only(db);
