@@ -18,6 +18,10 @@
     X(kCoverageCommand)      \
     X(kPruneCommand)         \
     X(kCacheCommand)         \
+    X(kDiffCommand)          \
+    X(kRequestsCommand)      \
+    X(kPositionsCommand)     \
+    X(kAffinityCommand)      \
     X(kLogitsCommand)        \
     X(kTimelineCommand)      \
     X(kPlaceCommand)         \

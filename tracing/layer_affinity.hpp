@@ -62,7 +62,9 @@ class LayerAffinity {
     explicit LayerAffinity(size_t window = kDefaultWindow, bool keep_sequence = true);
 
     void add(const RoutingRecord& r);
-    void finish();  // the records still waiting have no next layer
+    // A stream ended (a file read to its end): its records still waiting have no next
+    // layer, and the next stream's passes and request ids are its own.
+    void finish();
 
     // Keyed by the lower layer l of the pair (l, l + 1).
     const std::map<int32_t, TransitionTable>& tables() const { return tables_; }

@@ -8,21 +8,24 @@
 
 namespace moe {
 
-uint32_t RequestWorkingSets::request_index(std::string_view id) {
-    if (!names_.empty() && id == last_name_) return last_index_;
-    auto [it, fresh] = index_.try_emplace(std::string(id), static_cast<uint32_t>(names_.size()));
-    if (fresh) names_.emplace_back(id);
-    last_name_ = id;
+uint32_t RequestWorkingSets::request_index(std::string_view scope, std::string_view id) {
+    std::string key;
+    key.reserve(scope.size() + 1 + id.size());
+    key.append(scope).append(1, '\x1f').append(id);
+    if (!names_.empty() && key == last_name_) return last_index_;
+    auto [it, fresh] = index_.try_emplace(key, static_cast<uint32_t>(names_.size()));
+    if (fresh) names_.push_back({std::string(scope), std::string(id)});
+    last_name_ = std::move(key);
     last_index_ = it->second;
     return last_index_;
 }
 
-void RequestWorkingSets::add(const RoutingRecord& r) {
+void RequestWorkingSets::add(const RoutingRecord& r, std::string_view scope) {
     if (r.request.empty()) {
         ++without_request_;
         return;
     }
-    const uint32_t req = request_index(r.request);
+    const uint32_t req = request_index(scope, r.request);
     Cell& c = cells_[static_cast<uint64_t>(req) << 32 | static_cast<uint32_t>(r.layer)];
     c.row.request = req;
     c.row.layer = r.layer;

@@ -1,6 +1,8 @@
 // Per request and layer, the experts a request touches (its working set), and how fast that
 // set grows with its tokens (docs/FIGURES.md "Requests"): what a per-request expert cache
-// must hold. A request's tokens at a layer are its records of that layer in log order.
+// must hold. A request's tokens at a layer are its records of that layer in log order. A
+// request is its id within a scope (the caller's: moescope's is the tag), so problem 0 of
+// one dataset is not problem 0 of another.
 // Memory: per (request, layer) E bits and one count per doubling of its tokens; records
 // without a request id are only counted.
 #pragma once
@@ -26,10 +28,13 @@ struct RequestLayer {
 
 class RequestWorkingSets {
   public:
-    void add(const RoutingRecord& r);
+    void add(const RoutingRecord& r, std::string_view scope = {});
 
-    // Request ids in order of first appearance.
-    const std::vector<std::string>& requests() const { return names_; }
+    struct Request {
+        std::string scope, id;
+    };
+    // Requests in order of first appearance.
+    const std::vector<Request>& requests() const { return names_; }
     // Every (request, layer) seen, by request (first appearance) then layer.
     std::vector<RequestLayer> rows() const;
     uint64_t without_request() const { return without_request_; }
@@ -39,10 +44,10 @@ class RequestWorkingSets {
         RequestLayer row;
         std::vector<uint64_t> bits;  // expert e selected: bit e
     };
-    uint32_t request_index(std::string_view id);
+    uint32_t request_index(std::string_view scope, std::string_view id);
 
-    std::vector<std::string> names_;
-    std::unordered_map<std::string, uint32_t> index_;
+    std::vector<Request> names_;
+    std::unordered_map<std::string, uint32_t> index_;  // scope, '\x1f', id
     std::string last_name_;  // records of one request usually come together
     uint32_t last_index_ = 0;
     std::unordered_map<uint64_t, Cell> cells_;  // key: request << 32 | layer

@@ -117,6 +117,10 @@ void RoutingDiff::add(DiffSide side, const RoutingRecord& r) {
         unmatched(key, side, Unmatched::duplicate);
         return;
     }
+    if (!waiting && ended_[idx(other(side))]) {  // its partner can no longer come
+        unmatched_at_end(key, side);
+        return;
+    }
     const int16_t phase = phase_index(r.phase);
     if (!waiting) {
         pending_.insert(key,
@@ -126,6 +130,9 @@ void RoutingDiff::add(DiffSide side, const RoutingRecord& r) {
                                 {r.weights.begin(), r.weights.end()}},
                         [this](const TokenKey& k, const Pending& p) {
                             unmatched(k, p.side, Unmatched::evicted);
+                            // The other run's records of this stream may have lost their
+                            // partner: they say so (unmatched_at_end).
+                            if (char* flag = seen_[idx(p.side)].find(stream_of(k.token))) *flag = 1;
                         });
         return;
     }
@@ -144,8 +151,11 @@ void RoutingDiff::unmatched(const TokenKey& k, DiffSide side, Unmatched why) {
 }
 
 void RoutingDiff::unmatched_at_end(const TokenKey& k, DiffSide side) {
-    const bool other_has_stream = seen_[idx(other(side))].contains(stream_of(k.token));
-    unmatched(k, side, other_has_stream ? Unmatched::different_length : Unmatched::missing_request);
+    const char* other_stream = seen_[idx(other(side))].find(stream_of(k.token));
+    unmatched(k, side,
+              !other_stream   ? Unmatched::missing_request
+              : *other_stream ? Unmatched::evicted  // its partner may have been pushed out
+                              : Unmatched::different_length);
 }
 
 void RoutingDiff::aligned(const TokenKey& k, std::span<const int32_t> a, std::span<const float> wa,

@@ -29,7 +29,7 @@ enum class DiffSide : uint8_t { a = 0, b = 1 };
 enum class Unmatched : uint8_t {
     missing_request,   // the other run never showed its request (or forward pass)
     different_length,  // the other run has the request, but not this token at this layer
-    evicted,           // pushed out of the window before its partner came
+    evicted,           // pushed out of the window before its partner came, or its partner was
     duplicate,         // its run already had a record of this token at this layer
     count_
 };
@@ -74,6 +74,10 @@ class RoutingDiff {
     explicit RoutingDiff(size_t window = kDefaultWindow);
 
     void add(DiffSide side, const RoutingRecord& r);
+    // Run `side` has no more records (its file was read to the end): a record of the other
+    // run that finds no partner waiting is unmatched at once, instead of waiting and
+    // pushing out records that still may meet theirs.
+    void end_of(DiffSide side) { ended_[static_cast<size_t>(side)] = true; }
     // Both runs ended: every waiting record is unmatched, every token tallied.
     void finish();
 
@@ -111,7 +115,8 @@ class RoutingDiff {
 
     BoundedFifoMap<TokenKey, Pending, TokenKeyHash> pending_;
     BoundedFifoMap<TokenId, Tally, TokenIdHash> token_tallies_;
-    // The streams (requests, passes) each run showed: the position 0 TokenId of each.
+    // The streams (requests, passes) each run showed: the position 0 TokenId of each, and
+    // whether a record of it was pushed out of the window.
     using Seen = BoundedFifoMap<TokenId, char, TokenIdHash>;
     std::array<Seen, 2> seen_;
     std::map<int32_t, LayerDiff> layers_;
@@ -119,6 +124,7 @@ class RoutingDiff {
     std::vector<std::pair<std::string, AgreementSums>> phases_;
     TokenDiffTally tally_;
     std::array<uint64_t, 2> unplaced_{}, records_{}, with_request_{};
+    std::array<bool, 2> ended_{};
 };
 
 }  // namespace moe

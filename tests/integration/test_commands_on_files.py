@@ -21,6 +21,9 @@ EXTRA = {"compare": ["--tag", "code", "--vs", "math"], "cooc": ["--layer", "1"],
 # sequence, which only FILE arguments have (tests/integration/test_decisions.py).
 OWN_SECTIONS = {"coverage", "prune", "cache", "kde"}
 FILES_ONLY = {"cache", "kde"}
+# Commands that follow single tokens: FILE arguments only, since a database keeps totals
+# (one line, exit 3); their figures are checked in test_tracing_reference.py.
+TOKENS = {"diff", "requests", "positions", "affinity"}
 
 
 def known_on_db(on_files, on_db):
@@ -58,6 +61,17 @@ def main():
                 if cmd in ("timeline", "drift"):
                     continue  # the samples carry no timestamps: the daemon times by arrival
                 extra = EXTRA.get(cmd, [])
+                if cmd in TOKENS:
+                    args = files * 2 if cmd == "diff" else files  # diff: the log against itself
+                    p = cli("--db", db, cmd, expect_rc=3)
+                    check(p.stderr.count("\n") == 1, "%s on a database: one line" % cmd)
+                    if cmd == "requests" and files[0] == LLAMA:
+                        cli(cmd, *args, expect_rc=3)  # llama-server logs name no requests
+                        continue
+                    check(cli_json(cmd, *args), "%s printed an empty document" % cmd)
+                    check(cli(cmd, *args).stdout.strip() != "", "%s text on files" % cmd)
+                    check(cli(cmd, *args, "--csv").stdout.count("\n") >= 1, "%s CSV on files" % cmd)
+                    continue
                 if cmd == "compare" and files[0] != NDJSON:
                     # No tags in the llama-server log: nothing to compare (exit 3), not all vs all.
                     cli(cmd, *files, expect_rc=3)

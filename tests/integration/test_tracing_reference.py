@@ -1,26 +1,25 @@
-"""The token-following analyses of tracing/ (routing diff, requests, positions, affinity)
-through the real ingest path (tests/tools/trace_dump) against tracing_reference.py's numpy,
-on generated logs with known answers and on the Mixtral traces of ../shared/realdata."""
+"""`moescope diff`, `requests`, `positions` and `affinity` (the analyses of tracing/, read
+through the real CLI) against tracing_reference.py's numpy, on generated logs with known
+answers and on the Mixtral traces of ../shared/realdata; their bad inputs (one run, no
+request ids, a database) are one line and exit 3; `diff --fail-below` exits 4."""
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 import tracing_reference as ref  # noqa: E402
-from harness import BUILD, SOURCE, check, fail  # noqa: E402
+from harness import SOURCE, check, cli, cli_json, ingest  # noqa: E402
 
-DUMP = os.path.join(BUILD, "tests", "trace_dump")
 MIXTRAL = os.path.join(SOURCE, "..", "shared", "realdata", "mixtral")
 
 
-def dump(*args):
-    p = subprocess.run([DUMP, *map(str, args)], capture_output=True, text=True, timeout=300)
-    if p.returncode != 0:
-        fail("trace_dump %s exited %d: %s" % (" ".join(map(str, args)), p.returncode, p.stderr))
-    return json.loads(p.stdout)
+def one_line_exit(rc, *args):
+    """The command fails with exit `rc` and one line on stderr."""
+    p = cli(*args, expect_rc=rc)
+    check(p.stderr.count("\n") == 1 and not p.stdout, "%s: one line, exit %d: %r" % (" ".join(args), rc, p.stderr))
+    return p.stderr
 
 
 def close(got, want, what, rel=1e-6):
@@ -192,14 +191,62 @@ def compare_affinity(got, want, what):
                 close(g[k][m], w[k][m], "%s %s@%s" % (where, k, m), rel=1e-12)
 
 
+def tagged_copy(d, pa, pb):
+    """Both runs in one file, run A's records tagged bf16 and run B's fp8."""
+    path = os.path.join(d, "both.ndjson")
+    with open(path, "w") as f:
+        for src, tag in ((pa, "bf16"), (pb, "fp8")):
+            for line in open(src):
+                o = json.loads(line)
+                o["tag"] = tag
+                f.write(json.dumps(o) + "\n")
+    return path
+
+
+def bad_inputs(d, pa, pb, la):
+    """One line and exit 3 for what cannot be answered; exit 4 below --fail-below."""
+    one_line_exit(3, "diff", pa)  # one run only
+    one_line_exit(2, "diff", pa, pb, la)  # three runs: a usage error
+    one_line_exit(3, "diff", pa, la)  # A names requests, B (a llama-server log) does not
+    one_line_exit(3, "diff", pa, "--tag", "bf16", "--vs", "fp8")  # no such tags
+    one_line_exit(3, "requests", la)  # no request ids
+    no_layers = os.path.join(d, "meta_only.ndjson")
+    open(no_layers, "w").write('{"type": "meta", "num_experts": 8, "top_k": 2}\n')
+    for cmd in ("positions", "affinity"):
+        one_line_exit(3, cmd, no_layers)
+    db = ingest(os.path.join(d, "a.db"), [pa], sum(1 for _ in open(pa)))
+    for cmd in ("diff", "requests", "positions", "affinity"):
+        msg = one_line_exit(3, "--db", db, cmd)
+        check("does not keep" in msg, "%s on a database says why: %r" % (cmd, msg))
+    # --fail-below: exit 4 with the verdict printed when a layer's mean overlap is below it.
+    p = cli("diff", pa, pb, "--fail-below", "0.99", "--json", expect_rc=4)
+    v = json.loads(p.stdout)["verdict"]
+    check(v["passed"] is False and v["fail_below"] == 0.99 and v["min_overlap"] < 0.99, "verdict: %r" % v)
+    v = cli_json("diff", pa, pb, "--fail-below", "0.5")["verdict"]
+    check(v["passed"] is True, "verdict at 0.5: %r" % v)
+    check("FAIL" in cli("diff", pa, pb, "--fail-below", "0.99", expect_rc=4).stdout, "text verdict")
+    check(cli_json("diff", pa, pb)["verdict"]["passed"] is None, "no --fail-below: no pass/fail")
+    # A window too small for A-then-B reading evicts, and says so; nothing is lost.
+    # A is read before B: only A's last 1,000 records (all of q5, which B has) still wait.
+    small = cli_json("diff", pa, pb, "--diff-window", "1000")["layers"][-1]
+    check(small["aligned"] == 1000, "a small window aligns what it holds: %d" % small["aligned"])
+    check(small["only_a_why"]["evicted"] == sum(1 for _ in open(pa)) - 1000, "A's pushed out")
+    check(small["only_b_why"]["different_length"] == 0, "B's records whose partner was pushed out say so")
+    total = sum(1 for _ in open(pa)) + sum(1 for _ in open(pb))
+    check(2 * small["aligned"] + small["only_a"] + small["only_b"] == total, "every record counted")
+    # The text and CSV forms.
+    for cmd, args in (("diff", [pa, pb]), ("requests", [pa, "--capacity", "8"]), ("positions", [pa]),
+                      ("affinity", [pa])):
+        check(cli(cmd, *args).stdout.strip() != "", cmd + " text")
+        check(cli(cmd, *args, "--csv").stdout.count("\n") >= 2, cmd + " CSV")
+
+
 def main():
-    if not os.path.exists(DUMP):
-        fail("no %s: build the tests" % DUMP)
     with tempfile.TemporaryDirectory() as d:
         # Diff: generated runs with known differences, against the reference and by count.
         pa, pb, changed = generated_runs(d)
         ra, rb = ref.read_records(pa), ref.read_records(pb)
-        got = dump("diff", pa, pb)
+        got = cli_json("diff", pa, pb)
         compare_diff(got, ref.diff(ra, rb), "generated runs")
         all_row = got["layers"][-1]
         check("layer" not in all_row, "the last row is all layers")
@@ -208,26 +255,31 @@ def main():
         check(all_row["only_a_why"]["different_length"] == 5 * 8, "q1 is 5 tokens shorter in B")
         check(all_row["only_b_why"]["missing_request"] == 10 * 8, "qx is only in B")
         check(got["positions"][4]["aligned"] == (1100 - 1024) * 8, "bucket 1024+")
+        # The same runs as two tags of one input (their phases make tags bf16@prefill, ...).
+        both = tagged_copy(d, pa, pb)
+        by_tag = cli_json("diff", both, "--tag", "bf16", "--vs", "fp8")
+        check(by_tag["layers"] == got["layers"] and by_tag["tokens"] == got["tokens"], "diff of two tags == diff of two files")
         # A log against itself: overlap 1, no flips.
-        same = dump("diff", pa, pa)
+        same = cli_json("diff", pa, pa)
         for row in same["layers"]:
             check(row["overlap"] == 1 and row["exact_agreement"] == 1 and not row["top_flips"], "self diff")
         check(same["tokens"]["differ_in_any_layer"] == 0, "self diff tokens")
 
         # llama-server logs: aligned by forward pass and row.
         la, lb = server_logs(d)
-        compare_diff(dump("diff", la, lb), ref.diff(ref.read_records(la), ref.read_records(lb)), "server logs")
+        compare_diff(cli_json("diff", la, lb), ref.diff(ref.read_records(la), ref.read_records(lb)), "server logs")
+        bad_inputs(d, pa, pb, la)
 
         # Requests, positions, affinity on the generated runs and the planted log.
-        compare_requests(dump("requests", pa, 4, 16, 40), ref.requests(ra, [4, 16, 40]), "generated requests")
-        compare_positions(dump("positions", pa), ref.positions(ra), "generated positions")
+        compare_requests(cli_json("requests", pa, "--capacity", "4,16,40"), ref.requests(ra, [4, 16, 40]), "generated requests")
+        compare_positions(cli_json("positions", pa), ref.positions(ra), "generated positions")
         planted = planted_affinity(d)
         rp = ref.read_records(planted)
-        got_aff = dump("affinity", planted, 0.5)
+        got_aff = cli_json("affinity", planted, "--split", "0.5")
         compare_affinity(got_aff, ref.affinity(rp, 0.5), "planted affinity")
         for p in got_aff["pairs"]:
             check(p["recall"]["2"] > 0.6 > p["static_recall"]["2"], "planted transitions predict: %r" % p)
-        compare_affinity(dump("affinity", planted, 0.3), ref.affinity(rp, 0.3), "planted affinity, split 0.3")
+        compare_affinity(cli_json("affinity", planted, "--split", "0.3"), ref.affinity(rp, 0.3), "planted affinity, split 0.3")
 
         # The Mixtral traces: problem_id and token_idx.
         for name in ("gsm8k_2_routing.jsonl", "humaneval_2_routing.jsonl"):
@@ -236,10 +288,10 @@ def main():
                 print("skipped: no %s" % path)
                 continue
             recs = ref.read_records(path)
-            compare_requests(dump("requests", path, 4, 6), ref.requests(recs, [4, 6]), name + " requests")
-            compare_positions(dump("positions", path), ref.positions(recs), name + " positions")
-            compare_affinity(dump("affinity", path, 0.5), ref.affinity(recs, 0.5), name + " affinity")
-            self_diff = dump("diff", path, path)
+            compare_requests(cli_json("requests", path, "--capacity", "4,6"), ref.requests(recs, [4, 6]), name + " requests")
+            compare_positions(cli_json("positions", path), ref.positions(recs), name + " positions")
+            compare_affinity(cli_json("affinity", path), ref.affinity(recs, 0.5), name + " affinity")
+            self_diff = cli_json("diff", path, path)
             check(self_diff["tokens"]["aligned"] > 0 and self_diff["tokens"]["differ_in_any_layer"] == 0, name + " self diff")
             # Every token's top-1 replaced by an expert outside its selection.
             copy = os.path.join(d, "replaced.jsonl")
@@ -248,12 +300,24 @@ def main():
                     o = json.loads(line)
                     o["experts"][0] = next(e for e in range(8) if e not in o["experts"])
                     f.write(json.dumps(o) + "\n")
-            got = dump("diff", path, copy)
+            got = cli_json("diff", path, copy)
             compare_diff(got, ref.diff(recs, ref.read_records(copy)), name + " top-1 replaced")
             for row in got["layers"]:
                 check(row["top1_agreement"] == 0 and row["overlap"] == 0.5 and row["exact_agreement"] == 0, name + " replaced")
                 close(row["jaccard"], 1 / 3, name + " replaced jaccard")
             check(got["tokens"]["differ_in_any_layer"] == got["tokens"]["aligned"], name + " replaced tokens")
+        # Both traces at once: their problems 0 and 1 are four requests (by dataset), and no
+        # token continues from one file into the other.
+        both = [os.path.join(MIXTRAL, n) for n in ("gsm8k_2_routing.jsonl", "humaneval_2_routing.jsonl")]
+        if all(os.path.exists(p) for p in both):
+            recs = ref.read_records(both[0]) + ref.read_records(both[1])
+            got = cli_json("requests", *both)
+            compare_requests(got, ref.requests(recs, []), "both traces requests")
+            check(len({(r["tag"], r["request"]) for r in got["requests"]}) == 4, "four requests")
+            alone = [cli_json("affinity", p)["pairs"] for p in both]
+            together = cli_json("affinity", *both)["pairs"]
+            check([p["tokens"] for p in together] == [a["tokens"] + b["tokens"] for a, b in zip(*alone)],
+                  "affinity of both traces pairs each file's tokens only")
     print("ok")
 
 

@@ -42,14 +42,15 @@ def read_records(path):
                 req = str(req)
             rec = {"layer": o.get("layer", o.get("layer_id")), "experts": list(first(o, EXPERT_KEYS)),
                    "weights": first(o, WEIGHT_KEYS), "request": req,
-                   "token": first(o, TOKEN_KEYS, -1), "phase": o.get("phase", "")}
+                   "token": first(o, TOKEN_KEYS, -1), "phase": o.get("phase", ""),
+                   "tag": first(o, ("tag", "dataset"), "all")}
         elif line.startswith("layer_id,"):
             prev_layer = None
             continue
         elif line[0].isdigit():
             layer, ids = line.split(",", 1)
             rec = {"layer": int(layer), "experts": [int(x) for x in ids.split()], "weights": None,
-                   "request": None, "token": -1, "phase": ""}
+                   "request": None, "token": -1, "phase": "", "tag": "all"}
         else:
             continue
         if rec["layer"] == prev_layer:
@@ -186,19 +187,21 @@ def diff(recs_a, recs_b):
 
 
 def requests(recs, capacities):
-    cells = {}  # (request, layer) -> [tokens, set, growth]
+    """A request is its id within its tag: problem 0 of two datasets is two requests."""
+    cells = {}  # ((tag, request), layer) -> [tokens, set, growth]
     order = []
     for r in recs:
         if not r["request"]:
             continue
-        if r["request"] not in order:
-            order.append(r["request"])
-        c = cells.setdefault((r["request"], r["layer"]), [0, set(), []])
+        q = (r["tag"], r["request"])
+        if q not in order:
+            order.append(q)
+        c = cells.setdefault((q, r["layer"]), [0, set(), []])
         c[0] += 1
         c[1].update(r["experts"])
         if c[0] & (c[0] - 1) == 0:
             c[2].append(len(c[1]))
-    rows = [{"request": q, "layer": l, "tokens": c[0], "working_set": len(c[1])}
+    rows = [{"request": q[1], "tag": q[0], "layer": l, "tokens": c[0], "working_set": len(c[1])}
             for (q, l), c in sorted(cells.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1]))]
 
     def summary(cs):

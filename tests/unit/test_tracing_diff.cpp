@@ -185,12 +185,12 @@ TEST_CASE("diff: a full window evicts its oldest record, counted, never dropped"
     const RoutingDiff d = diff(a, b, 4);
     const LayerDiff& l = d.layers().at(0);
     // A's tokens 0-5 were pushed out by 6-9; B's tokens 9-6 then met theirs; B's 5-0 found
-    // nothing and waited (the window holds 4: 5 and 4 were pushed out by 1 and 0; 3-0 wait
-    // to the end, when A had shown their request: different length).
+    // nothing and waited (the window holds 4: 5 and 4 were pushed out by 1 and 0); 3-0 wait
+    // to the end, when their partners are known to have been pushed out: evicted too.
     CHECK(l.agreement.aligned == 4);
     CHECK(l.only_a[size_t(Unmatched::evicted)] == 6);
-    CHECK(l.only_b[size_t(Unmatched::evicted)] == 2);
-    CHECK(l.only_b[size_t(Unmatched::different_length)] == 4);
+    CHECK(l.only_b[size_t(Unmatched::evicted)] == 6);
+    CHECK(l.only_b[size_t(Unmatched::different_length)] == 0);
     CHECK(2 * l.agreement.aligned + l.only_a_total() + l.only_b_total() == 20);
 }
 
@@ -287,4 +287,22 @@ TEST_CASE("diff: past 63 phases every new phase shares one row") {
     REQUIRE(d.by_phase().size() == RoutingDiff::kMaxPhases);
     CHECK(d.by_phase().back().first == "(other)");
     CHECK(d.by_phase().back().second.aligned == 7);
+}
+
+TEST_CASE("diff: once A has ended, B's records do not wait; partners pushed out say so") {
+    const auto a = run(2, 10, 1);  // q0 and q1, 10 tokens each
+    RoutingDiff d(12);
+    for (const Rec& r : a)
+        d.add(DiffSide::a, r.view());  // q0's tokens 0-7 are pushed out
+    d.end_of(DiffSide::a);
+    for (const Rec& r : a)
+        d.add(DiffSide::b, r.view());
+    CHECK(d.waiting() == 0);  // nothing of B waited for an A that had ended
+    d.finish();
+    const LayerDiff& l = d.layers().at(0);
+    CHECK(l.agreement.aligned == 12);
+    CHECK(l.only_a[size_t(Unmatched::evicted)] == 8);
+    // B's q0 tokens 0-7: A had q0, but its records were pushed out.
+    CHECK(l.only_b[size_t(Unmatched::evicted)] == 8);
+    CHECK(l.only_b_total() == 8);
 }

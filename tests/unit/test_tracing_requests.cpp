@@ -27,7 +27,9 @@ TEST_CASE("requests: tokens, working set and its growth per (request, layer)") {
         {"r1", 0, 1, {5, 6}},
         {"", 0, 0, {1, 2}},  // no request: only counted
     });
-    CHECK(w.requests() == std::vector<std::string>{"r1", "r2"});
+    REQUIRE(w.requests().size() == 2);
+    CHECK(w.requests()[0].id == "r1");
+    CHECK(w.requests()[1].id == "r2");
     CHECK(w.without_request() == 1);
     const auto rows = w.rows();
     REQUIRE(rows.size() == 3);
@@ -89,6 +91,19 @@ TEST_CASE("requests: a request's tokens at a layer repeat experts without growin
     CHECK(rows[0].working_set == 5);
     CHECK(rows[0].tokens == 100);
     CHECK(rows[0].growth == std::vector<uint32_t>{2, 4, 5, 5, 5, 5, 5});  // n = 1 .. 64
+}
+
+TEST_CASE("requests: the same id in two scopes is two requests") {
+    RequestWorkingSets w;
+    w.add(Rec{"0", 0, 0, {1}}.view(), "gsm8k");
+    w.add(Rec{"0", 0, 0, {2}}.view(), "humaneval");
+    w.add(Rec{"0", 1, 0, {3}}.view(), "gsm8k");
+    REQUIRE(w.requests().size() == 2);
+    CHECK(w.requests()[1].scope == "humaneval");
+    const auto rows = w.rows();
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0].working_set == 2);
+    CHECK(rows[1].working_set == 1);
 }
 
 TEST_CASE("requests: nothing to summarise") {

@@ -1,0 +1,157 @@
+// `moescope affinity`: how layer l's choice predicts layer l + 1's (docs/FIGURES.md
+// "Affinity"): transition counts, P(b|a), lift, mutual information, and whether prefetching
+// the predicted experts beats keeping the hottest ones (tracing/layer_affinity.hpp).
+#include <string>
+
+#include "cli/command.hpp"
+#include "cli/command_runner.hpp"
+#include "cli/table.hpp"
+#include "cli/token_inputs.hpp"
+#include "tracing/layer_affinity.hpp"
+
+namespace moe {
+
+namespace {
+
+struct AffinityArgs final : CommandOptions {
+    double split = 0.5;
+    uint64_t min_count = 5;
+    LayerAffinity affinity;
+    size_t input = 0;
+    bool observes() const override { return true; }
+    void observe(const Aggregates&, size_t i, TagId, const RoutingRecord& r) override {
+        // Each FILE argument numbers its own passes: a token never continues in another.
+        if (i != input) affinity.finish(), input = i;
+        affinity.add(r);
+    }
+    void inputs_done() override { affinity.finish(); }
+};
+
+constexpr uint32_t kMultipliers[] = {1, 2, 4};  // m = k, 2k, 4k
+
+struct PairFigures {
+    int32_t from = -1;
+    const TransitionTable* table = nullptr;
+    double mutual_information = 0;
+    PrefetchEvaluation prefetch;
+};
+
+std::vector<PairFigures> pairs_of(const Query& x) {
+    require_token_files(x, "affinity");
+    const auto& own = x.own<AffinityArgs>();
+    const LayerAffinity& a = own.affinity;
+    if (a.tables().empty())
+        throw NoDataError(
+            "no token is seen at two consecutive layers (records need a request "
+            "id and token, or come from a llama-server log)");
+    std::vector<PairFigures> out;
+    for (const auto& [from, t] : a.tables())
+        out.push_back({from, &t, mutual_information_bits(t),
+                       evaluate_prefetch(a.sequences().at(from), own.split, kMultipliers)});
+    return out;
+}
+
+void affinity_json(JsonWriter& w, const Query& x) {
+    const auto& own = x.own<AffinityArgs>();
+    const std::vector<PairFigures> pairs = pairs_of(x);
+    w.key("transitions").begin_array();
+    for (const PairFigures& p : pairs)
+        for (const Transition& c : transitions(*p.table))
+            w.begin_object()
+                .field("from_layer", p.from)
+                .field("to_layer", p.from + 1)
+                .field("a", c.a)
+                .field("b", c.b)
+                .field("count", c.count)
+                .field("p_b_given_a", c.p_b_given_a)
+                .field("lift", c.lift)
+                .end_object();
+    w.end_array().key("pairs").begin_array();
+    for (const PairFigures& p : pairs) {
+        w.begin_object().field("from_layer", p.from).field("to_layer", p.from + 1);
+        w.field("tokens", p.table->tokens()).field("mutual_information_bits", p.mutual_information);
+        w.field("fitted", p.prefetch.fitted).field("scored", p.prefetch.scored);
+        for (auto [key, is_static] : {std::pair{"recall", false}, {"static_recall", true}}) {
+            w.key(key).begin_object();
+            for (const PrefetchRecall& r : p.prefetch.recall)
+                w.field(std::to_string(r.m), is_static ? r.static_recall : r.recall);
+            w.end_object();
+        }
+        w.key("top_lift").begin_array();
+        for (const Transition& c : top_lift(*p.table, x.q.top, own.min_count))
+            w.begin_object()
+                .field("a", c.a)
+                .field("b", c.b)
+                .field("count", c.count)
+                .field("lift", c.lift)
+                .end_object();
+        w.end_array().end_object();
+    }
+    const LayerAffinity& a = own.affinity;
+    w.end_array().key("followed").begin_object();
+    w.field("pairs", a.pairs()).field("unfollowed", a.unfollowed()).field("evicted", a.evicted());
+    w.field("duplicates", a.duplicates()).field("unplaced", a.unplaced()).end_object();
+}
+
+std::string affinity_csv(const Query& x) {
+    Table t({"from_layer", "to_layer", "a", "b", "count", "p_b_given_a", "lift"});
+    for (const PairFigures& p : pairs_of(x))
+        for (const Transition& c : transitions(*p.table))
+            t.add({std::to_string(p.from), std::to_string(p.from + 1), std::to_string(c.a),
+                   std::to_string(c.b), std::to_string(c.count), fmt_num::csv(c.p_b_given_a),
+                   fmt_num::csv(c.lift)});
+    return t.csv();
+}
+
+std::string affinity_text(const Query& x) {
+    const auto& own = x.own<AffinityArgs>();
+    const std::vector<PairFigures> pairs = pairs_of(x);
+    std::vector<std::string> h = {"layers", "tokens", "MI bits"};
+    for (const PrefetchRecall& r : pairs.front().prefetch.recall)
+        h.insert(h.end(), {"recall@" + std::to_string(r.m), "static@" + std::to_string(r.m)});
+    h.push_back("top lift (a>b)");
+    Table t(h);
+    for (const PairFigures& p : pairs) {
+        std::vector<std::string> row = {std::to_string(p.from) + ">" + std::to_string(p.from + 1),
+                                        fmt_num::integer(p.table->tokens()),
+                                        fmt_num::fixed(p.mutual_information, 4)};
+        for (const PrefetchRecall& r : p.prefetch.recall)
+            row.insert(row.end(),
+                       {fmt_num::percent(r.recall, 1), fmt_num::percent(r.static_recall, 1)});
+        std::string top;
+        for (const Transition& c : top_lift(*p.table, 3, own.min_count))
+            top += (top.empty() ? "" : " ") + std::to_string(c.a) + ">" + std::to_string(c.b) +
+                   " x" + fmt_num::fixed(c.lift, 1);
+        row.push_back(top);
+        t.add(std::move(row));
+    }
+    return "prefetch fitted on the first " + fmt_num::percent(own.split, 0) +
+           " of each layer pair's tokens, scored on the rest; static = layer l + 1's hottest "
+           "experts\n\n" +
+           t.render();
+}
+
+}  // namespace
+
+extern const CommandSpec kAffinityCommand = {
+    "affinity",
+    "How layer l's experts predict layer l + 1's: transitions, lift, MI, prefetch recall",
+    [](CLI::App& app, CommandArgs& a) {
+        auto& own = a.make_own<AffinityArgs>();
+        flag::token_query(app, a);
+        app.add_option("--split", own.split,
+                       "Share of each layer pair's tokens the prefetch predictor is fitted on")
+            ->check(CLI::Range(0.0, 1.0))
+            ->capture_default_str();
+        flag::top(app, a, 10, "Highest-lift pairs listed per layer pair");
+        app.add_option("--min-count", own.min_count,
+                       "Only pairs seen this many times rank by lift (rare pairs have huge lift)")
+            ->capture_default_str();
+    },
+    kNeedsNothing,
+    affinity_json,
+    affinity_csv,
+    affinity_text,
+};
+
+}  // namespace moe

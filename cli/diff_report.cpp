@@ -1,0 +1,294 @@
+// `moescope diff A B`: the routing of two runs of one workload, token by token (docs/FIGURES.md
+// "Routing diff"): two FILE arguments, or two tags of the inputs (--tag A --vs B). Records
+// are aligned as they are read (tracing/routing_diff.hpp); --fail-below exits 4 when a
+// layer's mean overlap falls below it, for CI ("the fp8 build still routes like bf16").
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <string>
+
+#include "cli/command.hpp"
+#include "cli/command_runner.hpp"
+#include "cli/table.hpp"
+#include "cli/token_inputs.hpp"
+#include "tracing/routing_diff.hpp"
+
+namespace moe {
+
+namespace {
+
+constexpr int kExitBelow = 4;  // a layer's overlap is below --fail-below
+
+struct DiffArgs final : CommandOptions {
+    size_t window = RoutingDiff::kDefaultWindow;
+    double fail_below = NAN;   // NaN: not given
+    std::string tag_a, tag_b;  // --tag A --vs B: two tags instead of two FILE arguments
+    std::unique_ptr<RoutingDiff> diff;
+    bool a_read = false;  // the first FILE argument is read: B's records need not wait
+
+    bool observes() const override { return true; }
+    void observe(const Aggregates& agg, size_t input, TagId tag, const RoutingRecord& r) override {
+        if (!diff) diff = std::make_unique<RoutingDiff>(window);
+        if (tag_b.empty()) {
+            if (input == 1 && !a_read) diff->end_of(DiffSide::a), a_read = true;
+            if (input < 2) diff->add(input == 0 ? DiffSide::a : DiffSide::b, r);
+            return;
+        }
+        const std::string& name = agg.tag(tag).name;  // TAG or TAG@PHASE
+        const auto is = [&](const std::string& t) {
+            return name == t ||
+                   (name.size() > t.size() && name.starts_with(t) && name[t.size()] == '@');
+        };
+        if (is(tag_a))
+            diff->add(DiffSide::a, r);
+        else if (is(tag_b))
+            diff->add(DiffSide::b, r);
+    }
+    void inputs_done() override {
+        if (diff) diff->finish();
+    }
+};
+
+std::string run_name(const Query& x, DiffSide s) {
+    const auto& d = x.own<DiffArgs>();
+    if (!d.tag_b.empty()) return "tag " + (s == DiffSide::a ? d.tag_a : d.tag_b);
+    return x.args.files[static_cast<size_t>(s)];
+}
+
+// The finished diff, or the one line saying why there is none.
+const RoutingDiff& diff_of(const Query& x) {
+    require_token_files(x, "diff");
+    const auto& d = x.own<DiffArgs>();
+    if (d.tag_b.empty() && x.args.files.size() > 2)
+        throw std::invalid_argument(
+            "diff compares two runs: give two FILE arguments (or one "
+            "input and --tag A --vs B), not " +
+            std::to_string(x.args.files.size()));
+    if (d.tag_b.empty() && x.args.files.size() < 2)
+        throw NoDataError(
+            "diff compares two runs and was given one: give two FILE arguments, "
+            "or --tag A --vs B for two tags of one input");
+    if (!d.diff) throw NoDataError(run_name(x, DiffSide::a) + " has no routing records");
+    const RoutingDiff& diff = *d.diff;
+    for (DiffSide s : {DiffSide::a, DiffSide::b})
+        if (diff.records(s) == 0) throw NoDataError(run_name(x, s) + " has no routing records");
+    const bool req_a = diff.with_request(DiffSide::a) > 0,
+               req_b = diff.with_request(DiffSide::b) > 0;
+    if (req_a != req_b)
+        throw NoDataError((req_a ? run_name(x, DiffSide::a) : run_name(x, DiffSide::b)) +
+                          " names request ids and " +
+                          (req_a ? run_name(x, DiffSide::b) : run_name(x, DiffSide::a)) +
+                          " does not: no token can be aligned");
+    const LayerDiff all = diff.all_layers();
+    const uint64_t evicted = all.only_a[static_cast<size_t>(Unmatched::evicted)] +
+                             all.only_b[static_cast<size_t>(Unmatched::evicted)];
+    if (all.agreement.aligned == 0 && evicted > 0)
+        throw NoDataError("no token aligned within --diff-window " + std::to_string(d.window) +
+                          " (" + std::to_string(evicted) +
+                          " records pushed out while waiting): give a window as large as the "
+                          "records of " +
+                          run_name(x, DiffSide::a));
+    if (all.agreement.aligned == 0)
+        throw NoDataError("no token of " + run_name(x, DiffSide::a) + " is in " +
+                          run_name(x, DiffSide::b) +
+                          (req_a ? " (no request id and token in common)"
+                                 : " (records without request ids align by forward pass and row)"));
+    return diff;
+}
+
+struct Verdict {
+    int32_t layer = -1;  // the layer with the lowest overlap
+    double min_overlap = std::numeric_limits<double>::infinity();
+    bool checked = false, passed = true;
+};
+
+Verdict verdict_of(const Query& x, const RoutingDiff& diff) {
+    Verdict v;
+    for (const auto& [layer, l] : diff.layers())
+        if (l.agreement.aligned > 0 && l.agreement.mean_overlap() < v.min_overlap) {
+            v.min_overlap = l.agreement.mean_overlap();
+            v.layer = layer;
+        }
+    const double floor = x.own<DiffArgs>().fail_below;
+    v.checked = !std::isnan(floor);
+    v.passed = !v.checked || v.min_overlap >= floor;
+    return v;
+}
+
+void agreement_json(JsonWriter& w, const AgreementSums& s) {
+    w.field("aligned", s.aligned)
+        .field("top1_agreement", s.top1_agreement())
+        .field("overlap", s.mean_overlap())
+        .field("exact_agreement", s.exact_agreement())
+        .field("jaccard", s.mean_jaccard())
+        .field("weight_mass_overlap", s.mean_weight_mass());
+}
+
+void layer_json(JsonWriter& w, const LayerDiff& d, size_t top) {
+    agreement_json(w, d.agreement);
+    w.field("only_a", d.only_a_total()).field("only_b", d.only_b_total());
+    for (auto [key, counts] : {std::pair{"only_a_why", &d.only_a}, {"only_b_why", &d.only_b}}) {
+        w.key(key).begin_object();
+        for (size_t i = 0; i < kUnmatchedReasons; ++i)
+            w.field(unmatched_name(static_cast<Unmatched>(i)), (*counts)[i]);
+        w.end_object();
+    }
+    w.key("experts").begin_array();  // those gained or lost at least once
+    for (size_t e = 0; e < std::max(d.gained.size(), d.lost.size()); ++e) {
+        const uint64_t g = e < d.gained.size() ? d.gained[e] : 0;
+        const uint64_t l = e < d.lost.size() ? d.lost[e] : 0;
+        if (g == 0 && l == 0) continue;
+        w.begin_object().field("expert", static_cast<uint64_t>(e)).field("gained", g);
+        w.field("lost", l).field("net", static_cast<int64_t>(g) - static_cast<int64_t>(l));
+        w.end_object();
+    }
+    w.end_array().key("top_flips").begin_array();
+    for (const ExpertFlip& f : d.top_flips(top))
+        w.begin_object()
+            .field("from", f.from)
+            .field("to", f.to)
+            .field("count", f.count)
+            .end_object();
+    w.end_array();
+}
+
+void diff_json(JsonWriter& w, const Query& x) {
+    const RoutingDiff& diff = diff_of(x);
+    const auto& d = x.own<DiffArgs>();
+    w.key("runs").begin_object();
+    for (DiffSide s : {DiffSide::a, DiffSide::b}) {
+        w.key(s == DiffSide::a ? "a" : "b").begin_object();
+        w.field("name", run_name(x, s)).field("records", diff.records(s));
+        w.field("unplaced", diff.unplaced(s)).end_object();
+    }
+    w.end_object().key("layers").begin_array();
+    for (const auto& [layer, l] : diff.layers()) {
+        w.begin_object().field("layer", layer);
+        layer_json(w, l, x.q.top);
+        w.end_object();
+    }
+    w.begin_object();
+    layer_json(w, diff.all_layers(), x.q.top);
+    w.end_object().end_array();
+    const TokenDiffTally& t = diff.tokens();
+    w.key("tokens").begin_object().field("aligned", t.tokens);
+    w.field("differ_in_any_layer", t.differ_any).field("closed_early", t.closed_early);
+    w.key("differing_layers").begin_array();
+    for (uint64_t n : t.differing_layers)
+        w.value(n);
+    w.end_array().end_object().key("positions").begin_array();
+    for (int i = 0; i < kPositionBuckets; ++i) {
+        w.begin_object().field("bucket", position_bucket_name(i));
+        agreement_json(w, diff.by_position()[static_cast<size_t>(i)]);
+        w.end_object();
+    }
+    w.end_array().key("phases").begin_array();
+    for (const auto& [phase, s] : diff.by_phase()) {
+        w.begin_object().field("phase", std::string_view(phase));
+        agreement_json(w, s);
+        w.end_object();
+    }
+    const Verdict v = verdict_of(x, diff);
+    w.end_array().key("verdict").begin_object();
+    w.field("min_overlap", v.min_overlap).field("min_overlap_layer", v.layer);
+    w.key("fail_below");
+    v.checked ? w.value(d.fail_below) : w.null();
+    w.key("passed");
+    v.checked ? w.value(v.passed) : w.null();
+    w.end_object();
+}
+
+Table layer_table(const RoutingDiff& diff, bool csv) {
+    Table t({"layer", "aligned", "only_a", "only_b", "top1_agreement", "overlap", "exact_agreement",
+             "jaccard", "weight_mass_overlap"});
+    const auto num = [&](double v) { return csv ? fmt_num::csv(v) : fmt_num::fixed(v, 4); };
+    const auto row = [&](std::string name, const LayerDiff& l) {
+        const AgreementSums& s = l.agreement;
+        t.add({std::move(name), std::to_string(s.aligned), std::to_string(l.only_a_total()),
+               std::to_string(l.only_b_total()), num(s.top1_agreement()), num(s.mean_overlap()),
+               num(s.exact_agreement()), num(s.mean_jaccard()), num(s.mean_weight_mass())});
+    };
+    for (const auto& [layer, l] : diff.layers())
+        row(std::to_string(layer), l);
+    row("all", diff.all_layers());
+    return t;
+}
+
+std::string diff_text(const Query& x) {
+    const RoutingDiff& diff = diff_of(x);
+    const auto& d = x.own<DiffArgs>();
+    std::string out =
+        "A: " + run_name(x, DiffSide::a) + "\nB: " + run_name(x, DiffSide::b) + "\n\n";
+    out += layer_table(diff, false).render();
+    const TokenDiffTally& t = diff.tokens();
+    out += "\ntokens aligned " + fmt_num::integer(t.tokens) + ", differing in at least one layer " +
+           fmt_num::integer(t.differ_any) + " (" +
+           fmt_num::percent(t.tokens ? double(t.differ_any) / double(t.tokens) : NAN) + ")\n";
+    const LayerDiff all = diff.all_layers();
+    if (all.only_a_total() + all.only_b_total() > 0) {
+        out += "unmatched:";
+        for (size_t i = 0; i < kUnmatchedReasons; ++i)
+            if (all.only_a[i] + all.only_b[i] > 0)
+                out += " " + std::string(unmatched_name(static_cast<Unmatched>(i))) + " " +
+                       fmt_num::integer(all.only_a[i]) + " in A, " +
+                       fmt_num::integer(all.only_b[i]) + " in B;";
+        out.back() = '\n';
+    }
+    Table pos({"position", "aligned", "top1_agreement", "overlap", "exact_agreement"});
+    for (int i = 0; i < kPositionBuckets; ++i) {
+        const AgreementSums& s = diff.by_position()[static_cast<size_t>(i)];
+        if (s.aligned)
+            pos.add({std::string(position_bucket_name(i)), std::to_string(s.aligned),
+                     fmt_num::fixed(s.top1_agreement(), 4), fmt_num::fixed(s.mean_overlap(), 4),
+                     fmt_num::fixed(s.exact_agreement(), 4)});
+    }
+    for (const auto& [phase, s] : diff.by_phase())
+        pos.add({"phase " + phase, std::to_string(s.aligned), fmt_num::fixed(s.top1_agreement(), 4),
+                 fmt_num::fixed(s.mean_overlap(), 4), fmt_num::fixed(s.exact_agreement(), 4)});
+    out += "\n" + pos.render();
+    const auto flips = all.top_flips(x.q.top);
+    if (!flips.empty()) {
+        Table f({"from (A)", "to (B)", "tokens"});
+        for (const ExpertFlip& e : flips)
+            f.add({std::to_string(e.from), std::to_string(e.to), fmt_num::integer(e.count)});
+        out += "\nmost frequent flips, all layers:\n" + f.render();
+    }
+    const Verdict v = verdict_of(x, diff);
+    out += "\nverdict: lowest mean overlap " + fmt_num::fixed(v.min_overlap, 4) + " (layer " +
+           std::to_string(v.layer) + ")";
+    if (v.checked)
+        out += v.passed ? ", at least --fail-below " + fmt_num::sig(d.fail_below, 6) + ": pass"
+                        : ", below --fail-below " + fmt_num::sig(d.fail_below, 6) + ": FAIL";
+    return out + "\n";
+}
+
+}  // namespace
+
+extern const CommandSpec kDiffCommand = {
+    "diff",
+    "Routing of two runs token by token: agreement per layer, tokens that differ",
+    [](CLI::App& app, CommandArgs& a) {
+        auto& own = a.make_own<DiffArgs>();
+        flag::token_query(app, a);
+        app.add_option("--tag", own.tag_a, "With --vs: compare this tag of the inputs ...");
+        app.add_option("--vs", own.tag_b, "... with this one, instead of two FILE arguments");
+        app.add_option("--diff-window", own.window,
+                       "Records waiting for their partner at most; more are counted as evicted")
+            ->check(CLI::Range(size_t{1}, size_t{1} << 32))
+            ->capture_default_str();
+        app.add_option("--fail-below", own.fail_below,
+                       "Exit 4 when the mean overlap of any layer is below this (0..1)")
+            ->check(CLI::Range(0.0, 1.0));
+        flag::top(app, a, 10, "Flip pairs shown per row");
+    },
+    kNeedsNothing,
+    diff_json,
+    [](const Query& x) { return layer_table(diff_of(x), true).csv(); },
+    diff_text,
+    [](const Query& x) {
+        const int rc = print(kDiffCommand, x);
+        return verdict_of(x, diff_of(x)).passed ? rc : kExitBelow;
+    },
+};
+
+}  // namespace moe
