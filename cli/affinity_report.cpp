@@ -109,26 +109,26 @@ std::string affinity_text(const Query& x) {
     std::vector<std::string> h = {"layers", "tokens", "MI bits"};
     for (const PrefetchRecall& r : pairs.front().prefetch.recall)
         h.insert(h.end(), {"recall@" + std::to_string(r.m), "static@" + std::to_string(r.m)});
-    h.push_back("top lift (a>b)");
     Table t(h);
+    Table lift({"layers", "highest lift (a>b, lift, tokens)"});  // apart: 100 columns
     for (const PairFigures& p : pairs) {
-        std::vector<std::string> row = {std::to_string(p.from) + ">" + std::to_string(p.from + 1),
-                                        fmt_num::integer(p.table->tokens()),
+        const std::string layers = std::to_string(p.from) + ">" + std::to_string(p.from + 1);
+        std::vector<std::string> row = {layers, fmt_num::integer(p.table->tokens()),
                                         fmt_num::fixed(p.mutual_information, 4)};
         for (const PrefetchRecall& r : p.prefetch.recall)
             row.insert(row.end(),
                        {fmt_num::percent(r.recall, 1), fmt_num::percent(r.static_recall, 1)});
+        t.add(std::move(row));
         std::string top;
         for (const Transition& c : top_lift(*p.table, 3, own.min_count))
-            top += (top.empty() ? "" : " ") + std::to_string(c.a) + ">" + std::to_string(c.b) +
-                   " x" + fmt_num::fixed(c.lift, 1);
-        row.push_back(top);
-        t.add(std::move(row));
+            top += (top.empty() ? "" : ", ") + std::to_string(c.a) + ">" + std::to_string(c.b) +
+                   " " + fmt_num::fixed(c.lift, 2) + " " + fmt_num::integer(c.count);
+        lift.add({layers, top.empty() ? "-" : top});
     }
     return "prefetch fitted on the first " + fmt_num::percent(own.split, 0) +
-           " of each layer pair's tokens, scored on the rest; static = layer l + 1's hottest "
-           "experts\n\n" +
-           t.render();
+           " of each layer pair's tokens, scored on the rest;\nstatic: layer l + 1's m "
+           "hottest experts\n\n" +
+           t.render() + "\n" + lift.render();
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // `moescope diff A B`: the routing of two runs of one workload, token by token (docs/FIGURES.md
 // "Routing diff"): two FILE arguments, or two tags of the inputs (--tag A --vs B). Records
-// are aligned as they are read (tracing/routing_diff.hpp); --fail-below exits 4 when a
-// layer's mean overlap falls below it, for CI ("the fp8 build still routes like bf16").
+// are aligned as they are read (tracing/routing_diff.hpp). Gates for CI ("the fp8 build
+// still routes like bf16"): --fail-on on its metrics, and --fail-below X for overlap<X.
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -16,8 +17,6 @@
 namespace moe {
 
 namespace {
-
-constexpr int kExitBelow = 4;  // a layer's overlap is below --fail-below
 
 struct DiffArgs final : CommandOptions {
     size_t window = RoutingDiff::kDefaultWindow;
@@ -199,8 +198,12 @@ void diff_json(JsonWriter& w, const Query& x) {
 }
 
 Table layer_table(const RoutingDiff& diff, bool csv) {
-    Table t({"layer", "aligned", "only_a", "only_b", "top1_agreement", "overlap", "exact_agreement",
-             "jaccard", "weight_mass_overlap"});
+    // Short headers in the text table: it fits 100 columns.
+    Table t(csv ? std::vector<std::string>{"layer", "aligned", "only_a", "only_b", "top1_agreement",
+                                           "overlap", "exact_agreement", "jaccard",
+                                           "weight_mass_overlap"}
+                : std::vector<std::string>{"layer", "aligned", "only_a", "only_b", "top1",
+                                           "overlap", "exact", "jaccard", "weight_mass"});
     const auto num = [&](double v) { return csv ? fmt_num::csv(v) : fmt_num::fixed(v, 4); };
     const auto row = [&](std::string name, const LayerDiff& l) {
         const AgreementSums& s = l.agreement;
@@ -234,7 +237,7 @@ std::string diff_text(const Query& x) {
                        fmt_num::integer(all.only_b[i]) + " in B;";
         out.back() = '\n';
     }
-    Table pos({"position", "aligned", "top1_agreement", "overlap", "exact_agreement"});
+    Table pos({"position", "aligned", "top1", "overlap", "exact"});
     for (int i = 0; i < kPositionBuckets; ++i) {
         const AgreementSums& s = diff.by_position()[static_cast<size_t>(i)];
         if (s.aligned)
@@ -262,6 +265,31 @@ std::string diff_text(const Query& x) {
     return out + "\n";
 }
 
+constexpr FailMetric kDiffFailOn[] = {
+    {"overlap", "mean top-k overlap |A and B| / k of a layer (0..1)"},
+    {"top1", "top-1 agreement of a layer (0..1)"},
+    {"exact", "exact-set agreement of a layer (0..1)"},
+    {"jaccard", "mean Jaccard of a layer (0..1)"},
+    {"differ", "share of tokens whose experts differ in at least one layer (all layers)"},
+};
+
+std::vector<FailReading> diff_readings(const Query& x) {
+    const RoutingDiff& diff = diff_of(x);
+    std::vector<FailReading> out;
+    const auto add = [&](int32_t layer, const AgreementSums& s) {
+        out.push_back({layer, "overlap", s.mean_overlap(), ""});
+        out.push_back({layer, "top1", s.top1_agreement(), ""});
+        out.push_back({layer, "exact", s.exact_agreement(), ""});
+        out.push_back({layer, "jaccard", s.mean_jaccard(), ""});
+    };
+    for (const auto& [layer, l] : diff.layers())
+        add(layer, l.agreement);
+    add(-1, diff.all_layers().agreement);
+    const TokenDiffTally& t = diff.tokens();
+    out.push_back({-1, "differ", t.tokens ? double(t.differ_any) / double(t.tokens) : NAN, ""});
+    return out;
+}
+
 }  // namespace
 
 extern const CommandSpec kDiffCommand = {
@@ -276,19 +304,27 @@ extern const CommandSpec kDiffCommand = {
                        "Records waiting for their partner at most; more are counted as evicted")
             ->check(CLI::Range(size_t{1}, size_t{1} << 32))
             ->capture_default_str();
-        app.add_option("--fail-below", own.fail_below,
-                       "Exit 4 when the mean overlap of any layer is below this (0..1)")
+        // The issue's spelling of the usual gate: --fail-on overlap<X.
+        app.add_option_function<double>(
+               "--fail-below",
+               [&a, &own](double v) {
+                   own.fail_below = v;
+                   char buf[32];  // shortest round trip: "overlap<0.95", as a user writes it
+                   const auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+                   a.fail_on.push_back("overlap<" + std::string(buf, end));
+               },
+               "Exit 4 when the mean overlap of any layer is below this (--fail-on overlap<X)")
             ->check(CLI::Range(0.0, 1.0));
+        flag::fail_on(app, a, kDiffFailOn);
         flag::top(app, a, 10, "Flip pairs shown per row");
     },
     kNeedsNothing,
     diff_json,
     [](const Query& x) { return layer_table(diff_of(x), true).csv(); },
     diff_text,
-    [](const Query& x) {
-        const int rc = print(kDiffCommand, x);
-        return verdict_of(x, diff_of(x)).passed ? rc : kExitBelow;
-    },
+    nullptr,
+    kDiffFailOn,
+    diff_readings,
 };
 
 }  // namespace moe

@@ -49,15 +49,19 @@ void positions_json(JsonWriter& w, const Query& x) {
 }
 
 Table positions_table(const Query& x, bool csv, bool all_layers_only) {
-    Table t({"kind", "group", "layer", "tokens", "gini", "entropy_bits", "js_divergence_bits",
-             "top_experts"});
+    Table t(csv ? std::vector<std::string>{"kind", "group", "layer", "tokens", "gini",
+                                           "entropy_bits", "js_divergence_bits", "top_experts"}
+                : std::vector<std::string>{"kind", "group", "layer", "tokens", "gini", "entropy",
+                                           "js_bits", "top experts"});
     const auto num = [&](double v) { return csv ? fmt_num::csv(v) : fmt_num::fixed(v, 4); };
     for (const GroupFigures& f : figures_of(x)) {
         if (all_layers_only && f.layer >= 0) continue;
         std::string top;
+        size_t shown = 0;  // the text table fits 100 columns: three experts
         for (const ExpertShare& e : f.top_experts)
-            top += (top.empty() ? "" : " ") + std::to_string(e.expert) + ":" +
-                   (csv ? fmt_num::csv(e.share) : fmt_num::percent(e.share, 1));
+            if (csv || shown++ < 3)
+                top += (top.empty() ? "" : " ") + std::to_string(e.expert) + ":" +
+                       (csv ? fmt_num::csv(e.share) : fmt_num::percent(e.share, 1));
         t.add({f.kind, f.group, f.layer >= 0 ? std::to_string(f.layer) : "all",
                std::to_string(f.tokens), num(f.fig.gini), num(f.fig.entropy_bits),
                num(f.js_divergence_bits), top});

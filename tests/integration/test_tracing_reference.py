@@ -224,7 +224,16 @@ def bad_inputs(d, pa, pb, la):
     check(v["passed"] is False and v["fail_below"] == 0.99 and v["min_overlap"] < 0.99, "verdict: %r" % v)
     v = cli_json("diff", pa, pb, "--fail-below", "0.5")["verdict"]
     check(v["passed"] is True, "verdict at 0.5: %r" % v)
-    check("FAIL" in cli("diff", pa, pb, "--fail-below", "0.99", expect_rc=4).stdout, "text verdict")
+    p = cli("diff", pa, pb, "--fail-below", "0.99", expect_rc=4)
+    check("FAIL" in p.stdout, "text verdict")
+    check(p.stderr.startswith("moescope: --fail-on overlap<0.99: layer "), "one line per crossing: %r" % p.stderr)
+    # The other gates: the share of tokens differing anywhere, a layer's top-1 agreement.
+    differ = cli_json("diff", pa, pb)["tokens"]
+    share = differ["differ_in_any_layer"] / differ["aligned"]
+    cli("diff", pa, pb, "--fail-on", "differ>%g" % (share * 0.9), expect_rc=4)
+    cli("diff", pa, pb, "--fail-on", "differ>%g" % (share * 1.1), expect_rc=0)
+    cli("diff", pa, pa, "--fail-on", "top1<1", "--fail-on", "exact<1", expect_rc=0)
+    one_line_exit(2, "diff", pa, pb, "--fail-on", "js>0.1")  # not a metric of diff
     check(cli_json("diff", pa, pb)["verdict"]["passed"] is None, "no --fail-below: no pass/fail")
     # A window too small for A-then-B reading evicts, and says so; nothing is lost.
     # A is read before B: only A's last 1,000 records (all of q5, which B has) still wait.
