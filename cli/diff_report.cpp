@@ -298,8 +298,9 @@ extern const CommandSpec kDiffCommand = {
     [](CLI::App& app, CommandArgs& a) {
         auto& own = a.make_own<DiffArgs>();
         flag::token_query(app, a);
-        app.add_option("--tag", own.tag_a, "With --vs: compare this tag of the inputs ...");
-        app.add_option("--vs", own.tag_b, "... with this one, instead of two FILE arguments");
+        app.add_option("--tag", own.tag_a,
+                       "Run A: this tag of the inputs (with --vs; instead of two FILE arguments)");
+        app.add_option("--vs", own.tag_b, "Run B: this tag of the inputs (with --tag)");
         app.add_option("--diff-window", own.window,
                        "Records waiting for their partner at most; more are counted as evicted")
             ->check(CLI::Range(size_t{1}, size_t{1} << 32))
