@@ -6,6 +6,8 @@
 #include <memory>
 #include <regex>
 
+#include <CLI/CLI.hpp>
+
 #include "cli/analyze.hpp"
 #include "cli/deep_report.hpp"
 #include "cli/input_check.hpp"

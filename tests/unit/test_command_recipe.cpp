@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include <simdjson.h>
+#include <CLI/CLI.hpp>
 #include <catch2/catch.hpp>
 
 #include "cli/command_runner.hpp"
