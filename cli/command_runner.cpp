@@ -16,6 +16,7 @@
 #include "cli/table.hpp"
 #include "cli/time_spec.hpp"
 #include "storage/store.hpp"
+#include "moescope_version.hpp"  // generated from options/moescope_version.hpp.in (CMakeLists.txt)
 
 namespace moe {
 
@@ -224,7 +225,7 @@ int run_cli(int argc, char** argv, const std::vector<const CommandSpec*>& regist
         "every query command also takes FILE arguments (moescope layers run.log)."};
     app.require_subcommand(1);
     app.fallthrough();
-    app.set_version_flag("--version", std::string("moescope ") + MOESCOPE_VERSION);
+    app.set_version_flag("--version", std::string("moescope ") + kVersion);
     std::string db = "moescope.db";
     app.add_option("--db", db, "Database written by moescoped")
         ->envname("MOESCOPE_DB")
