@@ -1,7 +1,6 @@
 #include "cli/command_runner.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <regex>
@@ -15,8 +14,8 @@
 #include "cli/quality_report.hpp"
 #include "cli/table.hpp"
 #include "cli/time_spec.hpp"
-#include "storage/store.hpp"
 #include "moescope_version.hpp"  // generated from options/moescope_version.hpp.in (CMakeLists.txt)
+#include "storage/store.hpp"
 
 namespace moe {
 
@@ -27,12 +26,6 @@ namespace {
 int fail(const std::string& msg, int code) {
     std::fprintf(stderr, "moescope: %s\n", printable(msg).c_str());
     return code;
-}
-
-int64_t now_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
 }
 
 // Typed options from the raw values CLI11 filled in.
