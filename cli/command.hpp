@@ -24,6 +24,7 @@
 // declares some includes <CLI/CLI.hpp> itself (docs/ARCHITECTURE.md "Adding a command").
 namespace CLI {
 class App;
+class Option;
 }  // namespace CLI
 
 namespace moe {
