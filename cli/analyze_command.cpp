@@ -2,6 +2,8 @@
 // gate pairs, correlation, timeline, tag comparison; JSON adds co-occurrence and logits).
 #include <string>
 
+#include <CLI/CLI.hpp>
+
 #include "cli/command.hpp"
 #include "cli/command_runner.hpp"
 #include "cli/deep_report.hpp"

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include <CLI/CLI.hpp>
+
 #include "cli/command.hpp"
 #include "cli/command_runner.hpp"
 #include "cli/table.hpp"

@@ -3,6 +3,8 @@
 #include <map>
 #include <stdexcept>
 
+#include <CLI/CLI.hpp>
+
 #include "cli/command_runner.hpp"
 #include "cli/table.hpp"
 #include "cli/time_spec.hpp"

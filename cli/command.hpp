@@ -11,8 +11,6 @@
 #include <string_view>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-
 #include "analytics/aggregates.hpp"
 #include "analytics/source_stats.hpp"
 #include "cli/fail_on.hpp"
@@ -20,6 +18,14 @@
 #include "cli/query_options.hpp"
 #include "decisions/routing_sequence.hpp"
 #include "options/analysis_flags.hpp"
+
+// Declared, not included: CLI11 is header-only and costs ~10 s of compile per file that
+// includes it, and many files that include this one declare no option. A command file that
+// declares some includes <CLI/CLI.hpp> itself (docs/ARCHITECTURE.md "Adding a command").
+namespace CLI {
+class App;
+class Option;
+}  // namespace CLI
 
 namespace moe {
 

@@ -1,10 +1,11 @@
 #include "cli/command_runner.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <regex>
+
+#include <CLI/CLI.hpp>
 
 #include "cli/analyze.hpp"
 #include "cli/deep_report.hpp"
@@ -13,6 +14,7 @@
 #include "cli/quality_report.hpp"
 #include "cli/table.hpp"
 #include "cli/time_spec.hpp"
+#include "moescope_version.hpp"  // generated from options/moescope_version.hpp.in (CMakeLists.txt)
 #include "storage/store.hpp"
 
 namespace moe {
@@ -24,12 +26,6 @@ namespace {
 int fail(const std::string& msg, int code) {
     std::fprintf(stderr, "moescope: %s\n", printable(msg).c_str());
     return code;
-}
-
-int64_t now_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
 }
 
 // Typed options from the raw values CLI11 filled in.
@@ -239,7 +235,7 @@ int run_cli(int argc, char** argv, const std::vector<const CommandSpec*>& regist
         "every query command also takes FILE arguments (moescope layers run.log)."};
     app.require_subcommand(1);
     app.fallthrough();
-    app.set_version_flag("--version", std::string("moescope ") + MOESCOPE_VERSION);
+    app.set_version_flag("--version", std::string("moescope ") + kVersion);
     std::string db = "moescope.db";
     app.add_option("--db", db, "Database written by moescoped")
         ->envname("MOESCOPE_DB")

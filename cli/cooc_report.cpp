@@ -2,6 +2,8 @@
 #include <map>
 #include <stdexcept>
 
+#include <CLI/CLI.hpp>
+
 #include "analytics/cooc_figures.hpp"
 #include "cli/command.hpp"
 #include "cli/deep_report.hpp"

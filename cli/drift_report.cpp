@@ -1,9 +1,10 @@
 // `moescope drift --baseline TAG | --baseline-window T0..T1 [--window 1h]`: per layer, each
 // recent window's routing against a baseline (decisions/drift.hpp, docs/FIGURES.md "Drift").
 #include <algorithm>
-#include <chrono>
 #include <map>
 #include <stdexcept>
+
+#include <CLI/CLI.hpp>
 
 #include "cli/command.hpp"
 #include "cli/command_runner.hpp"
@@ -52,12 +53,6 @@ struct DriftPlan {
     int64_t window = 3600;
     std::vector<LayerDrift> layers;
 };
-
-int64_t now_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 std::pair<int64_t, int64_t> parse_range(const std::string& text) {
     const auto dots = text.find("..");

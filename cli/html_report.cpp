@@ -10,6 +10,8 @@
 #include <optional>
 #include <stdexcept>
 
+#include <CLI/CLI.hpp>
+
 #include "cli/command.hpp"
 #include "cli/command_runner.hpp"
 #include "cli/weights_report.hpp"

@@ -8,6 +8,8 @@
 #include <set>
 #include <stdexcept>
 
+#include <CLI/CLI.hpp>
+
 #include "cli/analyze.hpp"
 #include "cli/command.hpp"
 #include "cli/command_runner.hpp"

@@ -11,6 +11,8 @@
 #include <map>
 #include <stdexcept>
 
+#include <CLI/CLI.hpp>
+
 #include "cli/command.hpp"
 #include "cli/command_runner.hpp"
 #include "cli/table.hpp"

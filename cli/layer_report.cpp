@@ -6,6 +6,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include <CLI/CLI.hpp>
+
 #include "analytics/figures.hpp"
 #include "analytics/imbalance.hpp"
 #include "cli/cold_report.hpp"

@@ -1,6 +1,8 @@
 // `moescope matrix`: the layer x expert hit counts, for spreadsheets and dataframes. CSV is
 // the tidy long form (tag, layer, expert, hits, share) or, with --wide, one row per layer
 // and one column per expert.
+#include <CLI/CLI.hpp>
+
 #include "cli/command.hpp"
 #include "cli/table.hpp"
 

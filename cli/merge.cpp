@@ -6,6 +6,8 @@
 #include <map>
 #include <stdexcept>
 
+#include <CLI/CLI.hpp>
+
 #include "cli/command.hpp"
 #include "cli/input_files.hpp"
 

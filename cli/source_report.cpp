@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include <CLI/CLI.hpp>
+
 #include "cli/command.hpp"
 #include "cli/command_runner.hpp"
 #include "cli/deep_report.hpp"

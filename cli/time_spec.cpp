@@ -1,6 +1,7 @@
 #include "cli/time_spec.hpp"
 
 #include <charconv>
+#include <chrono>
 #include <ctime>
 
 namespace moe {
@@ -13,6 +14,12 @@ std::optional<int64_t> parse_int(std::string_view s) {
     return v;
 }
 }  // namespace
+
+int64_t now_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
 
 std::optional<int64_t> parse_time_spec(const std::string& text, int64_t now) {
     if (text.empty()) return std::nullopt;

@@ -10,6 +10,8 @@
 namespace moe {
 
 std::optional<int64_t> parse_time_spec(const std::string& text, int64_t now);
+// Seconds since the epoch: the `now` the CLI passes to parse_time_spec.
+int64_t now_seconds();
 
 // The accepted forms, for error messages.
 inline constexpr const char* kTimeSpecForms =

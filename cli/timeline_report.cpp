@@ -2,6 +2,8 @@
 #include <ctime>
 #include <stdexcept>
 
+#include <CLI/CLI.hpp>
+
 #include "analytics/imbalance.hpp"
 #include "cli/command.hpp"
 #include "cli/deep_report.hpp"

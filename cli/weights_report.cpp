@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <limits>
 
+#include <CLI/CLI.hpp>
+
 #include "cli/command.hpp"
 #include "cli/table.hpp"
 #include "storage/store.hpp"

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "daemon/daemon.hpp"
+#include "moescope_version.hpp"  // generated from options/moescope_version.hpp.in (CMakeLists.txt)
 #include "options/analysis_flags.hpp"
 #include "options/capacity_list.hpp"
 
@@ -55,7 +56,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> follows, listens;
     std::string log_level = "info";
     AnalysisFlags analysis;
-    app.set_version_flag("--version", std::string("moescoped ") + MOESCOPE_VERSION);
+    app.set_version_flag("--version", std::string("moescoped ") + kVersion);
     app.option_defaults()->always_capture_default();
     app.add_option("--db", cfg.db_path, "SQLite database to write (created if missing)")
         ->required();

@@ -16,11 +16,13 @@ namespace moe {
 namespace {
 constexpr unsigned char kGzip[] = {0x1f, 0x8b};
 constexpr unsigned char kZstd[] = {0x28, 0xb5, 0x2f, 0xfd};
-enum class Kind { plain, gzip, zstd };
 }  // namespace
 
 // The compressed input buffer and the decoder state of one file.
 struct InputReader::Codec {
+    // Here, not in the anonymous namespace: a member of internal-linkage type warns in a unity
+    // build (-Wsubobject-linkage).
+    enum class Kind { plain, gzip, zstd };
     explicit Codec(size_t chunk) : in(chunk), out(chunk) {}
     Kind kind = Kind::plain;
     bool detected = false;
@@ -55,7 +57,9 @@ InputReader::~InputReader() {
 }
 
 const char* InputReader::compression() const {
-    return codec_->kind == Kind::gzip ? "gzip" : codec_->kind == Kind::zstd ? "zstd" : "";
+    return codec_->kind == Codec::Kind::gzip   ? "gzip"
+           : codec_->kind == Codec::Kind::zstd ? "zstd"
+                                               : "";
 }
 
 namespace {
@@ -96,19 +100,19 @@ std::string_view InputReader::read() {
         while (c.in_len < 4 && fill(fd_, c, path_)) {
         }
         if (starts_with(c, kGzip, 2)) {
-            c.kind = Kind::gzip;
+            c.kind = Codec::Kind::gzip;
         } else if (starts_with(c, kZstd, 4)) {
-            c.kind = Kind::zstd;
+            c.kind = Codec::Kind::zstd;
             c.zs = ZSTD_createDCtx();
             if (!c.zs) throw std::runtime_error("cannot read " + path_ + ": out of memory");
         }
-        if (c.kind == Kind::plain) {
+        if (c.kind == Codec::Kind::plain) {
             const size_t n = c.in_len;
             c.in_len = c.in_pos = 0;
             if (n > 0) return {c.in.data(), n};
         }
     }
-    if (c.kind == Kind::plain) {
+    if (c.kind == Codec::Kind::plain) {
         c.in_len = c.in_pos = 0;
         if (!fill(fd_, c, path_)) return {};
         const size_t n = c.in_len;
@@ -118,10 +122,10 @@ std::string_view InputReader::read() {
     for (;;) {
         if (c.in_pos == c.in_len && !fill(fd_, c, path_)) {
             // The end of the file: complete unless a gzip member or zstd frame is open.
-            truncated_ = c.kind == Kind::gzip ? !c.z_ended : c.zs_hint != 0;
+            truncated_ = c.kind == Codec::Kind::gzip ? !c.z_ended : c.zs_hint != 0;
             return {};
         }
-        if (c.kind == Kind::gzip) {
+        if (c.kind == Codec::Kind::gzip) {
             if (c.z_ended) {
                 if (c.z_open) inflateEnd(&c.z);
                 c.z = z_stream{};

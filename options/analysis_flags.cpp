@@ -5,6 +5,8 @@
 #include <thread>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "parsers/record.hpp"
 
 namespace moe {

@@ -4,11 +4,15 @@
 
 #include <string>
 
-#include <CLI/CLI.hpp>
-
 #include "analytics/aggregates.hpp"
 #include "parsers/format.hpp"
 #include "parsers/line_splitter.hpp"
+
+// Declared, not included: this header reaches most of cli/ through cli/command.hpp, and
+// CLI11 (header-only) costs ~10 s of compile per file; the .cpp files include it.
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace moe {
 

@@ -56,7 +56,12 @@ bool decode_int32_base64(std::string_view text, std::vector<int32_t>& out) {
     return true;
 }
 
-// Values of one field: a flat list (one record) or a list of lists (a batch).
+}  // namespace
+
+// Values of one field: a flat list (one record) or a list of lists (a batch). Not in the
+// anonymous namespace: NdjsonParser::Impl holds Rows, and in a unity build, where this file is
+// included, GCC warns about a member of internal-linkage type (-Wsubobject-linkage).
+namespace ndjson {
 template <class T>
 struct Rows {
     std::vector<T> v;
@@ -76,6 +81,10 @@ struct Rows {
         return {v.data() + b, e - b};
     }
 };
+}  // namespace ndjson
+
+namespace {
+using ndjson::Rows;
 
 template <class T>
 error_code read_scalar(od::value x, T& out);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """docs/SCHEMA.md's notebook example, taken from the doc itself (so the doc cannot drift),
 run against a database made by moescoped: its numbers equal `moescope layers --json` and
-`moescope experts --json`. Needs Debian's python3-pandas (scripts/setup installs it)."""
+`moescope experts --json`. Needs Debian's python3-pandas (scripts/test installs it)."""
 import contextlib
 import io
 import os
@@ -26,7 +26,7 @@ def main():
     try:
         import pandas  # noqa: F401
     except ImportError:
-        fail("python3-pandas is missing (scripts/setup installs it)")
+        fail("python3-pandas is missing (scripts/test installs it)")
     code = example()
     with tempfile.TemporaryDirectory() as tmp:
         db = ingest(os.path.join(tmp, "moe.db"), [SAMPLE], 396)

@@ -5,15 +5,17 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 
 #include <simdjson.h>
+#include <CLI/CLI.hpp>
 #include <catch2/catch.hpp>
 
 #include "cli/command_runner.hpp"
+#include "byte_builder.hpp"
 #include "temp_dir.hpp"
 
 using namespace moe;
+using moe::test::write_file;
 
 namespace {
 
@@ -51,12 +53,12 @@ extern const CommandSpec kToyCommand = {
 };
 
 // What `moescope ARGS...` prints on stdout, with the toy registry, and its exit code.
-struct Run {
+struct RecipeRun {
     int code;
     std::string out;
 };
 
-Run run(const std::vector<const CommandSpec*>& registry, std::vector<std::string> args) {
+RecipeRun run(const std::vector<const CommandSpec*>& registry, std::vector<std::string> args) {
     args.insert(args.begin(), "moescope");
     std::vector<char*> argv;
     for (auto& s : args)
@@ -77,10 +79,6 @@ Run run(const std::vector<const CommandSpec*>& registry, std::vector<std::string
     return {code, out};
 }
 
-void write_file(const std::string& path, const std::string& text) {
-    std::ofstream(path, std::ios::binary) << text;
-}
-
 }  // namespace
 
 TEST_CASE("a command is one file plus one registry line") {
@@ -91,7 +89,7 @@ TEST_CASE("a command is one file plus one registry line") {
     registry.push_back(&kToyCommand);
 
     SECTION("it runs through the real parsing and runner, with its own options") {
-        const Run r = run(registry, {"toy", "--json", "--scale", "3", log});
+        const RecipeRun r = run(registry, {"toy", "--json", "--scale", "3", log});
         REQUIRE(r.code == kExitOk);
         simdjson::dom::parser p;
         const simdjson::dom::element doc = p.parse(r.out);
@@ -102,7 +100,7 @@ TEST_CASE("a command is one file plus one registry line") {
         CHECK(doc["quality"].error() == simdjson::SUCCESS);  // what every JSON carries
     }
     SECTION("needs declared by its options reach the runner") {
-        const Run r = run(registry, {"toy", "--json", "--sequence", log});
+        const RecipeRun r = run(registry, {"toy", "--json", "--sequence", log});
         REQUIRE(r.code == kExitOk);
         simdjson::dom::parser p;
         CHECK(bool(p.parse(r.out)["sequence_kept"]) == true);

@@ -16,7 +16,7 @@
 using namespace moe;
 
 namespace {
-struct Fixture {
+struct DecisionFixture {
     Aggregates agg;
     RoutingSequence seq;
     void add(TagId tag, int32_t layer, std::vector<int32_t> experts,
@@ -31,7 +31,7 @@ struct Fixture {
 };
 
 // Layer 0, E = 4: hits 0:4, 1:3, 2:2, 3:1 (S = 10), weight mass 0:2.1, 1:1.7, 2:0.4, 3:0.8 (of 5).
-void five_records(Fixture& f, TagId tag = kAllTag) {
+void five_records(DecisionFixture& f, TagId tag = kAllTag) {
     f.add(tag, 0, {0, 1}, {0.5f, 0.5f});
     f.add(tag, 0, {0, 2}, {0.9f, 0.1f});
     f.add(tag, 0, {0, 1}, {0.5f, 0.5f});
@@ -48,7 +48,7 @@ std::vector<bool> mask(std::initializer_list<int> kept, size_t E) {
 }  // namespace
 
 TEST_CASE("coverage ranks experts by hits and by mass and counts experts per share") {
-    Fixture f;
+    DecisionFixture f;
     five_records(f);
     const auto c = layer_coverage(f.agg.tag(kAllTag), 0);
     CHECK(c.selections == 10);
@@ -69,7 +69,7 @@ TEST_CASE("coverage ranks experts by hits and by mass and counts experts per sha
 }
 
 TEST_CASE("coverage without weights has no mass side; experts_for_share edges") {
-    Fixture f;
+    DecisionFixture f;
     f.add(kAllTag, 2, {1, 0});
     CHECK_FALSE(layer_coverage(f.agg.tag(kAllTag), 2).mass);
     const std::vector<double> curve = {0.5, 1.0};
@@ -79,7 +79,7 @@ TEST_CASE("coverage without weights has no mass side; experts_for_share edges") 
 }
 
 TEST_CASE("keep masks follow the three rules and both weightings") {
-    Fixture f;
+    DecisionFixture f;
     five_records(f);
     const LayerStats& l = *f.agg.tag(kAllTag).layer(0);
     CHECK(keep_mask(l, 4, {PruneRule::keep_count, 2, Weighting::hits}, 0) == mask({0, 1}, 4));
@@ -91,7 +91,7 @@ TEST_CASE("keep masks follow the three rules and both weightings") {
     CHECK(keep_mask(l, 4, {PruneRule::drop_below, 0.25, Weighting::hits}, 0) == mask({0, 1}, 4));
     CHECK(keep_mask(l, 4, {PruneRule::keep_count, 99, Weighting::hits}, 0) ==
           mask({0, 1, 2, 3}, 4));
-    Fixture plain;
+    DecisionFixture plain;
     plain.add(kAllTag, 0, {0, 1});
     CHECK_THROWS_AS(keep_mask(*plain.agg.tag(kAllTag).layer(0), 2,
                               {PruneRule::keep_count, 1, Weighting::mass}, 0),
@@ -99,7 +99,7 @@ TEST_CASE("keep masks follow the three rules and both weightings") {
 }
 
 TEST_CASE("a keep-list planned for several tags is the union of their lists") {
-    Fixture f;
+    DecisionFixture f;
     const TagId a = f.agg.tag_id("a"), b = f.agg.tag_id("b");
     f.add(a, 0, {0, 1});
     f.add(a, 0, {0, 2});
@@ -112,7 +112,7 @@ TEST_CASE("a keep-list planned for several tags is the union of their lists") {
 }
 
 TEST_CASE("drop cost: shares from totals, token fractions from cooc equal the sequence's") {
-    Fixture f;
+    DecisionFixture f;
     five_records(f);
     const auto keep = mask({0, 1}, 4);
     const DropCost c = drop_cost(*f.agg.tag(kAllTag).layer(0), keep);
@@ -134,7 +134,7 @@ TEST_CASE("drop cost: shares from totals, token fractions from cooc equal the se
 }
 
 TEST_CASE("token fractions of top-3 records are unknown from totals") {
-    Fixture f;
+    DecisionFixture f;
     f.add(kAllTag, 0, {0, 1, 2});
     CHECK_FALSE(drop_cost(*f.agg.tag(kAllTag).layer(0), mask({0}, 3)).tokens_any);
     CHECK(token_drops(f.seq, kAllTag, {{0, mask({0}, 3)}}).at(0) ==
@@ -213,7 +213,7 @@ TEST_CASE("opt equals the exhaustive optimum and bounds lru and lfu") {
 }
 
 TEST_CASE("layer_accesses keeps log order and rank order per layer and tag") {
-    Fixture f;
+    DecisionFixture f;
     const TagId t = f.agg.tag_id("t");
     f.add(t, 1, {3, 0});
     f.add(kAllTag, 0, {2, 1});

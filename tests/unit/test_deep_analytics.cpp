@@ -14,7 +14,7 @@ using namespace moe;
 
 namespace {
 constexpr int64_t kT0 = 1'800'000'000;  // a plausible time, a multiple of 60 (bad_timestamp)
-void add(Aggregates& agg, int32_t layer, std::vector<int32_t> experts, TagId tag = kAllTag,
+void add_routing(Aggregates& agg, int32_t layer, std::vector<int32_t> experts, TagId tag = kAllTag,
          std::vector<float> logits = {}, double ts = NAN) {
     RoutingRecord r;
     r.layer = layer;
@@ -80,10 +80,10 @@ TEST_CASE("co-occurrence equals a pair count by hand for every k, E and across s
 
 TEST_CASE("P(b|a), Jaccard and lift from docs/FIGURES.md") {
     Aggregates agg;
-    add(agg, 0, {0, 1});
-    add(agg, 0, {0, 2});
-    add(agg, 0, {1, 0});
-    add(agg, 0, {2, 3});
+    add_routing(agg, 0, {0, 1});
+    add_routing(agg, 0, {0, 2});
+    add_routing(agg, 0, {1, 0});
+    add_routing(agg, 0, {2, 3});
     const auto pairs = cooc_pairs(*agg.tag(kAllTag).layer(0), CoocOrder::count);
     REQUIRE(pairs.size() == 3);
     const CoocPair& p = pairs[0];  // {0,1}: C = 2, h0 = 3, h1 = 2, T = 4
@@ -102,13 +102,13 @@ TEST_CASE("P(b|a), Jaccard and lift from docs/FIGURES.md") {
 TEST_CASE("layer correlation pairs layers by number and skips absent ones") {
     Aggregates agg;
     for (int i = 0; i < 3; ++i)
-        add(agg, 0, {0, 1});
-    add(agg, 0, {2, 3});
+        add_routing(agg, 0, {0, 1});
+    add_routing(agg, 0, {2, 3});
     for (int i = 0; i < 3; ++i)
-        add(agg, 1, {0, 1});  // same pattern, other scale
-    add(agg, 1, {2, 3});
-    add(agg, 1, {2, 3});
-    add(agg, 3, {3, 2});  // layer 2 absent
+        add_routing(agg, 1, {0, 1});  // same pattern, other scale
+    add_routing(agg, 1, {2, 3});
+    add_routing(agg, 1, {2, 3});
+    add_routing(agg, 3, {3, 2});  // layer 2 absent
     const auto rs = layer_correlations(agg.tag(kAllTag), 4, 3);
     // pairs: (0, 1) delta 1, (0, 3) delta 3, (1, 3) delta 2
     REQUIRE(rs.size() == 3);
@@ -145,10 +145,10 @@ TEST_CASE("Jensen-Shannon divergence: 0 for the same shares, 1 bit for disjoint 
 TEST_CASE("tag comparison: share ratio and difference per expert, ordered by |difference|") {
     Aggregates agg;
     const TagId ko = agg.tag_id("ko"), en = agg.tag_id("en");
-    add(agg, 0, {0, 1}, ko);
-    add(agg, 0, {0, 2}, ko);
-    add(agg, 0, {1, 2}, en);
-    add(agg, 0, {1, 3}, en);
+    add_routing(agg, 0, {0, 1}, ko);
+    add_routing(agg, 0, {0, 2}, ko);
+    add_routing(agg, 0, {1, 2}, en);
+    add_routing(agg, 0, {1, 3}, en);
     agg.pad_to_num_experts();
     const auto cs = compare_tags(agg.tag(ko), agg.tag(en), agg.num_experts());
     REQUIRE(cs.size() == 2);  // layer 0 and all layers combined
@@ -164,8 +164,8 @@ TEST_CASE("tag comparison: share ratio and difference per expert, ordered by |di
 
 TEST_CASE("logit statistics: per-expert moments, softmax and top-k mass") {
     Aggregates agg;
-    add(agg, 0, {0, 1}, kAllTag, {2.0f, 1.0f, 0.0f, -1.0f});
-    add(agg, 0, {1, 2}, kAllTag, {0.0f, 3.0f, 1.0f, 0.0f});
+    add_routing(agg, 0, {0, 1}, kAllTag, {2.0f, 1.0f, 0.0f, -1.0f});
+    add_routing(agg, 0, {1, 2}, kAllTag, {0.0f, 3.0f, 1.0f, 0.0f});
     const LogitStats& ls = agg.tag(kAllTag).layer(0)->logits;
     CHECK(ls.records == 2);
     REQUIRE(ls.per_expert.size() == 4);
@@ -195,10 +195,10 @@ TEST_CASE("timeline buckets and --since/--until windows") {
     o.bucket_seconds = 60;
     Aggregates agg(o);
     const TagId t = agg.tag_id("x");
-    add(agg, 0, {0, 1}, t, {}, kT0 + 1000.5);  // bucket kT0 + 960
-    add(agg, 0, {0, 2}, t, {}, kT0 + 1019.0);  // bucket kT0 + 960
-    add(agg, 1, {1, 2}, t, {}, kT0 + 1020.0);  // bucket kT0 + 1020
-    add(agg, 1, {3, 2}, t, {}, NAN);           // untimed: in totals only
+    add_routing(agg, 0, {0, 1}, t, {}, kT0 + 1000.5);  // bucket kT0 + 960
+    add_routing(agg, 0, {0, 2}, t, {}, kT0 + 1019.0);  // bucket kT0 + 960
+    add_routing(agg, 1, {1, 2}, t, {}, kT0 + 1020.0);  // bucket kT0 + 1020
+    add_routing(agg, 1, {3, 2}, t, {}, NAN);           // untimed: in totals only
     const auto& b = agg.timeline().buckets();
     CHECK(b.at({t, 0, kT0 + 960}).tokens == 2);
     CHECK(b.at({t, 0, kT0 + 960}).hits[0] == 2);

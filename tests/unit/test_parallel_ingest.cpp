@@ -39,20 +39,20 @@ std::string selection_log(unsigned seed, int records) {
     return out;
 }
 
-AnalyticsOptions full() {
+AnalyticsOptions full_options() {
     AnalyticsOptions o;
     apply_analytics_set("full", o);
     return o;
 }
 
-struct Run {
+struct IngestRun {
     Aggregates agg;
     SourceStats stats;
     ParallelIngestResult result;
-    explicit Run(const AnalyticsOptions& o) : agg(o) {}
+    explicit IngestRun(const AnalyticsOptions& o) : agg(o) {}
 };
 
-void sequential(Run& r, std::string_view bytes) {
+void sequential(IngestRun& r, std::string_view bytes) {
     StreamIngest ingest(r.agg, r.stats, Format::llama_csv);
     ingest.feed(bytes);
     r.stats.offset = ingest.consumed();
@@ -60,13 +60,13 @@ void sequential(Run& r, std::string_view bytes) {
     r.agg.pad_to_num_experts();
 }
 
-void parallel(Run& r, std::string_view bytes, unsigned threads) {
+void parallel(IngestRun& r, std::string_view bytes, unsigned threads) {
     r.result = ingest_parallel(bytes, r.agg, r.stats, Format::llama_csv,
                                LineSplitter::kDefaultMaxLine, threads);
     r.agg.pad_to_num_experts();
 }
 
-void require_same(const Run& a, const Run& b) {
+void require_same(const IngestRun& a, const IngestRun& b) {
     test::require_same_ingest(a.agg, a.stats, b.agg, b.stats);
 }
 
@@ -96,7 +96,7 @@ TEST_CASE("an EMA continued over a later part equals one pass over both", "[para
 TEST_CASE("parallel ingest of a selection log equals one pass", "[parallel]") {
     const std::string log = selection_log(3, 40000) + "2,1 2";  // a partial last line
     for (unsigned threads : {2u, 3u, 7u}) {
-        Run one(standard()), many(standard());
+        IngestRun one(standard()), many(standard());
         sequential(one, log);
         parallel(many, log, threads);
         INFO("threads " << threads);
@@ -112,7 +112,7 @@ TEST_CASE("a run of identical routings across a chunk start falls back to one pa
     std::string log = "layer_id,expert_ids\n";
     for (int i = 0; i < 2000; ++i)
         log += "4,1 2 3 4\n";
-    Run one(standard()), many(standard());
+    IngestRun one(standard()), many(standard());
     sequential(one, log);
     parallel(many, log, 4);
     REQUIRE(many.result.chunks == 4);
@@ -128,7 +128,7 @@ TEST_CASE("a layer first seen by a later chunk with a new top-k falls back", "[p
     std::string log = selection_log(5, 4000);
     for (int i = 0; i < 100; ++i)
         log += "9," + std::to_string(i % 30) + " " + std::to_string(30 + i % 30) + "\n";
-    Run one(standard()), many(standard());
+    IngestRun one(standard()), many(standard());
     sequential(one, log);
     parallel(many, log, 2);
     REQUIRE(many.result.appended == 0);
@@ -145,10 +145,10 @@ TEST_CASE("parallel ingest of a server log with gates and strided batches equals
     for (const bool keep : {true, false}) {
         const std::string log =
             test::server_log(11, 900, keep ? test::Strided::some : test::Strided::all) + "3,1 2";
-        AnalyticsOptions o = full();
+        AnalyticsOptions o = full_options();
         o.keep_suspect = keep;
         for (unsigned threads : {2u, 3u, 5u, 8u}) {
-            Run one(o), many(o);
+            IngestRun one(o), many(o);
             sequential(one, log);
             parallel(many, log, threads);
             INFO("threads " << threads << " keep " << keep);
@@ -175,13 +175,13 @@ TEST_CASE("chunks that assumed another strided-view verdict fall back, at every 
     // start everywhere: where a chunk's rows depended on the verdict it assumed and one pass
     // had another, the rest is read in one pass; the result is one pass's either way.
     const std::string log = test::server_log(7, 90, test::Strided::every_other_run, 9);
-    Run one(full());
+    IngestRun one(full_options());
     sequential(one, log);
     REQUIRE(one.stats.strided_streams >= 3);
     REQUIRE(one.stats.strided_excluded > 100);
     size_t appended = 0;
     for (unsigned threads = 2; threads <= 40; ++threads) {
-        Run many(full());
+        IngestRun many(full_options());
         parallel(many, log, threads);
         INFO("threads " << threads);
         require_same(one, many);
@@ -194,11 +194,11 @@ TEST_CASE("a chunk that starts inside a batch or a pass is reconciled exactly", 
     // Every cut of a short log, so that chunk starts hit each kind of line: a batch's first
     // record, its middle, a gate line before or after the pass drops back, a header.
     const std::string log = test::server_log(4, 40);
-    Run one(full());
+    IngestRun one(full_options());
     sequential(one, log);
     size_t appended = 0, cuts = 0;
     for (unsigned threads = 2; threads <= 40; ++threads) {
-        Run many(full());
+        IngestRun many(full_options());
         parallel(many, log, threads);
         INFO("threads " << threads);
         require_same(one, many);
@@ -212,7 +212,7 @@ TEST_CASE("a chunk that starts inside a batch or a pass is reconciled exactly", 
 TEST_CASE("options whose state spans the stream keep ingest sequential", "[parallel]") {
     AnalyticsOptions o = standard();
     REQUIRE(parallel_ingest_possible(o));
-    REQUIRE(parallel_ingest_possible(full()));  // strided check, gates, quality: reconciled
+    REQUIRE(parallel_ingest_possible(full_options()));  // strided check, gates, quality: reconciled
     o.caches.push_back({OnlinePolicy::lru, 4});
     REQUIRE_FALSE(parallel_ingest_possible(o));
 }

@@ -13,9 +13,11 @@
 #include "ingest/stream_ingest.hpp"
 #include "parsers/format_registry.hpp"
 #include "parsers/number_scan.hpp"
+#include "byte_builder.hpp"
 #include "temp_dir.hpp"
 
 using namespace moe;
+using moe::test::write_file;
 
 namespace {
 
@@ -79,10 +81,6 @@ FormatEntry toyrec_format() {
     e.directory_files = toyrec_directory;
     e.input_files = toyrec_latest;
     return e;
-}
-
-void write_file(const std::string& path, const std::string& text) {
-    std::ofstream(path, std::ios::binary) << text;
 }
 
 }  // namespace

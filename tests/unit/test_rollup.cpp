@@ -20,7 +20,7 @@ std::span<const std::byte> bytes(const std::string& s) {
 }
 
 constexpr int64_t kNow = 1'795'000'000;  // 2026-11-18T09:46:40Z
-constexpr size_t kExperts = 16;
+constexpr size_t kRollupExperts = 16;
 
 // Minute buckets for two layers and layer -1 at the given ages (seconds before kNow),
 // with a few random non-zero experts each, as the daemon writes them.
@@ -29,10 +29,10 @@ void minute_buckets(Aggregates& agg, const std::vector<int64_t>& ages, uint32_t 
     for (int64_t age : ages) {
         const int64_t start = (kNow - age) / 60 * 60;
         for (int32_t layer : {-1, 0, 3}) {
-            BucketCounts c{60, 0, std::vector<uint64_t>(kExperts, 0)};
+            BucketCounts c{60, 0, std::vector<uint64_t>(kRollupExperts, 0)};
             c.tokens = 1 + rng() % 50;
             for (int i = 0; i < 3; ++i)
-                c.hits[rng() % kExperts] += 1 + rng() % 1000;
+                c.hits[rng() % kRollupExperts] += 1 + rng() % 1000;
             agg.timeline().add_counts({kAllTag, layer, start}, c);
         }
     }
@@ -119,7 +119,7 @@ TEST_CASE("timeline buckets are stored sparse and increments add to them") {
     for (const auto& [k, b] : stored(store)) {
         const BucketCounts& w = want_once.at(k);
         CHECK(b.tokens == 2 * w.tokens);
-        for (size_t e = 0; e < kExperts; ++e)
+        for (size_t e = 0; e < kRollupExperts; ++e)
             CHECK(b.hits[e] == 2 * w.hits[e]);
     }
     // Sparse: at most 6 non-zero experts (two minutes of 3), a gap byte and a count of at
