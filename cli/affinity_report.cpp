@@ -3,6 +3,8 @@
 // the predicted experts beats keeping the hottest ones (tracing/layer_affinity.hpp).
 #include <string>
 
+#include <CLI/CLI.hpp>
+
 #include "cli/command.hpp"
 #include "cli/command_runner.hpp"
 #include "cli/table.hpp"

@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include <CLI/CLI.hpp>
+
 #include "cli/command.hpp"
 #include "cli/command_runner.hpp"
 #include "cli/table.hpp"
@@ -308,8 +310,8 @@ extern const CommandSpec kDiffCommand = {
         // The spelling of the usual gate: --fail-on overlap<X.
         app.add_option_function<double>(
                "--fail-below",
-               [&a, &own](double v) {
-                   own.fail_below = v;
+               [&a, fail_below = &own.fail_below](double v) {
+                   *fail_below = v;
                    char buf[32];  // shortest round trip: "overlap<0.95", as a user writes it
                    const auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
                    a.fail_on.push_back("overlap<" + std::string(buf, end));

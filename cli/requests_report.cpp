@@ -3,6 +3,8 @@
 // "Requests"). Computed as the FILE arguments are read (tracing/request_sets.hpp).
 #include <string>
 
+#include <CLI/CLI.hpp>
+
 #include "cli/command.hpp"
 #include "cli/command_runner.hpp"
 #include "cli/table.hpp"

@@ -162,7 +162,7 @@ TEST_CASE("a command that observes records gets them per FILE argument, in one p
     write_file(b, "0,2 3\n");
     std::vector<const CommandSpec*> registry = command_registry();
     registry.push_back(&kCountCommand);
-    const Run r = run(registry, {"count", "--json", "--threads", "4", a, b});
+    const RecipeRun r = run(registry, {"count", "--json", "--threads", "4", a, b});
     REQUIRE(r.code == kExitOk);
     simdjson::dom::parser p;
     const simdjson::dom::element doc = p.parse(r.out);

@@ -17,7 +17,7 @@ using moe::test::RecordingSink;
 
 namespace {
 
-RecordingSink parse(std::string_view line, Format f = Format::ndjson) {
+RecordingSink parse_positions(std::string_view line, Format f = Format::ndjson) {
     return test::parse_as(f, line);
 }
 
@@ -48,30 +48,30 @@ TEST_CASE("request ids: strings as they read, numbers as their digits, others no
     for (const char* k : keys) {
         INFO(k);
         const std::string head = std::string(R"({"layer": 1, "experts": [2, 3], ")") + k + "\": ";
-        CHECK(parse(head + R"("r-\u00e9")" + "}").routing.at(0).request == "r-\xc3\xa9");
-        CHECK(parse(head + "17 , \"token\": 4}").routing.at(0).request == "17");
-        CHECK(parse(head + "-3.5}").routing.at(0).request == "-3.5");
-        CHECK(parse(head + "null}").routing.at(0).request.empty());
-        CHECK(parse(head + "[1]}").routing.at(0).request.empty());
+        CHECK(parse_positions(head + R"("r-\u00e9")" + "}").routing.at(0).request == "r-\xc3\xa9");
+        CHECK(parse_positions(head + "17 , \"token\": 4}").routing.at(0).request == "17");
+        CHECK(parse_positions(head + "-3.5}").routing.at(0).request == "-3.5");
+        CHECK(parse_positions(head + "null}").routing.at(0).request.empty());
+        CHECK(parse_positions(head + "[1]}").routing.at(0).request.empty());
     }
-    CHECK(parse(R"({"layer": 1, "experts": [2, 3]})").routing.at(0).request.empty());
+    CHECK(parse_positions(R"({"layer": 1, "experts": [2, 3]})").routing.at(0).request.empty());
     // A batch: every token of it belongs to the request.
-    const auto batch = parse(R"({"layer": 1, "experts": [[2, 3], [4, 5]], "req_id": "a"})");
+    const auto batch = parse_positions(R"({"layer": 1, "experts": [[2, 3], [4, 5]], "req_id": "a"})");
     REQUIRE(batch.routing.size() == 2);
     CHECK(batch.routing[1].request == "a");
     CHECK(batch.routing[1].token == 1);
 }
 
 TEST_CASE("phase is a field of its own as well as part of the tag") {
-    const auto s = parse(R"({"layer": 0, "experts": [1, 2], "tag": "code", "phase": "decode"})");
+    const auto s = parse_positions(R"({"layer": 0, "experts": [1, 2], "tag": "code", "phase": "decode"})");
     REQUIRE(s.routing.size() == 1);
     CHECK(s.routing[0].phase == "decode");
     CHECK(s.routing[0].tag == "code@decode");
-    CHECK(parse(R"({"layer": 0, "experts": [1, 2]})").routing.at(0).phase.empty());
+    CHECK(parse_positions(R"({"layer": 0, "experts": [1, 2]})").routing.at(0).phase.empty());
 }
 
 TEST_CASE("engine responses (routed_experts) carry the request and phase") {
-    const auto s = parse(
+    const auto s = parse_positions(
         R"({"rid": 1, "request_id": "q7", "phase": "prefill", "routed_experts": [[[1, 2], [3, 4]]]})");
     REQUIRE(s.routing.size() == 2);
     CHECK(s.routing[1].request == "q7");
@@ -80,7 +80,7 @@ TEST_CASE("engine responses (routed_experts) carry the request and phase") {
 }
 
 TEST_CASE("router documents: sample_id is the request") {
-    const auto s = parse(
+    const auto s = parse_positions(
         R"({"num_experts": 8, "top_k": 2, "samples": [{"sample_id": "s1", "layers": [{"layer": 0, "selected_experts": [[1, 2], [3, 4]]}]}, {"sample_id": 42, "layers": [{"layer": 0, "selected_experts": [[5, 6]]}]}, {"layers": [{"layer": 0, "selected_experts": [[5, 6]]}]}]})");
     REQUIRE(s.routing.size() == 4);
     CHECK(s.routing[0].request == "s1");
