@@ -56,12 +56,6 @@ InputReader::~InputReader() {
     if (own_fd_) ::close(fd_);
 }
 
-const char* InputReader::compression() const {
-    return codec_->kind == Codec::Kind::gzip   ? "gzip"
-           : codec_->kind == Codec::Kind::zstd ? "zstd"
-                                               : "";
-}
-
 namespace {
 // Reads more raw bytes after the unread ones; false at the end of the file.
 bool fill(int fd, InputReader::Codec& c, const std::string& path) {

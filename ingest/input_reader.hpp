@@ -28,7 +28,6 @@ class InputReader {
     // sets truncated(): everything decompressed before it was returned.
     std::string_view read();
     bool truncated() const { return truncated_; }
-    const char* compression() const;  // "gzip", "zstd" or "" (plain)
 
     struct Codec;
 
