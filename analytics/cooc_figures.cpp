@@ -5,13 +5,6 @@
 
 namespace moe {
 
-std::optional<CoocOrder> parse_cooc_order(std::string_view s) {
-    if (s == "count") return CoocOrder::count;
-    if (s == "lift") return CoocOrder::lift;
-    if (s == "jaccard") return CoocOrder::jaccard;
-    return std::nullopt;
-}
-
 std::vector<CoocPair> cooc_pairs(const LayerStats& l, CoocOrder order) {
     std::vector<CoocPair> out;
     const size_t E = l.cooc.num_experts();

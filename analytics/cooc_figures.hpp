@@ -3,8 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
-#include <string_view>
 #include <vector>
 
 #include "analytics/layer_stats.hpp"
@@ -18,7 +16,6 @@ struct CoocPair {
 };
 
 enum class CoocOrder { count, lift, jaccard };
-std::optional<CoocOrder> parse_cooc_order(std::string_view s);
 
 // Every pair with count > 0, ordered by `order` descending (ties: a, then b).
 std::vector<CoocPair> cooc_pairs(const LayerStats& l, CoocOrder order);

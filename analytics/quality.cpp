@@ -35,10 +35,4 @@ std::span<const QualityCheck> quality_checks() {
     return kChecks;
 }
 
-const QualityCheck& quality_check(Suspect s) {
-    for (const QualityCheck& c : kChecks)
-        if (c.suspect == s) return c;
-    return kChecks[0];  // unreachable: every Suspect has its line
-}
-
 }  // namespace moe

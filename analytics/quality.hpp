@@ -40,6 +40,5 @@ struct QualityCheck {
 
 // Every check, in output order: those that leave records out first, then the notes.
 std::span<const QualityCheck> quality_checks();
-const QualityCheck& quality_check(Suspect s);
 
 }  // namespace moe

@@ -24,24 +24,31 @@ LayerComparison compare_layer(int32_t layer, const LayerStats& a, const LayerSta
     c.tokens_a = a.tokens;
     c.tokens_b = b.tokens;
     c.js_divergence_bits = js_divergence_bits(a.hits, b.hits);
-    const double Sa = total(a.hits), Sb = total(b.hits);
-    for (size_t e = 0; e < E; ++e) {
-        ExpertShareDiff d;
-        d.expert = static_cast<int32_t>(e);
-        d.share_a = Sa > 0 ? at(a.hits, e) / Sa : NAN;
-        d.share_b = Sb > 0 ? at(b.hits, e) / Sb : NAN;
-        d.ratio = d.share_b > 0 ? d.share_a / d.share_b
-                                : (d.share_a > 0 ? std::numeric_limits<double>::infinity() : NAN);
-        d.diff = d.share_a - d.share_b;
-        c.experts.push_back(d);
-    }
-    std::stable_sort(c.experts.begin(), c.experts.end(),
-                     [](const ExpertShareDiff& x, const ExpertShareDiff& y) {
-                         return std::fabs(x.diff) > std::fabs(y.diff);
-                     });
+    c.experts = share_diffs(a.hits, b.hits, E);
     return c;
 }
 }  // namespace
+
+std::vector<ExpertShareDiff> share_diffs(std::span<const uint64_t> a, std::span<const uint64_t> b,
+                                         size_t E) {
+    std::vector<ExpertShareDiff> out;
+    const double Sa = total(a), Sb = total(b);
+    for (size_t e = 0; e < E; ++e) {
+        ExpertShareDiff d;
+        d.expert = static_cast<int32_t>(e);
+        d.share_a = Sa > 0 ? at(a, e) / Sa : NAN;
+        d.share_b = Sb > 0 ? at(b, e) / Sb : NAN;
+        d.ratio = d.share_b > 0 ? d.share_a / d.share_b
+                                : (d.share_a > 0 ? std::numeric_limits<double>::infinity() : NAN);
+        d.diff = d.share_a - d.share_b;
+        out.push_back(d);
+    }
+    std::stable_sort(out.begin(), out.end(),
+                     [](const ExpertShareDiff& x, const ExpertShareDiff& y) {
+                         return std::fabs(x.diff) > std::fabs(y.diff);
+                     });
+    return out;
+}
 
 double js_divergence_bits(std::span<const uint64_t> a, std::span<const uint64_t> b) {
     const double Sa = total(a), Sb = total(b);

@@ -28,6 +28,11 @@ struct LayerComparison {
 // JS(p, q) = (KL(p || m) + KL(q || m)) / 2 with m = (p + q) / 2, log base 2; from counts.
 double js_divergence_bits(std::span<const uint64_t> a, std::span<const uint64_t> b);
 
+// Experts 0..E-1 of count vectors `a` and `b`, by |share_a - share_b| descending (ties:
+// expert order); `compare` lists them per layer, `drift` its movers.
+std::vector<ExpertShareDiff> share_diffs(std::span<const uint64_t> a, std::span<const uint64_t> b,
+                                         size_t num_experts);
+
 // Layers present in both tags, then all layers combined (layer -1).
 std::vector<LayerComparison> compare_tags(const TagStats& a, const TagStats& b, size_t num_experts);
 

@@ -2,7 +2,7 @@
 """moescoped's parallel backlog replay (issue 18): seconds until a followed file's whole
 backlog is committed to SQLite, with --threads 1 and 2, runs interleaved, best of 3, on the
 Qwen3-shaped selection CSV and gate logs of bench/out (made by build/gen_log when missing).
-BENCHMARKS.md "Parallel backlog replay in the daemon".
+BENCHMARKS.md "Parallel full analytics and backlog replay".
 
     python3 bench/daemon_replay.py [--mb 500] [--gate-mb 400] [--repeat 3]
 """

@@ -4,7 +4,7 @@ instructions per selection line, the marginal count between a 5 MB and a 15 MB s
 cancels out), for a binary built before the policy and one after, on the Qwen3-shaped CSV of
 single-token passes and on one whose every pass is a 32-token batch (the strided-view check
 looks at each batch; rows 2.. are held until the stream's verdict).
-BENCHMARKS.md "Data-quality policy (issue 28)".
+BENCHMARKS.md "Data-quality policy".
 
     python3 bench/quality_cost.py --before OLD_BUILD/moescope      # after = build/moescope
 """

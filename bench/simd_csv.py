@@ -5,7 +5,7 @@ selection CSV and gate logs, best of 3 wall times, the two binaries interleaved 
 (the VM's load drifts); instructions per line from callgrind (the marginal count between a
 5 MB and a 15 MB slice, so start-up cancels out, and the parser function's own inclusive
 count); and DuckDB's counts query on the same CSV (bench/duckdb, installed by bench/setup).
-BENCHMARKS.md "SIMD CSV scanner and gate floats (issue 18)".
+BENCHMARKS.md "SIMD CSV scanner and gate floats".
 
     python3 bench/simd_csv.py --before OLD_BUILD/moescope          # after = build/moescope
     python3 bench/simd_csv.py --before OLD --no-timing --no-callgrind --no-duckdb --micro

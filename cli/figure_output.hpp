@@ -1,5 +1,5 @@
 // Printing the figures of analytics/figures.hpp: one function per output, so every command
-// writes a figure under its one key with one precision (docs/FIGURES.md "Precision").
+// writes a figure under its one key with one precision (docs/FIGURES.md "Precision and nulls").
 #pragma once
 
 #include <string>

@@ -15,6 +15,7 @@
 #include "cli/command.hpp"
 #include "cli/command_runner.hpp"
 #include "cli/weights_report.hpp"
+#include "models/unique_fd.hpp"
 #include "report_assets.hpp"  // generated from cli/assets/ (CMakeLists.txt)
 
 namespace moe {
@@ -59,11 +60,11 @@ void write_html_report(const std::string& path, const Aggregates& agg,
     const auto slash = path.rfind('/');
     std::string tmp = (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) +
                       ".moescope-report-XXXXXX";
-    const int fd = ::mkstemp(tmp.data());
-    if (fd < 0) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+    UniqueFd fd(::mkstemp(tmp.data()));
+    if (!fd.valid()) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
     size_t done = 0;
     while (done < page.size()) {
-        const ssize_t n = ::write(fd, page.data() + done, page.size() - done);
+        const ssize_t n = ::write(fd.get(), page.data() + done, page.size() - done);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         done += static_cast<size_t>(n);
@@ -72,8 +73,8 @@ void write_html_report(const std::string& path, const Aggregates& agg,
     // mkstemp creates 0600; a report is as readable as any file the user writes.
     const mode_t mask = ::umask(0);
     ::umask(mask);
-    const bool ok = done == page.size() && ::fchmod(fd, 0666 & ~mask) == 0;
-    ::close(fd);
+    const bool ok = done == page.size() && ::fchmod(fd.get(), 0666 & ~mask) == 0;
+    fd.reset();  // closed before the rename makes it the report
     if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
         const int err = ok ? errno : saved;
         ::unlink(tmp.c_str());

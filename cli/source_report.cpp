@@ -1,6 +1,5 @@
 #include "cli/source_report.hpp"
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
@@ -11,6 +10,7 @@
 #include "cli/command_runner.hpp"
 #include "cli/deep_report.hpp"
 #include "cli/table.hpp"
+#include "cli/time_spec.hpp"
 #include "storage/store.hpp"
 #include "storage/writer_lock.hpp"
 
@@ -33,11 +33,6 @@ std::string strided_warning(const SourceStats& s) {
 
 namespace {
 
-double now_epoch() {
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 // Active: the daemon saved a change of the source (bytes, records, rejects, a restart)
 // within the last kActiveSeconds (docs/FIGURES.md "Ingest health").
 constexpr double kActiveSeconds = 300;
@@ -48,7 +43,7 @@ bool is_active(const SourceStats& s, double now) {
 Table sources_table(const std::vector<SourceStats>& sources) {
     Table t({"source", "tag", "bytes", "lines", "records", "gate_vectors", "skipped", "rejected",
              "offset", "lag_bytes", "restarts", "last_seen", "active"});
-    const double now = now_epoch();
+    const auto now = static_cast<double>(now_seconds());  // the CLI's one clock
     for (const auto& s : sources) {
         const bool file = s.kind == "file", stored = s.last_seen > 0;
         t.add({s.name, s.tag.empty() ? "-" : s.tag, fmt_num::integer(s.bytes),
@@ -68,7 +63,7 @@ Table sources_table(const std::vector<SourceStats>& sources) {
 
 void write_sources_json(JsonWriter& w, const std::vector<SourceStats>& sources) {
     w.key("sources").begin_array();
-    const double now = now_epoch();
+    const auto now = static_cast<double>(now_seconds());  // the CLI's one clock
     for (const auto& s : sources) {
         w.begin_object();
         w.field("source", std::string_view(s.name)).field("kind", std::string_view(s.kind));

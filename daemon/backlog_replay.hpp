@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "ingest/chunk_chain.hpp"
-#include "ingest/unique_fd.hpp"
+#include "models/unique_fd.hpp"
 
 namespace moe {
 

@@ -29,7 +29,7 @@
 #include "daemon/source.hpp"
 #include "daemon/unix_socket_file.hpp"
 #include "daemon/wall_clock.hpp"
-#include "ingest/unique_fd.hpp"
+#include "models/unique_fd.hpp"
 #include "storage/store.hpp"
 
 namespace moe {

@@ -54,9 +54,7 @@ FileFollower::FileFollower(boost::asio::io_context& io, std::string path, Source
     ingest_.refuse_other_model();
 }
 
-FileFollower::~FileFollower() {
-    if (fd_ >= 0) ::close(fd_);
-}
+FileFollower::~FileFollower() = default;
 
 void FileFollower::schedule(int delay_ms) {
     timer_.expires_after(std::chrono::milliseconds(delay_ms));
@@ -67,24 +65,23 @@ void FileFollower::schedule(int delay_ms) {
     });
 }
 
-// Opens `path` if it is a regular file; else logs why (once per reason) and returns -1.
-int FileFollower::open_regular(const std::string& path, struct stat& st) {
+// Opens `path` if it is a regular file; else logs why (once per reason) and returns none.
+UniqueFd FileFollower::open_regular(const std::string& path, struct stat& st) {
     // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused just below).
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
     std::string why;
-    if (fd < 0)
+    if (!fd.valid())
         why = std::strerror(errno);
-    else if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+    else if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
         why = std::string("is ") + file_type_name(st.st_mode) + ", not a regular file";
     if (why.empty()) {
         waiting_for_.clear();
         return fd;
     }
-    if (fd >= 0) ::close(fd);
     if (why != waiting_for_)
         spdlog::info("{}: {}; waiting for a regular file to appear", path, why);
     waiting_for_ = why;
-    return -1;
+    return {};
 }
 
 std::string FileFollower::pread_window(int fd, uint64_t end, size_t max) {
@@ -116,24 +113,24 @@ void FileFollower::remember(std::string_view got) {
 bool FileFollower::open_next() {
     if (resume_pending_) return open_resumed();
     struct stat st {};
-    const int fd = open_regular(path_, st);
+    UniqueFd fd = open_regular(path_, st);
     // While the path is missing, once: not a directory scan per poll. The path's file is
     // opened first, so the file left out of the scan is the one read after it (the path may
     // be renamed meanwhile).
-    if (scan_ && (fd >= 0 || !scan_->scanned)) {
+    if (scan_ && (fd.valid() || !scan_->scanned)) {
         scan_->scanned = true;
-        if (auto g = next_generation(fd >= 0 ? &st : nullptr)) {
-            if (fd >= 0) ::close(fd);
+        if (auto g = next_generation(fd.valid() ? &st : nullptr)) {
+            fd.reset();
             spdlog::info("{}: reading {} ({} bytes), written after the file read before", path_,
                          g->path, g->st.st_size);
             return open_generation(*g, 0, Continue::new_stream);
         }
     }
-    if (fd < 0) return false;
+    if (!fd.valid()) return false;
     scan_.reset();  // the chain ends at the path's file
     at_path_ = true;
     current_ = {path_, st, false};
-    begin(fd, st, 0, Continue::new_stream);
+    begin(std::move(fd), st, 0, Continue::new_stream);
     return true;
 }
 
@@ -167,29 +164,30 @@ bool FileFollower::open_resumed() {
         return open_next();
     }
     struct stat pst {};
-    const int fd = open_regular(path_, pst);
+    UniqueFd fd = open_regular(path_, pst);
     const FollowCheckpoint saved = decode_follow_checkpoint(stats_.stream_state);
     std::optional<GenerationMark> at = saved.at;
     if (at) at->end = stats_.offset;
     finished_ = saved.finished;
-    const bool same_inode = fd >= 0 && file_id_of(pst) == stats_.file_id;
+    const bool path_is_file = fd.valid();
+    const bool same_inode = path_is_file && file_id_of(pst) == stats_.file_id;
     const auto unchanged = [&](int f) {
         return !at || fingerprint_of(pread_window(f, stats_.offset, at->before_end.length)) ==
                           at->before_end;
     };
-    if (same_inode && stats_.offset <= static_cast<uint64_t>(pst.st_size) && unchanged(fd)) {
+    if (same_inode && stats_.offset <= static_cast<uint64_t>(pst.st_size) && unchanged(fd.get())) {
         resume_pending_ = false;
         spdlog::info("{}: resuming at byte {} of {}", path_, stats_.offset, pst.st_size);
         at_path_ = true;
         current_ = {path_, pst, false};
-        begin(fd, pst, stats_.offset, Continue::restore);
+        begin(std::move(fd), pst, stats_.offset, Continue::restore);
         return true;
     }
-    if (fd >= 0) ::close(fd);
+    fd.reset();
     // Once only, even while nothing is found: not a directory scan per poll.
     resume_pending_ = false;
     std::vector<Generation> candidates = rotated_siblings(path_, kMaxSiblings);
-    if (fd >= 0) candidates.push_back(describe_generation(path_, pst));
+    if (path_is_file) candidates.push_back(describe_generation(path_, pst));
     const Generation* found = nullptr;
     for (const Generation& g : candidates)  // the same file, renamed
         if (!g.compressed && file_id_of(g.st) == stats_.file_id &&
@@ -236,13 +234,10 @@ bool FileFollower::open_generation(const Generation& g, uint64_t offset, Continu
     current_ = g;
     if (!g.compressed) {
         struct stat st {};
-        const int fd = open_regular(g.path, st);
-        if (fd < 0) return false;
-        if (!g.same_file(st)) {  // renamed again meanwhile: look again
-            ::close(fd);
-            return false;
-        }
-        begin(fd, st, offset, how);
+        UniqueFd fd = open_regular(g.path, st);
+        if (!fd.valid()) return false;
+        if (!g.same_file(st)) return false;  // renamed again meanwhile: look again
+        begin(std::move(fd), st, offset, how);
         return true;
     }
     try {
@@ -252,13 +247,13 @@ bool FileFollower::open_generation(const Generation& g, uint64_t offset, Continu
         return false;
     }
     skip_ = offset;
-    begin(-1, g.st, offset, how);
+    begin(UniqueFd(), g.st, offset, how);
     return true;
 }
 
 // The position, fingerprints and ingest state for a generation now open at `offset`.
-void FileFollower::begin(int fd, const struct stat& st, uint64_t offset, Continue how) {
-    fd_ = fd;
+void FileFollower::begin(UniqueFd fd, const struct stat& st, uint64_t offset, Continue how) {
+    fd_ = std::move(fd);
     const auto size = static_cast<uint64_t>(st.st_size);
     if (how == Continue::new_stream) {
         if (!stats_.file_id.empty()) ++stats_.restarts;
@@ -272,11 +267,11 @@ void FileFollower::begin(int fd, const struct stat& st, uint64_t offset, Continu
     stats_.dirty = true;
     seen_ = st;
     draining_ = false;
-    replay_waits_until_.reset();  // a position in the file before
+    replay_waits_until_.reset();               // a position in the file before
     if (how == Continue::same_stream) return;  // a copy of what was read: all of it goes on
     const auto window = [&](uint64_t end) {
-        return fd >= 0 ? pread_window(fd, end, kFingerprintBytes)
-                       : content_window(current_, end, kFingerprintBytes).value_or("");
+        return fd_.valid() ? pread_window(fd_.get(), end, kFingerprintBytes)
+                           : content_window(current_, end, kFingerprintBytes).value_or("");
     };
     head_ = offset > 0 ? window(std::min<uint64_t>(offset, kFingerprintBytes)) : "";
     tail_ = offset > 0 ? window(offset) : "";
@@ -299,8 +294,8 @@ GenerationMark FileFollower::mark_at(uint64_t end) {
     if (end - want >= tail_start && end <= read_pos_)
         m.before_end =
             fingerprint_of(std::string_view(tail_).substr(end - want - tail_start, want));
-    else if (fd_ >= 0)
-        m.before_end = fingerprint_of(pread_window(fd_, end, kFingerprintBytes));
+    else if (fd_.valid())
+        m.before_end = fingerprint_of(pread_window(fd_.get(), end, kFingerprintBytes));
     else if (unpacked_)
         m.before_end =
             fingerprint_of(content_window(current_, end, kFingerprintBytes).value_or(""));
@@ -312,7 +307,7 @@ GenerationMark FileFollower::mark_at(uint64_t end) {
 void FileFollower::checkpoint() {
     ingest_.settle_pending();
     if (!stats_.dirty) return;
-    if (fd_ >= 0 || unpacked_) mark_ = mark_at(ingest_.consumed());
+    if (fd_.valid() || unpacked_) mark_ = mark_at(ingest_.consumed());
     stats_.stream_state =
         encode_follow_checkpoint({mark_, mtime_ns(seen_), finished_, ingest_.checkpoint()});
 }
@@ -320,8 +315,7 @@ void FileFollower::checkpoint() {
 void FileFollower::close_current(bool count_partial) {
     replay_.reset();
     if (count_partial) ingest_.finish();
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
+    fd_.reset();
     unpacked_.reset();
     draining_ = false;
 }
@@ -331,7 +325,7 @@ void FileFollower::close_current(bool count_partial) {
 void FileFollower::leave_generation(bool refresh) {
     const GenerationMark done = mark_at(read_pos_);
     mark_ = mark_at(ingest_.consumed());  // what the next checkpoint commits, fd_ closed
-    if (refresh && fd_ >= 0) ::fstat(fd_, &seen_);
+    if (refresh && fd_.valid()) ::fstat(fd_.get(), &seen_);
     // The chain goes on after the last generation read; a compressed one's mtime is that of
     // its compression, later than its content's.
     if (!scan_) scan_ = Scan{mtime_ns(seen_), {}, false};
@@ -391,7 +385,8 @@ bool FileFollower::rewritten_behind_us(const struct stat& st) {
                          st.st_ctim.tv_sec != seen_.st_ctim.tv_sec ||
                          st.st_ctim.tv_nsec != seen_.st_ctim.tv_nsec;
     if (!changed) return false;
-    const bool rewritten = !tail_.empty() && pread_window(fd_, read_pos_, tail_.size()) != tail_;
+    const bool rewritten =
+        !tail_.empty() && pread_window(fd_.get(), read_pos_, tail_.size()) != tail_;
     if (!rewritten) seen_ = st;  // else seen_ keeps the old size: what was lost
     return rewritten;
 }
@@ -404,9 +399,9 @@ void FileFollower::start_replay(uint64_t size) {
         if (read_pos_ < *replay_waits_until_) return;  // read_available() reads a step
     }
     replay_waits_until_.reset();
-    replay_ = BacklogReplay::start(fd_, read_pos_, size, opts_.replay, agg_, stats_.tag,
-                                   opts_.format, opts_.max_line,
-                                   ingest_.strided_policy().verdict());
+    replay_ =
+        BacklogReplay::start(fd_.get(), read_pos_, size, opts_.replay, agg_, stats_.tag,
+                             opts_.format, opts_.max_line, ingest_.strided_policy().verdict());
     if (!replay_) return;
     if (replay_counts_.rounds++ == 0 || !replaying_)
         spdlog::info("{}: {} bytes unread; reading them on {} threads", path_, size - read_pos_,
@@ -421,9 +416,9 @@ bool FileFollower::finish_replay() {
     replay_counts_.appended += appended;
     if (appended > 0) {
         read_pos_ = ingest_.consumed();
-        tail_ = pread_window(fd_, read_pos_, kFingerprintBytes);
+        tail_ = pread_window(fd_.get(), read_pos_, kFingerprintBytes);
         if (head_.size() < kFingerprintBytes)
-            head_ = pread_window(fd_, std::min<uint64_t>(read_pos_, kFingerprintBytes),
+            head_ = pread_window(fd_.get(), std::min<uint64_t>(read_pos_, kFingerprintBytes),
                                  kFingerprintBytes);
         stats_.offset = read_pos_;
         stats_.dirty = true;
@@ -443,8 +438,8 @@ bool FileFollower::read_available() {
     if (!replay_ && replay_waits_until_) budget = std::min<size_t>(budget, kDecideStep);
     ingest_.set_arrival_time(wall_clock_seconds());
     while (budget > 0) {
-        const ssize_t n =
-            ::pread(fd_, buf_.data(), std::min(buf_.size(), budget), static_cast<off_t>(read_pos_));
+        const ssize_t n = ::pread(fd_.get(), buf_.data(), std::min(buf_.size(), budget),
+                                  static_cast<off_t>(read_pos_));
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
             if (n < 0) spdlog::warn("{}: read failed: {}", path_, std::strerror(errno));
@@ -492,19 +487,19 @@ bool FileFollower::read_compressed() {
 }
 
 bool FileFollower::poll() {
-    if (fd_ < 0 && !unpacked_ && !open_next()) return false;
+    if (!fd_.valid() && !unpacked_ && !open_next()) return false;
     if (unpacked_) return read_compressed();
 
     struct stat st {};
-    ::fstat(fd_, &st);
+    ::fstat(fd_.get(), &st);
     if (static_cast<uint64_t>(st.st_size) < read_pos_) {
         if (!switch_to_copy("truncated")) restart_from_zero("truncated");
     } else if (rewritten_behind_us(st)) {
         if (!switch_to_copy("rewritten")) restart_from_zero("rewritten");
     }
     if (unpacked_) return read_compressed();  // a compressed copy or generation
-    if (fd_ < 0) return false;
-    ::fstat(fd_, &st);
+    if (!fd_.valid()) return false;
+    ::fstat(fd_.get(), &st);
     seen_ = st;
     const auto size = static_cast<uint64_t>(st.st_size);
     if (replay_ && read_pos_ == replay_->head_end() && !finish_replay()) return false;
@@ -531,7 +526,7 @@ bool FileFollower::poll() {
     // and the next generation is read from its start.
     struct stat now {};
     const bool exists = ::stat(path_.c_str(), &now) == 0;
-    ::fstat(fd_, &st);
+    ::fstat(fd_.get(), &st);
     stats_.file_size = static_cast<uint64_t>(st.st_size);
     if (at_path_ && exists && current_.same_file(now)) {
         draining_ = false;
@@ -563,7 +558,7 @@ bool FileFollower::poll() {
 }
 
 void FileFollower::reopen() {
-    if (fd_ < 0) return;
+    if (!fd_.valid()) return;
     spdlog::info("{}: reopening (SIGHUP)", path_);
     struct stat now {};
     if (at_path_ && ::stat(path_.c_str(), &now) == 0 && current_.same_file(now)) return;

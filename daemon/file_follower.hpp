@@ -21,6 +21,7 @@
 #include "daemon/source.hpp"
 #include "ingest/input_reader.hpp"
 #include "ingest/stream_ingest.hpp"
+#include "models/unique_fd.hpp"
 
 namespace moe {
 
@@ -72,7 +73,7 @@ class FileFollower : public Source {
     // Starts reading `g` (plain or compressed) at `offset`; `how` says what the stream does.
     enum class Continue { new_stream, restore, same_stream };
     bool open_generation(const Generation& g, uint64_t offset, Continue how);
-    void begin(int fd, const struct stat& st, uint64_t offset, Continue how);
+    void begin(UniqueFd fd, const struct stat& st, uint64_t offset, Continue how);
     // The generation is read: its mark is kept, the next one is looked for after its mtime
     // (`refresh`: as it is now, else as last seen).
     void leave_generation(bool refresh = true);
@@ -85,7 +86,7 @@ class FileFollower : public Source {
     bool read_available();
     bool read_compressed();
     bool rewritten_behind_us(const struct stat& st);
-    int open_regular(const std::string& path, struct stat& st);
+    UniqueFd open_regular(const std::string& path, struct stat& st);
     GenerationMark mark_at(uint64_t end);
     static std::string pread_window(int fd, uint64_t end, size_t max);
     void remember(std::string_view got);
@@ -101,7 +102,7 @@ class FileFollower : public Source {
     SourceStats stats_;
     FollowOptions opts_;
     StreamIngest ingest_;
-    int fd_ = -1;
+    UniqueFd fd_;
     std::unique_ptr<InputReader> unpacked_;  // a compressed generation being read
     Generation current_;                     // what fd_ or unpacked_ reads
     bool at_path_ = true;                    // current_ was the followed path's file when opened

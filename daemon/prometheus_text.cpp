@@ -261,7 +261,7 @@ std::string prometheus_text(const Aggregates& agg, const std::vector<const Sourc
             sample(s, metric::layer_tokens, layer_labels(v.label, l.layer),
                    static_cast<double>(l.tokens));
     // The gauges are the figures of analytics/figures.cpp marked `gauge`, named
-    // moescope_layer_<key> (docs/FIGURES.md "Prometheus").
+    // moescope_layer_<key> (docs/FIGURES.md "Prometheus metrics").
     std::vector<std::tuple<std::string, uint64_t, ImbalanceFigures>> figs;
     for (const TagView& v : views)
         for (const LayerView& l : v.layers)

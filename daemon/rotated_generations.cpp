@@ -8,7 +8,7 @@
 #include <stdexcept>
 
 #include "ingest/input_reader.hpp"
-#include "ingest/unique_fd.hpp"
+#include "models/unique_fd.hpp"
 
 namespace moe {
 

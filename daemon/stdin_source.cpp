@@ -8,7 +8,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
-#include "ingest/unique_fd.hpp"
+#include "models/unique_fd.hpp"
 
 namespace moe {
 

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "ingest/unique_fd.hpp"
+#include "models/unique_fd.hpp"
 
 namespace moe {
 

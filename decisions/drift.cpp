@@ -27,28 +27,15 @@ DriftPoint drift_of(std::span<const uint64_t> baseline, std::span<const uint64_t
     d.js_bits = js_divergence_bits(baseline, window);
     d.js_noise_floor = js_noise_floor(baseline, window);
     d.chi2 = chi2_homogeneity(baseline, window);
-    double sb = 0, sw = 0;
-    for (uint64_t h : baseline)
-        sb += static_cast<double>(h);
-    for (uint64_t h : window)
-        sw += static_cast<double>(h);
-    const size_t E = std::max(baseline.size(), window.size());
-    for (size_t e = 0; e < E && sb > 0 && sw > 0; ++e) {
-        ExpertMove m;
-        m.expert = static_cast<int32_t>(e);
-        m.share_baseline = (e < baseline.size() ? static_cast<double>(baseline[e]) : 0) / sb;
-        m.share_window = (e < window.size() ? static_cast<double>(window[e]) : 0) / sw;
-        m.diff = m.share_window - m.share_baseline;
-        d.movers.push_back(m);
-    }
-    std::stable_sort(d.movers.begin(), d.movers.end(),
-                     [](const ExpertMove& a, const ExpertMove& b) {
-                         return std::fabs(a.diff) > std::fabs(b.diff);
-                     });
+    // NaN js: a side is empty, nothing moved (compare's shares would be NaN).
+    if (!std::isnan(d.js_bits))
+        for (const ExpertShareDiff& s :
+             share_diffs(window, baseline, std::max(baseline.size(), window.size())))
+            d.movers.push_back({s.expert, s.share_b, s.share_a, s.diff});
     if (d.movers.size() > t.movers) d.movers.resize(t.movers);
     if (window_tokens < t.min_tokens || std::isnan(d.chi2.p_value))
         d.verdict = DriftVerdict::too_few_tokens;
-    else if (d.chi2.p_value < t.alpha && d.js_bits > d.js_noise_floor && d.js_bits >= t.min_js)
+    else if (differs(d.js_bits, d.chi2.p_value, d.js_noise_floor, t.alpha, t.min_js))
         d.verdict = DriftVerdict::drifted;
     return d;
 }

@@ -155,8 +155,12 @@ CountsSignificance compare_counts(std::span<const uint64_t> hits_a,
 }
 
 bool differs(double js_bits, const CountsSignificance* sig, double alpha, double min_js) {
-    if (!(js_bits >= min_js)) return false;
-    return !sig || (sig->selections.p_value < alpha && js_bits > sig->js_noise_floor);
+    if (!sig) return js_bits >= min_js;
+    return differs(js_bits, sig->selections.p_value, sig->js_noise_floor, alpha, min_js);
+}
+
+bool differs(double js_bits, double p_value, double js_noise_floor, double alpha, double min_js) {
+    return js_bits >= min_js && p_value < alpha && js_bits > js_noise_floor;
 }
 
 }  // namespace moe

@@ -1,6 +1,6 @@
 // Is a difference in routing real? Confidence intervals for shares, Pearson's chi-square
 // test of homogeneity between two count vectors, and the JS divergence expected from
-// sampling noise alone. Pure functions, no I/O (docs/FIGURES.md "Significance").
+// sampling noise alone. Pure functions, no I/O (docs/FIGURES.md "Tag comparison").
 #pragma once
 
 #include <cstdint>
@@ -65,6 +65,8 @@ struct CountsSignificance {
 inline constexpr double kDefaultMinJs = 0.005;  // bits: --min-js
 inline constexpr double kDefaultAlpha = 0.01;   // p-value: compare; drift --alpha
 bool differs(double js_bits, const CountsSignificance* sig, double alpha, double min_js);
+// The same rule on sampled records' two numbers: `drift` judges a window with it.
+bool differs(double js_bits, double p_value, double js_noise_floor, double alpha, double min_js);
 
 // `top1_a`/`top1_b` may be empty or all zero (counts not kept: a --since window, an old
 // database); then `top1` is {NaN, no dof, NaN}.

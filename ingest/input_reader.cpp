@@ -43,24 +43,14 @@ struct InputReader::Codec {
 
 InputReader::InputReader(const std::string& path, size_t chunk)
     : path_(path), codec_(new Codec(std::max<size_t>(chunk, 64))) {
-    if (path == "-") {
-        fd_ = 0;
-    } else {
-        fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd_ < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
-        own_fd_ = true;
-    }
+    if (path == "-") return;  // stdin: read, never closed
+    opened_.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!opened_.valid())
+        throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+    fd_ = opened_.get();
 }
 
-InputReader::~InputReader() {
-    if (own_fd_) ::close(fd_);
-}
-
-const char* InputReader::compression() const {
-    return codec_->kind == Codec::Kind::gzip   ? "gzip"
-           : codec_->kind == Codec::Kind::zstd ? "zstd"
-                                               : "";
-}
+InputReader::~InputReader() = default;
 
 namespace {
 // Reads more raw bytes after the unread ones; false at the end of the file.

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "models/unique_fd.hpp"
+
 namespace moe {
 
 // Whether a file starting with `head` is gzip or zstd (what InputReader decompresses).
@@ -28,14 +30,13 @@ class InputReader {
     // sets truncated(): everything decompressed before it was returned.
     std::string_view read();
     bool truncated() const { return truncated_; }
-    const char* compression() const;  // "gzip", "zstd" or "" (plain)
 
     struct Codec;
 
   private:
     std::string path_;
-    int fd_ = -1;
-    bool own_fd_ = false;
+    UniqueFd opened_;  // a named file; none for stdin
+    int fd_ = 0;       // what is read: opened_ or stdin
     bool truncated_ = false;
     std::unique_ptr<Codec> codec_;
 };

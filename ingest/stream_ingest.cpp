@@ -162,7 +162,8 @@ TagId StreamIngest::resolve_tag(std::string_view record_tag) {
 }
 
 // flatten: route, count_or_hold and count inlined into the per-record path (about 100
-// instructions a record of calls and spills; BENCHMARKS.md "Counting-side speedups").
+// instructions a record of calls and spills; BENCHMARKS.md
+// "Counting-side speedups and every target in one run").
 [[gnu::flatten]] void StreamIngest::on_routing(const RoutingRecord& r) {
     // Validated before its tag is looked up: a rejected record creates no tag.
     if (auto why = agg_.check_routing(r, arrival_)) return facts_reject(*why, &r, nullptr, nullptr);

@@ -1,5 +1,5 @@
 // One source's byte stream into the aggregates: bytes -> lines (and multi-line documents) ->
-// records -> validated counts (docs/ARCHITECTURE.md "Ingest"). Used alike by `moescope
+// records -> validated counts (docs/ARCHITECTURE.md "The pipeline"). Used alike by `moescope
 // analyze` and by every daemon source, so both give the same figures.
 #pragma once
 

@@ -136,12 +136,6 @@ std::optional<int64_t> GgufValue::as_int() const {
     return std::nullopt;
 }
 
-std::optional<double> GgufValue::as_double() const {
-    if (auto* d = std::get_if<double>(&v)) return *d;
-    if (auto i = as_int()) return static_cast<double>(*i);
-    return std::nullopt;
-}
-
 std::optional<std::string_view> GgufValue::as_string() const {
     if (auto* s = std::get_if<std::string_view>(&v)) return *s;
     return std::nullopt;

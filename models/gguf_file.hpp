@@ -45,9 +45,8 @@ struct GgufValue {
     // Unsigned, signed, floating and bool scalars; strings point into the mapping.
     std::variant<uint64_t, int64_t, double, bool, std::string_view, GgufArray> v;
 
-    // The value as an integer / a number, when it is a number (bool counts as 0/1).
+    // The value as an integer, when it is a number (bool counts as 0/1).
     std::optional<int64_t> as_int() const;
-    std::optional<double> as_double() const;
     std::optional<std::string_view> as_string() const;
     const GgufArray* as_array() const { return std::get_if<GgufArray>(&v); }
 };

@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "models/unique_fd.hpp"
+
 namespace moe::models {
 
 namespace {
@@ -19,29 +21,18 @@ std::runtime_error os_error(const std::string& path, const char* what) {
 }  // namespace
 
 MappedFile::MappedFile(const std::string& path) : path_(path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw os_error(path, "cannot open");
+    // Closed on every way out; the mapping keeps the file.
+    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) throw os_error(path, "cannot open");
     struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-        const auto e = os_error(path, "cannot stat");
-        ::close(fd);
-        throw e;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        ::close(fd);
-        throw std::runtime_error(path + ": not a regular file");
-    }
+    if (::fstat(fd.get(), &st) != 0) throw os_error(path, "cannot stat");
+    if (!S_ISREG(st.st_mode)) throw std::runtime_error(path + ": not a regular file");
     size_ = static_cast<size_t>(st.st_size);
     if (size_ > 0) {
-        void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED) {
-            const auto e = os_error(path, "cannot map");
-            ::close(fd);
-            throw e;
-        }
+        void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+        if (p == MAP_FAILED) throw os_error(path, "cannot map");
         data_ = static_cast<const std::byte*>(p);
     }
-    ::close(fd);  // the mapping keeps the file
 }
 
 MappedFile::~MappedFile() {

@@ -93,13 +93,6 @@ void convert(const TensorView& v, uint64_t first, uint64_t count, std::span<Out>
 
 }  // namespace
 
-std::string_view dtype_name(DType t) {
-    static constexpr std::string_view names[] = {"F32", "F16", "BF16", "F64",  "I8",
-                                                 "I16", "I32", "I64",  "U8",   "U16",
-                                                 "U32", "U64", "BOOL", "Q8_0", "other"};
-    return names[static_cast<size_t>(t)];
-}
-
 bool convertible(DType t) {
     return t != DType::other;
 }

@@ -34,7 +34,6 @@ enum class DType : uint8_t {
     other
 };
 
-std::string_view dtype_name(DType t);
 bool convertible(DType t);  // to_float/to_double work for it
 
 struct TensorView {

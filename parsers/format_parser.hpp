@@ -1,8 +1,8 @@
 // The one interface every input format implements, and the registry entry that names it.
 // A format decodes framed text (a line, or a multi-line document) into records; framing
 // (parsers/line_splitter.hpp, parsers/document_framer.hpp) and validation (analytics) are
-// not its business. See docs/ARCHITECTURE.md "Ingest" for the pipeline and the recipe for
-// adding a format.
+// not its business. See docs/ARCHITECTURE.md "The pipeline" and "Adding an input format"
+// (the recipe).
 #pragma once
 
 #include <memory>

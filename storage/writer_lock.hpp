@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "ingest/unique_fd.hpp"
+#include "models/unique_fd.hpp"
 
 namespace moe {
 

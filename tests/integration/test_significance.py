@@ -1,7 +1,7 @@
 """Significance in `compare` and `moescope drift`, checked against scipy (Debian's
 python3-scipy) as the independent reference: chi-square statistics and p-values on the
 counts the generator itself tallies, Wilson intervals by their formula, and a generated
-document whose shifts are known (docs/FIGURES.md "Significance", "Drift")."""
+document whose shifts are known (docs/FIGURES.md "Tag comparison", "Drift")."""
 import csv
 import io
 import json

@@ -139,6 +139,45 @@ TEST_CASE("drift_of: verdicts, movers and the chi-square of the window against t
     CHECK(drift_of(base, moved, 150, strict).verdict == DriftVerdict::stable);
 }
 
+// One rule and one share table: drift judges a window as compare judges two tags
+// (decisions/significance.hpp differs, analytics/tag_compare.hpp share_diffs).
+TEST_CASE("drift_of and compare agree on the verdict and the experts that moved") {
+    std::mt19937_64 rng(31);
+    const std::vector<double> min_js = {0.0, 0.005, 0.05};
+    for (int round = 0; round < 60; ++round) {
+        const size_t E = 2 + rng() % 7;
+        std::vector<uint64_t> base(E), win(E);
+        for (size_t e = 0; e < E; ++e) {
+            base[e] = 1 + rng() % 400;
+            win[e] = rng() % (round % 3 == 0 ? 40 : 400);  // some windows small: noise
+        }
+        DriftThresholds t;
+        t.min_js = min_js[static_cast<size_t>(round) % min_js.size()];
+        t.movers = E;
+        const DriftPoint d = drift_of(base, win, 1000, t);
+        const CountsSignificance sig = compare_counts(base, {}, win, {});
+        const double js = js_divergence_bits(base, win);
+        const auto same = [](double x, double y) {
+            return x == y || (std::isnan(x) && std::isnan(y));
+        };
+        CHECK(same(d.js_noise_floor, sig.js_noise_floor));
+        CHECK(same(d.chi2.p_value, sig.selections.p_value));
+        if (d.verdict != DriftVerdict::too_few_tokens)
+            CHECK((d.verdict == DriftVerdict::drifted) == differs(js, &sig, t.alpha, t.min_js));
+        const auto shares = share_diffs(win, base, E);
+        if (std::isnan(js)) {
+            CHECK(d.movers.empty());
+            continue;
+        }
+        REQUIRE(d.movers.size() == shares.size());
+        for (size_t i = 0; i < shares.size(); ++i) {
+            CHECK(d.movers[i].expert == shares[i].expert);
+            CHECK(d.movers[i].share_window == shares[i].share_a);
+            CHECK(d.movers[i].share_baseline == shares[i].share_b);
+        }
+    }
+}
+
 TEST_CASE("parse_duration") {
     CHECK(parse_duration("90") == 90);
     CHECK(parse_duration("90s") == 90);

@@ -1,4 +1,6 @@
-// The one owner of a POSIX file descriptor: closes it when it goes out of scope.
+// The one owner of a POSIX file descriptor: closes it when it goes out of scope. Nothing
+// else calls close(2). In models/ because every folder may include models/ (MappedFile is
+// its first user; docs/ARCHITECTURE.md "Layers: the folders are the architecture").
 #pragma once
 
 #include <unistd.h>
