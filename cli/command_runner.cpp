@@ -14,6 +14,7 @@
 #include "cli/quality_report.hpp"
 #include "cli/table.hpp"
 #include "cli/time_spec.hpp"
+#include "options/help_format.hpp"
 #include "moescope_version.hpp"  // generated from options/moescope_version.hpp.in (CMakeLists.txt)
 #include "storage/store.hpp"
 
@@ -233,6 +234,7 @@ int run_cli(int argc, char** argv, const std::vector<const CommandSpec*>& regist
         "moescope: see how Mixture-of-Experts models route tokens to experts.\n"
         "Queries a database written by moescoped, or analyzes log files directly:\n"
         "every query command also takes FILE arguments (moescope layers run.log)."};
+    use_wrapped_help(app);  // before the subcommands: they copy it
     app.require_subcommand(1);
     app.fallthrough();
     app.set_version_flag("--version", std::string("moescope ") + kVersion);
