@@ -14,8 +14,9 @@
 #include "cli/quality_report.hpp"
 #include "cli/table.hpp"
 #include "cli/time_spec.hpp"
-#include "options/help_format.hpp"
+#include "cli/verdict.hpp"
 #include "moescope_version.hpp"  // generated from options/moescope_version.hpp.in (CMakeLists.txt)
+#include "options/help_format.hpp"
 #include "storage/store.hpp"
 
 namespace moe {
@@ -190,7 +191,13 @@ std::string render(const CommandSpec& c, const Query& x) {
             break;
     }
     // Tables escape their cells already; this covers tags and names printed in headings.
-    return printable_text(warn + c.text(x));
+    std::string text = c.text(x);
+    // A command that opens with a one-line verdict keeps it first, above the warning.
+    if (!warn.empty() && text.starts_with(kVerdictPrefix)) {
+        const size_t eol = text.find('\n') + 1;
+        return printable_text(text.substr(0, eol) + warn + text.substr(eol));
+    }
+    return printable_text(warn + text);
 }
 
 int print(const CommandSpec& c, const Query& x) {
