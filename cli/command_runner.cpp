@@ -57,7 +57,7 @@ std::vector<SourceStats> load(unsigned needs, const CommandArgs& a, const std::s
         const Format format = a.analysis.resolved_format();
         CommandOptions* own = a.own_options.get();
         if (!own || !own->observes()) {
-            const std::vector<AnalyzeInput> read = expand_inputs(inputs);
+            const std::vector<AnalyzeInput> read = expand_inputs(inputs, a.tag_from_name);
             auto sources = analyze_files(read, format, agg, a.analysis.max_line, keep,
                                          a.analysis.resolved_threads());
             warn_unrecognised(inputs, read, sources, format);
@@ -70,7 +70,7 @@ std::vector<SourceStats> load(unsigned needs, const CommandArgs& a, const std::s
                 if (keep) keep(t, r);
                 own->observe(agg, i, t, r);
             };
-            const std::vector<AnalyzeInput> read = expand_inputs({inputs[i]});
+            const std::vector<AnalyzeInput> read = expand_inputs({inputs[i]}, a.tag_from_name);
             auto s = analyze_files(read, format, agg, a.analysis.max_line, seen, 1);
             warn_unrecognised({inputs[i]}, read, s, format);
             sources.insert(sources.end(), s.begin(), s.end());
