@@ -40,8 +40,9 @@ enum Need : unsigned {
     kNeedsSequence = 1u << 5,  // keep the recorded sequence of FILE arguments (Query::sequence)
     kNeedsPerToken = 1u << 6,  // per-token records: refused (exit 3) for count-only data
     kDbWithFiles = 1u << 7,    // Query::db is --db even with FILE arguments (kde --fit stores)
-    // A decision: its output starts with a warning when the data still holds a defect the
-    // quality policy did not remove (cli/quality_report.hpp).
+    // A decision: its output starts with a warning (under a verdict line, cli/verdict.hpp)
+    // when the data still holds a defect the quality policy did not remove
+    // (cli/quality_report.hpp).
     kWarnsQuality = 1u << 8,
     kNeedsLogits = 1u << 9,  // the kept sequence holds each record's full router logits
 };
