@@ -184,8 +184,10 @@ std::string cache_text(const Query& x) {
     const CacheTable ct = simulate(x);
     const auto& rows = ct.rows;
     const auto& policies = ct.policies;
-    std::string s = "Expert-cache hit rate per layer (tag '" + x.q.tag +
-                    "'; one access per selection, docs/FIGURES.md \"Cache simulation\")\n";
+    std::string s = wrap("",
+                         "Expert-cache hit rate per layer (tag '" + x.q.tag +
+                             "'; one access per selection, docs/FIGURES.md \"Cache simulation\")",
+                         100, "");
     size_t i = 0;
     const auto& capacities = ct.capacities;
     for (uint32_t C : capacities) {

@@ -65,8 +65,17 @@ void files(CLI::App& app, CommandArgs& a) {
     app.add_option("files", a.files,
                    "Log files to analyse in memory instead of the database (FILE or FILE=TAG; "
                    "- for stdin)");
+    tag_from_name(app, a, kFileAnalysisGroup);
     a.analysis.add_to(app, kFileAnalysisGroup);
     a.analysis.add_threads_to(app, kFileAnalysisGroup);
+}
+
+CLI::Option* tag_from_name(CLI::App& app, CommandArgs& a, const std::string& group) {
+    return app
+        .add_flag("--tag-from-name", a.tag_from_name,
+                  "Tag each file with its name without extensions (runs/gsm8k.jsonl -> gsm8k), "
+                  "also the files of a directory; not with FILE=TAG or -")
+        ->group(group);
 }
 
 void query(CLI::App& app, CommandArgs& a) {

@@ -40,8 +40,9 @@ enum Need : unsigned {
     kNeedsSequence = 1u << 5,  // keep the recorded sequence of FILE arguments (Query::sequence)
     kNeedsPerToken = 1u << 6,  // per-token records: refused (exit 3) for count-only data
     kDbWithFiles = 1u << 7,    // Query::db is --db even with FILE arguments (kde --fit stores)
-    // A decision: its output starts with a warning when the data still holds a defect the
-    // quality policy did not remove (cli/quality_report.hpp).
+    // A decision: its output starts with a warning (under a verdict line, cli/verdict.hpp)
+    // when the data still holds a defect the quality policy did not remove
+    // (cli/quality_report.hpp).
     kWarnsQuality = 1u << 8,
     kNeedsLogits = 1u << 9,  // the kept sequence holds each record's full router logits
 };
@@ -76,6 +77,7 @@ struct CommandArgs {
     std::vector<int32_t> periodic;
     std::string since, until;
     std::vector<std::string> files;  // analyse these instead of the database
+    bool tag_from_name = false;      // --tag-from-name: each file's tag is its name
     AnalysisFlags analysis;
     std::string phase;                 // --phase: composed with --tag (records' TAG@PHASE)
     std::vector<std::string> fail_on;  // --fail-on gates, parsed by the runner (cli/fail_on.hpp)
@@ -160,6 +162,8 @@ void output(CLI::App& app, CommandArgs& a);  // --json, --csv
 void tag(CLI::App& app, CommandArgs& a);     // --tag
 void window(CLI::App& app, CommandArgs& a);  // --since, --until
 void files(CLI::App& app, CommandArgs& a);   // FILE[=TAG]... and the analysis options
+// --tag-from-name: each FILE's tag is its file name (files() declares it; import too).
+CLI::Option* tag_from_name(CLI::App& app, CommandArgs& a, const std::string& group);
 // --json --csv --tag --since --until FILE...: what every query command takes.
 void query(CLI::App& app, CommandArgs& a);
 // --json --csv FILE...: what the commands that follow single tokens take (no --tag or

@@ -30,6 +30,7 @@
     X(kMergeCommand)         \
     X(kImportCommand)        \
     X(kTagsCommand)          \
+    X(kFormatsCommand)       \
     X(kSourcesCommand)
 
 namespace moe {

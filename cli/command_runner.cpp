@@ -14,7 +14,9 @@
 #include "cli/quality_report.hpp"
 #include "cli/table.hpp"
 #include "cli/time_spec.hpp"
+#include "cli/verdict.hpp"
 #include "moescope_version.hpp"  // generated from options/moescope_version.hpp.in (CMakeLists.txt)
+#include "options/help_format.hpp"
 #include "storage/store.hpp"
 
 namespace moe {
@@ -55,7 +57,7 @@ std::vector<SourceStats> load(unsigned needs, const CommandArgs& a, const std::s
         const Format format = a.analysis.resolved_format();
         CommandOptions* own = a.own_options.get();
         if (!own || !own->observes()) {
-            const std::vector<AnalyzeInput> read = expand_inputs(inputs);
+            const std::vector<AnalyzeInput> read = expand_inputs(inputs, a.tag_from_name);
             auto sources = analyze_files(read, format, agg, a.analysis.max_line, keep,
                                          a.analysis.resolved_threads());
             warn_unrecognised(inputs, read, sources, format);
@@ -68,7 +70,7 @@ std::vector<SourceStats> load(unsigned needs, const CommandArgs& a, const std::s
                 if (keep) keep(t, r);
                 own->observe(agg, i, t, r);
             };
-            const std::vector<AnalyzeInput> read = expand_inputs({inputs[i]});
+            const std::vector<AnalyzeInput> read = expand_inputs({inputs[i]}, a.tag_from_name);
             auto s = analyze_files(read, format, agg, a.analysis.max_line, seen, 1);
             warn_unrecognised({inputs[i]}, read, s, format);
             sources.insert(sources.end(), s.begin(), s.end());
@@ -189,7 +191,13 @@ std::string render(const CommandSpec& c, const Query& x) {
             break;
     }
     // Tables escape their cells already; this covers tags and names printed in headings.
-    return printable_text(warn + c.text(x));
+    std::string text = c.text(x);
+    // A command that opens with a one-line verdict keeps it first, above the warning.
+    if (!warn.empty() && text.starts_with(kVerdictPrefix)) {
+        const size_t eol = text.find('\n') + 1;
+        return printable_text(text.substr(0, eol) + warn + text.substr(eol));
+    }
+    return printable_text(warn + text);
 }
 
 int print(const CommandSpec& c, const Query& x) {
@@ -233,6 +241,7 @@ int run_cli(int argc, char** argv, const std::vector<const CommandSpec*>& regist
         "moescope: see how Mixture-of-Experts models route tokens to experts.\n"
         "Queries a database written by moescoped, or analyzes log files directly:\n"
         "every query command also takes FILE arguments (moescope layers run.log)."};
+    use_wrapped_help(app);  // before the subcommands: they copy it
     app.require_subcommand(1);
     app.fallthrough();
     app.set_version_flag("--version", std::string("moescope ") + kVersion);

@@ -8,6 +8,7 @@
 #include "cli/command.hpp"
 #include "cli/command_runner.hpp"
 #include "cli/deep_report.hpp"
+#include "cli/verdict.hpp"
 #include "decisions/significance.hpp"
 
 namespace moe {
@@ -185,17 +186,45 @@ void write_compare_json(JsonWriter& w, const Aggregates& agg, const ComparePair&
     w.end_array();
 }
 
+namespace {
+// How many layers differ, and all layers combined: the line `compare` opens with.
+VerdictLine compare_verdict(const ComparePair& p, const std::vector<Judged>& judged) {
+    const std::string who = "'" + p.a->name + "' vs " +
+                            (p.b_is_rest() ? std::string("the rest") : "'" + p.b->name + "'");
+    size_t layers = 0, differ = 0;
+    const Judged* all = nullptr;
+    for (const Judged& j : judged) {
+        if (j.c.layer < 0) {
+            all = &j;
+            continue;
+        }
+        ++layers;
+        differ += j.differs;
+    }
+    const bool differs = differ > 0 || (all && all->differs);
+    std::string text =
+        std::string(kVerdictPrefix) + who + (differs ? " differs" : " routes the same");
+    if (layers) text += " in " + layers_count(differs ? differ : layers, layers);
+    if (all)
+        text += std::string(layers ? "; " : " ") +
+                "all layers: " + std::string(verdict_name(*all)) + " (JS " +
+                fmt_num::fixed(all->c.js_divergence_bits, 4) + " bits)";
+    return {differs ? "differs" : "same", text};
+}
+}  // namespace
+
 std::string compare_text(const Aggregates& agg, const ComparePair& p, const QueryOptions& q) {
     const TagStats &a = *p.a, &b = *p.b;
     const std::vector<Judged> judged = judged_layers(agg, p, q);
     if (judged.empty())
-        return "Tags '" + a.name + "' and '" + b.name + "' share no layer with records.\n";
-    std::string s =
+        return std::string(kVerdictPrefix) + "nothing to compare: tags '" + a.name + "' and '" +
+               b.name + "' share no layer with records.\n";
+    const std::string head =
         "Tag '" + a.name + "' vs " +
         (p.b_is_rest() ? "the rest (records not tagged '" + a.name + "')" : "'" + b.name + "'") +
         ": Jensen-Shannon divergence of the expert shares (bits; 0 = same routing, 1 "
         "= disjoint)";
-    s = wrap("", s, 100, "") + "\n";
+    std::string s = compare_verdict(p, judged).text + "\n" + wrap("", head, 100, "") + "\n";
     Table summary({"layer", "tokens_a", "tokens_b", "js_bits", "noise_js", "chi2_p", "top1_p",
                    "verdict", "leans on (share a vs b)"});
     bool any_totals = false;
@@ -316,6 +345,7 @@ extern const CommandSpec kCompareCommand = {
     [](JsonWriter& w, const Query& x) {
         const auto p = compare_pair(x, true);
         write_compare_json(w, x.agg, p, x.q);
+        write_verdict_json(w, compare_verdict(p, judged_layers(x.agg, p, x.q)));
     },
     [](const Query& x) {
         const auto p = compare_pair(x, true);

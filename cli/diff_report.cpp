@@ -12,6 +12,7 @@
 
 #include "cli/command.hpp"
 #include "cli/command_runner.hpp"
+#include "cli/diff_json.hpp"
 #include "cli/table.hpp"
 #include "cli/token_inputs.hpp"
 #include "tracing/routing_diff.hpp"
@@ -116,17 +117,8 @@ Verdict verdict_of(const Query& x, const RoutingDiff& diff) {
     return v;
 }
 
-void agreement_json(JsonWriter& w, const AgreementSums& s) {
-    w.field("aligned", s.aligned)
-        .field("top1_agreement", s.top1_agreement())
-        .field("overlap", s.mean_overlap())
-        .field("exact_agreement", s.exact_agreement())
-        .field("jaccard", s.mean_jaccard())
-        .field("weight_mass_overlap", s.mean_weight_mass());
-}
-
 void layer_json(JsonWriter& w, const LayerDiff& d, size_t top) {
-    agreement_json(w, d.agreement);
+    write_agreement_json(w, d.agreement);
     w.field("only_a", d.only_a_total()).field("only_b", d.only_b_total());
     for (auto [key, counts] : {std::pair{"only_a_why", &d.only_a}, {"only_b_why", &d.only_b}}) {
         w.key(key).begin_object();
@@ -180,13 +172,13 @@ void diff_json(JsonWriter& w, const Query& x) {
     w.end_array().end_object().key("positions").begin_array();
     for (int i = 0; i < kPositionBuckets; ++i) {
         w.begin_object().field("bucket", position_bucket_name(i));
-        agreement_json(w, diff.by_position()[static_cast<size_t>(i)]);
+        write_agreement_json(w, diff.by_position()[static_cast<size_t>(i)]);
         w.end_object();
     }
     w.end_array().key("phases").begin_array();
     for (const auto& [phase, s] : diff.by_phase()) {
         w.begin_object().field("phase", std::string_view(phase));
-        agreement_json(w, s);
+        write_agreement_json(w, s);
         w.end_object();
     }
     const Verdict v = verdict_of(x, diff);
@@ -222,8 +214,14 @@ Table layer_table(const RoutingDiff& diff, bool csv) {
 std::string diff_text(const Query& x) {
     const RoutingDiff& diff = diff_of(x);
     const auto& d = x.own<DiffArgs>();
-    std::string out =
-        "A: " + run_name(x, DiffSide::a) + "\nB: " + run_name(x, DiffSide::b) + "\n\n";
+    // The verdict first (issue 31): the answer before the tables.
+    const Verdict v = verdict_of(x, diff);
+    std::string out = "verdict: lowest mean overlap " + fmt_num::fixed(v.min_overlap, 4) +
+                      " (layer " + std::to_string(v.layer) + ")";
+    if (v.checked)
+        out += v.passed ? ", at least --fail-below " + fmt_num::sig(d.fail_below, 6) + ": pass"
+                        : ", below --fail-below " + fmt_num::sig(d.fail_below, 6) + ": FAIL";
+    out += "\nA: " + run_name(x, DiffSide::a) + "\nB: " + run_name(x, DiffSide::b) + "\n\n";
     out += layer_table(diff, false).render();
     const TokenDiffTally& t = diff.tokens();
     out += "\ntokens aligned " + fmt_num::integer(t.tokens) + ", differing in at least one layer " +
@@ -258,13 +256,7 @@ std::string diff_text(const Query& x) {
             f.add({std::to_string(e.from), std::to_string(e.to), fmt_num::integer(e.count)});
         out += "\nmost frequent flips, all layers:\n" + f.render();
     }
-    const Verdict v = verdict_of(x, diff);
-    out += "\nverdict: lowest mean overlap " + fmt_num::fixed(v.min_overlap, 4) + " (layer " +
-           std::to_string(v.layer) + ")";
-    if (v.checked)
-        out += v.passed ? ", at least --fail-below " + fmt_num::sig(d.fail_below, 6) + ": pass"
-                        : ", below --fail-below " + fmt_num::sig(d.fail_below, 6) + ": FAIL";
-    return out + "\n";
+    return out;
 }
 
 constexpr FailMetric kDiffFailOn[] = {

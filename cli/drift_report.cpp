@@ -10,6 +10,7 @@
 #include "cli/command_runner.hpp"
 #include "cli/deep_report.hpp"
 #include "cli/time_spec.hpp"
+#include "cli/verdict.hpp"
 #include "decisions/drift.hpp"
 
 namespace moe {
@@ -146,16 +147,52 @@ std::string layer_name(int32_t l) {
     return l < 0 ? "all" : std::to_string(l);
 }
 
-std::string movers_text(const DriftPoint& d) {
+// The experts whose share moved most: "expert 0 +43.2pp, 13 -5.8pp" (CSV), or for the text
+// table "E0 +43.2, E13 -5.8" (its header says pp), short enough to fit 100 columns.
+std::string movers_text(const DriftPoint& d, bool compact) {
     std::string s;
     for (const auto& m : d.movers)
-        s += (s.empty() ? "expert " : ", ") + std::to_string(m.expert) + " " +
-             (m.diff >= 0 ? "+" : "") + fmt_num::fixed(m.diff * 100, 1) + "pp";
+        s += (s.empty() ? (compact ? "E" : "expert ") : (compact ? ", E" : ", ")) +
+             std::to_string(m.expert) + " " + (m.diff >= 0 ? "+" : "") +
+             fmt_num::fixed(m.diff * 100, 1) + (compact ? "" : "pp");
     return s.empty() ? "-" : s;
+}
+
+// Per layer the latest window's verdict, counted: the line `drift` opens with.
+VerdictLine drift_verdict(const DriftPlan& p) {
+    size_t layers = 0, drifted = 0, stable = 0;
+    const LayerDrift* all = nullptr;
+    for (const auto& l : p.layers) {
+        if (l.layer < 0) {
+            all = &l;
+            continue;
+        }
+        ++layers;
+        drifted += l.verdict() == DriftVerdict::drifted;
+        stable += l.verdict() == DriftVerdict::stable;
+    }
+    const bool any = drifted > 0 || (all && all->verdict() == DriftVerdict::drifted);
+    const bool judged = any || stable > 0 || (all && all->verdict() == DriftVerdict::stable);
+    std::string text =
+        std::string(kVerdictPrefix) + (any      ? "drifted from the baseline"
+                                       : judged ? "stable against the baseline"
+                                                : "too few tokens to judge against the baseline");
+    if (layers)
+        text += " in " +
+                layers_count(any      ? drifted
+                             : judged ? stable
+                                      : layers,
+                             layers) +
+                " (latest window)";
+    if (all)
+        text += std::string(layers ? "; " : " ") +
+                "all layers: " + std::string(drift_verdict_name(all->verdict()));
+    return {any ? "drifted" : judged ? "stable" : "too_few_tokens", text};
 }
 
 void write_json(JsonWriter& w, const Query& x) {
     const DriftPlan p = plan(x);
+    write_verdict_json(w, drift_verdict(p));
     w.key("drift").begin_object();
     w.field("baseline", std::string_view(p.baseline)).field("window_seconds", p.window);
     w.field("alpha", x.own<DriftArgs>().alpha).key("layers").begin_array();
@@ -190,28 +227,28 @@ void write_json(JsonWriter& w, const Query& x) {
     w.end_array().end_object();
 }
 
-Table table(const DriftPlan& p, bool csv) {
+Table windows_csv(const DriftPlan& p) {
     Table t(
         {"layer", "start_utc", "tokens", "js_bits", "noise_js", "chi2_p", "verdict", "moved most"});
     for (const auto& l : p.layers)
         for (const auto& win : l.windows) {
             const DriftPoint& d = win.point;
-            t.add({layer_name(l.layer), iso_utc(win.start),
-                   csv ? std::to_string(d.tokens) : fmt_num::integer(d.tokens),
-                   csv ? fmt_num::csv(d.js_bits) : fmt_num::fixed(d.js_bits, 4),
-                   csv ? fmt_num::csv(d.js_noise_floor) : fmt_num::fixed(d.js_noise_floor, 4),
-                   csv ? fmt_num::csv(d.chi2.p_value) : fmt_num::sig(d.chi2.p_value, 2),
-                   std::string(drift_verdict_name(d.verdict)), movers_text(d)});
+            t.add({layer_name(l.layer), iso_utc(win.start), std::to_string(d.tokens),
+                   fmt_num::csv(d.js_bits), fmt_num::csv(d.js_noise_floor),
+                   fmt_num::csv(d.chi2.p_value), std::string(drift_verdict_name(d.verdict)),
+                   movers_text(d, false)});
         }
     return t;
 }
 
 std::string text(const Query& x) {
     const DriftPlan p = plan(x);
-    std::string s = "Drift of tag '" + x.tag().name + "' against " + p.baseline + ", windows of " +
-                    std::to_string(p.window) + " s (drifted: chi-square p < " +
-                    fmt_num::sig(x.own<DriftArgs>().alpha, 2) +
-                    ", JS above its noise floor and >= " + fmt_num::sig(x.q.min_js, 2) + " bits)\n";
+    const std::string head =
+        "Drift of tag '" + x.tag().name + "' against " + p.baseline + ", windows of " +
+        std::to_string(p.window) + " s (drifted: chi-square p < " +
+        fmt_num::sig(x.own<DriftArgs>().alpha, 2) +
+        ", JS above its noise floor and >= " + fmt_num::sig(x.q.min_js, 2) + " bits)";
+    std::string s = drift_verdict(p).text + "\n" + wrap("", head, 100, "");
     Table verdicts({"layer", "baseline_tokens", "windows", "drifted", "verdict (latest window)"});
     for (const auto& l : p.layers) {
         size_t drifted = 0;
@@ -221,7 +258,21 @@ std::string text(const Query& x) {
                       std::to_string(l.windows.size()), std::to_string(drifted),
                       std::string(drift_verdict_name(l.verdict()))});
     }
-    return s + verdicts.render() + "\nWindows\n" + table(p, false).render("  ");
+    s += verdicts.render() + "\nWindows\n";
+    // A table per layer, so that no row repeats the layer: within 100 columns.
+    for (const auto& l : p.layers) {
+        Table t(
+            {"start_utc", "tokens", "js_bits", "noise_js", "chi2_p", "verdict", "moved most (pp)"});
+        for (const auto& win : l.windows) {
+            const DriftPoint& d = win.point;
+            t.add({iso_utc(win.start), fmt_num::integer(d.tokens), fmt_num::fixed(d.js_bits, 4),
+                   fmt_num::fixed(d.js_noise_floor, 4), fmt_num::sig(d.chi2.p_value, 2),
+                   std::string(drift_verdict_name(d.verdict)), movers_text(d, true)});
+        }
+        s += "  " + (l.layer < 0 ? std::string("all layers") : "layer " + layer_name(l.layer)) +
+             "\n" + t.render("  ");
+    }
+    return s;
 }
 }  // namespace
 
@@ -264,7 +315,7 @@ extern const CommandSpec kDriftCommand = {
     },
     kNeedsTimeline | kNeedsLayer | kWarnsQuality,
     write_json,
-    [](const Query& x) { return table(plan(x), true).csv(); },
+    [](const Query& x) { return windows_csv(plan(x)).csv(); },
     text,
     nullptr,
     kDriftFailOn,

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 
@@ -17,6 +18,7 @@
 #include "cli/weights_report.hpp"
 #include "models/unique_fd.hpp"
 #include "report_assets.hpp"  // generated from cli/assets/ (CMakeLists.txt)
+#include "tracing/routing_diff.hpp"
 
 namespace moe {
 
@@ -83,19 +85,36 @@ void write_html_report(const std::string& path, const Aggregates& agg,
 }
 
 namespace {
-// The report command's own options.
+// The report command's own options, and with two FILE arguments their routing diff (the
+// "Routing diff" section): the records of A, then B, fed to a RoutingDiff as `diff A B`
+// feeds them (cli/diff_report.cpp), so the section's figures are the command's.
 struct ReportArgs final : CommandOptions {
     std::string html;         // output file
     int32_t cooc_layer = -1;  // co-occurrence layer
     WeightsArgs weights;      // --model: its weights section
+    const CommandArgs* args = nullptr;
+    std::unique_ptr<RoutingDiff> diff;
+    bool a_read = false;  // A is read: B's records need not wait for more of A
+
+    bool observes() const override { return args && args->files.size() == 2; }
+    void observe(const Aggregates&, size_t input, TagId, const RoutingRecord& r) override {
+        if (!diff) diff = std::make_unique<RoutingDiff>();
+        if (input == 1 && !a_read) diff->end_of(DiffSide::a), a_read = true;
+        diff->add(input == 0 ? DiffSide::a : DiffSide::b, r);
+    }
+    void inputs_done() override {
+        if (diff) diff->finish();
+    }
 };
 }  // namespace
 
 extern const CommandSpec kReportCommand = {
     "report",
-    "Write a self-contained HTML report (of the database, or of FILE arguments)",
+    "Write a self-contained HTML report (of the database, or of FILE arguments; of two, with "
+    "their routing diff)",
     [](CLI::App& app, CommandArgs& a) {
         auto& own = a.make_own<ReportArgs>();
+        own.args = &a;
         app.add_option("--html", own.html, "Output file")->required();
         flag::tag(app, a);
         flag::window(app, a);
@@ -132,6 +151,10 @@ extern const CommandSpec kReportCommand = {
         std::optional<WeightsResult> weights;
         if (!own.weights.model.empty()) weights = analyse_weights(own.weights, x.args);
         ro.weights = weights ? &*weights : nullptr;
+        if (own.diff && own.diff->records(DiffSide::a) && own.diff->records(DiffSide::b)) {
+            ro.diff = own.diff.get();
+            ro.diff_a = x.args.files[0], ro.diff_b = x.args.files[1];
+        }
         write_html_report(own.html, x.agg, x.sources, x.q, ro);
         std::printf("wrote %s\n", own.html.c_str());
         return 0;

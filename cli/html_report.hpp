@@ -16,12 +16,20 @@
 namespace moe {
 
 struct WeightsResult;
+class RoutingDiff;
 
 struct HtmlReportOptions {
     int32_t cooc_layer = -1;                 // -1: the layer with the highest Gini
     const WeightsResult* weights = nullptr;  // report --model: the weights section
     std::optional<bool> keep_suspect;        // CommandArgs::keep_suspect()
+    // Two FILE arguments: their routing diff, as `moescope diff A B` computes it.
+    const RoutingDiff* diff = nullptr;
+    std::string diff_a, diff_b;  // the two runs' names
 };
+
+// Its "routing_diff" member: per layer and overall agreement of the two runs, the share of
+// tokens that differ, the lowest overlap (html_report_diff.cpp; `diff --json`'s keys).
+void write_report_diff(JsonWriter& w, const HtmlReportOptions& o);
 
 // Its "decisions" member: coverage, keep/drop map, cache hit rates (html_report_decisions.cpp).
 void write_report_decisions(JsonWriter& w, const Aggregates& agg, const TagStats& t, TagId id);

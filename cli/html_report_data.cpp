@@ -180,6 +180,7 @@ std::string html_report_data(const Aggregates& agg, const std::vector<SourceStat
     w.end_array();
 
     write_report_decisions(w, agg, t, *id);
+    write_report_diff(w, o);
 
     w.key("timeline").begin_array();
     for (const auto& [key, b] : agg.timeline().buckets()) {

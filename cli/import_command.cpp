@@ -38,7 +38,7 @@ int import_files(const Query& x) {
         if (in.tag.empty()) in.tag = x.q.tag == kAllTagName ? std::string() : x.q.tag;
         given.push_back(std::move(in));
     }
-    const std::vector<AnalyzeInput> read = expand_inputs(given);
+    const std::vector<AnalyzeInput> read = expand_inputs(given, x.args.tag_from_name);
     std::vector<AnalyzeInput> inputs = read;
     for (AnalyzeInput& in : inputs)
         if (in.path != "-") in.path = source_name(in.path);
@@ -106,7 +106,8 @@ extern const CommandSpec kImportCommand = {
     "Count recorder files (SGLang, lmdeploy, llama.cpp moe-trace, any log) into --db",
     [](CLI::App& app, CommandArgs& a) {
         app.add_option("files", a.files, "Files or directories (FILE or FILE=TAG)")->required();
-        app.add_option("--tag", a.q.tag, "Tag for files given without =TAG");
+        CLI::Option* tag = app.add_option("--tag", a.q.tag, "Tag for files given without =TAG");
+        flag::tag_from_name(app, a, "Options")->excludes(tag);
         a.analysis.add_to(app, "Analysis of the files");
     },
     kNoLoad,

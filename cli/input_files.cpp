@@ -102,6 +102,31 @@ std::vector<AnalyzeInput> expand_inputs(const std::vector<AnalyzeInput>& inputs,
     return keep_flagged(std::move(out), current);
 }
 
+std::string tag_of_file_name(const std::string& path) {
+    std::filesystem::path name = std::filesystem::path(path).filename();
+    for (const char* packed : {".gz", ".zst"})  // what InputReader decompresses
+        if (name.extension() == packed) name = name.stem();
+    const std::string stem = name.stem().string();
+    return stem.empty() ? name.string() : stem;
+}
+
+std::vector<AnalyzeInput> expand_inputs(const std::vector<AnalyzeInput>& inputs,
+                                        bool tag_from_name) {
+    if (!tag_from_name) return expand_inputs(inputs);
+    for (const AnalyzeInput& in : inputs) {
+        if (in.path == "-")
+            throw std::invalid_argument(
+                "--tag-from-name: standard input has no file name (tag it as -=TAG)");
+        if (!in.tag.empty())
+            throw std::invalid_argument("--tag-from-name: " + in.path + "=" + in.tag +
+                                        " names its tag already (give one or the other)");
+    }
+    std::vector<AnalyzeInput> read = expand_inputs(inputs);
+    for (AnalyzeInput& in : read)
+        in.tag = tag_of_file_name(in.path);
+    return read;
+}
+
 std::string content_id(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw std::runtime_error("cannot read " + path);

@@ -21,6 +21,14 @@ namespace moe {
 std::vector<AnalyzeInput> expand_inputs(const std::vector<AnalyzeInput>& inputs,
                                         const FormatRegistry& formats = FormatRegistry::builtin());
 
+// expand_inputs, and with --tag-from-name each file tagged with its name without the
+// directory and extensions (runs/gsm8k.jsonl.gz -> gsm8k), so that files of different
+// workloads stay apart. Throws std::invalid_argument where a name cannot apply: standard
+// input, or an input given as FILE=TAG.
+std::vector<AnalyzeInput> expand_inputs(const std::vector<AnalyzeInput>& inputs,
+                                        bool tag_from_name);
+std::string tag_of_file_name(const std::string& path);
+
 // An imported file's identity, whatever its path or host: "sha256:" and the hex SHA-256 of its
 // bytes. `import` stores it as the source's file_id, so that the same file is refused when
 // imported again or when two databases that imported it are merged. Throws

@@ -5,6 +5,7 @@
 //   kde --fit REF FILE... --db DB             store the fit in DB (the kde_fit table)
 //   kde --test TAG FILE... --reference DB     test against the fit stored in DB
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <functional>
@@ -16,6 +17,7 @@
 #include "cli/command.hpp"
 #include "cli/command_runner.hpp"
 #include "cli/table.hpp"
+#include "cli/verdict.hpp"
 #include "decisions/kde.hpp"
 #include "decisions/kde_values.hpp"
 #include "storage/kde_store.hpp"
@@ -181,8 +183,43 @@ KdeRun run(const Query& x) {
     return r;
 }
 
+// docs/FIGURES.md "Reference distributions": a layer's --test values differ from the fit
+// when the KS distance of their p-values from uniform exceeds Kolmogorov's 1 % critical
+// value, 1.628 / sqrt(n_test) (for a trimmed fit's pooled values, a distance, not a test).
+constexpr double kKsCritical = 1.628;
+
+bool ks_differs(const LayerKde& k) {
+    return !k.p_values.empty() &&
+           k.ks > kKsCritical / std::sqrt(static_cast<double>(k.p_values.size()));
+}
+
+// The line `kde` opens with: how many layers' --test values differ from the fit.
+VerdictLine kde_verdict(const KdeRun& r, const std::string& test) {
+    if (!r.tested)
+        return {"fitted", std::string(kVerdictPrefix) + "fitted " + r.value + " of tag '" +
+                              r.fit_tag + "' in " + layers_count(r.layers.size(), r.layers.size()) +
+                              "; nothing tested (--test TAG judges a tag against it)"};
+    size_t tested = 0, differ = 0;
+    const LayerKde* worst = nullptr;
+    for (const LayerKde& k : r.layers) {
+        if (k.p_values.empty()) continue;
+        ++tested;
+        differ += ks_differs(k);
+        if (!worst || k.ks > worst->ks) worst = &k;
+    }
+    if (!worst)
+        return {"too_few_values",
+                std::string(kVerdictPrefix) + "tag '" + test + "' has no values to test"};
+    return {differ ? "differs" : "same",
+            std::string(kVerdictPrefix) + "'" + test + "' " +
+                (differ ? "differs from" : "matches") + " the fit of '" + r.fit_tag + "' in " +
+                layers_count(differ ? differ : tested, tested) + " (max KS " +
+                fmt_num::fixed(worst->ks, 4) + ", layer " + std::to_string(worst->layer) + ")"};
+}
+
 void kde_json(JsonWriter& w, const Query& x) {
     const KdeRun r = run(x);
+    write_verdict_json(w, kde_verdict(r, x.own<KdeArgs>().test));
     w.key("kde").begin_object();
     w.field("fit", std::string_view(r.fit_tag))
         .field("test", std::string_view(x.own<KdeArgs>().test));
@@ -243,14 +280,15 @@ Table kde_table(const KdeRun& r, bool csv) {
 
 std::string kde_text(const Query& x) {
     const KdeRun r = run(x);
-    if (!r.tested)
-        return "Gaussian KDE (Scott's bandwidth) of " + r.value + " of tag '" + r.fit_tag +
-               "' stored in " + r.stored_in + "\n" + kde_table(r, false).render();
     const auto& d = x.own<KdeArgs>();
-    return r.value + " of tag '" + d.test + "' against a Gaussian KDE of tag '" + r.fit_tag + "'" +
-           (d.reference.empty() ? "" : " stored in " + d.reference) +
-           " (Scott's bandwidth): p-value = upper tail; uniform p-values (KS distance near 0) "
-           "= same distribution\n" +
+    const std::string head =
+        !r.tested ? "Gaussian KDE (Scott's bandwidth) of " + r.value + " of tag '" + r.fit_tag +
+                        "' stored in " + r.stored_in
+                  : r.value + " of tag '" + d.test + "' against a Gaussian KDE of tag '" +
+                        r.fit_tag + "'" + (d.reference.empty() ? "" : " stored in " + d.reference) +
+                        " (Scott's bandwidth): p-value = upper tail; uniform p-values (KS distance "
+                        "near 0) = same distribution; differs: KS > 1.628 / sqrt(n_test)";
+    return kde_verdict(r, d.test).text + "\n" + wrap("", head, 100, "") +
            kde_table(r, false).render();
 }
 }  // namespace

@@ -222,11 +222,26 @@ size_t count(const KeepList& k, int32_t layer, bool kept, size_t E) {
     return n;
 }
 
-Table prune_table(const Query& x, const PruneView& v, bool every_tag) {
-    Table t({"layer", "tag", "kept", "dropped", "tokens", "dropped_selection_share",
-             "dropped_mass_share", "tokens_any_dropped", "tokens_all_dropped"});
+// The cost columns: CSV's names, or short ones that keep the text within 100 columns (it
+// was 120; the text explains them once).
+std::vector<std::string> cost_heads(bool csv) {
+    if (csv)
+        return {"tokens", "dropped_selection_share", "dropped_mass_share", "tokens_any_dropped",
+                "tokens_all_dropped"};
+    return {"tokens", "sel_dropped", "mass_dropped", "tok_any_dropped", "tok_all_dropped"};
+}
+constexpr const char* kCostLegend =
+    "sel/mass_dropped: share of the selections / routing-weight mass dropped; "
+    "tok_any/all_dropped: share of tokens with one / all of their top-k dropped";
+
+// CSV: every tag's rows, long column names; text: --tag's rows.
+Table prune_table(const Query& x, const PruneView& v, bool csv) {
+    std::vector<std::string> head = {"layer", "tag", "kept", "dropped"};
+    for (auto& h : cost_heads(csv))
+        head.push_back(h);
+    Table t(head);
     const size_t E = x.agg.num_experts();
-    for (size_t i = 0; i < (every_tag ? v.all_tags.size() : 1); ++i) {
+    for (size_t i = 0; i < (csv ? v.all_tags.size() : 1); ++i) {
         for (const auto& [id, c] : v.by_layer[i]) {
             std::vector<std::string> row = {std::to_string(id), v.all_tags[i]->name,
                                             std::to_string(count(v.keep, id, true, E)),
@@ -260,11 +275,14 @@ std::string prune_text(const Query& x) {
     s += " (E = " + std::to_string(x.agg.num_experts()) + "); token fractions " +
          (v.token_source == "tokens" ? "from the recorded tokens"
           : v.token_source == "cooc" ? "exact from co-occurrence counts (top-2)"
-                                     : "need FILE arguments") +
-         "\n" + prune_table(x, v, false).render("  ");
+                                     : "need FILE arguments");
+    s = wrap("", s, 100, "  ") + prune_table(x, v, false).render("  ") +
+        wrap("  ", kCostLegend, 100, "  ");
     s += "\nWhich tag pays (all layers pooled; keep/drop lists: --json or --export FILE)\n";
-    Table pays({"tag", "tokens", "dropped_selection_share", "dropped_mass_share",
-                "tokens_any_dropped", "tokens_all_dropped"});
+    std::vector<std::string> head = {"tag"};
+    for (auto& h : cost_heads(false))
+        head.push_back(h);
+    Table pays(head);
     for (size_t i = 0; i < v.all_tags.size(); ++i) {
         std::vector<std::string> row = {v.all_tags[i]->name};
         for (auto& c : cost_cells(v.overall[i]))

@@ -1,5 +1,6 @@
 #include "cli/source_report.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
@@ -16,19 +17,22 @@
 
 namespace moe {
 
-// One line for people when a log shows the llama-server patch's strided-view defect.
+// A warning for people when a log shows the llama-server patch's strided-view defect,
+// wrapped at 100 columns.
 std::string strided_warning(const SourceStats& s) {
     if (s.batches_strided == 0 || s.batches_strided * 2 < s.batches_checked) return {};
-    return "warning: " + std::to_string(s.batches_strided) + " of " +
-           std::to_string(s.batches_checked) + " multi-token batches in " + s.name +
-           " list every expert exactly once in their first E/k lines: the llama-server logging "
-           "patch's strided-view defect. " +
-           (s.strided_excluded ? std::to_string(s.strided_excluded) +
-                                     " rows after a batch's first were left out (docs/FIGURES.md "
-                                     "\"Data quality\")."
-                               : std::string("Rows after a batch's first are still counted "
-                                             "(--keep-suspect): not trustworthy.")) +
-           "\n";
+    return wrap(
+        "warning: ",
+        std::to_string(s.batches_strided) + " of " + std::to_string(s.batches_checked) +
+            " multi-token batches in " + s.name +
+            " list every expert exactly once in their first E/k lines: the llama-server logging "
+            "patch's strided-view defect. " +
+            (s.strided_excluded ? std::to_string(s.strided_excluded) +
+                                      " rows after a batch's first were left out (docs/FIGURES.md "
+                                      "\"Data quality\")."
+                                : std::string("Rows after a batch's first are still counted "
+                                              "(--keep-suspect): not trustworthy.")),
+        100, "  ");
 }
 
 namespace {
@@ -108,27 +112,71 @@ void write_sources_json(JsonWriter& w, const std::vector<SourceStats>& sources) 
     w.end_array();
 }
 
+namespace {
+// "      e.g. SAMPLE" within 100 columns: a sample (up to kRejectSampleBytes of the line) is
+// cut, at a character's start, to what fits once escaped; JSON keeps it whole.
+std::string sample_line(const std::string& x) {
+    constexpr size_t kRoom = 100 - 11;
+    size_t n = x.size();
+    if (printable(x).size() > kRoom) {
+        n = std::min(n, kRoom - 3);
+        while (n > 0 && (printable(x.substr(0, n)).size() > kRoom - 3 ||
+                         (static_cast<unsigned char>(x[n]) & 0xC0) == 0x80))
+            --n;
+    }
+    return "      e.g. " + x.substr(0, n) + (n < x.size() ? "..." : "") + "\n";
+}
+
+// One source for people: a block of short lines, so that it fits 100 columns however many
+// counters there are (as one table row it took 152 to 247; issue 31). CSV keeps the table.
+std::string source_block(const SourceStats& s, double now) {
+    using fmt_num::integer;
+    std::string out = s.name + " (" + (s.tag.empty() ? "untagged" : "tag '" + s.tag + "'") + ", " +
+                      s.kind + ")\n";
+    out += "  read      " + integer(s.bytes) + " bytes, " + integer(s.lines) +
+           " lines: " + integer(s.records) + " records, " + integer(s.gate_records) +
+           " gate vectors, " + integer(s.skipped_lines) + " skipped, " +
+           integer(s.total_rejects()) + " rejected\n";
+    if (s.kind == "import") {
+        out += "  imported  read once, to its end (not a followed file)\n";
+    } else if (s.kind == "file") {
+        out += "  position  offset " + integer(s.offset) + ", lag " + integer(s.lag_bytes()) +
+               " bytes, " + integer(s.restarts) + " restarts (truncations, rotations)\n";
+    }
+    if (s.last_seen > 0 && s.kind != "import")
+        out += "  seen      " + iso_utc(static_cast<int64_t>(s.last_seen)) +
+               (is_active(s, now) ? ", active" : ", not active (nothing for 300 s)") + "\n";
+    return out;
+}
+}  // namespace
+
 std::string sources_text(const std::vector<SourceStats>& sources) {
     if (sources.empty()) return "No sources yet.\n";
-    std::string s = sources_table(sources).render();
+    std::string s;
+    const auto now = static_cast<double>(now_seconds());  // the CLI's one clock
+    for (const auto& src : sources)
+        s += source_block(src, now);
     for (const auto& src : sources) {
         if (auto w = strided_warning(src); !w.empty()) s += "\n" + w;
         bool header = false;
         for (int r = 0; r < kRejectReasonCount; ++r) {
             const auto i = static_cast<size_t>(r);
             if (!src.rejects[i]) continue;
-            if (!header) s += "\nRejected lines of " + src.name + ":\n", header = true;
+            if (!header)
+                s += "\n" + wrap("", "Rejected lines of " + src.name + ":", 100, ""), header = true;
             s += "  " + std::string(reject_reason_name(static_cast<RejectReason>(r))) + ": " +
                  fmt_num::integer(src.rejects[i]) + "\n";
             for (const auto& x : src.reject_samples[i])
-                s += "      e.g. " + x + "\n";
+                s += sample_line(x);
         }
         if (!src.skipped_samples.empty()) {
-            s += "\nSkipped (not records) in " + src.name + ": " +
-                 fmt_num::integer(src.skipped_lines) +
-                 " lines (headers, blanks, other log output)\n";
+            s += "\n" + wrap("",
+                             "Skipped (not records) in " + src.name + ": " +
+                                 fmt_num::integer(src.skipped_lines) +
+                                 " lines (headers, blanks, other log output)",
+                             100, "  ");
             for (const auto& x : src.skipped_samples)
-                s += "      e.g. " + x + "\n";
+                s += sample_line(x);
         }
     }
     return s;

@@ -52,12 +52,15 @@ Summary summarize(const Aggregates& agg, const TagStats& t,
     const size_t E = agg.num_experts();
     s.experts = static_cast<uint32_t>(E);
     s.tokens = t.global.tokens;
+    // A short last layer's Gini is not comparable (the warning below says so): it is not
+    // named as most or least balanced (docs/FIGURES.md "Short last layer").
+    const auto short_last = short_last_layer(t);
     for (int32_t id : t.layer_ids()) {
         const LayerStats& l = *t.layer(id);
         const ImbalanceFigures f = compute_imbalance(l.hits, E);
         ++s.layers;
         s.top_k = std::max(s.top_k, l.top_k);
-        s.by_gini.push_back({id, f});
+        if (!short_last || short_last->layer != id) s.by_gini.push_back({id, f});
         for (size_t e = 0; e < E; ++e) {
             const uint64_t h = e < l.hits.size() ? l.hits[e] : 0;
             const double load = f.mean > 0 ? static_cast<double>(h) / f.mean : NAN;

@@ -7,13 +7,18 @@
 
 #include <CLI/CLI.hpp>
 
+#include "options/help_format.hpp"
 #include "parsers/record.hpp"
 
 namespace moe {
 
 void AnalysisFlags::add_to(CLI::App& app, const std::string& group) {
+    // Every app that takes these options prints --help within the terminal's width: here,
+    // so moescoped's gets it too (moescope's main app sets it for all its commands).
+    use_wrapped_help(app);
     app.add_option("--format", format, format_help())
-        ->check(CLI::IsMember(format_names()))
+        // The names are in the help text already: not again as the value's type.
+        ->check(CLI::IsMember(format_names()).description(""))
         ->capture_default_str()
         ->group(group);
     app.add_option("--counts-key", format_settings.counts_key,

@@ -50,7 +50,7 @@ inline constexpr Format Format::eval_callback{"eval-callback"};
 std::optional<Format> parse_format(std::string_view name);
 // Every value --format accepts, "auto" first.
 std::vector<std::string> format_names();
-// Help text for --format: each name with its description.
+// Help text for --format: the names (`moescope formats` shows each with its description).
 std::string format_help();
 
 }  // namespace moe

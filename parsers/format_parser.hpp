@@ -63,7 +63,7 @@ using FileSelection = std::vector<bool> (*)(std::span<const std::string> paths);
 // format stands in auto-detection, and how to make one parser per stream.
 struct FormatEntry {
     std::string_view name;         // the --format value, also the checkpoint key
-    std::string_view description;  // one line of help text
+    std::string_view description;  // one line of help text (`moescope formats`)
     int priority = 0;              // auto-detection: higher is asked first
     std::unique_ptr<FormatParser> (*make)(const FormatSettings&) = nullptr;
     // Binary whole-file formats (GGUF, safetensors: docs/ARCHITECTURE.md "Count-only

@@ -74,11 +74,13 @@ std::vector<std::string> FormatRegistry::names() const {
 }
 
 std::string FormatRegistry::help() const {
-    std::string out = "Input format (default: auto, detected per line):";
+    // Names only: with every description this was an 800-column line in each --help (issue
+    // 31); `moescope formats` lists them with what each reads.
+    std::string out = "Input format: auto (detected per line) or one of";
     for (const FormatEntry& e : entries_)
-        out.append(" ").append(e.name).append(" = ").append(e.description).append(";");
-    out.pop_back();
-    return out;
+        out.append(" ").append(e.name).append(",");
+    out.back() = ';';
+    return out + " `moescope formats` says what each reads";
 }
 
 const FormatEntry* FormatRegistry::whole_file_format(Format format, std::string_view path,

@@ -11,10 +11,20 @@ function el(tag, attrs, parent, text) {
 function html(tag, parent, text) { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; parent.appendChild(e); return e; }
 function pct(x) { return x === null || x === undefined ? "-" : (100 * x).toFixed(2) + "%"; }
 function num(x, d) { return x === null || x === undefined ? "-" : Number(x).toFixed(d); }
+// An axis label with the digits that tell ticks `step` apart (the JS-divergence axis read
+// "0.00 / 0.00 / 0.00" for values up to 0.0011); below 1e-4 in scientific notation.
+function tickLabel(v, step) {
+  if (v === 0) return "0";
+  const d = Math.max(0, 1 - Math.floor(Math.log10(Math.abs(step) || 1)));
+  return d <= 5 ? Number(v).toFixed(d) : Number(v).toExponential(1);
+}
 function blues(t) { t = Math.max(0, Math.min(1, t)); const r = Math.round(247 - t * 239), g = Math.round(251 - t * 203), b = Math.round(255 - t * 148); return "rgb(" + r + "," + g + "," + b + ")"; }
 function diverging(r) { if (r === null) return "#eee"; const t = Math.min(1, Math.abs(r)); return r >= 0 ? blues(t) : "rgb(" + Math.round(255 - 40 * t) + "," + Math.round(245 - 200 * t) + "," + Math.round(240 - 200 * t) + ")"; }
+// Tables sit in a wrapper that scrolls sideways: a wide one (the gate distances' eight
+// metrics) stays within the content column instead of running past it.
 function table(parent, head, rows) {
-  const t = html("table", parent), tr = html("tr", t);
+  const wrap = html("div", parent); wrap.className = "scroll";
+  const t = html("table", wrap), tr = html("tr", t);
   head.forEach(h => html("th", tr, h));
   rows.forEach(r => { const row = html("tr", t); r.forEach(c => html("td", row, c)); });
   return t;
@@ -35,7 +45,7 @@ function lineChart(parent, series, xs, opts) {
   const lo = opts.lo !== undefined ? opts.lo : Math.min(0, ...all), hi = Math.max(opts.hi || 0, ...all, lo + 1e-9);
   const x = i => L + (xs.length > 1 ? i * W / (xs.length - 1) : W / 2), y = v => 4 + H - (v - lo) / (hi - lo) * H;
   el("line", {x1: L, y1: y(lo), x2: L + W, y2: y(lo), stroke: "#ccd3de"}, svg);
-  [lo, (lo + hi) / 2, hi].forEach(v => el("text", {x: L - 6, y: y(v) + 4, "text-anchor": "end"}, svg, num(v, 2)));
+  [lo, (lo + hi) / 2, hi].forEach(v => el("text", {x: L - 6, y: y(v) + 4, "text-anchor": "end", class: "ytick"}, svg, tickLabel(v, (hi - lo) / 2)));
   const step = Math.max(1, Math.ceil(xs.length / 24));
   xs.forEach((v, i) => { if (i % step === 0) el("text", {x: x(i), y: H + B, "text-anchor": "middle"}, svg, v); });
   const legend = html("div", parent); legend.className = "legend";
@@ -241,6 +251,23 @@ function qualityText(Q) {
     html("p", sec, "Tag '" + c.tag_a + "' over all layers: JS " + num(g.js_divergence_bits, 4) + " bits (" + g.verdict + " from the rest); experts whose share differs most:");
     table(sec, ["expert", "share in '" + c.tag_a + "'", "share in '" + c.tag_b + "'", "ratio"], g.top.map(([e, a, b]) => [e, pct(a), pct(b), b ? num(a / b, 2) : "-"]));
   });
+})();
+
+// Two runs of one workload token by token: the figures of moescope diff A B.
+(function routingDiff() {
+  const sec = document.getElementById("routing-diff"), R = D.routing_diff;
+  if (!R) { html("p", sec, "Two runs of one workload, token by token: moescope report --html OUT A B (two log files).").className = "note"; return; }
+  const share = R.tokens.aligned ? R.tokens.differ_in_any_layer / R.tokens.aligned : null;
+  html("p", sec, "A: " + R.a + " (" + R.records_a.toLocaleString() + " records); B: " + R.b + " (" + R.records_b.toLocaleString() + " records).").className = "note";
+  html("p", sec, "Lowest mean top-k overlap " + num(R.min_overlap, 4) + " (layer " + R.min_overlap_layer + "); " + pct(share) + " of " + R.tokens.aligned.toLocaleString() + " aligned tokens differ in at least one layer.").id = "diff-verdict";
+  const xs = R.layers.map(l => l.layer);
+  lineChart(sec, [{name: "top-1 agreement", values: R.layers.map(l => l.top1_agreement), color: "#2563eb"},
+                  {name: "mean top-k overlap", values: R.layers.map(l => l.overlap), color: "#d97706"},
+                  {name: "exact-set agreement", values: R.layers.map(l => l.exact_agreement), color: "#059669"},
+                  {name: "Jaccard", values: R.layers.map(l => l.jaccard), color: "#7c3aed"}], xs, {xlabel: "layer", lo: 0, hi: 1});
+  const row = (name, l) => [name, l.aligned, num(l.top1_agreement, 4), num(l.overlap, 4), num(l.exact_agreement, 4), num(l.jaccard, 4), num(l.weight_mass_overlap, 4), l.only_a, l.only_b];
+  table(sec, ["layer", "aligned", "top-1", "overlap", "exact", "Jaccard", "weight mass", "only A", "only B"],
+        R.layers.map(l => row(l.layer, l)).concat([row("all layers", R.all)])).id = "diff-table";
 })();
 
 (function timeline() {

@@ -95,7 +95,8 @@ def compare_rest(tmp):
         e0 = next(e for e in c["experts"] if e["expert"] == 0)
         check(abs(e0["share_b"] - rest[0] / rest.sum()) < 1e-12, "rest share of expert 0")
     text = cli("compare", *files, "--tag", "code").stdout
-    check(text.startswith("Tag 'code' vs the rest"), "header says the rest: " + text.splitlines()[0])
+    check(text.startswith("verdict: 'code' vs the rest ") and text.splitlines()[1].startswith("Tag 'code' vs the rest"),
+          "verdict, then a header that says the rest: " + "\n".join(text.splitlines()[:2]))
     pair = cli_json("compare", *files, "--tag", "code", "--vs", "math")["compare"]
     check(all(c["tag_b"] == "math" and not c["b_is_rest"] for c in pair), "--vs keeps an explicit pair")
     check("--vs" in stderr_of(2, "compare", *files, "--tag", "code", "--vs", "code"), "same tag twice")

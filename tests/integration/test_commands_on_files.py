@@ -12,7 +12,7 @@ from harness import SOURCE, check, cli, cli_json, ingest, same
 
 NDJSON = os.path.join(SOURCE, "samples/ndjson/routing.ndjson")
 LLAMA = os.path.join(SOURCE, "samples/llama_server/moe_expert_selection.log")
-NOT_QUERIES = {"analyze", "report", "merge", "weights", "import"}
+NOT_QUERIES = {"analyze", "report", "merge", "weights", "import", "formats"}
 # Options that make a command show more than its default view.
 EXTRA = {"compare": ["--tag", "code", "--vs", "math"], "cooc": ["--layer", "1"], "logits": ["--layer", "0"],
          "place": ["--gpus", "1"], "prune": ["--keep", "3"], "cache": ["--capacity", "4"],

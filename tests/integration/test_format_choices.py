@@ -10,10 +10,12 @@ from harness import MOESCOPE, MOESCOPED, check, cli
 
 
 def choices(*cmd):
-    out = subprocess.run(list(cmd), capture_output=True, text=True, timeout=60).stdout
-    m = re.search(r"--format TEXT:\{([^}]*)\}", out)
+    """The names --format's help lists ("... auto (detected per line) or one of a, b, c;"),
+    its lines joined: --help wraps at the terminal's width."""
+    out = " ".join(subprocess.run(list(cmd), capture_output=True, text=True, timeout=60).stdout.split())
+    m = re.search(r"--format TEXT(?: \[auto\]|=auto)? Input format: auto \(detected per line\) or one of ([^;]*);", out)
     check(m is not None, "%s lists no --format choices" % " ".join(cmd))
-    return m.group(1).split(",")
+    return ["auto"] + [n.strip() for n in m.group(1).split(",")]
 
 
 def main():

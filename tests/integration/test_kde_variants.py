@@ -127,7 +127,9 @@ def test_stored_popular(tmp, path, records):
     err = cli("kde", "--test", "shift", "--popular", "2", "--logits", path, "--reference", db, expect_rc=3).stderr
     check("holds no popular2_logit fit (it holds popular1_logit of tag 'ref')" in err, "message: %r" % err)
     text = cli("kde", "--test", "shift", "--popular", "1", "--logits", path, "--reference", db).stdout
-    check("expert" in text.splitlines()[1] and "popular1_logit" in text, "text table:\n%s" % text)
+    header = next(l for l in text.splitlines() if l.startswith("layer"))
+    check(text.startswith("verdict: 'shift' ") and "expert" in header and "popular1_logit" in text,
+          "text table:\n%s" % text)
 
 
 def main():

@@ -35,9 +35,10 @@ def main():
         src = cli_json("--db", c, "sources")["sources"][0]
         check(src["kind"] == "import" and src["active"] is False and "lag_bytes" not in src,
               "an imported source: %r" % src)
-        row = [l for l in cli("--db", c, "sources").stdout.splitlines() if l.startswith(NDJSON)][0]
-        check(row.split()[-1] == "imported" and row.split()[-5:-2] == ["-", "-", "-"],
-              "sources table: offset, lag, restarts '-', 'imported': %r" % row)
+        text = cli("--db", c, "sources").stdout
+        block = text[text.index(NDJSON):].split("\n\n")[0]
+        check("imported  read once" in block and "offset" not in block and "lag" not in block
+              and "active" not in block, "sources text: no offset, lag or activity, 'imported': %r" % block)
 
         # The same content under another path, into the same database: refused.
         p = cli("import", copy, "--db", a, expect_rc=2)

@@ -75,6 +75,10 @@ def main():
                     ["prune", path, "--keep-coverage", "0.9"], ["coverage", path],
                     ["compare", path + "=a", path + "=b", "--tag", "a", "--vs", "b"]):
             out = cli(cmd[0], "--keep-suspect", *cmd[1:]).stdout
+            # compare opens with its one-line verdict (issue 31), the warning right under it.
+            if cmd[0] == "compare":
+                check(out.startswith("verdict: "), "compare: the verdict first:\n" + out[:300])
+                out = out.split("\n", 1)[1]
             check(out.startswith("warning: identical runs still counted"), "%s warns first:\n%s" % (cmd[0], out[:300]))
 
         # A database counted by `import` keeps the policy; the option cannot apply to it.

@@ -5,6 +5,7 @@ and refuses (exit 2) while moescoped holds the database or when NAME is not stor
 import csv
 import io
 import os
+import re
 import sqlite3
 import tempfile
 import time
@@ -55,10 +56,11 @@ def main():
             check("b.log" in by_name(), "nothing forgotten while the daemon runs")
             d.stop()
 
-        # Text and CSV show restarts, last_seen and active.
+        # Text (a block per source, within 100 columns) and CSV show restarts, last seen and active.
         text = cli("--db", db, "sources").stdout
-        header = text.splitlines()[0].split()
-        check(header[-3:] == ["restarts", "last_seen", "active"], "text columns: %r" % header)
+        check(re.search(r"a\.log \(untagged, file\)\n  read .*\n  position  offset [0-9,]+, lag 0 bytes, 1 restarts "
+                        r"\(truncations, rotations\)\n  seen      \S+Z, active\n", text), "text block: %s" % text)
+        check(max(len(l) for l in text.splitlines()) <= 100, "sources text within 100 columns")
         rows = list(csv.DictReader(io.StringIO(cli("--db", db, "sources", "--csv").stdout)))
         by_csv = {os.path.basename(r["source"]): r for r in rows}
         check(by_csv["a.log"]["restarts"] == "1" and by_csv["b.log"]["restarts"] == "0", "CSV restarts: %r" % rows)

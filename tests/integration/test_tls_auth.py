@@ -166,10 +166,8 @@ def main():
             send(port, 120, tls_ca=ca, token=TOKEN).close()
             wait_for(lambda: source(db)["records"] == 120, "the authenticated records")
             text = cli("--db", db, "sources").stdout
-            header = text.splitlines()[0].split()
-            row = [l.split() for l in text.splitlines() if l.startswith("tcp://")][0]
-            printed = dict(zip(header, row))
-            check(printed["records"] == "120" and printed["rejected"] == "2" and printed["lines"] == "120",
+            block = text[text.index("tcp://"):]
+            check(re.search(r"\n  read +[0-9,]+ bytes, 120 lines: 120 records, .* 2 rejected\n", block),
                   "the CLI prints 120 records, 120 lines (no auth line), 2 rejected:\n" + text)
             check(re.search(r"auth_failed: 2\b", text), "the CLI prints 2 auth_failed rejects:\n" + text)
 
