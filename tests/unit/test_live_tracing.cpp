@@ -18,7 +18,7 @@ namespace {
 
 // Tokens of `requests` requests over `layers` layers, top-2 of 8 experts, layer-major per
 // request (as the Mixtral traces are), the next layer's first expert drawn near the last.
-std::vector<Rec> tokens(int requests, int per_request, int layers, unsigned seed) {
+std::vector<Rec> traced_tokens(int requests, int per_request, int layers, unsigned seed) {
     std::mt19937 rng(seed);
     std::vector<Rec> v;
     for (int q = 0; q < requests; ++q)
@@ -31,7 +31,7 @@ std::vector<Rec> tokens(int requests, int per_request, int layers, unsigned seed
     return v;
 }
 
-void count(Aggregates& agg, const std::string& tag, const std::vector<Rec>& recs) {
+void count_records(Aggregates& agg, const std::string& tag, const std::vector<Rec>& recs) {
     const TagId t = agg.tag_id(tag);
     for (const Rec& r : recs)
         REQUIRE(!agg.add_routing(t, r.view()));
@@ -52,10 +52,10 @@ TEST_CASE("live affinity: per tag the tables of LayerAffinity, and all = their s
     Aggregates agg;
     LiveAffinity live(agg, LiveAffinity::kDefaultWindow);
     agg.set_routing_tap([&](TagId t, const RoutingRecord& r, double) { live.add(t, r); });
-    const auto a = tokens(3, 20, 4, 1), b = tokens(2, 30, 4, 2);
+    const auto a = traced_tokens(3, 20, 4, 1), b = traced_tokens(2, 30, 4, 2);
     // The shadow's tokens have the same request ids: they never pair across tags.
-    count(agg, "A", a);
-    count(agg, "B", b);
+    count_records(agg, "A", a);
+    count_records(agg, "B", b);
     LayerAffinity ref_a, ref_b;
     for (const Rec& r : a)
         ref_a.add(r.view());
@@ -89,8 +89,8 @@ TEST_CASE("live affinity: tables over the memory budget are refused and counted"
     Aggregates agg(o);
     LiveAffinity live(agg, LiveAffinity::kDefaultWindow);
     agg.set_routing_tap([&](TagId t, const RoutingRecord& r, double) { live.add(t, r); });
-    const auto recs = tokens(1, 10, 3, 3);
-    count(agg, "", recs);
+    const auto recs = traced_tokens(1, 10, 3, 3);
+    count_records(agg, "", recs);
     CHECK(agg.tag(kAllTag).transitions.empty());
     CHECK(live.counters().refused == recs.size());
 
@@ -107,7 +107,7 @@ TEST_CASE("live diff: the per-layer sums of RoutingDiff, bounded by the window")
     Aggregates agg;
     LiveDiffs live(agg, {{"A", "B"}}, 1000);
     agg.set_routing_tap([&](TagId t, const RoutingRecord& r, double) { live.add(t, r); });
-    auto a = tokens(2, 25, 3, 4), b = a;
+    auto a = traced_tokens(2, 25, 3, 4), b = a;
     for (size_t i = 0; i < b.size(); i += 3)
         b[i].experts[0] = (b[i].experts[0] + 1) % 8 == b[i].experts[1] ? (b[i].experts[0] + 2) % 8
                                                                        : (b[i].experts[0] + 1) % 8;
@@ -115,8 +115,8 @@ TEST_CASE("live diff: the per-layer sums of RoutingDiff, bounded by the window")
         r.phase = "decode";  // B@decode: a phase of run B
     RoutingDiff ref(1000);
     for (size_t i = 0; i < a.size(); ++i) {
-        count(agg, "A", {a[i]});
-        count(agg, "B@decode", {b[i]});
+        count_records(agg, "A", {a[i]});
+        count_records(agg, "B@decode", {b[i]});
         ref.add(DiffSide::a, a[i].view());
         ref.add(DiffSide::b, b[i].view());
     }
@@ -140,8 +140,8 @@ TEST_CASE("live diff: the per-layer sums of RoutingDiff, bounded by the window")
     Aggregates agg2;
     LiveDiffs lonely(agg2, {{"A", "B"}}, 100);
     agg2.set_routing_tap([&](TagId t, const RoutingRecord& r, double) { lonely.add(t, r); });
-    const auto many = tokens(10, 100, 1, 5);
-    count(agg2, "A", many);
+    const auto many = traced_tokens(10, 100, 1, 5);
+    count_records(agg2, "A", many);
     lonely.publish();
     const DiffLayerCounts& l0 = agg2.live_diffs().at({"A", "B"}).at(0);
     CHECK(l0.only_a == many.size() - 100);
@@ -161,9 +161,9 @@ TEST_CASE("live transitions and diffs are saved, loaded, merged and continue fro
             live.add(t, r);
             diffs.add(t, r);
         });
-        const auto a = tokens(2, 10, 3, 6);
-        count(agg, "A", a);
-        count(agg, "B", a);
+        const auto a = traced_tokens(2, 10, 3, 6);
+        count_records(agg, "A", a);
+        count_records(agg, "B", a);
         diffs.publish();
         Store s = Store::open_for_writing(db);
         s.save(agg, {});
@@ -188,11 +188,11 @@ TEST_CASE("live transitions and diffs are saved, loaded, merged and continue fro
     // A restarted daemon adds to what was stored.
     LiveDiffs again(back, {{"A", "B"}}, 1000);
     back.set_routing_tap([&](TagId t, const RoutingRecord& r, double) { again.add(t, r); });
-    const auto more = tokens(1, 5, 3, 7);
+    const auto more = traced_tokens(1, 5, 3, 7);
     for (Rec& r : std::vector<Rec>(more)) {
         r.request = "new";
-        count(back, "A", {r});
-        count(back, "B", {r});
+        count_records(back, "A", {r});
+        count_records(back, "B", {r});
     }
     again.publish();
     CHECK(back.live_diffs().at({"A", "B"}).at(0).agreement.aligned ==
