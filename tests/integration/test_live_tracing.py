@@ -27,8 +27,9 @@ def run_daemon(db, files, n_records, *extra):
     port = free_port()
     follows = [a for f in files for a in ("--follow", f)]
     with Daemon("--db", db, *follows, "--flush-ms", "50", "--metrics", ":%d" % port, *extra) as d:
+        d.wait_ready()  # a restart finds n_records committed already
         wait_for(lambda: committed_records(db) == n_records, "%d records in %s" % (n_records, db))
-        text = scrape(port)
+        text = wait_for(lambda: scrape(port), "/metrics")
         d.stop()
     return text
 

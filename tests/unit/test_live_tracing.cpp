@@ -206,7 +206,7 @@ TEST_CASE("live transitions and diffs are saved, loaded, merged and continue fro
     CHECK(m.live_diffs().at({"A", "B"}).at(1).agreement.aligned == 2 * d0.at(1).agreement.aligned);
 }
 
-TEST_CASE("--diff A:B pairs") {
+TEST_CASE("diff pairs of moescoped --diff A:B") {
     CHECK(parse_diff_pair("prod:shadow")->b == "shadow");
     CHECK(parse_diff_pair("a:b:c")->a == "a:b");
     CHECK(!parse_diff_pair("a"));
