@@ -266,8 +266,10 @@ void StreamIngest::count(const RoutingRecord& r, double arrival, std::string_vie
     const TagId tag = resolve_tag(r.tag);
     // A routing tap (moescoped --affinity, --diff) follows tokens, as an observer does: it
     // gets the record's place too, the copy only then.
-    const bool place = r.pass < 0 && agg_.tapped();
-    if (auto why = agg_.add_checked(tag, place ? placed(r) : r, arrival))
+    std::optional<RoutingRecord> with_place;
+    if (r.pass < 0 && agg_.tapped()) [[unlikely]]
+        with_place = placed(r);
+    if (auto why = agg_.add_checked(tag, with_place ? *with_place : r, arrival))
         return on_reject(*why, line);
     ++stats_.records;
     if (observer_) observe(tag, r);
