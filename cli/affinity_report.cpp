@@ -175,7 +175,7 @@ std::string affinity_text(const Query& x) {
                   " of each layer pair's tokens, scored on the rest;\nstatic: layer l + 1's m "
                   "hottest experts\n\n"
             : "transitions kept by moescoped --affinity in " + x.db + ", tag " + own.tag +
-                  " (the prefetch evaluation needs FILE arguments)\n\n";
+                  ";\nthe prefetch evaluation needs FILE arguments\n\n";
     return head + t.render() + "\n" + lift.render();
 }
 

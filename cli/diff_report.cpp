@@ -113,7 +113,7 @@ StoredDiff stored_diff_of(const Query& x) {
     if (it == x.agg.live_diffs().end() || it->second.empty())
         throw NoDataError("the database " + x.db + " keeps no live diff of tag '" + d.tag_a +
                           "' against '" + d.tag_b + "' (moescoped --diff " + d.tag_a + ":" +
-                          d.tag_b + " keeps it)");
+                          d.tag_b + " keeps it once records of both tags align)");
     StoredDiff out{&it->second, {}};
     for (const auto& [layer, l] : it->second)
         out.all.add(l);
