@@ -12,15 +12,14 @@
 #include "tracing_records.hpp"
 
 using namespace moe;
-using moe::test::Rec;
 
 namespace {
 
 // Tokens of `requests` requests over `layers` layers, top-2 of 8 experts, layer-major per
 // request (as the Mixtral traces are), the next layer's first expert drawn near the last.
-std::vector<Rec> traced_tokens(int requests, int per_request, int layers, unsigned seed) {
+std::vector<test::Rec> traced_tokens(int requests, int per_request, int layers, unsigned seed) {
     std::mt19937 rng(seed);
-    std::vector<Rec> v;
+    std::vector<test::Rec> v;
     for (int q = 0; q < requests; ++q)
         for (int l = 0; l < layers; ++l)
             for (int t = 0; t < per_request; ++t) {
@@ -31,9 +30,9 @@ std::vector<Rec> traced_tokens(int requests, int per_request, int layers, unsign
     return v;
 }
 
-void count_records(Aggregates& agg, const std::string& tag, const std::vector<Rec>& recs) {
+void count_records(Aggregates& agg, const std::string& tag, const std::vector<test::Rec>& recs) {
     const TagId t = agg.tag_id(tag);
-    for (const Rec& r : recs)
+    for (const test::Rec& r : recs)
         REQUIRE(!agg.add_routing(t, r.view()));
 }
 
@@ -57,9 +56,9 @@ TEST_CASE("live affinity: per tag the tables of LayerAffinity, and all = their s
     count_records(agg, "A", a);
     count_records(agg, "B", b);
     LayerAffinity ref_a, ref_b;
-    for (const Rec& r : a)
+    for (const test::Rec& r : a)
         ref_a.add(r.view());
-    for (const Rec& r : b)
+    for (const test::Rec& r : b)
         ref_b.add(r.view());
     const auto& ta = agg.tag(*agg.find_tag("A")).transitions;
     const auto& tb = agg.tag(*agg.find_tag("B")).transitions;
@@ -111,7 +110,7 @@ TEST_CASE("live diff: the per-layer sums of RoutingDiff, bounded by the window")
     for (size_t i = 0; i < b.size(); i += 3)
         b[i].experts[0] = (b[i].experts[0] + 1) % 8 == b[i].experts[1] ? (b[i].experts[0] + 2) % 8
                                                                        : (b[i].experts[0] + 1) % 8;
-    for (Rec& r : b)
+    for (test::Rec& r : b)
         r.phase = "decode";  // B@decode: a phase of run B
     RoutingDiff ref(1000);
     for (size_t i = 0; i < a.size(); ++i) {
@@ -189,7 +188,7 @@ TEST_CASE("live transitions and diffs are saved, loaded, merged and continue fro
     LiveDiffs again(back, {{"A", "B"}}, 1000);
     back.set_routing_tap([&](TagId t, const RoutingRecord& r, double) { again.add(t, r); });
     const auto more = traced_tokens(1, 5, 3, 7);
-    for (Rec& r : std::vector<Rec>(more)) {
+    for (test::Rec& r : std::vector<test::Rec>(more)) {
         r.request = "new";
         count_records(back, "A", {r});
         count_records(back, "B", {r});
@@ -220,7 +219,7 @@ TEST_CASE("a live stream's last-layer records leave the window as unfollowed, no
     LayerAffinity a(8, false);
     for (int t = 0; t < 100; ++t)
         for (int l = 0; l < 4; ++l)
-            a.add(Rec{"r", t, l, {t % 8, (t + l + 1) % 8}}.view());
+            a.add(test::Rec{"r", t, l, {t % 8, (t + l + 1) % 8}}.view());
     CHECK(a.pairs() == 300);
     CHECK(a.evicted() == 0);
     CHECK(a.unfollowed() == 100 - 8);
