@@ -251,7 +251,7 @@ std::optional<RejectReason> Aggregates::add_routing(TagId tag, const RoutingReco
     // The memory budget: new per-layer state, or every layer growing to more experts.
     const uint64_t new_layers =
         !tags_[kAllTag]->layer(r.layer) + (tag != kAllTag && !tags_[tag]->layer(r.layer));
-    if ((layer_count_ + new_layers) * layer_bytes(E) > opts_.memory_budget)
+    if ((layer_count_ + new_layers) * layer_bytes(E) + reserved_bytes_ > opts_.memory_budget)
         return RejectReason::memory_budget;
     layer_count_ += new_layers;
     facts_.num_experts = E;
@@ -268,6 +268,35 @@ std::optional<RejectReason> Aggregates::add_routing(TagId tag, const RoutingReco
     }
     if (tap_) tap_(tag, r, when);
     return std::nullopt;
+}
+
+bool Aggregates::reserve_bytes(uint64_t bytes) {
+    if (approx_bytes() + bytes > opts_.memory_budget) return false;
+    reserved_bytes_ += bytes;
+    return true;
+}
+
+bool Aggregates::add_transition(TagId tag, int32_t from_layer, std::span<const int32_t> a,
+                                std::span<const int32_t> b) {
+    // Both tables first: a pair is counted in "all" and its tag, or in neither.
+    auto& of_all = tags_[kAllTag]->transitions;
+    auto& of_tag = tags_[tag]->transitions;
+    const uint64_t fresh =
+        !of_all.count(from_layer) + (tag != kAllTag && !of_tag.count(from_layer));
+    if (fresh) {
+        uint32_t E = facts_.num_experts;
+        for (auto ids : {a, b})
+            for (int32_t e : ids)
+                E = std::max(E, static_cast<uint32_t>(e) + 1);
+        if (!reserve_bytes(fresh * TransitionTable::bytes(E))) return false;
+    }
+    for (auto* tables : {&of_all, &of_tag}) {
+        TransitionTable& t = (*tables)[from_layer];
+        t.add(a, b);
+        t.dirty = true;
+        if (tag == kAllTag) break;
+    }
+    return true;
 }
 
 std::optional<RejectReason> Aggregates::check_counts(const CountRecord& c) const {
@@ -294,7 +323,7 @@ std::optional<RejectReason> Aggregates::add_counts(TagId tag, const CountRecord&
             E, static_cast<uint32_t>(c.first_expert) + static_cast<uint32_t>(c.counts.size()));
     const uint64_t new_layers =
         !tags_[kAllTag]->layer(c.layer) + (tag != kAllTag && !tags_[tag]->layer(c.layer));
-    if ((layer_count_ + new_layers) * layer_bytes(E) > opts_.memory_budget)
+    if ((layer_count_ + new_layers) * layer_bytes(E) + reserved_bytes_ > opts_.memory_budget)
         return RejectReason::memory_budget;
     layer_count_ += new_layers;
     facts_.num_experts = E;
@@ -326,7 +355,8 @@ void Aggregates::leave_out(TagId tag, const RoutingRecord& r, Suspect why) {
         ++ts.global.left_out[i];
         ts.global.dirty = true;
         if (!ts.layer(r.layer)) {  // a layer of left-out records only: within the budget
-            if ((layer_count_ + 1) * layer_bytes(facts_.num_experts) > opts_.memory_budget)
+            if ((layer_count_ + 1) * layer_bytes(facts_.num_experts) + reserved_bytes_ >
+                opts_.memory_budget)
                 continue;
             ++layer_count_;
         }
@@ -380,7 +410,8 @@ std::optional<std::string> Aggregates::append(const Aggregates& o) {
     // Layers created by counting only grow: within the budget at the end, within it all
     // along, so neither part met a memory_budget reject that one pass would not have.
     const uint64_t E = std::max(facts_.num_experts, o.facts_.num_experts);
-    if ((layer_count_ + o.layer_count_) * layer_bytes(E) > opts_.memory_budget)
+    if ((layer_count_ + o.layer_count_) * layer_bytes(E) + reserved_bytes_ + o.reserved_bytes_ >
+        opts_.memory_budget)
         return std::string("memory budget");
     absorb(o, true);
     return std::nullopt;
@@ -401,7 +432,12 @@ void Aggregates::absorb(const Aggregates& o, bool continues) {
             if (ot->layers[l]) add(t.layer_or_create(static_cast<int32_t>(l)), *ot->layers[l]);
         for (const auto& [key, g] : ot->gates)
             t.gates[key].merge(g);
+        for (const auto& [from, table] : ot->transitions)
+            t.transitions[from].add(table);
     }
+    for (const auto& [key, layers] : o.live_diffs_)
+        for (const auto& [layer, d] : layers)
+            live_diffs_[key][layer].add(d);
     for (const auto& [key, b] : o.timeline_.buckets()) {
         BucketKey k = key;
         k.tag = tag_id(o.tags_[key.tag]->name);
@@ -477,7 +513,18 @@ std::unique_ptr<Aggregates> Aggregates::take_changes() {
             theirs.gates[key] = g;
             g.dirty = false;
         }
+        for (auto& [from, table] : mine.transitions) {
+            if (!table.dirty) continue;
+            theirs.transitions[from] = table;
+            table.dirty = false;
+        }
     }
+    for (auto& [key, layers] : live_diffs_)
+        for (auto& [layer, d] : layers) {
+            if (!d.dirty) continue;
+            c->live_diffs_[key][layer] = d;
+            d.dirty = false;
+        }
     for (auto& [key, b] : timeline_.take())
         c->timeline_.add_counts(key, b);
     return c;
@@ -492,7 +539,12 @@ void Aggregates::restore_changes(const Aggregates& c) {
             if (theirs.layers[l]) mine.layer_or_create(static_cast<int32_t>(l)).dirty = true;
         for (const auto& [key, g] : theirs.gates)
             mine.gates[key].dirty = true;
+        for (const auto& [from, table] : theirs.transitions)
+            mine.transitions[from].dirty = true;
     }
+    for (const auto& [key, layers] : c.live_diffs_)
+        for (const auto& [layer, d] : layers)
+            live_diffs_[key][layer].dirty = true;
     for (const auto& [key, b] : c.timeline_.buckets())
         timeline_.add_counts(key, b);
 }

@@ -13,10 +13,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "analytics/agreement_sums.hpp"
 #include "analytics/gate_pair_stats.hpp"
 #include "analytics/layer_stats.hpp"
 #include "analytics/model_facts.hpp"
 #include "analytics/timeline.hpp"
+#include "analytics/transition_table.hpp"
 #include "parsers/record.hpp"
 
 namespace moe {
@@ -35,7 +37,7 @@ struct AnalyticsOptions {
     bool timeline = true;                            // hits per time bucket
     int64_t bucket_seconds = kDefaultBucketSeconds;  // timeline bucket width
     size_t max_tags = 256;                           // further tags are counted under "all" only
-    uint32_t top_k = 0;                   // --top-k: 0 from meta records or the first records
+    uint32_t top_k = 0;  // --top-k: 0 from meta records or the first records
     // --keep-suspect: count the records the data-quality checks prove wrong instead of
     // leaving them out (analytics/quality.hpp, docs/FIGURES.md "Data quality").
     bool keep_suspect = false;
@@ -52,6 +54,9 @@ struct TagStats {
     std::vector<std::unique_ptr<LayerStats>> layers;  // indexed by layer id; null: never seen
     LayerStats global;                                // all layers combined
     std::map<GatePairKey, GatePairStats> gates;
+    // Live layer-to-layer transitions (moescoped --affinity), keyed by the lower layer l of
+    // the pair (l, l + 1); empty unless the daemon follows tokens.
+    std::map<int32_t, TransitionTable> transitions;
 
     const LayerStats* layer(int32_t l) const {
         return l >= 0 && static_cast<size_t>(l) < layers.size()
@@ -94,7 +99,14 @@ class Aggregates {
     TagId record_tag_id(std::string_view name);
     bool tag_cap_reached() const { return tag_cap_reached_; }
     // Approximate bytes of per-layer state (what the memory budget limits).
-    uint64_t approx_bytes() const { return layer_count_ * layer_bytes(facts_.num_experts); }
+    uint64_t approx_bytes() const {
+        return layer_count_ * layer_bytes(facts_.num_experts) + reserved_bytes_;
+    }
+    // Charges `bytes` of other state (the daemon's token windows) to the memory budget;
+    // false, charging nothing, when they do not fit.
+    bool reserve_bytes(uint64_t bytes);
+    // Charges them whether or not they fit (state loaded from a database).
+    void charge_bytes(uint64_t bytes) { reserved_bytes_ += bytes; }
     std::optional<TagId> find_tag(std::string_view name) const;
     size_t tag_count() const { return tags_.size(); }
     TagStats& tag(TagId id) { return *tags_[id]; }
@@ -114,12 +126,26 @@ class Aggregates {
     // (daemon/live_kde.hpp). Unset by default: one branch per record.
     using RoutingTap = std::function<void(TagId, const RoutingRecord&, double when)>;
     void set_routing_tap(RoutingTap tap) { tap_ = std::move(tap); }
+    bool tapped() const { return static_cast<bool>(tap_); }
     // Engine totals (CountRecord): checked like routing records (layer, expert range, and
     // every count finite, whole and >= 0), then added under "all" and `tag`. A record whose
     // counts are all zero changes nothing: a dense layer of an engine's [layers][experts]
     // table is not shown as an MoE layer (docs/ARCHITECTURE.md "Count-only sources").
     std::optional<RejectReason> check_counts(const CountRecord& c) const;
     std::optional<RejectReason> add_counts(TagId tag, const CountRecord& c);
+    // A token's experts at layer `from_layer` (`a`) and at the next layer (`b`), counted in
+    // the tag's transition table of that layer pair and in "all"'s. A new table is charged
+    // to the memory budget (TransitionTable::bytes at the expert count known then); false,
+    // counting nothing, when it does not fit.
+    bool add_transition(TagId tag, int32_t from_layer, std::span<const int32_t> a,
+                        std::span<const int32_t> b);
+
+    // Live diffs of two tags (moescoped --diff A:B), per layer; keyed by (A, B).
+    using DiffKey = std::pair<std::string, std::string>;
+    using LiveDiff = std::map<int32_t, DiffLayerCounts>;
+    std::map<DiffKey, LiveDiff>& live_diffs() { return live_diffs_; }
+    const std::map<DiffKey, LiveDiff>& live_diffs() const { return live_diffs_; }
+
     // Whether a layer's top-k is known: stated (meta record, --top-k) or counted.
     bool top_k_known(int32_t layer) const;
     // Whether some layer already counts records of `k` experts (the model's k, usually).
@@ -187,7 +213,9 @@ class Aggregates {
     Timeline timeline_;
     bool windowed_ = false;
     bool tag_cap_reached_ = false;
-    uint64_t layer_count_ = 0;  // LayerStats objects created by counting
+    uint64_t layer_count_ = 0;     // LayerStats objects created by counting
+    uint64_t reserved_bytes_ = 0;  // transition tables and token windows (reserve_bytes)
+    std::map<DiffKey, LiveDiff> live_diffs_;
     std::unordered_map<std::string, TagId> tag_ids_;
     RoutingTap tap_;
 };

@@ -31,14 +31,14 @@ def slice_of(path, mb):
         return out, sum(1 for line in f if line[:1].isdigit())
 
 
-def instructions(log, extra):
+def instructions(log, extra, daemon=DAEMON):
     """(instructions of the loop thread, of all threads): the loop thread is the selection
     path (parse, validate, count); the writer thread saves and, since the live caches moved
     there, runs the caches on the buffered accesses."""
     with tempfile.TemporaryDirectory() as tmp, open(log, "rb") as stdin:
         out = os.path.join(tmp, "cg.out")
         p = subprocess.run(["valgrind", "--tool=callgrind", "--separate-threads=yes",
-                            "--callgrind-out-file=" + out, DAEMON, "--db", os.path.join(tmp, "b.db"),
+                            "--callgrind-out-file=" + out, daemon, "--db", os.path.join(tmp, "b.db"),
                             "--stdin", "--analytics", "standard", *extra],
                            stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         m = re.search(r"Collected : (\d+)", p.stderr)

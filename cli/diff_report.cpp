@@ -36,14 +36,10 @@ struct DiffArgs final : CommandOptions {
             if (input < 2) diff->add(input == 0 ? DiffSide::a : DiffSide::b, r);
             return;
         }
-        const std::string& name = agg.tag(tag).name;  // TAG or TAG@PHASE
-        const auto is = [&](const std::string& t) {
-            return name == t ||
-                   (name.size() > t.size() && name.starts_with(t) && name[t.size()] == '@');
-        };
-        if (is(tag_a))
+        const std::string& name = agg.tag(tag).name;
+        if (in_run(name, tag_a))
             diff->add(DiffSide::a, r);
-        else if (is(tag_b))
+        else if (in_run(name, tag_b))
             diff->add(DiffSide::b, r);
     }
     void inputs_done() override {
@@ -59,7 +55,6 @@ std::string run_name(const Query& x, DiffSide s) {
 
 // The finished diff, or the one line saying why there is none.
 const RoutingDiff& diff_of(const Query& x) {
-    require_token_files(x, "diff");
     const auto& d = x.own<DiffArgs>();
     if (d.tag_b.empty() && x.args.files.size() > 2)
         throw std::invalid_argument(
@@ -98,18 +93,74 @@ const RoutingDiff& diff_of(const Query& x) {
     return diff;
 }
 
+// What moescoped --diff A:B kept in the database (Aggregates::live_diffs): per-layer sums
+// of the aligned tokens, without the per-token, position, phase and flip figures.
+struct StoredDiff {
+    const Aggregates::LiveDiff* layers = nullptr;
+    DiffLayerCounts all;
+};
+
+StoredDiff stored_diff_of(const Query& x) {
+    const auto& d = x.own<DiffArgs>();
+    if (d.tag_b.empty())
+        throw NoDataError(
+            "diff on a database compares two tags: give --tag A --vs B (the "
+            "tags of moescoped --diff A:B)");
+    if (d.window != RoutingDiff::kDefaultWindow)
+        throw std::invalid_argument(
+            "--diff-window applies to FILE arguments; on a database it was moescoped's "
+            "--diff-window");
+    const auto it = x.agg.live_diffs().find({d.tag_a, d.tag_b});
+    if (it == x.agg.live_diffs().end() || it->second.empty())
+        throw NoDataError("the database " + x.db + " keeps no live diff of tag '" + d.tag_a +
+                          "' against '" + d.tag_b + "' (moescoped --diff " + d.tag_a + ":" +
+                          d.tag_b + " keeps it once records of both tags align)");
+    StoredDiff out{&it->second, {}};
+    for (const auto& [layer, l] : it->second)
+        out.all.add(l);
+    if (out.all.agreement.aligned == 0)
+        throw NoDataError("no token of tag '" + d.tag_a + "' aligned with one of '" + d.tag_b +
+                          "' yet (" + std::to_string(out.all.only_a + out.all.only_b) +
+                          " records without a partner)");
+    return out;
+}
+
+// One row of the per-layer table (layer -1: all layers), from FILE arguments or a database.
+struct LayerLine {
+    int32_t layer = -1;
+    AgreementSums agreement;
+    uint64_t only_a = 0, only_b = 0;
+};
+
+std::vector<LayerLine> layer_lines(const Query& x) {
+    std::vector<LayerLine> out;
+    if (x.args.files.empty()) {
+        const StoredDiff stored = stored_diff_of(x);
+        for (const auto& [layer, l] : *stored.layers)
+            out.push_back({layer, l.agreement, l.only_a, l.only_b});
+        out.push_back({-1, stored.all.agreement, stored.all.only_a, stored.all.only_b});
+        return out;
+    }
+    const RoutingDiff& diff = diff_of(x);
+    for (const auto& [layer, l] : diff.layers())
+        out.push_back({layer, l.agreement, l.only_a_total(), l.only_b_total()});
+    const LayerDiff all = diff.all_layers();
+    out.push_back({-1, all.agreement, all.only_a_total(), all.only_b_total()});
+    return out;
+}
+
 struct Verdict {
     int32_t layer = -1;  // the layer with the lowest overlap
     double min_overlap = std::numeric_limits<double>::infinity();
     bool checked = false, passed = true;
 };
 
-Verdict verdict_of(const Query& x, const RoutingDiff& diff) {
+Verdict verdict_of(const Query& x, const std::vector<LayerLine>& lines) {
     Verdict v;
-    for (const auto& [layer, l] : diff.layers())
-        if (l.agreement.aligned > 0 && l.agreement.mean_overlap() < v.min_overlap) {
+    for (const LayerLine& l : lines)
+        if (l.layer >= 0 && l.agreement.aligned > 0 && l.agreement.mean_overlap() < v.min_overlap) {
             v.min_overlap = l.agreement.mean_overlap();
-            v.layer = layer;
+            v.layer = l.layer;
         }
     const double floor = x.own<DiffArgs>().fail_below;
     v.checked = !std::isnan(floor);
@@ -145,9 +196,45 @@ void layer_json(JsonWriter& w, const LayerDiff& d, size_t top) {
     w.end_array();
 }
 
+void verdict_json(JsonWriter& w, const Query& x) {
+    const Verdict v = verdict_of(x, layer_lines(x));
+    w.key("verdict").begin_object();
+    w.field("min_overlap", v.min_overlap).field("min_overlap_layer", v.layer);
+    w.key("fail_below");
+    v.checked ? w.value(x.own<DiffArgs>().fail_below) : w.null();
+    w.key("passed");
+    v.checked ? w.value(v.passed) : w.null();
+    w.end_object();
+}
+
+// The same keys as from FILE arguments where the live sums have them; the per-token,
+// position, phase and flip figures are not kept live: null.
+void stored_diff_json(JsonWriter& w, const Query& x) {
+    const StoredDiff stored = stored_diff_of(x);
+    w.key("runs").begin_object();
+    for (DiffSide s : {DiffSide::a, DiffSide::b})
+        w.key(s == DiffSide::a ? "a" : "b")
+            .begin_object()
+            .field("name", run_name(x, s))
+            .end_object();
+    w.end_object().key("layers").begin_array();
+    const auto row = [&](const DiffLayerCounts& l) {
+        agreement_json(w, l.agreement);
+        w.field("only_a", l.only_a).field("only_b", l.only_b).field("evicted", l.evicted);
+        w.end_object();
+    };
+    for (const auto& [layer, l] : *stored.layers)
+        w.begin_object().field("layer", layer), row(l);
+    w.begin_object(), row(stored.all);
+    w.end_array();
+    for (const char* key : {"tokens", "positions", "phases"})
+        w.key(key).null();
+    verdict_json(w, x);
+}
+
 void diff_json(JsonWriter& w, const Query& x) {
+    if (x.args.files.empty()) return stored_diff_json(w, x);
     const RoutingDiff& diff = diff_of(x);
-    const auto& d = x.own<DiffArgs>();
     w.key("runs").begin_object();
     for (DiffSide s : {DiffSide::a, DiffSide::b}) {
         w.key(s == DiffSide::a ? "a" : "b").begin_object();
@@ -181,17 +268,11 @@ void diff_json(JsonWriter& w, const Query& x) {
         write_agreement_json(w, s);
         w.end_object();
     }
-    const Verdict v = verdict_of(x, diff);
-    w.end_array().key("verdict").begin_object();
-    w.field("min_overlap", v.min_overlap).field("min_overlap_layer", v.layer);
-    w.key("fail_below");
-    v.checked ? w.value(d.fail_below) : w.null();
-    w.key("passed");
-    v.checked ? w.value(v.passed) : w.null();
-    w.end_object();
+    w.end_array();
+    verdict_json(w, x);
 }
 
-Table layer_table(const RoutingDiff& diff, bool csv) {
+Table layer_table(const std::vector<LayerLine>& lines, bool csv) {
     // Short headers in the text table: it fits 100 columns.
     Table t(csv ? std::vector<std::string>{"layer", "aligned", "only_a", "only_b", "top1_agreement",
                                            "overlap", "exact_agreement", "jaccard",
@@ -199,30 +280,38 @@ Table layer_table(const RoutingDiff& diff, bool csv) {
                 : std::vector<std::string>{"layer", "aligned", "only_a", "only_b", "top1",
                                            "overlap", "exact", "jaccard", "weight_mass"});
     const auto num = [&](double v) { return csv ? fmt_num::csv(v) : fmt_num::fixed(v, 4); };
-    const auto row = [&](std::string name, const LayerDiff& l) {
+    for (const LayerLine& l : lines) {
         const AgreementSums& s = l.agreement;
-        t.add({std::move(name), std::to_string(s.aligned), std::to_string(l.only_a_total()),
-               std::to_string(l.only_b_total()), num(s.top1_agreement()), num(s.mean_overlap()),
-               num(s.exact_agreement()), num(s.mean_jaccard()), num(s.mean_weight_mass())});
-    };
-    for (const auto& [layer, l] : diff.layers())
-        row(std::to_string(layer), l);
-    row("all", diff.all_layers());
+        t.add({l.layer < 0 ? "all" : std::to_string(l.layer), std::to_string(s.aligned),
+               std::to_string(l.only_a), std::to_string(l.only_b), num(s.top1_agreement()),
+               num(s.mean_overlap()), num(s.exact_agreement()), num(s.mean_jaccard()),
+               num(s.mean_weight_mass())});
+    }
     return t;
 }
 
-std::string diff_text(const Query& x) {
-    const RoutingDiff& diff = diff_of(x);
+std::string verdict_text(const Query& x) {
     const auto& d = x.own<DiffArgs>();
-    // The verdict first (issue 31): the answer before the tables.
-    const Verdict v = verdict_of(x, diff);
+    const Verdict v = verdict_of(x, layer_lines(x));
     std::string out = "verdict: lowest mean overlap " + fmt_num::fixed(v.min_overlap, 4) +
                       " (layer " + std::to_string(v.layer) + ")";
     if (v.checked)
         out += v.passed ? ", at least --fail-below " + fmt_num::sig(d.fail_below, 6) + ": pass"
                         : ", below --fail-below " + fmt_num::sig(d.fail_below, 6) + ": FAIL";
-    out += "\nA: " + run_name(x, DiffSide::a) + "\nB: " + run_name(x, DiffSide::b) + "\n\n";
-    out += layer_table(diff, false).render();
+    return out + "\n";
+}
+
+std::string diff_text(const Query& x) {
+    const std::vector<LayerLine> lines = layer_lines(x);  // first: it refuses bad inputs
+    // The verdict first (issue 31): the answer before the tables.
+    std::string out = verdict_text(x) + "A: " + run_name(x, DiffSide::a) +
+                      "\nB: " + run_name(x, DiffSide::b) + "\n\n" +
+                      layer_table(lines, false).render();
+    if (x.args.files.empty())
+        return out +
+               "\nkept live by moescoped --diff: records still waiting for their partner are "
+               "in no column\n";
+    const RoutingDiff& diff = diff_of(x);
     const TokenDiffTally& t = diff.tokens();
     out += "\ntokens aligned " + fmt_num::integer(t.tokens) + ", differing in at least one layer " +
            fmt_num::integer(t.differ_any) + " (" +
@@ -268,18 +357,16 @@ constexpr FailMetric kDiffFailOn[] = {
 };
 
 std::vector<FailReading> diff_readings(const Query& x) {
-    const RoutingDiff& diff = diff_of(x);
     std::vector<FailReading> out;
-    const auto add = [&](int32_t layer, const AgreementSums& s) {
-        out.push_back({layer, "overlap", s.mean_overlap(), ""});
-        out.push_back({layer, "top1", s.top1_agreement(), ""});
-        out.push_back({layer, "exact", s.exact_agreement(), ""});
-        out.push_back({layer, "jaccard", s.mean_jaccard(), ""});
-    };
-    for (const auto& [layer, l] : diff.layers())
-        add(layer, l.agreement);
-    add(-1, diff.all_layers().agreement);
-    const TokenDiffTally& t = diff.tokens();
+    for (const LayerLine& l : layer_lines(x)) {
+        const AgreementSums& s = l.agreement;
+        out.push_back({l.layer, "overlap", s.mean_overlap(), ""});
+        out.push_back({l.layer, "top1", s.top1_agreement(), ""});
+        out.push_back({l.layer, "exact", s.exact_agreement(), ""});
+        out.push_back({l.layer, "jaccard", s.mean_jaccard(), ""});
+    }
+    if (x.args.files.empty()) return out;  // the per-token tally is not kept live
+    const TokenDiffTally& t = diff_of(x).tokens();
     out.push_back({-1, "differ", t.tokens ? double(t.differ_any) / double(t.tokens) : NAN, ""});
     return out;
 }
@@ -315,7 +402,7 @@ extern const CommandSpec kDiffCommand = {
     },
     kNeedsNothing,
     diff_json,
-    [](const Query& x) { return layer_table(diff_of(x), true).csv(); },
+    [](const Query& x) { return layer_table(layer_lines(x), true).csv(); },
     diff_text,
     nullptr,
     kDiffFailOn,

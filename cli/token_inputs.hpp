@@ -1,5 +1,6 @@
 // What the commands that follow single tokens (diff, requests, positions, affinity) share:
-// they read FILE arguments, because a database keeps totals, not tokens.
+// they read FILE arguments, because a database keeps totals, not tokens; affinity and diff
+// also read what the daemon followed live (moescoped --affinity, --diff A:B).
 #pragma once
 
 #include <string>
@@ -15,7 +16,8 @@ inline void require_token_files(const Query& x, std::string_view command) {
     if (!x.args.files.empty()) return;
     throw NoDataError("moescope " + std::string(command) +
                       " follows single tokens, which a database does not keep (it stores "
-                      "totals): give the log files as FILE arguments");
+                      "totals, and what moescoped --affinity and --diff follow live): give the "
+                      "log files as FILE arguments");
 }
 
 }  // namespace moe

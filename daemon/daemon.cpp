@@ -40,10 +40,6 @@ Daemon::Daemon(DaemonConfig cfg)
       reject_log_(std::chrono::seconds(cfg_.reject_summary_s)),
       drift_(cfg_.drift),
       shutdown_timer_(io_) {
-    if (drift_.kde())
-        agg_.set_routing_tap([this](TagId tag, const RoutingRecord& r, double when) {
-            drift_.record(agg_, tag, r, when);
-        });
     store_.set_retention_seconds(cfg_.retention_seconds);
     store_.set_rollup(cfg_.rollup);
     if (cfg_.reset) {
@@ -61,9 +57,19 @@ Daemon::Daemon(DaemonConfig cfg)
     }
     store_.load(agg_);
     stored_sources_ = store_.load_sources();
-    // The live KDE test sees each record as it is counted: chunks read on other threads
-    // count into their own aggregates, untapped.
-    if (drift_.kde()) cfg_.follow.replay.threads = 1;
+    if (cfg_.affinity) affinity_ = std::make_unique<LiveAffinity>(agg_, cfg_.affinity_window);
+    if (!cfg_.diffs.empty())
+        diffs_ = std::make_unique<LiveDiffs>(agg_, cfg_.diffs, cfg_.diff_window);
+    if (drift_.kde() || affinity_ || diffs_) {
+        agg_.set_routing_tap([this](TagId tag, const RoutingRecord& r, double when) {
+            if (drift_.kde()) drift_.record(agg_, tag, r, when);
+            if (affinity_) affinity_->add(tag, r);
+            if (diffs_) diffs_->add(tag, r);
+        });
+        // The tap sees each record as it is counted: chunks read on other threads count
+        // into their own aggregates, untapped.
+        cfg_.follow.replay.threads = 1;
+    }
     for (const auto& f : cfg_.follows) {
         const std::string abs = std::filesystem::absolute(f.path).lexically_normal().string();
         SourceStats s = take_stored(abs);
@@ -102,9 +108,12 @@ void Daemon::start_metrics(const ListenSpec& spec) {
                     std::vector<const SourceStats*> stats;
                     for (auto& s : sources_)
                         stats.push_back(&s->stats());
+                    if (diffs_) diffs_->publish();
                     metrics_text_ = std::make_shared<const std::string>(
                         prometheus_text(agg_, stats, {}, cfg_.placement.get()) +
-                        drift_.prometheus() + prometheus_last_commit(last_commit_seconds_));
+                        drift_.prometheus() + (affinity_ ? affinity_->prometheus() : "") +
+                        (diffs_ ? diffs_->prometheus() : "") +
+                        prometheus_last_commit(last_commit_seconds_));
                     metrics_rendered_at_ = now;
                 }
                 return metrics_text_;
@@ -199,6 +208,7 @@ std::string Daemon::try_flush() {
     try {
         const auto stats = all_stats();
         live_caches_.advance(agg_);  // the writer thread is idle here
+        if (diffs_) diffs_->publish();
         store_.save(agg_, stats, false, positions);
         last_commit_seconds_ = wall_clock_seconds();
         for (SourceStats* s : stats)
@@ -271,6 +281,7 @@ void Daemon::flush_in_background() {
     if (std::string why = database_replaced(); !why.empty()) return stop_on_replaced_database(why);
     for (auto& s : sources_)
         s->checkpoint();
+    if (diffs_) diffs_->publish();
     auto changes = std::shared_ptr<Aggregates>(agg_.take_changes());
     drift_.observe(*changes, agg_, wall_clock_seconds());
     auto sources = std::make_shared<std::vector<SourceStats>>();

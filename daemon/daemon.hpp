@@ -23,6 +23,8 @@
 #include "daemon/file_follower.hpp"
 #include "daemon/listen_spec.hpp"
 #include "daemon/listener.hpp"
+#include "daemon/live_affinity.hpp"
+#include "daemon/live_diff.hpp"
 #include "daemon/metrics_server.hpp"
 #include "daemon/prometheus_text.hpp"
 #include "daemon/reject_log.hpp"
@@ -59,6 +61,12 @@ struct DaemonConfig {
     int reject_summary_s = 60;  // at most one reject summary line per source this often
     DriftConfig drift;          // --drift-baseline etc. (daemon/drift_monitor.hpp)
     std::shared_ptr<const WatchedPlacement> placement;  // --placement: live balance gauges
+    // Following tokens (docs/OPERATIONS.md "Following tokens live"): --affinity keeps the
+    // layer-to-layer transitions, --diff A:B the routing diff of two tags.
+    bool affinity = false;
+    size_t affinity_window = LiveAffinity::kDefaultWindow;
+    std::vector<DiffPairSpec> diffs;
+    size_t diff_window = LiveDiffs::kDefaultWindow;
 };
 
 class Daemon {
@@ -109,6 +117,8 @@ class Daemon {
     std::chrono::steady_clock::time_point metrics_rendered_at_;
     RejectLog reject_log_;
     DriftMonitor drift_;
+    std::unique_ptr<LiveAffinity> affinity_;  // --affinity; fed by the routing tap
+    std::unique_ptr<LiveDiffs> diffs_;        // --diff; fed by the routing tap
     // The live caches' contents: advanced by the writer thread at every flush (and by the
     // final flush once the writer is idle), never by the loop.
     LiveCaches live_caches_;

@@ -151,6 +151,22 @@ int main(int argc, char** argv) {
                    "Which stored fit of the baseline (top1_weight, trim2_logits, ...) when it "
                    "has several")
         ->needs(drift_kde);
+    // Following tokens live (daemon/live_affinity.hpp, daemon/live_diff.hpp).
+    std::vector<std::string> diffs;
+    app.add_flag("--affinity", cfg.affinity,
+                 "Keep layer-to-layer transitions live (affinity --db, gauges)")
+        ->group("Following tokens");
+    app.add_option("--affinity-window", cfg.affinity_window,
+                   "Records per tag waiting for their token's next layer")
+        ->check(CLI::Range(size_t{1}, size_t{1} << 26))
+        ->group("Following tokens");
+    app.add_option("--diff", diffs,
+                   "Diff tag A with tag B live by request and token: A:B (diff --db)")
+        ->group("Following tokens");
+    app.add_option("--diff-window", cfg.diff_window,
+                   "Records per --diff waiting for a partner; more count as evicted")
+        ->check(CLI::Range(size_t{1}, size_t{1} << 26))
+        ->group("Following tokens");
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
@@ -164,6 +180,15 @@ int main(int argc, char** argv) {
         return usage_error(e.what());
     }
 
+    for (const auto& d : diffs) {
+        const auto pair = parse_diff_pair(d);
+        if (!pair) return usage_error("--diff " + d + ": expected A:B, two different tags");
+        cfg.diffs.push_back(*pair);
+    }
+    if (app.count("--affinity-window") && !cfg.affinity)
+        return usage_error("--affinity-window applies to --affinity");
+    if (app.count("--diff-window") && cfg.diffs.empty())
+        return usage_error("--diff-window applies to --diff A:B");
     if (!cfg.drift.kde_db.empty() && cfg.drift.baseline.empty())
         return usage_error("--drift-kde tests against the --drift-baseline tag's fit: give both");
     if (const auto w = parse_duration(drift_window))

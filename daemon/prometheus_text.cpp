@@ -29,18 +29,6 @@ std::string prometheus_label(std::string_view v) {
 
 namespace {
 
-void header(std::string& s, const char* name, const char* type, const char* help) {
-    s += "# HELP ";
-    s += name;
-    s += ' ';
-    s += help;
-    s += "\n# TYPE ";
-    s += name;
-    s += ' ';
-    s += type;
-    s += '\n';
-}
-
 void number(std::string& s, double v) {
     if (std::isnan(v))
         s += "NaN";
@@ -53,14 +41,36 @@ void number(std::string& s, double v) {
     }
 }
 
-void sample(std::string& s, const char* name, const std::string& labels, double v) {
+}  // namespace
+
+void prometheus_header(std::string& s, const char* name, const char* type, const char* help) {
+    s += "# HELP ";
     s += name;
-    s += '{';
-    s += labels;
-    s += "} ";
+    s += ' ';
+    s += help;
+    s += "\n# TYPE ";
+    s += name;
+    s += ' ';
+    s += type;
+    s += '\n';
+}
+
+void prometheus_sample(std::string& s, const char* name, const std::string& labels, double v) {
+    s += name;
+    if (!labels.empty()) {
+        s += '{';
+        s += labels;
+        s += '}';
+    }
+    s += ' ';
     number(s, v);
     s += '\n';
 }
+
+namespace {
+
+constexpr auto header = &prometheus_header;
+constexpr auto sample = &prometheus_sample;
 
 std::string layer_labels(const std::string& tag, int32_t layer) {
     return "tag=\"" + tag + "\",layer=\"" +

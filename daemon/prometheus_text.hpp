@@ -43,6 +43,18 @@ inline constexpr const char* source_open_connections = "moescope_source_open_con
 inline constexpr const char* last_commit = "moescope_last_commit_timestamp_seconds";
 inline constexpr const char* experts = "moescope_experts";
 inline constexpr const char* series_omitted = "moescope_exposition_series_omitted";
+// moescoped --affinity (daemon/live_affinity.hpp)
+inline constexpr const char* affinity_mi = "moescope_affinity_mutual_information_bits";
+inline constexpr const char* affinity_tokens = "moescope_affinity_tokens_total";
+inline constexpr const char* affinity_unpaired = "moescope_affinity_unpaired_records_total";
+inline constexpr const char* affinity_waiting = "moescope_affinity_waiting_records";
+// moescoped --diff A:B (daemon/live_diff.hpp)
+inline constexpr const char* diff_overlap = "moescope_diff_overlap";
+inline constexpr const char* diff_top1 = "moescope_diff_top1_agreement";
+inline constexpr const char* diff_aligned = "moescope_diff_aligned_total";
+inline constexpr const char* diff_unmatched = "moescope_diff_unmatched_records_total";
+inline constexpr const char* diff_evicted = "moescope_diff_evicted_records_total";
+inline constexpr const char* diff_waiting = "moescope_diff_waiting_records";
 }  // namespace metric
 
 // What one scrape may contain. Tags beyond the first max_tags (besides "all"), or whose
@@ -71,6 +83,11 @@ std::string prometheus_text(const Aggregates& agg, const std::vector<const Sourc
 // moescope_last_commit_timestamp_seconds: when the daemon last committed to its database
 // (every flush commits, changed or not), so `time() - ...` is how stale the database is.
 std::string prometheus_last_commit(double unix_seconds);
+
+// "# HELP" and "# TYPE" of a metric family, and one sample `name{labels} v` (no braces for
+// empty labels), for the exposition parts rendered elsewhere (live affinity, live diff).
+void prometheus_header(std::string& s, const char* name, const char* type, const char* help);
+void prometheus_sample(std::string& s, const char* name, const std::string& labels, double v);
 
 // A label value with \, " and newline escaped as the exposition format requires.
 std::string prometheus_label(std::string_view v);

@@ -265,7 +265,13 @@ void StreamIngest::count(const RoutingRecord& r, double arrival, std::string_vie
     if (!fresh)
         if (auto why = agg_.check_routing(r, arrival)) return on_reject(*why, line);
     const TagId tag = resolve_tag(r.tag);
-    if (auto why = agg_.add_checked(tag, r, arrival)) return on_reject(*why, line);
+    // A routing tap (moescoped --affinity, --diff) follows tokens, as an observer does: it
+    // gets the record's place too, the copy only then.
+    std::optional<RoutingRecord> with_place;
+    if (r.pass < 0 && agg_.tapped()) [[unlikely]]
+        with_place = placed(r);
+    if (auto why = agg_.add_checked(tag, with_place ? *with_place : r, arrival))
+        return on_reject(*why, line);
     ++stats_.records;
     if (observer_) observe(tag, r);
     stats_.dirty = true;
@@ -286,11 +292,14 @@ void StreamIngest::count(const RoutingRecord& r, double arrival, std::string_vie
 // In counting order (decisions/routing_sequence.hpp), which a data-quality hold may make
 // differ from log order across layers (a layer's own records keep theirs).
 [[gnu::noinline]] void StreamIngest::observe(TagId tag, const RoutingRecord& r) const {
-    if (r.pass >= 0) return observer_(tag, r);
-    RoutingRecord placed = r;
-    placed.pass = positions_.pass();
-    placed.row = positions_.row();
-    observer_(tag, placed);
+    observer_(tag, r.pass >= 0 ? r : placed(r));
+}
+
+RoutingRecord StreamIngest::placed(const RoutingRecord& r) const {
+    RoutingRecord p = r;
+    p.pass = positions_.pass();
+    p.row = positions_.row();
+    return p;
 }
 
 void StreamIngest::settle_probation(bool all) {

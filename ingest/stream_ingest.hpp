@@ -100,7 +100,8 @@ class StreamIngest : private RecordSink {
         uint32_t seen_experts = 0;
     };
     // Not carried: the forward position (records' pass and row). A chunk numbers passes
-    // from its own start; only observers read them, and an observer reads in one pass.
+    // from its own start; only observers and routing taps read them, and both read in one
+    // pass (the daemon replays a backlog on one thread when tapped).
     Carry carry() const { return {strided_, gates_, identical_, policy_, seen_experts_}; }
     // Continues, after reset(offset) at a clean boundary, with what one pass would carry.
     void resume(const Carry& c);
@@ -147,6 +148,8 @@ class StreamIngest : private RecordSink {
     HeldRecord hold(const RoutingRecord& r, double arrival, std::string_view line) const;
     // The observer's call, with the record's place in the stream.
     void observe(TagId tag, const RoutingRecord& r) const;
+    // A fresh record (the one on_routing just placed) with its place in the stream.
+    RoutingRecord placed(const RoutingRecord& r) const;
     void settle_probation(bool all);
     void release_held();  // the stream ended: every held record is decided
     void document_line(std::string_view text, bool terminated);

@@ -10,7 +10,8 @@ std::string schema_sql() {
            source_table().create_sql() + timeline_table().create_sql() +
            "CREATE INDEX IF NOT EXISTS timeline_by_bucket ON timeline(bucket);\n" +
            reject_table().create_sql() + cache_table().create_sql() + kde_table().create_sql() +
-           stream_table().create_sql();
+           stream_table().create_sql() + transition_table().create_sql() +
+           diff_table().create_sql();
 }
 
 void add_missing_columns(sql::Database& db) {
@@ -24,6 +25,8 @@ void add_missing_columns(sql::Database& db) {
     cache_table().add_missing_columns(db);
     kde_table().add_missing_columns(db);
     stream_table().add_missing_columns(db);
+    transition_table().add_missing_columns(db);
+    diff_table().add_missing_columns(db);
 }
 
 }  // namespace moe

@@ -52,7 +52,7 @@ void Store::reset() {
     for (const std::string& table :
          {rows::meta_table().name, rows::layer_table().name, rows::gate_table().name,
           rows::source_table().name, rows::reject_table().name, rows::timeline_table().name,
-          rows::stream_table().name})
+          rows::stream_table().name, rows::transition_table().name, rows::diff_table().name})
         db_.exec("DELETE FROM " + table);
     tx.commit();
     ensure_database_id();

@@ -100,6 +100,7 @@ class Store {
     void migrate();
     void check_version() const;
     void map_for_reading();
+    void load_tracing(Aggregates& agg) const;
 
     sql::Database db_;
     int64_t retention_seconds_ = 0;

@@ -71,7 +71,34 @@ void Store::load(Aggregates& agg) const {
                 c.accesses = r.accesses;
                 c.hits = r.hits;
             });
+    load_tracing(agg);
     agg.pad_to_num_experts();
+}
+
+// The daemon's live transitions and diffs; tables a database written before them lacks
+// read as none.
+void Store::load_tracing(Aggregates& agg) const {
+    if (db_.has_table(transition_table().name))
+        transition_table().read(
+            db_, "tag, from_layer",
+            [](TransitionRow& r) {
+                if (r.from_layer < 0 || r.from_layer >= kMaxLayer)
+                    throw StorageError("layer id out of range");
+                return true;
+            },
+            [&](TransitionRow& r) {
+                TransitionTable t = finish(r);
+                agg.charge_bytes(TransitionTable::bytes(t.num_experts()));
+                agg.tag(agg.tag_id(r.tag)).transitions[r.from_layer] = std::move(t);
+            });
+    if (db_.has_table(diff_table().name))
+        diff_table().read(
+            db_, "tag_a, tag_b, layer", [](DiffRow&) { return true; },
+            [&](DiffRow& r) {
+                if (r.layer < 0 || r.layer > kMaxLayer || r.d.evicted > r.d.only_a + r.d.only_b)
+                    throw StorageError(db_.path() + ": corrupt live_diff row");
+                agg.live_diffs()[{r.tag_a, r.tag_b}][r.layer] = r.d;
+            });
 }
 
 std::vector<SourceStats> Store::load_sources() const {

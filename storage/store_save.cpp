@@ -37,6 +37,7 @@ void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool fo
     auto layer = db_.prepare(layer_table().insert_sql());
     auto gate = db_.prepare(gate_table().insert_sql());
     auto cache = db_.prepare(cache_table().insert_sql());
+    auto transition = db_.prepare(transition_table().insert_sql());
     for (TagId t = 0; t < agg.tag_count(); ++t) {
         TagStats& ts = agg.tag(t);
         auto save_layer = [&](int64_t id, LayerStats& l) {
@@ -60,7 +61,19 @@ void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool fo
                             &g, m});
             written.push_back(&g.dirty);
         }
+        for (auto& [from, table] : ts.transitions) {
+            if (!table.dirty && !force) continue;
+            transition_table().put(transition, TransitionRow{ts.name, from, &table});
+            written.push_back(&table.dirty);
+        }
     }
+    auto diff = db_.prepare(diff_table().insert_sql());
+    for (auto& [key, layers] : agg.live_diffs())
+        for (auto& [l, d] : layers) {
+            if (!d.dirty && !force) continue;
+            diff_table().put(diff, DiffRow{key.first, key.second, l, d});
+            written.push_back(&d.dirty);
+        }
 
     // Timeline buckets are increments since the last save: added to what is stored.
     auto tl = db_.prepare(timeline_table().insert_sql(

@@ -422,6 +422,100 @@ const Table<KdeRow>& kde_table() {
     return t;
 }
 
+TransitionTable finish(TransitionRow& r) {
+    if (r.num_experts < 0 || r.num_experts > kMaxExpert + 1)
+        throw sql::StorageError("transition table of a wrong expert count");
+    auto t = TransitionTable::restore(static_cast<uint32_t>(r.num_experts), std::move(r.cells),
+                                      std::move(r.from), std::move(r.to), r.tokens);
+    if (!t) throw sql::StorageError("transition table of the wrong size");
+    return std::move(*t);
+}
+
+namespace {
+// Sparse varints of a count vector (a transition table's cells or marginals), which a table
+// of few used pairs keeps small.
+template <class Row>
+Column<Row> sparse_counts(std::string name, std::string doc,
+                          const std::vector<uint64_t>& (TransitionTable::*of)() const,
+                          std::vector<uint64_t> Row::*into) {
+    return {std::move(name), kBlob, std::move(doc),
+            [of](sql::Statement& q, int i, const Row& r) {
+                q.bind_blob(i, bytes_of(encode_sparse_counts((r.t->*of)())));
+            },
+            [into](const sql::Statement& q, int i, Row& r) {
+                auto v = decode_sparse_counts(q.blob(i));
+                if (!v) throw sql::StorageError("malformed sparse counts");
+                r.*into = std::move(*v);
+            }};
+}
+}  // namespace
+
+const Table<TransitionRow>& transition_table() {
+    using R = TransitionRow;
+    static const Table<R> t{
+        "transitions",
+        {
+            tag_column<R>(),
+            integer<R>("from_layer", "layer l of the pair (l, l + 1)", FIELD(from_layer)),
+            {"num_experts", "INTEGER NOT NULL", "E: the table is E x E",
+             [](sql::Statement& q, int i, const R& r) {
+                 q.bind(i, static_cast<int64_t>(r.t->num_experts()));
+             },
+             [](const sql::Statement& q, int i, R& r) { r.num_experts = q.int64(i); }},
+            {"tokens", "INTEGER NOT NULL", "N: tokens seen at both layers",
+             [](sql::Statement& q, int i, const R& r) {
+                 q.bind(i, static_cast<int64_t>(r.t->tokens()));
+             },
+             [](const sql::Statement& q, int i, R& r) {
+                 r.tokens = static_cast<uint64_t>(q.int64(i));
+             }},
+            sparse_counts<R>("counts",
+                             "sparse varints (\"Encodings\") of E x E: T[a][b], tokens selecting "
+                             "a at l and b at l + 1, row a by row",
+                             &TransitionTable::cells, &R::cells),
+            sparse_counts<R>("from_tokens", "sparse varints of E: n_a, tokens selecting a at l",
+                             &TransitionTable::from_counts, &R::from),
+            sparse_counts<R>("to_tokens", "sparse varints of E: m_b, tokens selecting b at l + 1",
+                             &TransitionTable::to_counts, &R::to),
+        },
+        2};
+    return t;
+}
+
+const Table<DiffRow>& diff_table() {
+    using R = DiffRow;
+    static const Table<R> t{
+        "live_diff",
+        {
+            text<R>("tag_a", "run A: the first tag of moescoped --diff A:B", FIELD(tag_a)),
+            text<R>("tag_b", "run B: the second tag", FIELD(tag_b)),
+            integer<R>("layer", "layer id", FIELD(layer)),
+            integer<R>("aligned", "tokens of this layer seen in both runs",
+                       FIELD(d.agreement.aligned)),
+            integer<R>("top1", "aligned tokens with the same first-ranked expert",
+                       FIELD(d.agreement.top1)),
+            integer<R>("exact", "aligned tokens with the same expert set",
+                       FIELD(d.agreement.exact)),
+            real<R>("overlap", "REAL NOT NULL", "sum over aligned tokens of |A and B| / k",
+                    FIELD(d.agreement.overlap)),
+            real<R>("jaccard", "REAL NOT NULL", "sum over aligned tokens of |A and B| / |A or B|",
+                    FIELD(d.agreement.jaccard)),
+            integer<R>("weighted", "aligned tokens whose both selections carry weights",
+                       FIELD(d.agreement.weighted)),
+            real<R>("weight_mass", "REAL NOT NULL",
+                    "sum over weighted tokens of the shared weight mass",
+                    FIELD(d.agreement.weight_mass)),
+            integer<R>("only_a", "records of A counted without a partner (evicted or duplicate)",
+                       FIELD(d.only_a)),
+            integer<R>("only_b", "records of B counted without a partner", FIELD(d.only_b)),
+            integer<R>("evicted",
+                       "of only_a + only_b: pushed out of the window (moescoped --diff-window)",
+                       FIELD(d.evicted)),
+        },
+        3};
+    return t;
+}
+
 namespace {
 template <class Row>
 std::pair<std::string, std::string> markdown(const Table<Row>& t) {
@@ -466,10 +560,10 @@ std::vector<std::pair<std::string, std::string>> schema_markdown() {
         "| `database_id` | created once | must differ | random id of this database |\n"
         "| `merged_ids` | `moescope merge` | must not meet | ids of the databases merged "
         "into this one, space-separated |\n";
-    return {markdown(meta_table()),     {"meta keys", keys},      markdown(layer_table()),
-            markdown(gate_table()),     markdown(source_table()), markdown(reject_table()),
-            markdown(timeline_table()), markdown(cache_table()),  markdown(kde_table()),
-            markdown(stream_table())};
+    return {markdown(meta_table()),     {"meta keys", keys},          markdown(layer_table()),
+            markdown(gate_table()),     markdown(source_table()),     markdown(reject_table()),
+            markdown(timeline_table()), markdown(cache_table()),      markdown(kde_table()),
+            markdown(stream_table()),   markdown(transition_table()), markdown(diff_table())};
 }
 
 #undef FIELD

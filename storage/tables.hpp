@@ -87,6 +87,26 @@ struct KdeRow {
     int32_t expert = -1;   // the expert whose values were fitted (popularP_*), else -1
 };
 
+// One layer pair's live transition table of one tag (moescoped --affinity): `t` when
+// written; the other fields hold the columns read until finish().
+struct TransitionRow {
+    std::string tag;
+    int32_t from_layer = -1;
+    const TransitionTable* t = nullptr;
+    int64_t num_experts = 0;
+    uint64_t tokens = 0;
+    std::vector<uint64_t> cells, from, to;
+};
+// The table the columns read describe; throws StorageError when their lengths disagree.
+TransitionTable finish(TransitionRow& r);
+
+// One layer of a live diff of two tags (moescoped --diff A:B).
+struct DiffRow {
+    std::string tag_a, tag_b;
+    int32_t layer = -1;
+    DiffLayerCounts d;
+};
+
 const Table<MetaRow>& meta_table();
 const Table<LayerRow>& layer_table();
 const Table<GateRow>& gate_table();
@@ -96,6 +116,8 @@ const Table<RejectRow>& reject_table();
 const Table<TimelineRow>& timeline_table();
 const Table<CacheRow>& cache_table();
 const Table<KdeRow>& kde_table();
+const Table<TransitionRow>& transition_table();
+const Table<DiffRow>& diff_table();
 
 // Each table's column part of docs/SCHEMA.md (a markdown table), generated.
 std::vector<std::pair<std::string, std::string>> schema_markdown();

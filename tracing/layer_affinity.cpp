@@ -26,12 +26,15 @@ std::vector<size_t> PairSequence::log_order() const {
     return order;
 }
 
-LayerAffinity::LayerAffinity(size_t window, bool keep_sequence)
-    : waiting_(window), late_(kLateWindow), keep_sequence_(keep_sequence) {}
+LayerAffinity::LayerAffinity(size_t window, bool keep_sequence, PairSink sink)
+    : waiting_(window), late_(kLateWindow), keep_sequence_(keep_sequence), sink_(std::move(sink)) {}
 
 void LayerAffinity::pair(int32_t from_layer, std::span<const int32_t> from,
                          std::span<const int32_t> to, int64_t pass, int32_t row) {
-    tables_[from_layer].add(from, to);
+    if (sink_)
+        sink_(from_layer, from, to);
+    else
+        tables_[from_layer].add(from, to);
     if (keep_sequence_) sequences_[from_layer].add(from, to, pass, row);
     ++pairs_;
 }
@@ -43,6 +46,8 @@ void LayerAffinity::add(const RoutingRecord& r) {
         return;
     }
     const TokenKey key{*token, r.layer}, below{*token, r.layer - 1}, above{*token, r.layer + 1};
+    top_known_ = top_known_ || r.layer < top_layer_;
+    top_layer_ = std::max(top_layer_, r.layer);
     if (waiting_.contains(key) || late_.contains(key)) {
         ++duplicates_;
         return;
@@ -70,7 +75,13 @@ void LayerAffinity::add(const RoutingRecord& r) {
         return;
     }
     waiting_.insert(key, {{r.experts.begin(), r.experts.end()}, r.pass, r.row, below_done},
-                    [this](const TokenKey&, const Waiting&) { ++evicted_; });
+                    [this](const TokenKey& k, const Waiting&) {
+                        // A record of the last layer has no next layer to wait for: as at
+                        // the end of the input, it is unfollowed (a live stream's window is
+                        // never drained). The last layer is the highest seen once the layers
+                        // dropped back from it (a token or request ended).
+                        ++(top_known_ && k.layer >= top_layer_ ? unfollowed_ : evicted_);
+                    });
 }
 
 void LayerAffinity::finish() {

@@ -11,13 +11,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <span>
 #include <vector>
 
+#include "analytics/transition_table.hpp"
 #include "parsers/record.hpp"
 #include "tracing/bounded_fifo_map.hpp"
-#include "tracing/layer_transitions.hpp"
 #include "tracing/token_key.hpp"
 
 namespace moe {
@@ -58,8 +59,16 @@ class LayerAffinity {
     // ingest/strided_policy.hpp) or a 255-record identical run per layer.
     static constexpr size_t kLateWindow = size_t{1} << 15;
 
+    // Where a pair goes instead of tables(): the daemon counts it in the aggregates
+    // (Aggregates::add_transition), so the live tables are not held twice.
+    using PairSink = std::function<void(int32_t from_layer, std::span<const int32_t> from,
+                                        std::span<const int32_t> to)>;
+
     // `keep_sequence`: also keep every pair for evaluate_prefetch (k + k ids a pair).
-    explicit LayerAffinity(size_t window = kDefaultWindow, bool keep_sequence = true);
+    explicit LayerAffinity(size_t window = kDefaultWindow, bool keep_sequence = true,
+                           PairSink sink = {});
+    // What one waiting record holds besides its ids, for charging a window to a budget.
+    static constexpr size_t kWaitingBytes = 160;
 
     void add(const RoutingRecord& r);
     // A stream ended (a file read to its end): its records still waiting have no next
@@ -67,14 +76,17 @@ class LayerAffinity {
     void finish();
 
     // Keyed by the lower layer l of the pair (l, l + 1).
-    const std::map<int32_t, TransitionTable>& tables() const { return tables_; }
+    const std::map<int32_t, TransitionTable>& tables() const { return tables_; }  // no sink
     const std::map<int32_t, PairSequence>& sequences() const { return sequences_; }
 
     uint64_t pairs() const { return pairs_; }
     uint64_t unplaced() const { return unplaced_; }      // no token position: not followed
     uint64_t duplicates() const { return duplicates_; }  // a token's layer seen again
     uint64_t evicted() const { return evicted_; }        // pushed out of the window
-    uint64_t unfollowed() const { return unfollowed_; }  // waiting when the input ended
+    // No next layer: waiting when the input ended, or of the last layer and pushed out of
+    // the window.
+    uint64_t unfollowed() const { return unfollowed_; }
+    size_t waiting() const { return waiting_.size() + late_.size(); }
 
   private:
     struct Waiting {
@@ -92,9 +104,12 @@ class LayerAffinity {
     // Records whose partner above came but whose partner below may still come late.
     BoundedFifoMap<TokenKey, Waiting, TokenKeyHash> late_;
     bool keep_sequence_;
+    PairSink sink_;
     std::map<int32_t, TransitionTable> tables_;
     std::map<int32_t, PairSequence> sequences_;
     uint64_t pairs_ = 0, unplaced_ = 0, duplicates_ = 0, evicted_ = 0, unfollowed_ = 0;
+    int32_t top_layer_ = -1;  // the highest layer seen
+    bool top_known_ = false;  // a lower one came after it: it is the last layer
 };
 
 struct PrefetchRecall {

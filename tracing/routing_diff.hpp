@@ -36,6 +36,13 @@ enum class Unmatched : uint8_t {
 inline constexpr size_t kUnmatchedReasons = static_cast<size_t>(Unmatched::count_);
 std::string_view unmatched_name(Unmatched u);
 
+// Whether a record counted under tag `name` (TAG or TAG@PHASE) belongs to the run of tag
+// `run`: `moescope diff --tag A --vs B` and moescoped --diff A:B take a run's phases with it.
+inline bool in_run(std::string_view name, std::string_view run) {
+    return name == run ||
+           (name.size() > run.size() && name.starts_with(run) && name[run.size()] == '@');
+}
+
 struct ExpertFlip {
     int32_t from = 0, to = 0;  // lost by B (A's), gained by B
     uint64_t count = 0;

@@ -1,11 +1,13 @@
 // How a token's choice at layer l goes on at layer l + 1 (docs/FIGURES.md "Affinity"):
 // per pair of consecutive layers, T[a][b] = tokens selecting a at l and b at l + 1, with the
 // marginals that P(b | a), lift and mutual information need. One flat E x E table of counts
-// per layer pair and nothing per record, so the daemon can keep it live.
+// per layer pair and nothing per record, so the daemon keeps it live (moescoped --affinity:
+// TagStats::transitions, stored in the transitions table).
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -26,6 +28,21 @@ class TransitionTable {
     uint64_t from_tokens(int32_t a) const { return at(from_, a); }  // n_a: tokens with a at l
     uint64_t to_tokens(int32_t b) const { return at(to_, b); }      // m_b: tokens with b at l+1
     uint64_t total() const { return total_; }                       // sum of T
+    // Adds another table's counts (merge, a restored base).
+    void add(const TransitionTable& o);
+
+    // The stored form (docs/SCHEMA.md "transitions"): T row by row, n_a, m_b, N.
+    const std::vector<uint64_t>& cells() const { return counts_; }
+    const std::vector<uint64_t>& from_counts() const { return from_; }
+    const std::vector<uint64_t>& to_counts() const { return to_; }
+    // A table from its stored form; nullopt when the lengths disagree (E x E, E, E).
+    static std::optional<TransitionTable> restore(uint32_t experts, std::vector<uint64_t> cells,
+                                                  std::vector<uint64_t> from,
+                                                  std::vector<uint64_t> to, uint64_t tokens);
+    // What a table of E experts holds, for the memory budget.
+    static uint64_t bytes(uint64_t experts) { return (experts * experts + 2 * experts) * 8 + 96; }
+
+    bool dirty = false;  // changed since the last save (the daemon's tables)
 
   private:
     static uint64_t at(const std::vector<uint64_t>& v, int32_t e) {

@@ -1,4 +1,4 @@
-#include "tracing/layer_transitions.hpp"
+#include "analytics/transition_table.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -34,6 +34,36 @@ void TransitionTable::add(std::span<const int32_t> from, std::span<const int32_t
     }
     for (int32_t b : to)
         ++to_[static_cast<size_t>(b)];
+}
+
+void TransitionTable::add(const TransitionTable& o) {
+    if (o.experts_ > experts_) grow(o.experts_);
+    for (size_t a = 0; a < o.experts_; ++a)
+        for (size_t b = 0; b < o.experts_; ++b)
+            counts_[a * experts_ + b] += o.counts_[a * o.experts_ + b];
+    for (size_t e = 0; e < o.experts_; ++e) {
+        from_[e] += o.from_[e];
+        to_[e] += o.to_[e];
+    }
+    tokens_ += o.tokens_;
+    total_ += o.total_;
+}
+
+std::optional<TransitionTable> TransitionTable::restore(uint32_t experts,
+                                                        std::vector<uint64_t> cells,
+                                                        std::vector<uint64_t> from,
+                                                        std::vector<uint64_t> to, uint64_t tokens) {
+    const size_t E = experts;
+    if (cells.size() != E * E || from.size() != E || to.size() != E) return std::nullopt;
+    TransitionTable t;
+    t.experts_ = experts;
+    t.counts_ = std::move(cells);
+    t.from_ = std::move(from);
+    t.to_ = std::move(to);
+    t.tokens_ = tokens;
+    for (uint64_t c : t.counts_)
+        t.total_ += c;
+    return t;
 }
 
 namespace {
