@@ -201,7 +201,7 @@ extern const CommandSpec kAffinityCommand = {
                        "Only pairs seen this many times rank by lift (rare pairs have huge lift)")
             ->capture_default_str();
     },
-    kNeedsNothing,
+    kNeedsTracing,
     affinity_json,
     affinity_csv,
     affinity_text,

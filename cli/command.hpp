@@ -45,6 +45,8 @@ enum Need : unsigned {
     // (cli/quality_report.hpp).
     kWarnsQuality = 1u << 8,
     kNeedsLogits = 1u << 9,  // the kept sequence holds each record's full router logits
+    // The daemon's live transitions and diffs (large; loaded from a database only when needed)
+    kNeedsTracing = 1u << 10,
 };
 
 // A command's own option values (place's cluster, kde's reference tag, ...): a struct

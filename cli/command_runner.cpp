@@ -79,7 +79,7 @@ std::vector<SourceStats> load(unsigned needs, const CommandArgs& a, const std::s
         return sources;
     }
     Store store = Store::open_read_only(db);
-    store.load(agg);
+    store.load(agg, needs & kNeedsTracing ? Store::Tracing::load : Store::Tracing::skip);
     if (windowed) {
         // The window's buckets only (docs/FIGURES.md "Time windows"); apply_window checks
         // the same bounds again.

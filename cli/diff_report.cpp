@@ -219,7 +219,7 @@ void stored_diff_json(JsonWriter& w, const Query& x) {
             .end_object();
     w.end_object().key("layers").begin_array();
     const auto row = [&](const DiffLayerCounts& l) {
-        agreement_json(w, l.agreement);
+        write_agreement_json(w, l.agreement);
         w.field("only_a", l.only_a).field("only_b", l.only_b).field("evicted", l.evicted);
         w.end_object();
     };
@@ -400,7 +400,7 @@ extern const CommandSpec kDiffCommand = {
         flag::fail_on(app, a, kDiffFailOn);
         flag::top(app, a, 10, "Flip pairs shown per row");
     },
-    kNeedsNothing,
+    kNeedsTracing,
     diff_json,
     [](const Query& x) { return layer_table(layer_lines(x), true).csv(); },
     diff_text,

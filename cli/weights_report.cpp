@@ -49,7 +49,7 @@ class ProgressBar {
 std::vector<PairUsage> join_usage(const std::string& db, const CommandArgs& a,
                                   const ExpertSimilarity& s) {
     Aggregates agg(a.analysis.resolved_analytics());
-    Store::open_read_only(db).load(agg);
+    Store::open_read_only(db).load(agg, Store::Tracing::skip);
     const std::vector<SourceStats> sources;
     const Query x{agg, sources, a.q, a, db};
     const TagStats& tag = x.tag();

@@ -34,7 +34,7 @@ class LiveAffinity {
     };
     Counters counters() const;
     // moescope_affinity_*: per tag and layer pair the mutual information and the tokens
-    // followed, and the counters above (docs/FIGURES.md "Prometheus").
+    // followed, and the counters above (docs/FIGURES.md "Prometheus metrics").
     std::string prometheus() const;
 
   private:

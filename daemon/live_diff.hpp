@@ -39,7 +39,7 @@ class LiveDiffs {
     // marking changed layers dirty (before a flush and before a scrape).
     void publish();
     // moescope_diff_*: per pair and layer the mean overlap and top-1 agreement, aligned
-    // tokens and unmatched records, and the records waiting (docs/FIGURES.md "Prometheus").
+    // tokens and unmatched records, and the records waiting (docs/FIGURES.md "Prometheus metrics").
     std::string prometheus() const;
 
   private:

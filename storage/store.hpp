@@ -41,7 +41,10 @@ class Store {
 
     // Loads every stored aggregate into `agg` (which should be empty) and adopts the stored
     // model facts (check them first with read_facts() where a conflict must be refused).
-    void load(Aggregates& agg) const;
+    // The daemon's live transition tables (E x E per layer pair and tag: about 500 MB for 256
+    // experts, 60 layers and 16 tags) and diffs are skipped by a query that reads neither.
+    enum class Tracing { load, skip };
+    void load(Aggregates& agg, Tracing tracing = Tracing::load) const;
     // Overwrites the facts stored in the meta table; false if none are stored (a new database).
     bool read_facts(ModelFacts& facts) const;
     // Deletes every aggregate, source offset and fact (moescoped --reset); the database gets

@@ -30,7 +30,7 @@ bool Store::read_facts(ModelFacts& facts) const {
     return any;
 }
 
-void Store::load(Aggregates& agg) const {
+void Store::load(Aggregates& agg, Tracing tracing) const {
     ModelFacts stored = agg.facts();
     if (read_facts(stored)) agg.adopt_facts(stored);
     layer_table().read(
@@ -71,7 +71,7 @@ void Store::load(Aggregates& agg) const {
                 c.accesses = r.accesses;
                 c.hits = r.hits;
             });
-    load_tracing(agg);
+    if (tracing == Tracing::load) load_tracing(agg);
     agg.pad_to_num_experts();
 }
 

@@ -8,6 +8,8 @@ that never meet their partner are pushed out of a bounded window and counted (do
 import json
 import os
 import re
+import shutil
+import sqlite3
 import tempfile
 
 import tracing_reference as ref
@@ -84,6 +86,18 @@ def affinity_case(tmp):
     check(cli("--db", db, "affinity", "--csv").stdout.count("\n") == len(before["transitions"]) + 1,
           "affinity --db --csv rows")
     check("moescoped --affinity" in cli("--db", db, "affinity").stdout, "text names its source")
+    # Only affinity and diff load the transition tables (E x E per layer pair and tag): a
+    # copy whose tables are corrupt still answers every other query, and affinity refuses.
+    bad = os.path.join(tmp, "bad.db")
+    shutil.copyfile(db, bad)
+    con = sqlite3.connect(bad)
+    con.execute("UPDATE transitions SET from_layer = -1 - from_layer")
+    con.commit()
+    con.close()
+    check(cli_json("--db", bad, "layers") == cli_json("--db", db, "layers"),
+          "layers --db does not read the transition tables")
+    p = cli("--db", bad, "affinity", expect_rc=None)
+    check(p.returncode != 0 and "out of range" in p.stderr, "affinity reads them: %r" % p.stderr)
 
     # A restart with nothing new to read counts nothing twice.
     run_daemon(db, [GSM8K, HUMANEVAL], n, "--affinity")

@@ -184,6 +184,15 @@ TEST_CASE("live transitions and diffs are saved, loaded, merged and continue fro
         CHECK(d1.at(l).agreement.overlap == d.agreement.overlap);
         CHECK(!d1.at(l).dirty);
     }
+    // A query that reads neither (every command but affinity and diff) skips them: they
+    // are E x E per layer pair and tag.
+    Aggregates lean;
+    Store::open_read_only(db).load(lean, Store::Tracing::skip);
+    CHECK(lean.tag(kAllTag).global.tokens == agg.tag(kAllTag).global.tokens);
+    CHECK(lean.tag(kAllTag).global.tokens > 0);
+    for (TagId t = 0; t < lean.tag_count(); ++t)
+        CHECK(lean.tag(t).transitions.empty());
+    CHECK(lean.live_diffs().empty());
     // A restarted daemon adds to what was stored.
     LiveDiffs again(back, {{"A", "B"}}, 1000);
     back.set_routing_tap([&](TagId t, const RoutingRecord& r, double) { again.add(t, r); });
