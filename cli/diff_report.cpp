@@ -130,6 +130,7 @@ struct LayerLine {
     int32_t layer = -1;
     AgreementSums agreement;
     uint64_t only_a = 0, only_b = 0;
+    double chance = NAN;  // chance_overlap: FILE arguments only (the daemon keeps sums)
 };
 
 std::vector<LayerLine> layer_lines(const Query& x) {
@@ -143,9 +144,10 @@ std::vector<LayerLine> layer_lines(const Query& x) {
     }
     const RoutingDiff& diff = diff_of(x);
     for (const auto& [layer, l] : diff.layers())
-        out.push_back({layer, l.agreement, l.only_a_total(), l.only_b_total()});
+        out.push_back({layer, l.agreement, l.only_a_total(), l.only_b_total(), chance_overlap(l)});
     const LayerDiff all = diff.all_layers();
-    out.push_back({-1, all.agreement, all.only_a_total(), all.only_b_total()});
+    out.push_back(
+        {-1, all.agreement, all.only_a_total(), all.only_b_total(), diff.chance_overlap_all()});
     return out;
 }
 
@@ -153,6 +155,7 @@ struct Verdict {
     int32_t layer = -1;  // the layer with the lowest overlap
     double min_overlap = std::numeric_limits<double>::infinity();
     bool checked = false, passed = true;
+    double overall = NAN, chance = NAN, kappa = NAN;  // of all layers (kappa: FILE arguments)
 };
 
 Verdict verdict_of(const Query& x, const std::vector<LayerLine>& lines) {
@@ -162,14 +165,22 @@ Verdict verdict_of(const Query& x, const std::vector<LayerLine>& lines) {
             v.min_overlap = l.agreement.mean_overlap();
             v.layer = l.layer;
         }
+    for (const LayerLine& l : lines)
+        if (l.layer < 0) {
+            v.overall = l.agreement.mean_overlap();
+            v.chance = l.chance;
+            v.kappa = overlap_kappa(l.agreement.mean_overlap(), l.chance);
+        }
     const double floor = x.own<DiffArgs>().fail_below;
     v.checked = !std::isnan(floor);
     v.passed = !v.checked || v.min_overlap >= floor;
     return v;
 }
 
-void layer_json(JsonWriter& w, const LayerDiff& d, size_t top) {
+void layer_json(JsonWriter& w, const LayerDiff& d, double chance, size_t top) {
     write_agreement_json(w, d.agreement);
+    w.field("chance_overlap", chance);
+    w.field("kappa", overlap_kappa(d.agreement.mean_overlap(), chance));
     w.field("only_a", d.only_a_total()).field("only_b", d.only_b_total());
     for (auto [key, counts] : {std::pair{"only_a_why", &d.only_a}, {"only_b_why", &d.only_b}}) {
         w.key(key).begin_object();
@@ -200,6 +211,8 @@ void verdict_json(JsonWriter& w, const Query& x) {
     const Verdict v = verdict_of(x, layer_lines(x));
     w.key("verdict").begin_object();
     w.field("min_overlap", v.min_overlap).field("min_overlap_layer", v.layer);
+    w.field("chance_overlap", v.chance).field("kappa", v.kappa).key("near_chance");
+    std::isnan(v.kappa) ? w.null() : w.value(v.kappa < kNearChanceKappa);
     w.key("fail_below");
     v.checked ? w.value(x.own<DiffArgs>().fail_below) : w.null();
     w.key("passed");
@@ -220,6 +233,7 @@ void stored_diff_json(JsonWriter& w, const Query& x) {
     w.end_object().key("layers").begin_array();
     const auto row = [&](const DiffLayerCounts& l) {
         write_agreement_json(w, l.agreement);
+        w.field("chance_overlap", NAN).field("kappa", NAN);  // not kept live
         w.field("only_a", l.only_a).field("only_b", l.only_b).field("evicted", l.evicted);
         w.end_object();
     };
@@ -244,11 +258,11 @@ void diff_json(JsonWriter& w, const Query& x) {
     w.end_object().key("layers").begin_array();
     for (const auto& [layer, l] : diff.layers()) {
         w.begin_object().field("layer", layer);
-        layer_json(w, l, x.q.top);
+        layer_json(w, l, chance_overlap(l), x.q.top);
         w.end_object();
     }
     w.begin_object();
-    layer_json(w, diff.all_layers(), x.q.top);
+    layer_json(w, diff.all_layers(), diff.chance_overlap_all(), x.q.top);
     w.end_object().end_array();
     const TokenDiffTally& t = diff.tokens();
     w.key("tokens").begin_object().field("aligned", t.tokens);
@@ -275,17 +289,17 @@ void diff_json(JsonWriter& w, const Query& x) {
 Table layer_table(const std::vector<LayerLine>& lines, bool csv) {
     // Short headers in the text table: it fits 100 columns.
     Table t(csv ? std::vector<std::string>{"layer", "aligned", "only_a", "only_b", "top1_agreement",
-                                           "overlap", "exact_agreement", "jaccard",
-                                           "weight_mass_overlap"}
+                                           "overlap", "chance_overlap", "exact_agreement",
+                                           "jaccard", "weight_mass_overlap"}
                 : std::vector<std::string>{"layer", "aligned", "only_a", "only_b", "top1",
-                                           "overlap", "exact", "jaccard", "weight_mass"});
+                                           "overlap", "chance", "exact", "jaccard", "weight_mass"});
     const auto num = [&](double v) { return csv ? fmt_num::csv(v) : fmt_num::fixed(v, 4); };
     for (const LayerLine& l : lines) {
         const AgreementSums& s = l.agreement;
         t.add({l.layer < 0 ? "all" : std::to_string(l.layer), std::to_string(s.aligned),
                std::to_string(l.only_a), std::to_string(l.only_b), num(s.top1_agreement()),
-               num(s.mean_overlap()), num(s.exact_agreement()), num(s.mean_jaccard()),
-               num(s.mean_weight_mass())});
+               num(s.mean_overlap()), num(l.chance), num(s.exact_agreement()),
+               num(s.mean_jaccard()), num(s.mean_weight_mass())});
     }
     return t;
 }
@@ -293,9 +307,15 @@ Table layer_table(const std::vector<LayerLine>& lines, bool csv) {
 std::string verdict_text(const Query& x) {
     const auto& d = x.own<DiffArgs>();
     const Verdict v = verdict_of(x, layer_lines(x));
-    std::string out = "verdict: lowest mean overlap " + fmt_num::fixed(v.min_overlap, 4) +
-                      " (layer " + std::to_string(v.layer) + ")";
-    if (v.checked)
+    std::string out = "verdict: ";
+    if (v.kappa < kNearChanceKappa)  // the headline: no overlap threshold means much then
+        out += "agreement near chance (kappa " + fmt_num::fixed(v.kappa, 3) + ": overlap " +
+               fmt_num::fixed(v.overall, 4) + ", tokens paired at random " +
+               fmt_num::fixed(v.chance, 4) + ")\n  A and B may not be runs of the same requests; ";
+    out += "lowest mean overlap " + fmt_num::fixed(v.min_overlap, 4) + " (layer " +
+           std::to_string(v.layer) + ")";
+    if (v.kappa >= kNearChanceKappa) out += ", kappa " + fmt_num::fixed(v.kappa, 3);
+    if (v.checked)  // pass or FAIL last, where a CI log reader looks
         out += v.passed ? ", at least --fail-below " + fmt_num::sig(d.fail_below, 6) + ": pass"
                         : ", below --fail-below " + fmt_num::sig(d.fail_below, 6) + ": FAIL";
     return out + "\n";

@@ -22,6 +22,9 @@ void write_report_diff(JsonWriter& w, const HtmlReportOptions& o) {
     for (const auto& [layer, l] : d.layers()) {
         w.begin_object().field("layer", layer);
         write_agreement_json(w, l.agreement);
+        const double chance = chance_overlap(l);
+        w.field("chance_overlap", chance)
+            .field("kappa", overlap_kappa(l.agreement.mean_overlap(), chance));
         w.field("only_a", l.only_a_total()).field("only_b", l.only_b_total()).end_object();
         if (l.agreement.aligned > 0 && l.agreement.mean_overlap() < lowest)
             lowest = l.agreement.mean_overlap(), lowest_layer = layer;
@@ -29,12 +32,16 @@ void write_report_diff(JsonWriter& w, const HtmlReportOptions& o) {
     w.end_array().key("all").begin_object();
     const LayerDiff all = d.all_layers();
     write_agreement_json(w, all.agreement);
+    const double chance = d.chance_overlap_all(),
+                 kappa = overlap_kappa(all.agreement.mean_overlap(), chance);
+    w.field("chance_overlap", chance).field("kappa", kappa);
     w.field("only_a", all.only_a_total()).field("only_b", all.only_b_total()).end_object();
     const TokenDiffTally& t = d.tokens();
     w.key("tokens").begin_object().field("aligned", t.tokens);
     w.field("differ_in_any_layer", t.differ_any).end_object();
     w.field("min_overlap", all.agreement.aligned ? lowest : NAN)
         .field("min_overlap_layer", lowest_layer);
+    w.field("near_chance", kappa < kNearChanceKappa);  // NaN: false
     w.end_object();
 }
 

@@ -1,6 +1,7 @@
 #include "tracing/routing_diff.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace moe {
 
@@ -68,6 +69,9 @@ void LayerDiff::add(const LayerDiff& o) {
     }
     add_vectors(gained, o.gained);
     add_vectors(lost, o.lost);
+    add_vectors(selected_a, o.selected_a);
+    add_vectors(selected_b, o.selected_b);
+    k_sum += o.k_sum;
     for (const auto& [k, n] : o.flips)
         flips[k] += n;
 }
@@ -163,6 +167,11 @@ void RoutingDiff::aligned(const TokenKey& k, std::span<const int32_t> a, std::sp
     const TopKMatch m = match_topk(a, wa, b, wb);
     LayerDiff& l = layer(k.layer);
     l.agreement.add(m);
+    for (int32_t e : a)
+        count_expert(l.selected_a, e);
+    for (int32_t e : b)
+        count_expert(l.selected_b, e);
+    l.k_sum += std::max(a.size(), b.size());
     if (!m.exact) {
         // Experts lost in A's rank order, gained in B's, paired first with first.
         std::array<int32_t, kMaxTopK> lost, gained;
@@ -199,6 +208,32 @@ void RoutingDiff::close(const Tally& t, bool early) {
 void RoutingDiff::finish() {
     pending_.drain([this](const TokenKey& k, const Pending& p) { unmatched_at_end(k, p.side); });
     token_tallies_.drain([this](const TokenId&, const Tally& t) { close(t, false); });
+}
+
+double chance_overlap(const LayerDiff& layer) {
+    const auto n = static_cast<double>(layer.agreement.aligned);
+    if (n == 0 || layer.k_sum == 0) return NAN;
+    double shared = 0;  // expected |A ∩ B| of a random pair, times n^2
+    for (size_t e = 0; e < std::min(layer.selected_a.size(), layer.selected_b.size()); ++e)
+        shared +=
+            static_cast<double>(layer.selected_a[e]) * static_cast<double>(layer.selected_b[e]);
+    return shared / (n * n) / (static_cast<double>(layer.k_sum) / n);
+}
+
+double overlap_kappa(double overlap, double chance) {
+    if (!(chance < 1)) return NAN;  // also NaN
+    return (overlap - chance) / (1 - chance);
+}
+
+double RoutingDiff::chance_overlap_all() const {
+    double sum = 0;
+    uint64_t n = 0;
+    for (const auto& [l, d] : layers_)
+        if (d.agreement.aligned > 0) {
+            sum += chance_overlap(d) * static_cast<double>(d.agreement.aligned);
+            n += d.agreement.aligned;
+        }
+    return n ? sum / static_cast<double>(n) : NAN;
 }
 
 LayerDiff RoutingDiff::all_layers() const {

@@ -53,6 +53,10 @@ struct LayerDiff {
     std::array<uint64_t, kUnmatchedReasons> only_a{}, only_b{};
     // Per expert, over aligned tokens: selected in B but not in A, and in A but not in B.
     std::vector<uint64_t> gained, lost;
+    // Per expert, over aligned tokens: selected in A, selected in B; and the sum of k
+    // (max(|A|, |B|)) over them: what the chance baseline needs.
+    std::vector<uint64_t> selected_a, selected_b;
+    uint64_t k_sum = 0;
     // Flip pairs: a token's experts lost (in A's rank order) paired with those gained (in
     // B's rank order), first with first; key from << 32 | to.
     std::unordered_map<uint64_t, uint64_t> flips;
@@ -63,6 +67,19 @@ struct LayerDiff {
     // The `n` most frequent flip pairs (count descending, then from, then to).
     std::vector<ExpertFlip> top_flips(size_t n) const;
 };
+
+// The mean overlap the layer's aligned tokens would show if A's and B's were paired at random
+// (docs/FIGURES.md "Routing diff"): sum_e a_e b_e / (n^2 mean k), with a_e, b_e the
+// selections of expert e in A and B over the n aligned tokens. Of one layer only: experts
+// of different layers are different experts. NaN without aligned tokens.
+double chance_overlap(const LayerDiff& layer);
+// How far above chance the mean overlap is, as Cohen's kappa: (overlap - chance) /
+// (1 - chance); 1 = same routing, 0 = no better than tokens paired at random. NaN when
+// chance is 1 or unknown.
+double overlap_kappa(double overlap, double chance);
+// Below this kappa two runs agree little more than tokens paired at random: most likely not
+// runs of the same requests; the verdict of `diff` and of the report then says so.
+inline constexpr double kNearChanceKappa = 0.2;
 
 // Across layers: for each token aligned in at least one layer, in how many of its aligned
 // layers the two selections differ (not the same set).
@@ -90,6 +107,8 @@ class RoutingDiff {
 
     const std::map<int32_t, LayerDiff>& layers() const { return layers_; }
     LayerDiff all_layers() const;
+    // The layers' chance_overlap, weighted by their aligned tokens.
+    double chance_overlap_all() const;
     const std::array<AgreementSums, kPositionBuckets>& by_position() const { return buckets_; }
     // By phase name, in order of first appearance; records without a phase are not here.
     const std::vector<std::pair<std::string, AgreementSums>>& by_phase() const { return phases_; }

@@ -259,14 +259,15 @@ function qualityText(Q) {
   if (!R) { html("p", sec, "Two runs of one workload, token by token: moescope report --html OUT A B (two log files).").className = "note"; return; }
   const share = R.tokens.aligned ? R.tokens.differ_in_any_layer / R.tokens.aligned : null;
   html("p", sec, "A: " + R.a + " (" + R.records_a.toLocaleString() + " records); B: " + R.b + " (" + R.records_b.toLocaleString() + " records).").className = "note";
-  html("p", sec, "Lowest mean top-k overlap " + num(R.min_overlap, 4) + " (layer " + R.min_overlap_layer + "); " + pct(share) + " of " + R.tokens.aligned.toLocaleString() + " aligned tokens differ in at least one layer.").id = "diff-verdict";
+  html("p", sec, (R.near_chance ? "Agreement near chance (kappa " + num(R.all.kappa, 3) + ": tokens paired at random overlap " + num(R.all.chance_overlap, 4) + "): A and B may not be runs of the same requests. " : "") +
+    "Lowest mean top-k overlap " + num(R.min_overlap, 4) + " (layer " + R.min_overlap_layer + "); kappa " + num(R.all.kappa, 3) + "; " + pct(share) + " of " + R.tokens.aligned.toLocaleString() + " aligned tokens differ in at least one layer.").id = "diff-verdict";
   const xs = R.layers.map(l => l.layer);
   lineChart(sec, [{name: "top-1 agreement", values: R.layers.map(l => l.top1_agreement), color: "#2563eb"},
                   {name: "mean top-k overlap", values: R.layers.map(l => l.overlap), color: "#d97706"},
                   {name: "exact-set agreement", values: R.layers.map(l => l.exact_agreement), color: "#059669"},
                   {name: "Jaccard", values: R.layers.map(l => l.jaccard), color: "#7c3aed"}], xs, {xlabel: "layer", lo: 0, hi: 1});
-  const row = (name, l) => [name, l.aligned, num(l.top1_agreement, 4), num(l.overlap, 4), num(l.exact_agreement, 4), num(l.jaccard, 4), num(l.weight_mass_overlap, 4), l.only_a, l.only_b];
-  table(sec, ["layer", "aligned", "top-1", "overlap", "exact", "Jaccard", "weight mass", "only A", "only B"],
+  const row = (name, l) => [name, l.aligned, num(l.top1_agreement, 4), num(l.overlap, 4), num(l.exact_agreement, 4), num(l.jaccard, 4), num(l.weight_mass_overlap, 4), num(l.chance_overlap, 4), l.only_a, l.only_b];
+  table(sec, ["layer", "aligned", "top-1", "overlap", "exact", "Jaccard", "weight mass", "chance overlap", "only A", "only B"],
         R.layers.map(l => row(l.layer, l)).concat([row("all layers", R.all)])).id = "diff-table";
 })();
 

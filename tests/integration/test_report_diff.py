@@ -13,7 +13,8 @@ from harness import check, cli, cli_json
 from test_report_browser import chromium
 from test_tracing_reference import server_logs  # two llama-server logs of the same passes
 
-KEYS = ("aligned", "top1_agreement", "overlap", "exact_agreement", "jaccard", "weight_mass_overlap")
+KEYS = ("aligned", "top1_agreement", "overlap", "exact_agreement", "jaccard", "weight_mass_overlap",
+        "chance_overlap", "kappa")
 
 
 def data_of(page):
@@ -80,8 +81,10 @@ def main():
                 check(c[6] == ("-" if w["weight_mass_overlap"] is None else "%.4f" % w["weight_mass_overlap"]),
                       "weight mass cell (the logs carry no weights): %r" % c[6])
                 check(int(c[1]) == w["aligned"], "aligned cell")
+                check(abs(float(c[7]) - round(w["chance_overlap"], 4)) < 1e-9, "chance cell %r" % c[7])
             v = re.search(r'id="diff-verdict">([^<]*)<', out).group(1)
             check("%.4f (layer %d)" % (want["verdict"]["min_overlap"], want["verdict"]["min_overlap_layer"]) in v, v)
+            check(("near chance" in v) == want["verdict"]["near_chance"], "near chance as diff says: %r" % v)
     print("ok: the report's routing diff is diff's")
 
 

@@ -41,6 +41,8 @@ def compare_diff(got, want, what):
         where = "%s layer %s" % (what, w.get("layer", "all"))
         check(g.get("layer") == w.get("layer"), where + ": layer")
         same_agreement(g, w, where)
+        close(g["chance_overlap"], w["chance_overlap"], where + " chance_overlap")
+        close(g["kappa"], w["kappa"], where + " kappa")
         for side in ("only_a", "only_b"):
             check(g[side] == w[side], "%s %s: %d vs %d" % (where, side, g[side], w[side]))
             for why, n in w[side + "_why"].items():
@@ -330,6 +332,17 @@ def main():
             together = cli_json("affinity", *both)["pairs"]
             check([p["tokens"] for p in together] == [a["tokens"] + b["tokens"] for a, b in zip(*alone)],
                   "affinity of both traces pairs each file's tokens only")
+            # GSM8K against HumanEval: the same problem ids and token positions, different
+            # prompts. Their overlap is what random pairs give, and the verdict says so.
+            unrelated = cli_json("diff", *both)
+            compare_diff(unrelated, ref.diff(ref.read_records(both[0]), ref.read_records(both[1])),
+                         "gsm8k vs humaneval")
+            v = unrelated["verdict"]
+            check(v["near_chance"] is True and abs(v["kappa"]) < 0.05, "unrelated runs: near chance %r" % v)
+            first = cli("diff", *both).stdout.splitlines()[0]
+            check(first.startswith("verdict: agreement near chance"), "the verdict leads with it: %r" % first)
+            v = cli_json("diff", both[0], both[0])["verdict"]
+            check(v["near_chance"] is False and v["kappa"] == 1, "a run against itself: kappa 1 %r" % v)
     print("ok")
 
 

@@ -120,6 +120,7 @@ def diff(recs_a, recs_b):
     only = defaultdict(lambda: {"a": defaultdict(int), "b": defaultdict(int)})
     flows = defaultdict(lambda: defaultdict(lambda: [0, 0]))  # layer -> expert -> [gained, lost]
     flips = defaultdict(lambda: defaultdict(int))
+    pairs = defaultdict(list)  # layer -> aligned (A's experts, B's experts)
     by_token = defaultdict(list)
     by_bucket = defaultdict(list)
     by_phase = defaultdict(list)
@@ -133,6 +134,7 @@ def diff(recs_a, recs_b):
         b = kb[key]
         m = compare(a, b)
         per_layer[layer].append(m)
+        pairs[layer].append((a["experts"], b["experts"]))
         lost = [e for e in a["experts"] if e not in b["experts"]]
         gained = [e for e in b["experts"] if e not in a["experts"]]
         for e in gained:
@@ -172,12 +174,39 @@ def diff(recs_a, recs_b):
         row["flips"] = dict(fp)
         return row
 
+    def chance(l):
+        """The mean overlap of A's and B's selections paired at random: every (i, j) pair
+        of the layer's aligned tokens, by brute force over the n x n pairs."""
+        ps = pairs[l]
+        if not ps:
+            return None
+        experts = 1 + max(max(max(a), max(b)) for a, b in ps)
+        ma = np.zeros((len(ps), experts))
+        mb = np.zeros((len(ps), experts))
+        for i, (a, b) in enumerate(ps):
+            ma[i, a] = 1
+            mb[i, b] = 1
+        shared = ma @ mb.T  # |A_i ∩ B_j|
+        kbar = np.mean([max(len(a), len(b)) for a, b in ps])
+        return float(shared.mean() / kbar)
+
+    def kappa(row):
+        c, o = row["chance_overlap"], row["overlap"]
+        return None if c is None or o is None or c >= 1 else (o - c) / (1 - c)
+
     out_layers = []
     for l in layers:
         row = layer_row([l])
         row["layer"] = l
+        row["chance_overlap"] = chance(l)
+        row["kappa"] = kappa(row)
         out_layers.append(row)
-    out_layers.append(layer_row(layers))
+    row = layer_row(layers)
+    weights = [len(pairs[l]) for l in layers if pairs[l]]
+    row["chance_overlap"] = (float(np.average([chance(l) for l in layers if pairs[l]], weights=weights))
+                             if weights else None)
+    row["kappa"] = kappa(row)
+    out_layers.append(row)
     counts = np.array([sum(v) for v in by_token.values()], dtype=np.int64)
     return {"layers": out_layers,
             "tokens": {"aligned": len(by_token), "differ_in_any_layer": int((counts > 0).sum()),
