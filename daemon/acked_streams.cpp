@@ -15,6 +15,10 @@ void AckedStream::feed(std::string_view bytes) {
         bytes.remove_prefix(nl + 1);
         --drop_;
     }
+    if (drop_ == 0 && ack_held_ && link_) {  // the resent lines are in: see committed()
+        ack_held_ = false;
+        link_->send(ack_line(id_, committed_));
+    }
     if (bytes.empty() || !ingest_) return;
     const uint64_t start = fed_, seq_before = counted_;
     ingest_->set_arrival_time(wall_clock_seconds());
@@ -45,6 +49,7 @@ void AckedStream::detach() {
         ingest_.reset();
     }
     drop_ = fed_ = 0;
+    ack_held_ = false;
     doc_at_ = UINT64_MAX;
     link_ = nullptr;
     dirty_ = true;
@@ -82,7 +87,13 @@ AckedStream* AckedStreams::attach(const Hello& hello, AckLink& link, SourceStats
     s.ingest_->reset(0);
     if (!s.state_.empty()) s.ingest_->restore(s.state_);  // pending gate vectors etc.
     s.link_ = &link;
-    const uint64_t next = hello.next.value_or(s.committed_ + 1);
+    // The reply is an acknowledgement: a client may forget the lines up to its seq (the
+    // bundled one does) and resend only what follows. So the stream resumes after the
+    // committed line even when the hello's `next` is older (a kill -9 after a commit and
+    // before its ack reached the client, or SIGTERM, whose last commit follows the closing
+    // of the connections): expecting the resend from `next` dropped that many new lines as
+    // resent ones, and a client with no more than that left never got an ack.
+    const uint64_t next = std::max(hello.next.value_or(0), s.committed_ + 1);
     if (next > s.counted_ + 1) {
         spdlog::warn(
             "{}: stream {}: lines {} to {} never arrived (the client no longer has them); "
@@ -92,6 +103,7 @@ AckedStream* AckedStreams::attach(const Hello& hello, AckLink& link, SourceStats
         s.dirty_ = true;
     }
     s.drop_ = s.counted_ + 1 - next;
+    s.ack_held_ = false;
     reply = ack_line(s.id_, s.committed_, next);
     return &s;
 }
@@ -126,7 +138,13 @@ void AckedStreams::committed(const std::vector<StreamPosition>& positions) {
         if (it == streams_.end()) continue;
         AckedStream& s = *it->second;
         s.committed_ = std::max(s.committed_, p.seq);
-        if (s.link_) s.link_->send(ack_line(s.id_, s.committed_));
+        // While the client resends lines counted before (drop_), an ack beyond the hello's
+        // seq could make it forget lines it has not resent yet, and the daemon would drop
+        // new ones in their place: the ack waits until the resent lines are in (feed()).
+        if (s.link_ && s.drop_ > 0)
+            s.ack_held_ = true;
+        else if (s.link_)
+            s.link_->send(ack_line(s.id_, s.committed_));
     }
     for (AckLink* l : std::exchange(waiting_, {}))
         l->resume();

@@ -62,7 +62,8 @@ class AckedStream {
     uint64_t doc_seq_ = 0;                  // ... and the number of the line before it
     std::string state_;                     // the ingest's checkpoint while detached
     AckLink* link_ = nullptr;
-    bool dirty_ = false;  // counted or state changed since the last position taken
+    bool dirty_ = false;     // counted or state changed since the last position taken
+    bool ack_held_ = false;  // an ack not sent while resent lines were still to drop
 };
 
 class AckedStreams {

@@ -1,6 +1,7 @@
 // The first line of a stream connection that asks for acknowledgements (docs/OPERATIONS.md
 // "Acknowledged streams"): {"type": "hello", "stream": ID, "ack": true} with an optional "next": N,
-// the number of the next line the client sends (default: the one after the last committed).
+// the number of the next line the client sends (default, and at least: the one after the last
+// committed, which the reply acknowledges).
 #pragma once
 
 #include <cstdint>

@@ -197,10 +197,34 @@ TEST_CASE("acked streams: positions restored from the database go on") {
     AckedStreams acks(agg, {{"old", "tcp://127.0.0.1:1", 40, ""}});
     FakeLink a;
     std::string reply;
+    // The client never saw the ack for 38..40 (moescoped was killed after committing them):
+    // the reply acknowledges them, so it resends from 41, and the stream resumes there.
     AckedStream* s = acks.attach(hello("old", 38), a, stats, Format::auto_detect, 1 << 20, reply);
-    CHECK(reply == ack_line("old", 40, 38));
-    s->feed(lines(38, 45));  // 38..40 dropped
+    CHECK(reply == ack_line("old", 40, 41));
+    s->feed(lines(41, 45));
     CHECK(s->counted() == 45);
     CHECK(acks.take_positions().at(0).seq == 45);  // also decides records held on top-k probation
     CHECK(agg.tag(kAllTag).global.tokens == 5);
+}
+
+TEST_CASE("acked stream: an ack for a commit in flight waits for the resent lines") {
+    Fixture f;
+    FakeLink a, b;
+    AckedStream* s = f.attach(a, hello("s"));
+    s->feed(lines(1, 10));
+    const auto pos = f.acks.take_positions();  // being written...
+    f.acks.detach(s, a);                       // ...when the connection is lost
+    std::string reply;
+    s = f.attach(b, hello("s", 1), &reply);
+    CHECK(reply == ack_line("s", 0, 1));  // 1..10 not committed yet: resent, and dropped
+    f.acks.committed(pos);
+    // An ack for 10 now could make the client forget 1..10 before resending them, and
+    // 11.. would be dropped in their place: it waits.
+    CHECK(b.sent.empty());
+    s->feed(lines(1, 6));
+    CHECK(b.sent.empty());
+    s->feed(lines(7, 12));
+    CHECK(b.sent == std::vector<std::string>{ack_line("s", 10)});
+    CHECK(s->counted() == 12);
+    CHECK(tokens(f.agg) == 12);
 }
