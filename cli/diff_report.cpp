@@ -53,6 +53,31 @@ std::string run_name(const Query& x, DiffSide s) {
     return x.args.files[static_cast<size_t>(s)];
 }
 
+// A run's heading line: its name and, for a FILE argument, what its lines gave, so a diff
+// whose A lost lines to damage says so where a reader looks ("A malformed record costs only
+// itself, is counted").
+uint64_t rejected_lines(const Query& x, DiffSide s) {
+    if (x.args.files.size() < 2 || !x.own<DiffArgs>().tag_b.empty()) return 0;
+    const std::string& arg = x.args.files[static_cast<size_t>(s)];
+    uint64_t n = 0;
+    for (const SourceStats& src : x.sources)  // the file, or the files of a directory
+        if (src.name == arg || (src.name.size() > arg.size() && src.name.starts_with(arg) &&
+                                src.name[arg.size()] == '/'))
+            n += src.total_rejects();
+    return n;
+}
+
+std::string run_heading(const Query& x, DiffSide s, const RoutingDiff* diff) {
+    std::string out = run_name(x, s);
+    if (!diff || !x.own<DiffArgs>().tag_b.empty()) return out;
+    const std::string& arg = x.args.files[static_cast<size_t>(s)];
+    const uint64_t rejected = rejected_lines(x, s);
+    out += " (" + fmt_num::integer(diff->records(s)) + " records";
+    if (rejected)
+        out += ", " + fmt_num::integer(rejected) + " lines rejected: moescope sources " + arg;
+    return out + ")";
+}
+
 // The finished diff, or the one line saying why there is none.
 const RoutingDiff& diff_of(const Query& x) {
     const auto& d = x.own<DiffArgs>();
@@ -253,6 +278,7 @@ void diff_json(JsonWriter& w, const Query& x) {
     for (DiffSide s : {DiffSide::a, DiffSide::b}) {
         w.key(s == DiffSide::a ? "a" : "b").begin_object();
         w.field("name", run_name(x, s)).field("records", diff.records(s));
+        w.field("rejected_lines", rejected_lines(x, s));
         w.field("unplaced", diff.unplaced(s)).end_object();
     }
     w.end_object().key("layers").begin_array();
@@ -324,8 +350,9 @@ std::string verdict_text(const Query& x) {
 std::string diff_text(const Query& x) {
     const std::vector<LayerLine> lines = layer_lines(x);  // first: it refuses bad inputs
     // The verdict first (issue 31): the answer before the tables.
-    std::string out = verdict_text(x) + "A: " + run_name(x, DiffSide::a) +
-                      "\nB: " + run_name(x, DiffSide::b) + "\n\n" +
+    const RoutingDiff* diff_if = x.args.files.empty() ? nullptr : &diff_of(x);
+    std::string out = verdict_text(x) + "A: " + run_heading(x, DiffSide::a, diff_if) +
+                      "\nB: " + run_heading(x, DiffSide::b, diff_if) + "\n\n" +
                       layer_table(lines, false).render();
     if (x.args.files.empty())
         return out +

@@ -278,6 +278,20 @@ def main():
         for row in same["layers"]:
             check(row["overlap"] == 1 and row["exact_agreement"] == 1 and not row["top_flips"], "self diff")
         check(same["tokens"]["differ_in_any_layer"] == 0, "self diff tokens")
+        # Damaged lines in A cost only themselves, and the run's heading says how many.
+        damaged = os.path.join(d, "damaged.ndjson")
+        with open(pa, "rb") as f, open(damaged, "wb") as out:
+            for i, line in enumerate(f):
+                out.write(line)
+                if i % 1000 == 0:
+                    out.write(b"\x00\xff binary junk\n{\"layer\": 1, \"experts\": [1,\n")
+        junk = 2 * (1 + (sum(1 for _ in open(pa, "rb")) - 1) // 1000)
+        hurt = cli_json("diff", damaged, pa)
+        check(hurt["runs"]["a"]["rejected_lines"] == junk and hurt["runs"]["b"]["rejected_lines"] == 0,
+              "rejected lines per run: %r, want %d" % (hurt["runs"], junk))
+        check(hurt["layers"] == same["layers"], "damage costs only the damaged lines")
+        heading = cli("diff", damaged, pa).stdout.splitlines()[1]
+        check(heading.endswith("%d lines rejected: moescope sources %s)" % (junk, damaged)), heading)
 
         # llama-server logs: aligned by forward pass and row.
         la, lb = server_logs(d)
