@@ -87,8 +87,9 @@ std::map<int32_t, int32_t> popular_experts(const RoutingSequence& seq, TagId tag
         for (size_t x = 0; x < h.size(); ++x)
             if (h[x] > 0) order.push_back(static_cast<int32_t>(x));
         if (order.size() < p) continue;
+        // `hh = h`: clang 14 cannot capture a structured binding.
         std::stable_sort(order.begin(), order.end(),
-                         [&h](int32_t a, int32_t b) { return h[a] > h[b]; });
+                         [&hh = h](int32_t a, int32_t b) { return hh[a] > hh[b]; });
         out[layer] = order[p - 1];
     }
     return out;
