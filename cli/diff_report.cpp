@@ -330,9 +330,9 @@ Table layer_table(const std::vector<LayerLine>& lines, bool csv) {
     return t;
 }
 
-std::string verdict_text(const Query& x) {
+std::string verdict_text(const Query& x, const std::vector<LayerLine>& lines) {
     const auto& d = x.own<DiffArgs>();
-    const Verdict v = verdict_of(x, layer_lines(x));
+    const Verdict v = verdict_of(x, lines);
     std::string out = "verdict: ";
     if (v.kappa < kNearChanceKappa)  // the headline: no overlap threshold means much then
         out += "agreement near chance (kappa " + fmt_num::fixed(v.kappa, 3) + ": overlap " +
@@ -351,7 +351,7 @@ std::string diff_text(const Query& x) {
     const std::vector<LayerLine> lines = layer_lines(x);  // first: it refuses bad inputs
     // The verdict first (issue 31): the answer before the tables.
     const RoutingDiff* diff_if = x.args.files.empty() ? nullptr : &diff_of(x);
-    std::string out = verdict_text(x) + "A: " + run_heading(x, DiffSide::a, diff_if) +
+    std::string out = verdict_text(x, lines) + "A: " + run_heading(x, DiffSide::a, diff_if) +
                       "\nB: " + run_heading(x, DiffSide::b, diff_if) + "\n\n" +
                       layer_table(lines, false).render();
     if (x.args.files.empty())
