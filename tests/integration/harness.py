@@ -211,3 +211,11 @@ def same(a, b, where, rel=1e-12):
             same(a[k], b[k], "%s.%s" % (where, k), rel)
     else:
         fail("%s: unexpected %r" % (where, a))
+
+
+def report_data(page):
+    """The figures an HTML report embeds (its <script id="data"> JSON)."""
+    html = open(page).read()
+    head = '<script id="data" type="application/json">'
+    start = html.index(head) + len(head)
+    return json.loads(html[start:html.index("</script>", start)])

@@ -9,7 +9,7 @@ import os
 import random
 import tempfile
 
-from harness import check, cli, cli_json
+from harness import check, cli, cli_json, report_data
 
 E, K, LAYERS = 16, 2, 4
 
@@ -28,13 +28,6 @@ def tagged_log(path, tags, n=1500, seed=7):
                     if e not in picks:
                         picks.append(e)
                 f.write(json.dumps({"layer": layer, "experts": picks, "tag": tags[i]}) + "\n")
-
-
-def report_data(page):
-    html = open(page).read()
-    head = '<script id="data" type="application/json">'
-    start = html.index(head) + len(head)
-    return json.loads(html[start:html.index("</script>", start)])
 
 
 def close(a, b, what):

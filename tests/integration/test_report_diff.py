@@ -9,17 +9,12 @@ import re
 import shutil
 import tempfile
 
-from harness import check, cli, cli_json
+from harness import check, cli, cli_json, report_data
 from test_report_browser import chromium
 from test_tracing_reference import server_logs  # two llama-server logs of the same passes
 
 KEYS = ("aligned", "top1_agreement", "overlap", "exact_agreement", "jaccard", "weight_mass_overlap",
         "chance_overlap", "kappa")
-
-
-def data_of(page):
-    m = re.search(r'<script id="data" type="application/json">(.*?)</script>', open(page).read(), re.S)
-    return json.loads(m.group(1))
 
 
 def same(got, want, what):
@@ -34,7 +29,7 @@ def main():
         pa, pb = server_logs(tmp)
         page = os.path.join(tmp, "diff.html")
         cli("report", "--html", page, pa, pb)
-        R = data_of(page)["routing_diff"]
+        R = report_data(page)["routing_diff"]
         want = cli_json("diff", pa, pb)
         layers = [l for l in want["layers"] if "layer" in l]
         check(len(R["layers"]) == len(layers) == 6, "a row per layer")
@@ -53,7 +48,7 @@ def main():
         # One input: no section data, a note instead.
         single = os.path.join(tmp, "one.html")
         cli("report", "--html", single, pa)
-        check("routing_diff" not in data_of(single), "one input: no routing diff")
+        check("routing_diff" not in report_data(single), "one input: no routing diff")
 
         if not shutil.which("chromium"):
             print("SKIP (browser part): chromium is not installed")

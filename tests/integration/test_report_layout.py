@@ -13,7 +13,7 @@ import re
 import shutil
 import tempfile
 
-from harness import SOURCE, check, cli
+from harness import SOURCE, check, cli, report_data
 from test_report_browser import chromium
 
 LLAMA = os.path.join(SOURCE, "samples", "llama_server", "moe_expert_selection.log")
@@ -44,12 +44,6 @@ def render(page, tmp, name, width=1400):
     return dom.stdout
 
 
-def data_of(page):
-    html = open(page).read()
-    m = re.search(r'<script id="data" type="application/json">(.*?)</script>', html, re.S)
-    return json.loads(m.group(1))
-
-
 def axis_labels(tmp):
     rnd = random.Random(8)
     log = os.path.join(tmp, "twins.ndjson")
@@ -59,7 +53,7 @@ def axis_labels(tmp):
                 f.write(json.dumps({"layer": l, "experts": rnd.sample(range(16), 2), "tag": "ab"[t % 2]}) + "\n")
     page = os.path.join(tmp, "twins.html")
     cli("report", "--html", page, log)
-    js = [l["js_divergence_bits"] for c in data_of(page)["compare"][:1] for l in c["layers"] if l["layer"] >= 0]
+    js = [l["js_divergence_bits"] for c in report_data(page)["compare"][:1] for l in c["layers"] if l["layer"] >= 0]
     check(0 < max(js) < 0.01, "near-identical tags: JS %r" % js)
     out = render(page, tmp, "axis")
     sec = out[out.index('id="compare"'):]
@@ -87,7 +81,7 @@ def table_widths(tmp):
 def one_tag(tmp):
     page = os.path.join(tmp, "chat.html")
     cli("report", "--html", page, LLAMA + "=chat")
-    check(data_of(page)["compare"] == [], "one tag: nothing compared")
+    check(report_data(page)["compare"] == [], "one tag: nothing compared")
     out = render(page, tmp, "chat")
     sec = out[out.index('id="compare"'):out.index('id="routing-diff"')]
     check("Only one tag" in sec and 'id="compare-layers"' not in sec and "'chat'" not in sec,
@@ -97,7 +91,7 @@ def one_tag(tmp):
 def count_only(tmp):
     page = os.path.join(tmp, "totals.html")
     cli("report", "--html", page, SGLANG)
-    d = data_of(page)
+    d = report_data(page)
     check(d["count_only"] is True, "SGLang totals are count-only")
     out = render(page, tmp, "totals")
     head = re.search(r'<p class="sub" id="summary">([^<]*)</p>', out).group(1)

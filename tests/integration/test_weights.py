@@ -13,7 +13,7 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import check, cli, cli_json, fail, ingest  # noqa: E402
+from harness import check, cli, cli_json, fail, ingest, report_data  # noqa: E402
 import model_writer as mw  # noqa: E402
 
 TOL = 2e-4
@@ -269,8 +269,7 @@ def run(tmp):
     page = os.path.join(tmp, "r.html")
     cli("report", "--html", page, "--model", path, log)
     html = open(page).read()
-    start = html.index('<script id="data" type="application/json">') + len('<script id="data" type="application/json">')
-    data = json.loads(html[start:html.index("</script>", start)])
+    data = report_data(page)
     ref = cli_json("weights", path)
     check(data["weights"]["router"] == ref["router"], "report router section")
     check(data["weights"]["experts"]["similar_pairs"] == ref["experts"]["similar_pairs"], "report merge candidates")
