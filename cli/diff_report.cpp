@@ -177,8 +177,7 @@ std::vector<LayerLine> layer_lines(const Query& x) {
 }
 
 struct Verdict {
-    int32_t layer = -1;  // the layer with the lowest overlap
-    double min_overlap = std::numeric_limits<double>::infinity();
+    LowestOverlap lowest;
     bool checked = false, passed = true;
     double overall = NAN, chance = NAN, kappa = NAN;  // of all layers (kappa: FILE arguments)
 };
@@ -186,10 +185,7 @@ struct Verdict {
 Verdict verdict_of(const Query& x, const std::vector<LayerLine>& lines) {
     Verdict v;
     for (const LayerLine& l : lines)
-        if (l.layer >= 0 && l.agreement.aligned > 0 && l.agreement.mean_overlap() < v.min_overlap) {
-            v.min_overlap = l.agreement.mean_overlap();
-            v.layer = l.layer;
-        }
+        if (l.layer >= 0) v.lowest.consider(l.layer, l.agreement);
     for (const LayerLine& l : lines)
         if (l.layer < 0) {
             v.overall = l.agreement.mean_overlap();
@@ -198,7 +194,7 @@ Verdict verdict_of(const Query& x, const std::vector<LayerLine>& lines) {
         }
     const double floor = x.own<DiffArgs>().fail_below;
     v.checked = !std::isnan(floor);
-    v.passed = !v.checked || v.min_overlap >= floor;
+    v.passed = !v.checked || v.lowest.overlap >= floor;
     return v;
 }
 
@@ -235,7 +231,7 @@ void layer_json(JsonWriter& w, const LayerDiff& d, double chance, size_t top) {
 void verdict_json(JsonWriter& w, const Query& x) {
     const Verdict v = verdict_of(x, layer_lines(x));
     w.key("verdict").begin_object();
-    w.field("min_overlap", v.min_overlap).field("min_overlap_layer", v.layer);
+    w.field("min_overlap", v.lowest.overlap).field("min_overlap_layer", v.lowest.layer);
     w.field("chance_overlap", v.chance).field("kappa", v.kappa).key("near_chance");
     std::isnan(v.kappa) ? w.null() : w.value(v.kappa < kNearChanceKappa);
     w.key("fail_below");
@@ -338,8 +334,8 @@ std::string verdict_text(const Query& x, const std::vector<LayerLine>& lines) {
         out += "agreement near chance (kappa " + fmt_num::fixed(v.kappa, 3) + ": overlap " +
                fmt_num::fixed(v.overall, 4) + ", tokens paired at random " +
                fmt_num::fixed(v.chance, 4) + ")\n  A and B may not be runs of the same requests; ";
-    out += "lowest mean overlap " + fmt_num::fixed(v.min_overlap, 4) + " (layer " +
-           std::to_string(v.layer) + ")";
+    out += "lowest mean overlap " + fmt_num::fixed(v.lowest.overlap, 4) + " (layer " +
+           std::to_string(v.lowest.layer) + ")";
     if (v.kappa >= kNearChanceKappa) out += ", kappa " + fmt_num::fixed(v.kappa, 3);
     if (v.checked)  // pass or FAIL last, where a CI log reader looks
         out += v.passed ? ", at least --fail-below " + fmt_num::sig(d.fail_below, 6) + ": pass"

@@ -2,7 +2,6 @@
 // FILE arguments of `moescope report --html OUT A B`, under diff --json's keys, so that the
 // report and the command agree (tests/integration/test_report_diff.py).
 #include <cmath>
-#include <limits>
 
 #include "cli/diff_json.hpp"
 #include "cli/html_report.hpp"
@@ -16,8 +15,7 @@ void write_report_diff(JsonWriter& w, const HtmlReportOptions& o) {
     w.key("routing_diff").begin_object();
     w.field("a", std::string_view(o.diff_a)).field("b", std::string_view(o.diff_b));
     w.field("records_a", d.records(DiffSide::a)).field("records_b", d.records(DiffSide::b));
-    double lowest = std::numeric_limits<double>::infinity();
-    int32_t lowest_layer = -1;
+    LowestOverlap lowest;
     w.key("layers").begin_array();
     for (const auto& [layer, l] : d.layers()) {
         w.begin_object().field("layer", layer);
@@ -26,8 +24,7 @@ void write_report_diff(JsonWriter& w, const HtmlReportOptions& o) {
         w.field("chance_overlap", chance)
             .field("kappa", overlap_kappa(l.agreement.mean_overlap(), chance));
         w.field("only_a", l.only_a_total()).field("only_b", l.only_b_total()).end_object();
-        if (l.agreement.aligned > 0 && l.agreement.mean_overlap() < lowest)
-            lowest = l.agreement.mean_overlap(), lowest_layer = layer;
+        lowest.consider(layer, l.agreement);
     }
     w.end_array().key("all").begin_object();
     const LayerDiff all = d.all_layers();
@@ -39,8 +36,8 @@ void write_report_diff(JsonWriter& w, const HtmlReportOptions& o) {
     const TokenDiffTally& t = d.tokens();
     w.key("tokens").begin_object().field("aligned", t.tokens);
     w.field("differ_in_any_layer", t.differ_any).end_object();
-    w.field("min_overlap", all.agreement.aligned ? lowest : NAN)
-        .field("min_overlap_layer", lowest_layer);
+    w.field("min_overlap", all.agreement.aligned ? lowest.overlap : NAN)
+        .field("min_overlap_layer", lowest.layer);
     w.field("near_chance", kappa < kNearChanceKappa);  // NaN: false
     w.end_object();
 }

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -80,6 +81,16 @@ double overlap_kappa(double overlap, double chance);
 // Below this kappa two runs agree little more than tokens paired at random: most likely not
 // runs of the same requests; the verdict of `diff` and of the report then says so.
 inline constexpr double kNearChanceKappa = 0.2;
+
+// The layer whose aligned tokens overlap least: what the verdict of `diff` and the report's
+// Routing diff section name. Layers without aligned tokens are skipped; ties keep the first.
+struct LowestOverlap {
+    int32_t layer = -1;  // -1: no layer had aligned tokens
+    double overlap = std::numeric_limits<double>::infinity();
+    void consider(int32_t l, const AgreementSums& a) {
+        if (a.aligned > 0 && a.mean_overlap() < overlap) overlap = a.mean_overlap(), layer = l;
+    }
+};
 
 // Across layers: for each token aligned in at least one layer, in how many of its aligned
 // layers the two selections differ (not the same set).
