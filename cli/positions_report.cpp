@@ -29,9 +29,34 @@ std::vector<GroupFigures> figures_of(const Query& x) {
     return f;
 }
 
+// Layer records in no group of one kind: the figures of that kind rest on the others.
+void left_out_json(JsonWriter& w, const PositionRouting& r) {
+    w.key("left_out")
+        .begin_object()
+        .field("records_without_position", r.without_position())
+        .field("records_without_phase", r.without_phase())
+        .field("records_past_phase_cap", r.phases_over_cap())
+        .end_object();
+}
+
+std::string left_out_text(const PositionRouting& r) {
+    std::string s;
+    const auto line = [&](uint64_t n, const std::string& what) {
+        if (n > 0) s += "\n" + std::to_string(n) + " layer records " + what;
+    };
+    line(r.without_position(), "have no position: in no position group");
+    line(r.without_phase(), "have no phase: in no phase group");
+    line(r.phases_over_cap(), "belong to phases past the first " +
+                                  std::to_string(PositionRouting::kMaxPhases) +
+                                  ": in no phase group");
+    return s.empty() ? s : s + "\n";
+}
+
 void positions_json(JsonWriter& w, const Query& x) {
+    const std::vector<GroupFigures> figures = figures_of(x);
+    left_out_json(w, x.own<PositionsArgs>().routing);
     w.key("positions").begin_array();
-    for (const GroupFigures& f : figures_of(x)) {
+    for (const GroupFigures& f : figures) {
         w.begin_object()
             .field("kind", std::string_view(f.kind))
             .field("group", std::string_view(f.group));
@@ -84,7 +109,8 @@ extern const CommandSpec kPositionsCommand = {
     [](const Query& x) { return positions_table(x, true, false).csv(); },
     [](const Query& x) {
         return "per group, all layers' hits summed (--json or --csv: per layer too):\n\n" +
-               positions_table(x, false, true).render();
+               positions_table(x, false, true).render() +
+               left_out_text(x.own<PositionsArgs>().routing);
     },
 };
 

@@ -1,8 +1,9 @@
 #include "cli/time_spec.hpp"
 
 #include <charconv>
-#include <chrono>
 #include <ctime>
+
+#include "analytics/wall_clock.hpp"
 
 namespace moe {
 
@@ -16,9 +17,7 @@ std::optional<int64_t> parse_int(std::string_view s) {
 }  // namespace
 
 int64_t now_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
+    return static_cast<int64_t>(wall_clock_seconds());
 }
 
 std::optional<int64_t> parse_time_spec(const std::string& text, int64_t now) {

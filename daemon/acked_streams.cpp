@@ -4,7 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "daemon/wall_clock.hpp"
+#include "analytics/wall_clock.hpp"
 
 namespace moe {
 

@@ -9,7 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "daemon/wall_clock.hpp"
+#include "analytics/wall_clock.hpp"
 #include "ingest/batch_start.hpp"
 
 namespace moe {

@@ -13,9 +13,9 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
+#include "analytics/wall_clock.hpp"
 #include "daemon/prometheus_text.hpp"
 #include "daemon/stdin_source.hpp"
-#include "daemon/wall_clock.hpp"
 #include "storage/writer_lock.hpp"
 
 namespace moe {

@@ -18,6 +18,7 @@
 
 #include "analytics/aggregates.hpp"
 #include "analytics/live_caches.hpp"
+#include "analytics/wall_clock.hpp"
 #include "daemon/acked_streams.hpp"
 #include "daemon/drift_monitor.hpp"
 #include "daemon/file_follower.hpp"
@@ -30,7 +31,6 @@
 #include "daemon/reject_log.hpp"
 #include "daemon/source.hpp"
 #include "daemon/unix_socket_file.hpp"
-#include "daemon/wall_clock.hpp"
 #include "models/unique_fd.hpp"
 #include "storage/store.hpp"
 

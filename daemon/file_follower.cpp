@@ -1,6 +1,6 @@
 #include "daemon/file_follower.hpp"
 
-#include "daemon/wall_clock.hpp"
+#include "analytics/wall_clock.hpp"
 #include "ingest/parallel_ingest.hpp"
 
 #include <fcntl.h>

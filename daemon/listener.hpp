@@ -27,11 +27,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include "analytics/wall_clock.hpp"
 #include "daemon/acked_streams.hpp"
 #include "daemon/auth_gate.hpp"
 #include "daemon/source.hpp"
 #include "daemon/tls_context.hpp"
-#include "daemon/wall_clock.hpp"
 #include "ingest/stream_ingest.hpp"
 
 namespace moe {

@@ -1,6 +1,6 @@
 #include "daemon/stdin_source.hpp"
 
-#include "daemon/wall_clock.hpp"
+#include "analytics/wall_clock.hpp"
 
 #include <unistd.h>
 #include <cerrno>

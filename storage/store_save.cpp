@@ -1,22 +1,12 @@
 // Store::save: one transaction with the model facts, every changed aggregate, the timeline
 // increments and every source's counters, offset and stream state. Columns: tables.cpp.
-#include <ctime>
-
+#include "analytics/wall_clock.hpp"
 #include "storage/store.hpp"
 #include "storage/tables.hpp"
 
 namespace moe {
 
 using namespace rows;
-
-namespace {
-double now_seconds() {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-}  // namespace
 
 void Store::put_meta(std::string_view key, const std::string& value) {
     auto q = db_.prepare(meta_table().insert_sql());
@@ -84,16 +74,16 @@ void Store::save(Aggregates& agg, std::span<SourceStats* const> sources, bool fo
         timeline_table().put(tl, TimelineRow{agg.tag(key.tag).name, key.layer, key.start, b});
     if (retention_seconds_ > 0) {
         auto del = db_.prepare("DELETE FROM timeline WHERE bucket < ?");
-        del.bind(1, static_cast<int64_t>(now_seconds()) - retention_seconds_).run();
+        del.bind(1, static_cast<int64_t>(wall_clock_seconds()) - retention_seconds_).run();
     }
     // Roll-ups run with the first flush of each hour: their cutoffs move by the hour.
-    const auto now_s = static_cast<int64_t>(now_seconds());
+    const auto now_s = static_cast<int64_t>(wall_clock_seconds());
     const bool roll = rollup_ && now_s / 3600 != rolled_up_hour_;
     if (roll) rollup(now_s);
 
     auto src = db_.prepare(source_table().insert_sql());
     auto rej = db_.prepare(reject_table().insert_sql());
-    const double now = now_seconds();
+    const double now = wall_clock_seconds();
     for (SourceStats* s : sources) {
         if (!s->dirty && !force) continue;
         source_table().put(src, SourceRow{*s, now});

@@ -163,7 +163,9 @@ def compare_requests(got, want, what):
         check(g["over_capacity"] == w["over_capacity"], where + " capacity")
 
 
-def compare_positions(got, want, what):
+def compare_positions(got, want, what, left_out=None):
+    if left_out is not None:
+        check(got["left_out"] == left_out, "%s left out: %r vs %r" % (what, got["left_out"], left_out))
     check(len(got["positions"]) == len(want), "%s: %d rows vs %d" % (what, len(got["positions"]), len(want)))
     for g, w in zip(got["positions"], want):
         where = "%s %s %s layer %s" % (what, w["kind"], w["group"], w["layer"])
@@ -300,7 +302,8 @@ def main():
 
         # Requests, positions, affinity on the generated runs and the planted log.
         compare_requests(cli_json("requests", pa, "--capacity", "4,16,40"), ref.requests(ra, [4, 16, 40]), "generated requests")
-        compare_positions(cli_json("positions", pa), ref.positions(ra), "generated positions")
+        compare_positions(cli_json("positions", pa), ref.positions(ra), "generated positions",
+                          ref.positions_left_out(ra))
         planted = planted_affinity(d)
         rp = ref.read_records(planted)
         got_aff = cli_json("affinity", planted, "--split", "0.5")
@@ -317,7 +320,8 @@ def main():
                 continue
             recs = ref.read_records(path)
             compare_requests(cli_json("requests", path, "--capacity", "4,6"), ref.requests(recs, [4, 6]), name + " requests")
-            compare_positions(cli_json("positions", path), ref.positions(recs), name + " positions")
+            compare_positions(cli_json("positions", path), ref.positions(recs), name + " positions",
+                              ref.positions_left_out(recs))
             compare_affinity(cli_json("affinity", path), ref.affinity(recs, 0.5), name + " affinity")
             self_diff = cli_json("diff", path, path)
             check(self_diff["tokens"]["aligned"] > 0 and self_diff["tokens"]["differ_in_any_layer"] == 0, name + " self diff")

@@ -308,6 +308,20 @@ def positions(recs):
     return out
 
 
+def positions_left_out(recs, max_phases=64):
+    """The layer records `positions` leaves out of every group of a kind."""
+    phases, past_cap = [], 0
+    for r in recs:
+        if r["phase"] and r["phase"] not in phases:
+            if len(phases) == max_phases:
+                past_cap += 1
+                continue
+            phases.append(r["phase"])
+    return {"records_without_position": sum(1 for r in recs if position(r) < 0),
+            "records_without_phase": sum(1 for r in recs if not r["phase"]),
+            "records_past_phase_cap": past_cap}
+
+
 def affinity(recs, split, multipliers=(1, 2, 4)):
     """Transitions of each token from layer l to l + 1, in the order the l + 1 records
     come (each after its l record in these logs)."""

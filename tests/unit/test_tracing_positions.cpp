@@ -98,5 +98,18 @@ TEST_CASE("positions: the all-layers row sums hits over layers, against the summ
     const std::vector<uint64_t> first = {1, 0, 0, 0, 0, 0}, layer0 = {1, 0, 1, 0, 0, 0};
     CHECK(find(figs, "position", "0", 0).js_divergence_bits ==
           Approx(js_divergence_bits(first, layer0)));
-    CHECK(js_divergence_bits(first, layer0) == Approx(0.3112781245));  // by hand: 0.415 / 2 + 0.2075 / 2
+    CHECK(js_divergence_bits(first, layer0) ==
+          Approx(0.3112781245));  // by hand: 0.415 / 2 + 0.2075 / 2
+}
+
+TEST_CASE("positions: phases past the cap are counted, grouped nowhere, kept in the whole") {
+    PositionRouting p;
+    const size_t extra = 3;
+    for (size_t i = 0; i < PositionRouting::kMaxPhases + extra; ++i)
+        for (int t = 0; t < 2; ++t)  // two records of each phase: the second one is counted too
+            p.add(Rec{"q" + std::to_string(i), t, 0, {1, 2}, {}, "ph" + std::to_string(i)}.view());
+    CHECK(p.phases().size() == PositionRouting::kMaxPhases);
+    CHECK(p.phases_over_cap() == 2 * extra);
+    CHECK(p.whole().at(0).tokens == 2 * (PositionRouting::kMaxPhases + extra));
+    CHECK(p.phases().back().first == "ph" + std::to_string(PositionRouting::kMaxPhases - 1));
 }

@@ -1,4 +1,5 @@
-// Wall-clock time in seconds since the epoch: the arrival time of records without a timestamp.
+// Wall-clock time in seconds since the epoch, the one clock of both binaries: the arrival time
+// of records without a timestamp, the store's save time, the CLI's "now".
 #pragma once
 
 #include <chrono>
