@@ -192,9 +192,11 @@ std::string render(const CommandSpec& c, const Query& x) {
     }
     // Tables escape their cells already; this covers tags and names printed in headings.
     std::string text = c.text(x);
-    // A command that opens with a one-line verdict keeps it first, above the warning.
+    // A command that opens with a verdict keeps it first, above the warning.
     if (!warn.empty() && text.starts_with(kVerdictPrefix)) {
-        const size_t eol = text.find('\n') + 1;
+        size_t eol = text.find('\n') + 1;  // 0 if none: the warning goes first
+        while (eol && text.compare(eol, kVerdictIndent.size(), kVerdictIndent) == 0)
+            eol = text.find('\n', eol) + 1;
         return printable_text(text.substr(0, eol) + warn + text.substr(eol));
     }
     return printable_text(warn + text);
@@ -339,9 +341,19 @@ int run_cli(int argc, char** argv, const std::vector<const CommandSpec*>& regist
         apply_window(c, needs, a, agg, now);
         if (needs & kNeedsPerToken) require_per_token(c, x);
         if (needs & kNeedsLayer) require_layer(x);
+        // A gate is checked before anything is printed: one that cannot apply is refused.
+        std::vector<FailReading> readings;
+        const bool gated = !rules.empty() && c.fail_readings;
+        if (gated) {
+            readings = c.fail_readings(x);
+            const FailGaps gaps = fail_gaps(rules, readings);
+            if (!gaps.refused.empty()) return fail(gaps.refused.front(), kExitUsage);
+            for (const std::string& line : gaps.notes)
+                std::fprintf(stderr, "moescope: %s\n", printable_text(line).c_str());
+        }
         const int rc = c.action ? c.action(x) : print(c, x);
-        if (rc != kExitOk || rules.empty() || !c.fail_readings) return rc;
-        const std::vector<std::string> crossed = fail_crossings(rules, c.fail_readings(x));
+        if (rc != kExitOk || !gated) return rc;
+        const std::vector<std::string> crossed = fail_crossings(rules, readings);
         for (const std::string& line : crossed)
             std::fprintf(stderr, "moescope: %s\n", printable_text(line).c_str());
         return crossed.empty() ? kExitOk : kExitFailOn;

@@ -23,6 +23,14 @@ std::vector<LayerComparison> comparisons(const Aggregates& agg, const TagStats& 
     return all;
 }
 
+// A tag's tokens as its busiest layer saw them (all layers combined counts a token per layer).
+uint64_t busiest_layer_tokens(const TagStats& t) {
+    uint64_t n = 0;
+    for (int32_t l : t.layer_ids())
+        n = std::max(n, t.layer(l)->tokens);
+    return n;
+}
+
 const LayerStats& stats_of(const TagStats& t, int32_t layer) {
     return layer < 0 ? t.global : *t.layer(layer);  // compare_tags lists layers both have
 }
@@ -33,7 +41,12 @@ Judged judge(const TagStats& a, const TagStats& b, LayerComparison c, const Quer
     j.tokens_known = la.tokens_known() && lb.tokens_known();
     if (!la.count_only() && !lb.count_only())
         j.sig = compare_counts(la.hits, la.top1, lb.hits, lb.top1);
-    j.differs = differs(c.js_divergence_bits, j.sig ? &*j.sig : nullptr, kDefaultAlpha, q.min_js);
+    // All layers combined counts a token once per layer: its tokens are the busiest layer's.
+    const uint64_t ta = c.layer < 0 ? busiest_layer_tokens(a) : c.tokens_a,
+                   tb = c.layer < 0 ? busiest_layer_tokens(b) : c.tokens_b;
+    j.too_few = j.sig && std::min(ta, tb) < kMinTokensToJudge;
+    j.differs = !j.too_few &&
+                differs(c.js_divergence_bits, j.sig ? &*j.sig : nullptr, kDefaultAlpha, q.min_js);
     j.c = std::move(c);
     return j;
 }
@@ -78,11 +91,20 @@ std::unique_ptr<TagStats> rest_of(const TagStats& all, const TagStats& x) {
     return rest;
 }
 
-// The two tags whose routing differs most over all layers combined.
+// The two tags whose routing differs most over all layers combined, among the tags with
+// enough tokens to judge (all of them when fewer than two have).
 ComparePair most_different(const Query& x) {
-    std::vector<const TagStats*> tags;
-    for (TagId i = 0; i < x.agg.tag_count(); ++i)
-        if (i != kAllTag && x.agg.tag(i).global.tokens > 0) tags.push_back(&x.agg.tag(i));
+    std::vector<const TagStats*> tags, small;
+    for (TagId i = 0; i < x.agg.tag_count(); ++i) {
+        const TagStats& t = x.agg.tag(i);
+        if (i == kAllTag || t.global.tokens == 0) continue;
+        (t.global.tokens_known() && busiest_layer_tokens(t) < kMinTokensToJudge ? small : tags)
+            .push_back(&t);
+    }
+    if (tags.size() < 2) {
+        tags.insert(tags.end(), small.begin(), small.end());
+        small.clear();
+    }
     if (tags.size() < 2) {
         std::string known;
         for (const TagStats* t : tags)
@@ -92,7 +114,7 @@ ComparePair most_different(const Query& x) {
                           " (tag records with FILE=TAG or a \"tag\" field)");
     }
     double best = -1;
-    ComparePair out{tags[0], tags[1], nullptr};
+    ComparePair out{tags[0], tags[1], nullptr, small};
     for (size_t i = 0; i < tags.size(); ++i)
         for (size_t j = i + 1; j < tags.size(); ++j)
             for (const auto& c : compare_tags(*tags[i], *tags[j], x.agg.num_experts()))
@@ -186,12 +208,18 @@ void write_compare_json(JsonWriter& w, const Aggregates& agg, const ComparePair&
     w.end_array();
 }
 
-namespace {
-// How many layers differ, and all layers combined: the line `compare` opens with.
+const ExpertShareDiff* leans_on(const LayerComparison& c) {
+    for (const auto& e : c.experts)
+        if (e.diff > 0) return &e;
+    return nullptr;
+}
+
+// How many layers differ (or route the same, or have too few tokens), and all layers
+// combined: the line `compare` opens with.
 VerdictLine compare_verdict(const ComparePair& p, const std::vector<Judged>& judged) {
     const std::string who = "'" + p.a->name + "' vs " +
                             (p.b_is_rest() ? std::string("the rest") : "'" + p.b->name + "'");
-    size_t layers = 0, differ = 0;
+    size_t layers = 0, differ = 0, too_few = 0;
     const Judged* all = nullptr;
     for (const Judged& j : judged) {
         if (j.c.layer < 0) {
@@ -200,16 +228,41 @@ VerdictLine compare_verdict(const ComparePair& p, const std::vector<Judged>& jud
         }
         ++layers;
         differ += j.differs;
+        too_few += j.too_few;
     }
     const bool differs = differ > 0 || (all && all->differs);
-    std::string text =
-        std::string(kVerdictPrefix) + who + (differs ? " differs" : " routes the same");
-    if (layers) text += " in " + layers_count(differs ? differ : layers, layers);
+    const bool judged_any = differs || too_few < layers || (all && !all->too_few);
+    std::string text = std::string(kVerdictPrefix) + who +
+                       (differs      ? " differs"
+                        : judged_any ? " routes the same"
+                                     : " has too few tokens to judge (fewer than " +
+                                           std::to_string(kMinTokensToJudge) + " on a side)");
+    if (layers) {
+        text += " in " + layers_count(differs      ? differ
+                                      : judged_any ? layers - too_few
+                                                   : layers,
+                                      layers);
+        if (judged_any && too_few) text += " (" + std::to_string(too_few) + " with too few tokens)";
+    }
     if (all)
         text += std::string(layers ? "; " : " ") +
                 "all layers: " + std::string(verdict_name(*all)) + " (JS " +
                 fmt_num::fixed(all->c.js_divergence_bits, 4) + " bits)";
-    return {differs ? "differs" : "same", text};
+    return {differs ? "differs" : judged_any ? "same" : "too_few_tokens", text};
+}
+
+namespace {
+// Tags --tag all left out of the pick, one line (empty when none).
+std::string too_small_text(const ComparePair& p) {
+    if (p.too_small.empty()) return "";
+    std::string names;
+    for (const TagStats* t : p.too_small)
+        names += (names.empty() ? "'" : ", '") + t->name + "' (" +
+                 fmt_num::integer(busiest_layer_tokens(*t)) + ")";
+    return wrap("",
+                "left out of the pick, fewer than " + std::to_string(kMinTokensToJudge) +
+                    " tokens: " + names,
+                100, "");
 }
 }  // namespace
 
@@ -224,9 +277,10 @@ std::string compare_text(const Aggregates& agg, const ComparePair& p, const Quer
         (p.b_is_rest() ? "the rest (records not tagged '" + a.name + "')" : "'" + b.name + "'") +
         ": Jensen-Shannon divergence of the expert shares (bits; 0 = same routing, 1 "
         "= disjoint)";
-    std::string s = compare_verdict(p, judged).text + "\n" + wrap("", head, 100, "") + "\n";
+    std::string s = verdict_paragraph(compare_verdict(p, judged)) + too_small_text(p) +
+                    wrap("", head, 100, "") + "\n";
     Table summary({"layer", "tokens_a", "tokens_b", "js_bits", "noise_js", "chi2_p", "top1_p",
-                   "verdict", "leans on (share a vs b)"});
+                   "verdict", "leans on (a vs b)"});
     bool any_totals = false;
     for (const Judged& j : judged) {
         const LayerComparison& c = j.c;
@@ -236,13 +290,9 @@ std::string compare_text(const Aggregates& agg, const ComparePair& p, const Quer
             return j.tokens_known ? fmt_num::integer(n) : std::string("-");
         };
         std::string lean;
-        for (const auto& e : c.experts) {
-            if (!(e.diff > 0)) continue;
-            // Starts with a word, so the cell is left-aligned under its header.
-            lean = "expert " + std::to_string(e.expert) + ": " + fmt_num::percent(e.share_a) +
-                   " vs " + fmt_num::percent(e.share_b);
-            break;
-        }
+        if (const ExpertShareDiff* e = leans_on(c))  // starts with a word: left-aligned
+            lean = "E" + std::to_string(e->expert) + " " + fmt_num::percent(e->share_a) +
+                   " vs " + fmt_num::percent(e->share_b);
         summary.add(
             {c.layer < 0 ? "all" : std::to_string(c.layer), tokens(c.tokens_a), tokens(c.tokens_b),
              fmt_num::fixed(c.js_divergence_bits, 4),
@@ -258,7 +308,9 @@ std::string compare_text(const Aggregates& agg, const ComparePair& p, const Quer
          "first-ranked expert.\n";
     s += wrap("",
               "verdict: differs when js_bits >= " + fmt_num::sig(q.min_js, 3) +
-                  " (--min-js) and, for records, chi2_p < 0.01 and js_bits > noise_js.",
+                  " (--min-js) and, for records, chi2_p < 0.01 and js_bits > noise_js; "
+                  "too_few_tokens below " +
+                  std::to_string(kMinTokensToJudge) + " tokens on a side.",
               100, "");
     if (any_totals)
         s += wrap("",
@@ -323,8 +375,10 @@ constexpr FailMetric kCompareFailOn[] = {
 std::vector<FailReading> compare_readings(const Query& x) {
     std::vector<FailReading> out;
     for (const Judged& j : judged_layers(x.agg, compare_pair(x, true), x.q)) {
-        out.push_back({j.c.layer, "js", j.c.js_divergence_bits, ""});
-        if (j.sig) out.push_back({j.c.layer, "p", j.sig->selections.p_value, ""});
+        // A side with too few tokens has no verdict: its readings are undefined (named, not
+        // gated; a gate on noise would fail at random). Engine totals have no p-value.
+        out.push_back({j.c.layer, "js", j.too_few ? NAN : j.c.js_divergence_bits, ""});
+        out.push_back({j.c.layer, "p", j.sig && !j.too_few ? j.sig->selections.p_value : NAN, ""});
     }
     return out;
 }
@@ -345,6 +399,13 @@ extern const CommandSpec kCompareCommand = {
     [](JsonWriter& w, const Query& x) {
         const auto p = compare_pair(x, true);
         write_compare_json(w, x.agg, p, x.q);
+        w.key("left_out_tags").begin_array();
+        for (const TagStats* t : p.too_small)
+            w.begin_object()
+                .field("tag", std::string_view(t->name))
+                .field("tokens", busiest_layer_tokens(*t))
+                .end_object();
+        w.end_array();
         write_verdict_json(w, compare_verdict(p, judged_layers(x.agg, p, x.q)));
     },
     [](const Query& x) {

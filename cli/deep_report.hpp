@@ -15,6 +15,7 @@
 #include "cli/json_writer.hpp"
 #include "cli/query_options.hpp"
 #include "cli/table.hpp"
+#include "cli/verdict.hpp"
 #include "decisions/significance.hpp"
 
 namespace moe {
@@ -38,6 +39,9 @@ struct ComparePair {
     const TagStats* a = nullptr;
     const TagStats* b = nullptr;
     std::unique_ptr<TagStats> rest;  // b when comparing with the rest
+    // For --tag all: tags with fewer than kMinTokensToJudge tokens, left out of the pick (a
+    // one-token tag's JS is large and means nothing).
+    std::vector<const TagStats*> too_small;
     explicit operator bool() const { return a && b; }
     bool b_is_rest() const { return rest != nullptr; }
 };
@@ -55,11 +59,18 @@ struct Judged {
     LayerComparison c;
     std::optional<CountsSignificance> sig;
     bool differs = false;
+    bool too_few = false;  // sampled, with fewer than kMinTokensToJudge tokens on a side
     bool tokens_known = true;
 };
 inline std::string_view verdict_name(const Judged& j) {
-    return j.differs ? "differs" : "same";
+    return j.differs ? "differs" : j.too_few ? "too_few_tokens" : "same";
 }
+// The expert the layer leans on: the first listed (largest |diff|) whose share is higher in a
+// than in b; null when none is. `compare`'s table and the report's name the same one.
+const ExpertShareDiff* leans_on(const LayerComparison& c);
+// The line `compare` opens with (and the report's tag comparison): layers that differ, route
+// the same or have too few tokens, and all layers combined.
+VerdictLine compare_verdict(const ComparePair& p, const std::vector<Judged>& judged);
 // The layers of p (--layer only, if given), experts cut to --top.
 std::vector<Judged> judged_layers(const Aggregates& agg, const ComparePair& p,
                                   const QueryOptions& q);

@@ -248,7 +248,7 @@ std::string text(const Query& x) {
         std::to_string(p.window) + " s (drifted: chi-square p < " +
         fmt_num::sig(x.own<DriftArgs>().alpha, 2) +
         ", JS above its noise floor and >= " + fmt_num::sig(x.q.min_js, 2) + " bits)";
-    std::string s = drift_verdict(p).text + "\n" + wrap("", head, 100, "");
+    std::string s = verdict_paragraph(drift_verdict(p)) + wrap("", head, 100, "");
     Table verdicts({"layer", "baseline_tokens", "windows", "drifted", "verdict (latest window)"});
     for (const auto& l : p.layers) {
         size_t drifted = 0;

@@ -92,6 +92,25 @@ std::vector<std::string> fail_crossings(std::span<const FailRule> rules,
     return out;
 }
 
+FailGaps fail_gaps(std::span<const FailRule> rules, std::span<const FailReading> readings) {
+    FailGaps out;
+    for (const FailRule& g : rules) {
+        size_t total = 0, undefined = 0;
+        for (const FailReading& r : readings)
+            if (r.metric == g.metric) ++total, undefined += std::isnan(r.value);
+        if (total == undefined)
+            out.refused.push_back("--fail-on " + g.text + ": no layer has a defined " + g.metric +
+                                  " on these inputs (count-only engine totals have no p-value "
+                                  "or noise floor; a side with too few tokens has no verdict), "
+                                  "so the gate cannot apply");
+        else if (undefined)
+            out.notes.push_back("--fail-on " + g.text + ": " + std::to_string(undefined) + " of " +
+                                std::to_string(total) + " readings of " + g.metric +
+                                " undefined (too few tokens or no test), not gated");
+    }
+    return out;
+}
+
 std::string fail_on_help(std::span<const FailMetric> metrics) {
     std::string s =
         "Exit 4 when a figure crosses a threshold, one line per crossing (for CI): "

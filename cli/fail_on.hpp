@@ -46,6 +46,15 @@ FailRule parse_fail_on(std::string_view text, std::string_view command,
 std::vector<std::string> fail_crossings(std::span<const FailRule> rules,
                                         std::span<const FailReading> readings);
 
+// What a gate could not judge. A rule whose metric has no defined reading at all cannot
+// apply (count-only engine totals have no p-value; every layer has too few tokens): the
+// runner refuses it (`refused`, exit 2) instead of passing. Undefined readings of a rule that
+// does apply are named (`notes`: "2 of 33 layers undefined, not gated").
+struct FailGaps {
+    std::vector<std::string> refused, notes;
+};
+FailGaps fail_gaps(std::span<const FailRule> rules, std::span<const FailReading> readings);
+
 // The --help text of --fail-on for these metrics.
 std::string fail_on_help(std::span<const FailMetric> metrics);
 

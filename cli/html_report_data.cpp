@@ -154,19 +154,29 @@ std::string html_report_data(const Aggregates& agg, const std::vector<SourceStat
         if (&t != &agg.tag(kAllTag) && &a != &t) continue;
         const ComparePair p = compare_with_rest(agg, a);
         if (!p) continue;  // one tag only: nothing to compare it with
+        const std::vector<Judged> judged = judged_layers(agg, p, cq);
         w.begin_object()
             .field("tag_a", std::string_view(a.name))
-            .field("tag_b", std::string_view(p.b->name));
+            .field("tag_b", std::string_view(p.b->name))
+            .field("verdict", std::string_view(compare_verdict(p, judged).text));
         w.key("layers").begin_array();
-        for (const Judged& j : judged_layers(agg, p, cq)) {
+        for (const Judged& j : judged) {
             w.begin_object()
                 .field("layer", j.c.layer)
                 .field("js_divergence_bits", rounded(j.c.js_divergence_bits))
                 .field("js_noise_floor", rounded(j.sig ? j.sig->js_noise_floor : NAN))
                 .field("chi2_p_value", j.sig ? j.sig->selections.p_value : NAN)
-                .field("verdict", verdict_name(j))
-                .key("top")
-                .begin_array();
+                .field("verdict", verdict_name(j));
+            if (const ExpertShareDiff* e = leans_on(j.c))
+                w.key("leans")
+                    .begin_array()
+                    .value(e->expert)
+                    .value(rounded(e->share_a))
+                    .value(rounded(e->share_b))
+                    .end_array();
+            else
+                w.key("leans").null();
+            w.key("top").begin_array();
             for (const auto& e : j.c.experts)
                 w.begin_array()
                     .value(e.expert)

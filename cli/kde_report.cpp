@@ -288,7 +288,7 @@ std::string kde_text(const Query& x) {
                         r.fit_tag + "'" + (d.reference.empty() ? "" : " stored in " + d.reference) +
                         " (Scott's bandwidth): p-value = upper tail; uniform p-values (KS distance "
                         "near 0) = same distribution; differs: KS > 1.628 / sqrt(n_test)";
-    return kde_verdict(r, d.test).text + "\n" + wrap("", head, 100, "") +
+    return verdict_paragraph(kde_verdict(r, d.test)) + wrap("", head, 100, "") +
            kde_table(r, false).render();
 }
 }  // namespace

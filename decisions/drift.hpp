@@ -16,10 +16,10 @@
 namespace moe {
 
 struct DriftThresholds {
-    double alpha = 0.01;       // chi-square p-value below this: the difference is not noise
-    double min_js = 0;         // and the JS divergence (bits) at least this
-    size_t movers = 3;         // experts listed per window
-    uint64_t min_tokens = 30;  // fewer tokens in a window: no verdict
+    double alpha = 0.01;  // chi-square p-value below this: the difference is not noise
+    double min_js = 0;    // and the JS divergence (bits) at least this
+    size_t movers = 3;    // experts listed per window
+    uint64_t min_tokens = kMinTokensToJudge;  // fewer tokens in a window: no verdict
 };
 
 struct ExpertMove {

@@ -64,6 +64,9 @@ struct CountsSignificance {
 // About a root-mean-square change of 17 % in the experts' shares (JS ~ sum p d^2 / 8 ln 2).
 inline constexpr double kDefaultMinJs = 0.005;  // bits: --min-js
 inline constexpr double kDefaultAlpha = 0.01;   // p-value: compare; drift --alpha
+// Fewer sampled tokens on a side (a drift window, a compared tag's layer): no verdict. The
+// chi-square test's approximation and the noise floor need a few tokens per expert row.
+inline constexpr uint64_t kMinTokensToJudge = 30;
 bool differs(double js_bits, const CountsSignificance* sig, double alpha, double min_js);
 // The same rule on sampled records' two numbers: `drift` judges a window with it.
 bool differs(double js_bits, double p_value, double js_noise_floor, double alpha, double min_js);

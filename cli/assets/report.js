@@ -239,16 +239,21 @@ function qualityText(Q) {
   const colors = ["#2563eb", "#d97706", "#059669", "#7c3aed", "#dc2626", "#0891b2"];
   const perLayer = D.compare.map(c => c.layers.filter(l => l.layer >= 0));
   const xs = perLayer[0].map(l => l.layer);
-  lineChart(sec, D.compare.map((c, i) => ({name: c.tag_a, values: perLayer[i].map(l => l.js_divergence_bits), color: colors[i % colors.length]})), xs, {xlabel: "layer", lo: 0});
+  // With two tags, each against the rest is the same pair: the lines coincide. The first is
+  // drawn thick and the others dashed on top, so every series stays visible.
+  lineChart(sec, D.compare.map((c, i) => ({name: c.tag_a, values: perLayer[i].map(l => l.js_divergence_bits), color: colors[i % colors.length],
+                                           width: i ? undefined : 3.5, dash: i ? "5 3" : undefined, square: i > 0})), xs, {xlabel: "layer", lo: 0});
+  // The verdict of moescope compare --tag TAG, per tag: how many layers differ.
+  D.compare.forEach(c => { html("p", sec, c.verdict.replace(/^verdict: /, "Verdict: ")).className = "compare-verdict"; });
   // All layers combined can hide real differences: per tag, the layers that differ most.
   html("p", sec, "noise JS: the divergence two samples of these sizes from one distribution show (resampled); p: chi-square test of the tag against the other records (approximate: a token's selections are not independent).").className = "note";
-  table(sec, ["tag", "layer", "JS bits", "noise JS", "p", "verdict", "expert leaning most", "share in tag", "share in rest"],
+  table(sec, ["tag", "layer", "JS bits", "noise JS", "p", "verdict", "leans on expert", "share in tag", "share in rest"],
         D.compare.flatMap(c => c.layers.filter(l => l.layer >= 0).sort((a, b) => b.js_divergence_bits - a.js_divergence_bits).slice(0, 3)
-          .map(l => [c.tag_a, l.layer, num(l.js_divergence_bits, 4), num(l.js_noise_floor, 4), l.chi2_p_value === null ? "-" : l.chi2_p_value.toPrecision(2), l.verdict, l.top.length ? l.top[0][0] : "-", l.top.length ? pct(l.top[0][1]) : "-", l.top.length ? pct(l.top[0][2]) : "-"]))).id = "compare-layers";
+          .map(l => [c.tag_a, l.layer, num(l.js_divergence_bits, 4), num(l.js_noise_floor, 4), l.chi2_p_value === null ? "-" : l.chi2_p_value.toPrecision(2), l.verdict, l.leans ? l.leans[0] : "-", l.leans ? pct(l.leans[1]) : "-", l.leans ? pct(l.leans[2]) : "-"]))).id = "compare-layers";
   D.compare.forEach(c => {
     const g = c.layers.find(l => l.layer < 0);
     if (!g) return;
-    html("p", sec, "Tag '" + c.tag_a + "' over all layers: JS " + num(g.js_divergence_bits, 4) + " bits (" + g.verdict + " from the rest); experts whose share differs most:");
+    html("p", sec, "Tag '" + c.tag_a + "' over all layers: JS " + num(g.js_divergence_bits, 4) + " bits (verdict " + g.verdict + " against the rest); experts whose share differs most:");
     table(sec, ["expert", "share in '" + c.tag_a + "'", "share in '" + c.tag_b + "'", "ratio"], g.top.map(([e, a, b]) => [e, pct(a), pct(b), b ? num(a / b, 2) : "-"]));
   });
 })();
