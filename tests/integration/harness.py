@@ -164,6 +164,16 @@ def csv_lines(rng, n, layers=8, low=(0, 8), high=(8, 16)):
     return "".join(out).encode()
 
 
+def weighted_picks(rng, weights, k):
+    """k distinct experts drawn one by one with these weights (a random.Random rng)."""
+    picks = []
+    while len(picks) < k:
+        e = rng.choices(range(len(weights)), weights)[0]
+        if e not in picks:
+            picks.append(e)
+    return picks
+
+
 def write_file(path, data, mode="wb"):
     with open(path, mode) as f:
         f.write(data)

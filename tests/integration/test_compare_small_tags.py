@@ -14,7 +14,7 @@ import random
 import subprocess
 import tempfile
 
-from harness import MOESCOPE, SOURCE, check, cli, cli_json
+from harness import MOESCOPE, SOURCE, check, cli, cli_json, weighted_picks
 
 E, K, LAYERS = 8, 2, 3
 
@@ -27,11 +27,7 @@ def write(path, counts, seed=3):
             for t in range(n):
                 for layer in range(LAYERS):
                     w = [5.0 if e in (2 * i, 2 * i + 1) else 1.0 for e in range(E)]
-                    picks = []
-                    while len(picks) < K:
-                        e = rng.choices(range(E), w)[0]
-                        if e not in picks:
-                            picks.append(e)
+                    picks = weighted_picks(rng, w, K)
                     f.write(json.dumps({"layer": layer, "experts": picks, "tag": tag}) + "\n")
 
 

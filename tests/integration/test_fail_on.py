@@ -10,7 +10,7 @@ import re
 import subprocess
 import tempfile
 
-from harness import MOESCOPE, check, cli_json
+from harness import MOESCOPE, check, cli_json, weighted_picks
 from test_report_compare import tagged_log
 
 BASE = 1_767_225_600  # 2026-01-01T00:00:00Z
@@ -41,11 +41,7 @@ def timed_log(path):
             for t in range(600):
                 for layer in range(LAYERS):
                     w = [6.0 if hour == 2 and layer == 0 and e < 2 else 1.0 for e in range(E)]
-                    picks = []
-                    while len(picks) < K:
-                        e = rng.choices(range(E), w)[0]
-                        if e not in picks:
-                            picks.append(e)
+                    picks = weighted_picks(rng, w, K)
                     f.write(json.dumps({"layer": layer, "experts": picks, "tag": "live",
                                         "ts": BASE + hour * 3600 + t * 5}) + "\n")
 

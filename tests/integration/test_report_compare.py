@@ -9,7 +9,7 @@ import os
 import random
 import tempfile
 
-from harness import SOURCE, check, cli, cli_json, report_data
+from harness import SOURCE, check, cli, cli_json, report_data, weighted_picks
 
 E, K, LAYERS = 16, 2, 4
 MIXTRAL = os.path.join(SOURCE, "samples", "realdata", "mixtral")
@@ -23,11 +23,7 @@ def tagged_log(path, tags, n=1500, seed=7):
             i = t % len(tags)
             for layer in range(LAYERS):
                 weights = [4.0 if e in (2 * i, 2 * i + 1) else 1.0 for e in range(E)]
-                picks = []
-                while len(picks) < K:
-                    e = rng.choices(range(E), weights)[0]
-                    if e not in picks:
-                        picks.append(e)
+                picks = weighted_picks(rng, weights, K)
                 f.write(json.dumps({"layer": layer, "experts": picks, "tag": tags[i]}) + "\n")
 
 
