@@ -49,9 +49,12 @@ struct LayerStats {
     // Only engine totals: hits and imbalance hold, EMA, co-occurrence, logits and gate
     // distances have no data (docs/FIGURES.md "Count-only data").
     bool count_only() const { return counted > 0 && counted == selections(); }
+    // Any engine totals, alone or beside records: no per-token figure, no sampling test.
+    bool has_counts() const { return counted > 0; }
     // Engine totals without a stated k have selections but no token count (docs/FIGURES.md
-    // "Count-only data"): `tokens` then holds the selections and is not shown.
-    bool tokens_known() const { return !(top_k == 0 && count_only()); }
+    // "Count-only data"): `tokens` then holds the selections and is not shown. Totals
+    // beside records (mixed) add estimated tokens to counted ones: not a token count either.
+    bool tokens_known() const { return counted == 0 || (top_k != 0 && count_only()); }
 
     // Adds engine totals for experts [first, first + counts.size()), already checked to be
     // whole and non-negative. Tokens are estimated as counted / k (k = `top_k`, 1 when not

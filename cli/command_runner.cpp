@@ -210,10 +210,13 @@ int print(const CommandSpec& c, const Query& x) {
 
 void require_per_token(const CommandSpec& c, const Query& x) {
     const TagStats& t = x.tag();
-    if (!t.global.count_only()) return;
-    throw NoDataError("tag '" + t.name + "' holds engine totals only (count-only data): `" +
-                      std::string(c.name) +
-                      "` needs per-token records (docs/FIGURES.md \"Count-only data\")");
+    if (!t.global.has_counts()) return;
+    throw NoDataError("tag '" + t.name + "' holds engine totals " +
+                      (t.global.count_only() ? std::string("only (count-only data)")
+                                             : "beside per-token records (mixed)") +
+                      ": `" + std::string(c.name) +
+                      "` needs per-token records only (docs/FIGURES.md \"Count-only data\"; "
+                      "give the record files a tag of their own: FILE=TAG)");
 }
 
 void require_layer(const Query& x) {

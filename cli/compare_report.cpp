@@ -38,13 +38,16 @@ const LayerStats& stats_of(const TagStats& t, int32_t layer) {
 Judged judge(const TagStats& a, const TagStats& b, LayerComparison c, const QueryOptions& q) {
     const LayerStats &la = stats_of(a, c.layer), &lb = stats_of(b, c.layer);
     Judged j;
-    j.tokens_known = la.tokens_known() && lb.tokens_known();
-    if (!la.count_only() && !lb.count_only())
+    j.tokens_known_a = la.tokens_known();
+    j.tokens_known_b = lb.tokens_known();
+    if (!la.has_counts() && !lb.has_counts())  // sampled records on both sides
         j.sig = compare_counts(la.hits, la.top1, lb.hits, lb.top1);
     // All layers combined counts a token once per layer: its tokens are the busiest layer's.
     const uint64_t ta = c.layer < 0 ? busiest_layer_tokens(a) : c.tokens_a,
                    tb = c.layer < 0 ? busiest_layer_tokens(b) : c.tokens_b;
-    j.too_few = j.sig && std::min(ta, tb) < kMinTokensToJudge;
+    // A side of sampled records with too few tokens: no verdict, whatever the other side is.
+    j.too_few = (!la.has_counts() && ta < kMinTokensToJudge) ||
+                (!lb.has_counts() && tb < kMinTokensToJudge);
     j.differs = !j.too_few &&
                 differs(c.js_divergence_bits, j.sig ? &*j.sig : nullptr, kDefaultAlpha, q.min_js);
     j.c = std::move(c);
@@ -64,11 +67,13 @@ std::string ci_text(Interval i) {
     return fmt_num::percent(i.low) + "-" + fmt_num::percent(i.high);
 }
 
-// Records of `all` not in `x`: per layer hits, top-1 counts and tokens of all minus those
-// of x (the only fields a comparison reads).
+// Records of `all` not in `x`: per layer hits, top-1 counts, tokens and engine totals of
+// all minus those of x (the only fields a comparison reads).
 LayerStats minus(const LayerStats& all, const LayerStats* x) {
     LayerStats r;
     r.tokens = all.tokens - (x ? x->tokens : 0);
+    r.counted = all.counted - (x ? x->counted : 0);
+    r.top_k = all.top_k;
     r.hits = all.hits;
     r.top1 = all.top1;
     if (x) {
@@ -176,8 +181,8 @@ void write_compare_json(JsonWriter& w, const Aggregates& agg, const ComparePair&
             {NAN, std::nullopt, NAN}, {NAN, std::nullopt, NAN}, NAN, {}, {}};
         const CountsSignificance& sig = j.sig ? *j.sig : none;
         const double unknown = NAN;
-        w.field("tokens_a", j.tokens_known ? static_cast<double>(c.tokens_a) : unknown)
-            .field("tokens_b", j.tokens_known ? static_cast<double>(c.tokens_b) : unknown);
+        w.field("tokens_a", j.tokens_known_a ? static_cast<double>(c.tokens_a) : unknown)
+            .field("tokens_b", j.tokens_known_b ? static_cast<double>(c.tokens_b) : unknown);
         w.field("sampled", j.sig.has_value()).field("verdict", verdict_name(j));
         w.field("js_divergence_bits", c.js_divergence_bits)
             .field("js_noise_floor", sig.js_noise_floor);
@@ -286,16 +291,16 @@ std::string compare_text(const Aggregates& agg, const ComparePair& p, const Quer
         const LayerComparison& c = j.c;
         any_totals |= !j.sig;
         const auto cell = [&](auto f) { return j.sig ? f(*j.sig) : std::string("-"); };
-        const auto tokens = [&](uint64_t n) {
-            return j.tokens_known ? fmt_num::integer(n) : std::string("-");
+        const auto tokens = [&](uint64_t n, bool known) {
+            return known ? fmt_num::integer(n) : std::string("-");
         };
         std::string lean;
         if (const ExpertShareDiff* e = leans_on(c))  // starts with a word: left-aligned
-            lean = "E" + std::to_string(e->expert) + " " + fmt_num::percent(e->share_a) +
-                   " vs " + fmt_num::percent(e->share_b);
+            lean = "E" + std::to_string(e->expert) + " " + fmt_num::percent(e->share_a) + " vs " +
+                   fmt_num::percent(e->share_b);
         summary.add(
-            {c.layer < 0 ? "all" : std::to_string(c.layer), tokens(c.tokens_a), tokens(c.tokens_b),
-             fmt_num::fixed(c.js_divergence_bits, 4),
+            {c.layer < 0 ? "all" : std::to_string(c.layer), tokens(c.tokens_a, j.tokens_known_a),
+             tokens(c.tokens_b, j.tokens_known_b), fmt_num::fixed(c.js_divergence_bits, 4),
              cell([](const CountsSignificance& g) { return fmt_num::fixed(g.js_noise_floor, 4); }),
              cell([](const CountsSignificance& g) { return p_value_text(g.selections.p_value); }),
              cell([](const CountsSignificance& g) { return p_value_text(g.top1.p_value); }),

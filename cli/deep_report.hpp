@@ -60,7 +60,7 @@ struct Judged {
     std::optional<CountsSignificance> sig;
     bool differs = false;
     bool too_few = false;  // sampled, with fewer than kMinTokensToJudge tokens on a side
-    bool tokens_known = true;
+    bool tokens_known_a = true, tokens_known_b = true;
 };
 inline std::string_view verdict_name(const Judged& j) {
     return j.differs ? "differs" : j.too_few ? "too_few_tokens" : "same";

@@ -121,8 +121,12 @@ std::string block(const LayerView& v, const std::string& title, size_t top, size
                   const std::string& note = {}) {
     const ImbalanceFigures& f = v.fig;
     std::string s = title + ":\n";
-    s += "  Tokens: " + fmt_num::integer(v.stats->tokens) + " (top-" +
-         std::to_string(v.stats->top_k) + ")\n";
+    s += v.stats->tokens_known()
+             ? "  Tokens: " + fmt_num::integer(v.stats->tokens) + " (top-" +
+                   std::to_string(v.stats->top_k) + ")\n"
+             : std::string(v.stats->count_only()
+                               ? "  Tokens: - (engine totals without k; --top-k K estimates them)\n"
+                               : "  Tokens: - (engine totals mixed with records)\n");
     if (!note.empty()) s += wrap("  Note: ", note, kWidth, "        ");
     s += "  Total expert selections: " + fmt_num::integer(f.selections) + "\n";
     s += "  Unique experts used: " + std::to_string(f.unique_experts) + " of " +
@@ -200,6 +204,9 @@ std::string layers_text(const Aggregates& agg, const TagStats& tag, const QueryO
     s += "Tag '" + tag.name + "': " + std::to_string(views.size()) + " layers, " +
          (tag.global.count_only()
               ? fmt_num::integer(tag.global.selections()) + " selections (engine totals), "
+          : tag.global.has_counts()
+              ? fmt_num::integer(tag.global.selections()) + " selections (" +
+                    fmt_num::integer(tag.global.counted) + " from engine totals), "
               : fmt_num::integer(tag.global.tokens) + " routing records, ") +
          std::to_string(agg.num_experts()) + " experts" +
          (agg.num_experts_stated() ? "" : " (largest id + 1)") + "\n";

@@ -105,7 +105,7 @@ PruneView build(const Query& x) {
             const auto it = v.keep.find(id);
             DropCost c =
                 drop_cost(*tag.layer(id), it == v.keep.end() ? std::vector<bool>{} : it->second);
-            if (x.sequence && !tag.layer(id)->count_only()) {  // engine totals: no tokens
+            if (x.sequence && !tag.layer(id)->has_counts()) {  // engine totals: no tokens
                 const auto [any, all] = seq_counts[id];
                 c.tokens_any = any;
                 c.tokens_all = all;

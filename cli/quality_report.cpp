@@ -80,11 +80,15 @@ std::vector<QualityFinding> quality_findings(const Aggregates& agg,
                 f.text = short_last_layer_text(*s);
             }
         } else if (c.code == "count_only") {
-            f.found = tag.global.count_only();
+            f.found = tag.global.has_counts();
             if (f.found)
-                f.text =
-                    "engine totals: per-token figures do not exist, and selections are not "
-                    "independent draws (docs/FIGURES.md \"Count-only data\")";
+                f.text = std::string(tag.global.count_only()
+                                         ? "engine totals"
+                                         : "engine totals mixed with per-token records (" +
+                                               integer(tag.global.counted) + " of " +
+                                               integer(tag.global.selections()) + " selections)") +
+                         ": per-token figures do not exist, and selections are not independent "
+                         "draws (docs/FIGURES.md \"Count-only data\")";
         } else if (c.code == "truncated_input") {
             for (const SourceStats& s : sources)
                 if (s.truncated) {

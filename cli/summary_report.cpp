@@ -185,10 +185,14 @@ std::string summary_text(const Aggregates& agg, const TagStats& tag,
         return fmt_num::integer(v.size()) + " of " + fmt_num::integer(slots) + " (layer, expert)";
     };
     // Engine totals have no records to count, and k only when stated (docs/FIGURES.md).
+    const LayerStats& g = tag.global;
     const std::string what =
-        tag.global.count_only()
-            ? (s.top_k ? "top-" + std::to_string(s.top_k) + ", " : std::string()) +
-                  fmt_num::integer(tag.global.counted) + " selections (engine totals, count-only)"
+        g.count_only() ? (s.top_k ? "top-" + std::to_string(s.top_k) + ", " : std::string()) +
+                             fmt_num::integer(g.counted) + " selections (engine totals, count-only)"
+        : g.has_counts()
+            ? "top-" + std::to_string(s.top_k) + ", " + fmt_num::integer(g.selections()) +
+                  " selections, " + fmt_num::integer(g.counted) +
+                  " of them engine totals (mixed: tokens unknown)"
             : "top-" + std::to_string(s.top_k) + ", " + fmt_num::integer(s.tokens) +
                   " routing records";
     std::string out = "Summary (tag '" + tag.name + "'): " + std::to_string(s.layers) +

@@ -82,6 +82,7 @@ struct LayerView {
     int32_t layer;  // -1: all layers
     uint64_t tokens;
     std::span<const uint64_t> hits;
+    bool tokens_known = true;  // false: engine totals without k (tokens holds selections)
 };
 struct TagView {
     std::string label;
@@ -92,9 +93,11 @@ struct TagView {
 // Counts of the tags folded into tag="other", owned here while the views point at them.
 struct Folded {
     std::map<int32_t, std::pair<uint64_t, std::vector<uint64_t>>> by_layer;  // -1: all
+    std::map<int32_t, bool> unknown_tokens;  // a folded tag's layer without a token count
     void add(int32_t layer, const LayerStats& ls) {
         auto& [tokens, hits] = by_layer[layer];
         tokens += ls.tokens;
+        unknown_tokens[layer] |= !ls.tokens_known();
         if (hits.size() < ls.hits.size()) hits.resize(ls.hits.size(), 0);
         for (size_t e = 0; e < ls.hits.size(); ++e)
             hits[e] += ls.hits[e];
@@ -106,12 +109,12 @@ std::vector<TagView> tag_views(const Aggregates& agg, const ExpositionLimits& li
     std::vector<TagView> views;
     auto add_layers = [&](TagView& v, auto&& each_layer) {
         size_t n = 0;
-        each_layer([&](int32_t l, uint64_t tokens, std::span<const uint64_t> hits) {
+        each_layer([&](int32_t l, uint64_t tokens, std::span<const uint64_t> hits, bool known) {
             if (l >= 0 && ++n > lim.max_layers) {
                 ++omitted;
                 return;
             }
-            v.layers.push_back({l, tokens, hits});
+            v.layers.push_back({l, tokens, hits, known});
         });
     };
     for (TagId t = 0; t < agg.tag_count(); ++t) {
@@ -127,17 +130,17 @@ std::vector<TagView> tag_views(const Aggregates& agg, const ExpositionLimits& li
         TagView& v = views.emplace_back(TagView{std::move(label), {}, &ts});
         add_layers(v, [&](auto&& emit) {
             for (int32_t l : ts.layer_ids())
-                emit(l, ts.layer(l)->tokens, ts.layer(l)->hits);
-            emit(-1, ts.global.tokens, ts.global.hits);
+                emit(l, ts.layer(l)->tokens, ts.layer(l)->hits, ts.layer(l)->tokens_known());
+            emit(-1, ts.global.tokens, ts.global.hits, ts.global.tokens_known());
         });
     }
     if (!other.by_layer.empty()) {
         TagView& v = views.emplace_back(TagView{"other", {}, nullptr});
         add_layers(v, [&](auto&& emit) {
             for (auto& [l, th] : other.by_layer)
-                if (l >= 0) emit(l, th.first, th.second);
+                if (l >= 0) emit(l, th.first, th.second, !other.unknown_tokens[l]);
             auto& [tokens, hits] = other.by_layer[-1];
-            emit(-1, tokens, hits);
+            emit(-1, tokens, hits, !other.unknown_tokens[-1]);
         });
     }
     return views;
@@ -265,11 +268,13 @@ std::string prometheus_text(const Aggregates& agg, const std::vector<const Sourc
         }
     }
     header(s, metric::layer_tokens, "counter",
-           "Routing records (tokens) per layer; layer=\"all\": every layer.");
+           "Routing records (tokens) per layer; layer=\"all\": every layer. No series where "
+           "the count is unknown (engine totals without k).");
     for (const TagView& v : views)
         for (const LayerView& l : v.layers)
-            sample(s, metric::layer_tokens, layer_labels(v.label, l.layer),
-                   static_cast<double>(l.tokens));
+            if (l.tokens_known)
+                sample(s, metric::layer_tokens, layer_labels(v.label, l.layer),
+                       static_cast<double>(l.tokens));
     // The gauges are the figures of analytics/figures.cpp marked `gauge`, named
     // moescope_layer_<key> (docs/FIGURES.md "Prometheus metrics").
     std::vector<std::tuple<std::string, uint64_t, ImbalanceFigures>> figs;

@@ -114,7 +114,9 @@ DropCost drop_cost(const LayerStats& l, const std::vector<bool>& keep) {
         c.dropped_selections += l.hits[e];
         c.dropped_mass += m;
     }
-    if (l.top_k == 1) {
+    if (l.has_counts()) {
+        // Engine totals (alone or beside records) have no tokens to count drops in.
+    } else if (l.top_k == 1) {
         c.tokens_any = c.tokens_all = c.dropped_selections;
     } else if (l.top_k == 2 && l.cooc.num_experts() >= E) {
         // A record is one pair {a, b}: all dropped when both are, none when both are kept.

@@ -31,6 +31,11 @@ def main():
     brief = cli("layers", "--brief", SGLANG).stdout.splitlines()
     row = [r for r in brief if r.split()[:1] == ["3"]][0].split()
     check(row[1:3] == ["-", "-"], "layers --brief shows tokens and k as '-': %r" % row)
+    # The full text too (it printed "Tokens: 67108864 (top-0)": the selections, a k of 0).
+    for cmd in ("layers", "analyze"):
+        lines = [l for l in cli(cmd, SGLANG).stdout.splitlines() if l.strip().startswith("Tokens:")]
+        check(lines and all(l.strip().startswith("Tokens: - ") for l in lines) and
+              not any("top-0" in l for l in lines), "%s text: %r" % (cmd, lines[:2]))
     s = cli_json("summary", SGLANG)["summary"]
     check(s["tokens"] is None and s["top_k"] is None and s["count_only"], "summary: %r" % s["tokens"])
     stated = [l for l in cli_json("layers", SGLANG, "--top-k", "8")["layers"] if l["layer"] == 3][0]
