@@ -57,7 +57,8 @@ void strided_view(const std::vector<SourceStats>& sources, QualityFinding& f) {
         "rows after the first of multi-token batches, which the patched llama-server "
         "wrote from a strided view (" +
         integer(strided) + " of " + integer(checked) + " checked batches in " + integer(showing) +
-        " source(s))";
+        " source(s)" +
+        (strided < checked ? "; rows are left out only until a batch shows no defect" : "") + ")";
 }
 
 }  // namespace

@@ -34,6 +34,7 @@ bool counts_alike(const Chunk& c, const Aggregates& agg) {
 // batch for one pass too, or its rows are numbered differently.
 bool policy_alike(const StreamIngest::Carry& carry, const Chunk& c) {
     const StridedPolicy& p = c.ingest.strided_policy();
+    if (p.flipped()) return false;
     if (carry.policy.holding() || (p.restarted() && carry.policy.leaning_defective())) return false;
     if (!p.depended()) return true;
     using V = StridedPolicy::Verdict;

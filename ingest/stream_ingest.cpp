@@ -186,6 +186,9 @@ TagId StreamIngest::resolve_tag(std::string_view record_tag) {
           policy_.checked(verdict == 1, strided_.batch_experts(), r.experts.size())) ||
          (strided_.repeats_within_ranking() && policy_.repeated())))
         settle_strided();
+    else if (policy_.verdict() == StridedPolicy::Verdict::defective &&
+             strided_.repeats_within_ranking())  // a repeat proves it whatever E grows to
+        policy_.contradicted();
     // The strided-view policy (ingest/strided_policy.hpp): rows after a batch's first are
     // left out once the stream is proven defective; if the format may carry the defect,
     // every record from such a row on waits for the verdict. --keep-suspect leaves the

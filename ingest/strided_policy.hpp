@@ -10,7 +10,11 @@
 //              counts;
 //   defective  once the chance that honest routing shows the pattern in every batch checked
 //              so far is below 1e-6 (one batch when E/k >= 5, three for Mixtral's 8 / 2):
-//              rows 2.. of every batch are left out, also of batches too short to check.
+//              rows 2.. of every batch are left out, also of batches too short to check,
+//              until a batch repeats an id within its first E/k rows (contradicted()): the
+//              defect never does and shows in every batch, so from there on the stream is
+//              clean again (what was left out stays out). Three planted batches cannot drop
+//              the rest of a clean log.
 // The stream's end, a restart (new_stream(); held rows must be settled first), or kMaxHeld held
 // rows decide an undecided stream with what was checked (defective only if batches were checked and
 // all of them were strided). Held rows are then counted in order or left out. Saved in the stream
@@ -40,6 +44,16 @@ class StridedPolicy {
     bool repeated() {
         if (verdict_ != Verdict::undecided) return false;
         verdict_ = Verdict::clean;
+        return true;
+    }
+    // A batch that repeats an id in its first E/k rows while defective: the defect is not
+    // (or no longer) there; clean from here on. Not a batch that merely fails to cover E: with
+    // E still growing that may be the check's E, not the data. True when this changed the
+    // verdict.
+    bool contradicted() {
+        if (verdict_ != Verdict::defective) return false;
+        verdict_ = Verdict::clean;
+        if (assumed_ && !restarted_) flipped_ = true;
         return true;
     }
     // Decides an undecided stream with what was checked; true when it was undecided.
@@ -76,12 +90,17 @@ class StridedPolicy {
         fresh.assumed_ = assumed_;
         fresh.depended_ = depended_;
         fresh.restarted_ = assumed_.has_value();
+        fresh.flipped_ = flipped_;
         *this = std::move(fresh);
     }
     std::optional<Verdict> assumed() const { return assumed_; }
     // Whether the chunk counted anything differently had the verdict before it differed.
     bool depended() const { return depended_; }
     bool restarted() const { return restarted_; }
+    // A chunk's assumed "defective" was contradicted before its first restart: the batch
+    // checks that did it may differ from one pass's (E known so far, the batch the chunk
+    // started in), so the chain reads the rest in one pass.
+    bool flipped() const { return flipped_; }
 
     // The chance that one batch of honest routing lists E experts exactly once in E/k rows.
     static double chance(uint32_t num_experts, size_t k);
@@ -97,7 +116,7 @@ class StridedPolicy {
     // Chunks only, not saved: the verdict assumed at the start, whether a stream restart
     // came, and whether a later row came before it.
     std::optional<Verdict> assumed_;
-    bool restarted_ = false, depended_ = false;
+    bool restarted_ = false, depended_ = false, flipped_ = false;
 };
 
 }  // namespace moe
