@@ -72,7 +72,8 @@ void coverage_json(JsonWriter& w, const Query& x) {
     w.key("layers").begin_array();
     for (const auto& c : coverages(x)) {
         w.begin_object().field("layer", c.layer).field("tag", std::string_view(c.tag));
-        w.field("tokens", c.tokens).field("selections", c.selections);
+        w.field("tokens", c.tokens ? static_cast<double>(*c.tokens) : NAN)
+            .field("selections", c.selections);
         const std::optional<CoverageSide> hits = c.hits;
         write_needed(w, "experts_for_coverage", hits);
         write_needed(w, "experts_for_mass_coverage", c.mass);
@@ -93,11 +94,13 @@ Table coverage_table(const Query& x, bool csv) {
                             : side[0] + fmt_num::sig(std::stod(std::string(k)) * 100, 3));
     Table t(h);
     for (const auto& c : coverages(x)) {
-        std::vector<std::string> row = {std::to_string(c.layer), c.tag, std::to_string(c.tokens)};
+        const std::string none = csv ? "" : "-";  // CSV: an empty cell (FIGURES.md)
+        std::vector<std::string> row = {std::to_string(c.layer), c.tag,
+                                        c.tokens ? std::to_string(*c.tokens) : none};
         for (size_t n : c.hits.needed)
             row.push_back(std::to_string(n));
         for (size_t i = 0; i < kLevelKeys.size(); ++i)
-            row.push_back(c.mass ? std::to_string(c.mass->needed[i]) : "-");
+            row.push_back(c.mass ? std::to_string(c.mass->needed[i]) : none);
         t.add(row);
     }
     return t;

@@ -208,7 +208,14 @@ std::string pct(std::optional<double> f) {
     return f ? fmt_num::percent(*f) : "-";
 }
 
-std::vector<std::string> cost_cells(const DropCost& c) {
+// Text: percentages and "-"; CSV: fractions and empty cells (docs/FIGURES.md "Precision and
+// nulls"), so a spreadsheet reads numbers.
+std::vector<std::string> cost_cells(const DropCost& c, bool csv) {
+    if (csv) {
+        const auto frac = [](std::optional<double> f) { return fmt_num::csv(f.value_or(NAN)); };
+        return {c.tokens_known ? std::to_string(c.tokens) : "", fmt_num::csv(c.selection_share()),
+                fmt_num::csv(c.mass_share()), frac(c.any_share()), frac(c.all_share())};
+    }
     return {c.tokens_known ? fmt_num::integer(c.tokens) : "-", pct(c.selection_share()),
             pct(c.mass_share()), pct(c.any_share()), pct(c.all_share())};
 }
@@ -246,12 +253,12 @@ Table prune_table(const Query& x, const PruneView& v, bool csv) {
             std::vector<std::string> row = {std::to_string(id), v.all_tags[i]->name,
                                             std::to_string(count(v.keep, id, true, E)),
                                             std::to_string(count(v.keep, id, false, E))};
-            for (auto& s : cost_cells(c))
+            for (auto& s : cost_cells(c, csv))
                 row.push_back(s);
             t.add(row);
         }
         std::vector<std::string> row = {"all", v.all_tags[i]->name, "", ""};
-        for (auto& s : cost_cells(v.overall[i]))
+        for (auto& s : cost_cells(v.overall[i], csv))
             row.push_back(s);
         t.add(row);
     }
@@ -272,10 +279,14 @@ std::string prune_text(const Query& x) {
         for (const auto& t : v.tags)
             s += " " + t;
     }
+    bool any_fraction = false;  // engine totals have none, whatever the source
+    for (const auto& [id, c] : v.by_layer.front())
+        any_fraction = any_fraction || c.any_share().has_value();
     s += " (E = " + std::to_string(x.agg.num_experts()) + "); token fractions " +
-         (v.token_source == "tokens" ? "from the recorded tokens"
-          : v.token_source == "cooc" ? "exact from co-occurrence counts (top-2)"
-                                     : "need FILE arguments");
+         (!any_fraction                ? "unknown (engine totals count no tokens)"
+          : v.token_source == "tokens" ? "from the recorded tokens"
+          : v.token_source == "cooc"   ? "exact from co-occurrence counts (top-2)"
+                                       : "need FILE arguments");
     s = wrap("", s, 100, "  ") + prune_table(x, v, false).render("  ") +
         wrap("  ", kCostLegend, 100, "  ");
     s += "\nWhich tag pays (all layers pooled; keep/drop lists: --json or --export FILE)\n";
@@ -285,7 +296,7 @@ std::string prune_text(const Query& x) {
     Table pays(head);
     for (size_t i = 0; i < v.all_tags.size(); ++i) {
         std::vector<std::string> row = {v.all_tags[i]->name};
-        for (auto& c : cost_cells(v.overall[i]))
+        for (auto& c : cost_cells(v.overall[i], false))
             row.push_back(c);
         pays.add(row);
     }

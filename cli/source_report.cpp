@@ -44,22 +44,24 @@ bool is_active(const SourceStats& s, double now) {
     return s.kind != "import" && s.last_seen > 0 && now - s.last_seen <= kActiveSeconds;
 }
 
+// For CSV (the text shows sources as blocks): "does not apply" is an empty cell.
 Table sources_table(const std::vector<SourceStats>& sources) {
     Table t({"source", "tag", "bytes", "lines", "records", "gate_vectors", "skipped", "rejected",
              "offset", "lag_bytes", "restarts", "last_seen", "active"});
     const auto now = static_cast<double>(now_seconds());  // the CLI's one clock
+    const std::string none;
     for (const auto& s : sources) {
         const bool file = s.kind == "file", stored = s.last_seen > 0;
-        t.add({s.name, s.tag.empty() ? "-" : s.tag, fmt_num::integer(s.bytes),
-               fmt_num::integer(s.lines), fmt_num::integer(s.records),
-               fmt_num::integer(s.gate_records), fmt_num::integer(s.skipped_lines),
-               fmt_num::integer(s.total_rejects()), file ? fmt_num::integer(s.offset) : "-",
-               file ? fmt_num::integer(s.lag_bytes()) : "-",
-               file ? fmt_num::integer(s.restarts) : "-",
-               stored ? iso_utc(static_cast<int64_t>(s.last_seen)) : "-",
+        t.add({s.name, s.tag, fmt_num::integer(s.bytes), fmt_num::integer(s.lines),
+               fmt_num::integer(s.records), fmt_num::integer(s.gate_records),
+               fmt_num::integer(s.skipped_lines), fmt_num::integer(s.total_rejects()),
+               file ? fmt_num::integer(s.offset) : none,
+               file ? fmt_num::integer(s.lag_bytes()) : none,
+               file ? fmt_num::integer(s.restarts) : none,
+               stored ? iso_utc(static_cast<int64_t>(s.last_seen)) : none,
                s.kind == "import" ? "imported"
                : stored           ? (is_active(s, now) ? "yes" : "no")
-                                  : "-"});
+                                  : none});
     }
     return t;
 }

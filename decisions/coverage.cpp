@@ -59,7 +59,7 @@ LayerCoverage layer_coverage(const TagStats& tag, int32_t layer) {
     c.tag = tag.name;
     const LayerStats* l = tag.layer(layer);
     if (!l) return c;
-    c.tokens = l->tokens;
+    if (l->tokens_known()) c.tokens = l->tokens;
     c.selections = l->selections();
     if (auto s = side(*l, Weighting::hits)) c.hits = std::move(*s);
     c.mass = side(*l, Weighting::mass);

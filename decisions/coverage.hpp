@@ -37,7 +37,8 @@ struct CoverageSide {
 struct LayerCoverage {
     int32_t layer = -1;
     std::string tag;
-    uint64_t tokens = 0, selections = 0;
+    std::optional<uint64_t> tokens;  // none: engine totals without a token count
+    uint64_t selections = 0;
     CoverageSide hits;
     std::optional<CoverageSide> mass;  // only when the layer's records carried weights
 };

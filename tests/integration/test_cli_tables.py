@@ -186,6 +186,31 @@ def real_logs():
               "%s CSV: tag and layer (or scope global) on every row" % cmd)
 
 
+def csv_cells_typed():
+    """Every command's CSV on real logs, the Mixtral traces and SGLang's engine totals: no
+    text-table placeholders or percent strings (a review found prune writing "9.61%" and
+    "'-", sources "'-"), numeric columns read as numbers by pandas."""
+    sglang = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "samples",
+                          "realdata", "sglang", "deepseek_v3_prefill_in512.json")
+    runs = [(cmd, TAGGED) for cmd in (["prune", "--keep-coverage", "0.9"], ["sources"], ["coverage"],
+                                      ["positions"], ["requests"], ["experts"], ["layers"],
+                                      ["place", "--gpus", "4"], ["cache", "--capacity", "4"])]
+    runs += [(cmd, [sglang]) for cmd in (["prune", "--keep-coverage", "0.9"], ["sources"], ["layers"],
+                                         ["coverage"], ["place", "--gpus", "8"])]
+    text_cols = {"source", "tag", "scope", "kind", "group", "top_experts", "last_seen", "active",
+                 "verdict", "policy", "tag_a", "tag_b", "rule", "by"}
+    for cmd, files in runs:
+        out = cli(*cmd, *files, "--csv").stdout
+        rows = list(csv.reader(io.StringIO(out)))
+        check(len(rows) > 1 and len({len(r) for r in rows}) == 1, "%s CSV: rows of one width" % cmd)
+        bad = [c for r in rows[1:] for c in r if c in ("-", "'-") or (c.endswith("%") and c[:-1].replace(".", "").isdigit())]
+        check(not bad, "%s on %s CSV: text placeholders or percents %r" % (cmd, files[0], bad[:5]))
+        df = pd.read_csv(io.StringIO(out))
+        wrong = [c for c in df.columns if c not in text_cols and not df[c].isna().all()
+                 and not pd.api.types.is_numeric_dtype(df[c])]
+        check(not wrong, "%s on %s CSV: non-numeric columns %r" % (cmd, files[0], wrong))
+
+
 def decimal_points(lines):
     return {tuple(i for i, ch in enumerate(l) if ch == ".") for l in lines if l.strip()}
 
@@ -211,6 +236,7 @@ def main():
         short_last_layer(tmp)
         messages(tmp)
     real_logs()
+    csv_cells_typed()
     list_wrapping()
     aligned()
     print("ok: analyze CSV, compare vs rest, short last layer, option messages, 100 columns, CSV import")
