@@ -41,6 +41,11 @@ struct AnalyticsOptions {
     // --keep-suspect: count the records the data-quality checks prove wrong instead of
     // leaving them out (analytics/quality.hpp, docs/FIGURES.md "Data quality").
     bool keep_suspect = false;
+    // The daemon: engine totals (CountRecord::snapshot) are refused, one engine_totals reject
+    // each.
+    // A recorder's dump holds totals since the engine started, rewritten in place: followed,
+    // every rewrite would be added to the last (docs/INPUTS.md "Engine recorders": import it).
+    bool refuse_engine_totals = false;
     uint64_t memory_budget = 2ull << 30;  // bytes of per-layer state before memory_budget rejects
     std::vector<CacheSpec> caches;  // live cache simulation per (tag, layer): --cache-capacity
 };

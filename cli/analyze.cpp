@@ -105,9 +105,8 @@ std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& given, F
         s.truncated = reader.truncated();
         // Like the daemon, count only complete lines: a last line without "\n" may be a
         // write in progress, so it is reported (partial_line) instead of parsed.
-        s.offset = ingest.consumed();
         s.file_size = s.bytes;
-        ingest.finish();
+        s.offset = ingest.finish_reading();
     }
     agg.pad_to_num_experts();
     return stats;

@@ -196,6 +196,7 @@ int main(int argc, char** argv) {
     else
         return usage_error("--drift-window " + drift_window + ": expected 90s, 10m, 1h or 1d");
     cfg.analytics = analysis.resolved_analytics();
+    cfg.analytics.refuse_engine_totals = true;  // snapshots: `moescope import` them
     try {
         cfg.follow.format = cfg.stream.format = analysis.resolved_format();
     } catch (const std::invalid_argument& e) {

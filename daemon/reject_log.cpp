@@ -31,9 +31,14 @@ void RejectLog::check_one(const SourceStats& s, Seen& seen,
         if (seen.announced[r] || s.rejects[r] <= seen.baseline[r]) continue;
         seen.announced[r] = true;
         const auto& samples = s.reject_samples[r];
-        spdlog::warn("{}: rejected a line ({}){}{}; further rejects are summarized every {} s",
-                     s.name, reject_reason_name(static_cast<RejectReason>(r)),
-                     samples.empty() ? "" : ", e.g. ", samples.empty() ? "" : samples.back(),
+        const auto why = static_cast<RejectReason>(r);
+        spdlog::warn("{}: rejected a line ({}){}{}{}; further rejects are summarized every {} s",
+                     s.name, reject_reason_name(why), samples.empty() ? "" : ", e.g. ",
+                     samples.empty() ? "" : samples.back(),
+                     why == RejectReason::engine_totals
+                         ? " (engine totals are totals since the engine started, rewritten in "
+                           "place: `moescope import` each dump into the database instead)"
+                         : "",
                      interval_.count());
         ++seen.summarized[r];  // this one is told; the summaries have the rest
     }

@@ -64,7 +64,7 @@ ParallelIngestResult ingest_parallel(std::string_view bytes, Aggregates& agg, So
     const StridedPolicy::Verdict assumed = first.strided_policy().verdict();
 
     std::vector<std::unique_ptr<Chunk>> chunks(n);
-    std::vector<uint64_t> consumed(n);  // the last chunk's, before finish()
+    std::vector<uint64_t> consumed(n);  // the last chunk's offset read up to
     std::vector<std::future<void>> running;
     for (size_t i = 1; i < n; ++i) {
         chunks[i] = std::make_unique<Chunk>(starts[i], end_of(i), agg.options(), s.tag, format,
@@ -72,10 +72,7 @@ ParallelIngestResult ingest_parallel(std::string_view bytes, Aggregates& agg, So
         running.push_back(std::async(std::launch::async, [&, i] {
             Chunk& c = *chunks[i];
             feed_range(c.ingest, bytes, c.begin, c.end, done);
-            if (i + 1 == n) {
-                consumed[i] = c.ingest.consumed();
-                c.ingest.finish();
-            }
+            if (i + 1 == n) consumed[i] = c.ingest.finish_reading();
         }));
     }
     feed_range(first, bytes, head, end_of(0), done);
@@ -99,8 +96,7 @@ ParallelIngestResult ingest_parallel(std::string_view bytes, Aggregates& agg, So
         }
     }
     feed_range(first, bytes, n > 1 ? starts[i] : bytes.size(), bytes.size(), done);
-    s.offset = first.consumed();
-    first.finish();
+    s.offset = first.finish_reading();
     return result;
 }
 

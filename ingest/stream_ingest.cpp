@@ -331,6 +331,8 @@ void StreamIngest::on_meta(const MetaRecord& m) {
 }
 
 void StreamIngest::on_counts(const CountRecord& c) {
+    if (c.snapshot && agg_.options().refuse_engine_totals) [[unlikely]]
+        return reject_record(RejectReason::engine_totals, nullptr, &c, nullptr);
     // Validated before its tag is looked up, as routing records are.
     if (auto why = agg_.check_counts(c)) return facts_reject(*why, nullptr, &c, nullptr);
     if (auto why = agg_.add_counts(resolve_tag(c.tag), c))
@@ -389,7 +391,11 @@ void StreamIngest::on_counts(const CountRecord& c) {
                                                               const CountRecord* c,
                                                               const MetaRecord* m,
                                                               const GateRecord* g) {
-    if (!current_line_.empty()) return on_reject(why, current_line_);
+    // The line is the sample, unless it is longer than a sample (a JSON document of a whole
+    // table): its first bytes would name neither the layer nor the record.
+    const bool described = r || c || m || g;
+    if (!current_line_.empty() && (current_line_.size() <= SourceStats::kSampleBytes || !described))
+        return on_reject(why, current_line_);
     const auto n = [](auto x) { return std::to_string(x); };
     std::string said;
     if (r)
@@ -403,6 +409,16 @@ void StreamIngest::on_counts(const CountRecord& c) {
     else if (g)
         said = "a gate vector of layer " + n(g->layer) + " with " + n(g->values.size()) + " values";
     on_reject(why, said);
+}
+
+uint64_t StreamIngest::finish_reading() {
+    const uint64_t at = consumed(), end = splitter_.consumed() + splitter_.pending_bytes();
+    const auto cut = [&] {
+        return stats_.rejects[static_cast<size_t>(RejectReason::partial_line)];
+    };
+    const uint64_t before = cut();
+    finish();
+    return cut() == before ? end : at;
 }
 
 void StreamIngest::on_reject(RejectReason why, std::string_view line) {

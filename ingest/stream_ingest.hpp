@@ -44,6 +44,10 @@ class StreamIngest : private RecordSink {
         return documents_.open() ? documents_.start() : splitter_.consumed();
     }
     uint64_t pending_bytes() const { return splitter_.pending_bytes(); }
+    // finish() for an input read to its end (FILE arguments): the offset read up to. That is
+    // consumed() when the last line was cut (a partial_line), else the end of what was fed:
+    // a JSON dump without a final newline (json.dump) is read whole, not waiting at 0.
+    uint64_t finish_reading();
     // Starts over at `offset` (file truncated, rotated, or resumed after a restart).
     void reset(uint64_t offset);
 

@@ -43,6 +43,7 @@ void CountCsvParser::parse(std::string_view raw, RecordSink& sink) {
     c.layer = static_cast<int32_t>(layer);
     c.first_expert = static_cast<int32_t>(expert);
     c.counts = count_;
+    c.snapshot = with_count_;  // SGLang's per-rank dump; a moe-trace row is one selection
     sink.on_counts(c);
 }
 

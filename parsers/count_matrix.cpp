@@ -147,6 +147,7 @@ void deliver(element doc, std::string_view tokens_key, const std::vector<std::ve
         CountRecord c;
         c.layer = layers[i];
         c.counts = rows[i];
+        c.snapshot = true;
         sink.on_counts(c);
     }
 }

@@ -79,6 +79,7 @@ void read_imatrix(const std::string& path, RecordSink& sink) {
             CountRecord c;
             c.layer = static_cast<int32_t>(layer);
             c.counts = counts;
+            c.snapshot = true;
             sink.on_counts(c);
         }
     } catch (const std::exception& e) {  // truncated, hostile, or an unsupported type

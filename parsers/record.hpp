@@ -48,6 +48,9 @@ struct CountRecord {
     int32_t layer = -1;
     int32_t first_expert = 0;
     std::span<const double> counts;
+    // A recorder's dump: totals since the engine started, rewritten in place (not new
+    // selections as a moe-trace row is). The daemon refuses these (engine_totals).
+    bool snapshot = false;
 };
 
 // Model facts announced by an engine; zero / empty means "not stated".
@@ -78,6 +81,7 @@ enum class RejectReason : uint8_t {
     invalid_meta,         // a meta record stating 0 or > 4,096 experts, or top-k 0 or > 256
     auth_failed,          // a connection refused: no or wrong token, failed TLS handshake
     other_model,          // a stream refused: its first record contradicts the database's E or k
+    engine_totals,        // engine totals sent to the daemon: cumulative snapshots, import them
     count_
 };
 
@@ -119,6 +123,8 @@ constexpr std::string_view reject_reason_name(RejectReason r) {
             return "auth_failed";
         case RejectReason::other_model:
             return "other_model";
+        case RejectReason::engine_totals:
+            return "engine_totals";
         case RejectReason::count_:
             break;
     }

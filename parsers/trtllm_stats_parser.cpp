@@ -113,6 +113,7 @@ void read_rank(const std::string& path, RecordSink& sink) {
             CountRecord c;
             c.layer = static_cast<int32_t>(layer);
             c.counts = counts;
+            c.snapshot = true;
             sink.on_counts(c);
         }
     } catch (const std::exception& e) {  // truncated or hostile file

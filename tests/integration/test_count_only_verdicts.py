@@ -31,6 +31,10 @@ def main():
     brief = cli("layers", "--brief", SGLANG).stdout.splitlines()
     row = [r for r in brief if r.split()[:1] == ["3"]][0].split()
     check(row[1:3] == ["-", "-"], "layers --brief shows tokens and k as '-': %r" % row)
+    # A dump without a final newline is read whole: sources says so (it said offset 0).
+    src = cli_json("sources", SGLANG)["sources"][0]
+    check(src["offset"] == src["file_size"] == os.path.getsize(SGLANG) and src["lag_bytes"] == 0,
+          "the dump read to its end: %r" % {k: src[k] for k in ("offset", "file_size", "lag_bytes")})
     # The full text too (it printed "Tokens: 67108864 (top-0)": the selections, a k of 0).
     for cmd in ("layers", "analyze"):
         lines = [l for l in cli(cmd, SGLANG).stdout.splitlines() if l.strip().startswith("Tokens:")]
