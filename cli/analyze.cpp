@@ -49,6 +49,14 @@ void refuse_whole_file_format(Format format, const std::string& path, std::strin
             "cannot read " + (path == "-" ? std::string("standard input") : path) + ": " +
             std::string(e->name) + " files are read whole; give a regular file, not a pipe");
 }
+// import: the database holds the model; analyze: the files before this one.
+void refuse_other_model(StreamIngest& ingest, bool into_database) {
+    if (into_database)
+        ingest.refuse_other_model();
+    else
+        ingest.refuse_other_model("the model of the files before it",
+                                  "another model: analyze it apart");
+}
 }  // namespace
 
 std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& given, Format format,
@@ -69,14 +77,17 @@ std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& given, F
         if (const FormatEntry* whole = FormatRegistry::builtin().file_reader(format, in.path)) {
             StreamIngest ingest(agg, s, format, max_line);
             ingest.set_observer(observer);
-            if (into_database) ingest.refuse_other_model();
+            refuse_other_model(ingest, into_database);
             std::error_code ec;  // a binary recorder (GGUF, safetensors): read by path
             const auto size = std::filesystem::file_size(in.path, ec);
             s.offset = s.file_size = ec ? 0 : size;
             ingest.read_file(*whole, in.path, s.offset);
             continue;
         }
-        if (auto mapped = parallel ? map_plain(in.path) : std::nullopt) {
+        // After the first file, one pass: a file of another model is refused at its first
+        // record (refuse_other_model), before anything of it is counted.
+        const bool first = agg.tag(kAllTag).layer_ids().empty();
+        if (auto mapped = parallel && first ? map_plain(in.path) : std::nullopt) {
             ingest_parallel({reinterpret_cast<const char*>(mapped->data()), mapped->size()}, agg, s,
                             format, max_line, threads,
                             [&](uint64_t at, uint64_t n) { mapped->release(at, n); });
@@ -86,7 +97,7 @@ std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& given, F
         InputReader reader(in.path);
         StreamIngest ingest(agg, s, format, max_line);
         ingest.set_observer(observer);
-        if (into_database) ingest.refuse_other_model();
+        refuse_other_model(ingest, into_database);
         // Not a regular file (a pipe, a FIFO, stdin): opened once, so its format is told from
         // the first bytes of this same stream.
         std::string_view chunk = reader.read();

@@ -25,8 +25,10 @@ AnalyzeInput parse_input_spec(const std::string& spec);
 // StreamIngest as the daemon. Throws std::runtime_error with the path when a file cannot be
 // read. `observer` sees every accepted record. With `threads` > 1 a plain regular file is
 // read by that many threads (ingest/parallel_ingest.hpp) unless an observer needs the
-// records in order. `into_database` (import): a file of another model than `agg` is
-// refused at its first record (StreamIngest::refuse_other_model).
+// records in order, and only while nothing is counted yet. A file of another model than
+// what `agg` holds (the files before it; import: the database) is refused at its first
+// record (StreamIngest::refuse_other_model): one other_model reject naming both, nothing of
+// it counted, where mixing would give phantom experts and a wrong k.
 std::vector<SourceStats> analyze_files(const std::vector<AnalyzeInput>& inputs, Format format,
                                        Aggregates& agg,
                                        size_t max_line = LineSplitter::kDefaultMaxLine,

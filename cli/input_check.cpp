@@ -97,8 +97,11 @@ std::string tried(Format format) {
 }
 
 std::string file_line(const AnalyzeInput& in, const SourceStats& s, Format format) {
-    return (in.path == "-" ? std::string("standard input") : in.path) +
-           ": no record recognised in " + looks_like(in, s) + rejects_of(s) + tried(format);
+    const std::string name = in.path == "-" ? std::string("standard input") : in.path;
+    // Recognised, and refused as a whole: its sample says which model and why.
+    const auto& refused = s.reject_samples[static_cast<size_t>(RejectReason::other_model)];
+    if (!refused.empty()) return name + ": not counted, " + refused.front();
+    return name + ": no record recognised in " + looks_like(in, s) + rejects_of(s) + tried(format);
 }
 
 }  // namespace

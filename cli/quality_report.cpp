@@ -98,10 +98,16 @@ std::vector<QualityFinding> quality_findings(const Aggregates& agg,
                 }
             f.found = f.count > 0;
         } else if (c.code == "rejects") {
-            for (const SourceStats& s : sources)
+            std::string refused;  // whole inputs of another model: named, not just counted
+            for (const SourceStats& s : sources) {
                 f.count += s.total_rejects();
+                if (s.rejects[static_cast<size_t>(RejectReason::other_model)])
+                    refused += (refused.empty() ? "; not counted, another model: " : ", ") + s.name;
+            }
             f.found = f.count > 0;
-            if (f.found) f.text = integer(f.count) + " lines rejected (moescope sources)";
+            if (f.found)
+                f.text = integer(f.count) + (f.count == 1 ? " line" : " lines") +
+                         " rejected (moescope sources)" + refused;
         }
         if (c.suspect) left_out_layers(agg, *c.suspect, f);
     }

@@ -381,9 +381,9 @@ void StreamIngest::on_counts(const CountRecord& c) {
         return reject_record(why, r, c, m);  // a negative id: a bad record, not a model
     }
     refused_ = true;
-    on_reject(RejectReason::other_model, "stream refused: its " + ours +
-                                             ", the database's model has " + theirs +
-                                             " (another model: give it another --db)");
+    on_reject(RejectReason::other_model, "stream refused: its " + ours + ", " +
+                                             other_model_holder_ + " has " + theirs + " (" +
+                                             other_model_hint_ + ")");
 }
 
 [[gnu::cold, gnu::noinline]] void StreamIngest::reject_record(RejectReason why,

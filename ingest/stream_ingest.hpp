@@ -68,7 +68,14 @@ class StreamIngest : private RecordSink {
     // contradicts the model facts counted so far (the expert count, a layer's top-k) is of
     // another model. It is refused there: one other_model reject names both, and the rest
     // of the stream is not read (until reset()), instead of a reject per record.
-    void refuse_other_model() { refuse_other_model_ = true; }
+    // `holder` names what holds the model ("the database's model", "the files before it"),
+    // `hint` what to do (both go into the reject's sample).
+    void refuse_other_model(std::string holder = "the database's model",
+                            std::string hint = "another model: give it another --db") {
+        refuse_other_model_ = true;
+        other_model_holder_ = std::move(holder);
+        other_model_hint_ = std::move(hint);
+    }
     bool refused() const { return refused_; }
     // Decides every layer still on top-k probation now (ingest/topk_probation.hpp): a
     // followed file does so before each commit, so a layer with a single record shows.
@@ -182,6 +189,7 @@ class StreamIngest : private RecordSink {
     double arrival_ = NAN;
     RecordObserver observer_;
     bool refuse_other_model_ = false, refused_ = false;
+    std::string other_model_holder_, other_model_hint_;
     // When this stream (re)started: its routing records validated (routing_seq_), and the
     // source's records (a listener's connections share them).
     uint64_t seq_at_reset_ = 0, records_at_reset_ = 0;
