@@ -90,7 +90,10 @@ std::vector<ExpertFlip> LayerDiff::top_flips(size_t n) const {
 }
 
 RoutingDiff::RoutingDiff(size_t window)
-    : pending_(window), token_tallies_(window), seen_{{Seen(window), Seen(window)}} {}
+    : pending_(window),
+      aligned_keys_(window),
+      token_tallies_(window),
+      seen_{{Seen(window), Seen(window)}} {}
 
 int16_t RoutingDiff::phase_index(std::string_view phase) {
     if (phase.empty()) return -1;
@@ -117,7 +120,8 @@ void RoutingDiff::add(DiffSide side, const RoutingRecord& r) {
     if (!seen_[idx(side)].contains(stream))
         seen_[idx(side)].insert(stream, 0, [](const TokenId&, char) {});
     Pending* waiting = pending_.find(key);
-    if (waiting && waiting->side == side) {  // the first one keeps waiting for its partner
+    if ((waiting && waiting->side == side) ||     // the first one keeps waiting for its partner
+        (!waiting && aligned_keys_.find(key))) {  // or was aligned: this is a replay
         unmatched(key, side, Unmatched::duplicate);
         return;
     }
@@ -146,6 +150,7 @@ void RoutingDiff::add(DiffSide side, const RoutingRecord& r) {
     else
         aligned(key, r.experts, r.weights, waiting->experts, waiting->weights, ph);
     pending_.erase(key);
+    aligned_keys_.insert(key, 0, [](const TokenKey&, char) {});
 }
 
 void RoutingDiff::unmatched(const TokenKey& k, DiffSide side, Unmatched why) {

@@ -151,6 +151,9 @@ class RoutingDiff {
     LayerDiff& layer(int32_t l) { return layers_[l]; }
 
     BoundedFifoMap<TokenKey, Pending, TokenKeyHash> pending_;
+    // Keys aligned lately (the last `window`): a record of one comes again, a replay, is a
+    // duplicate of its run (it found no partner waiting and would pass for a longer run).
+    BoundedFifoMap<TokenKey, char, TokenKeyHash> aligned_keys_;
     BoundedFifoMap<TokenId, Tally, TokenIdHash> token_tallies_;
     // The streams (requests, passes) each run showed: the position 0 TokenId of each, and
     // whether a record of it was pushed out of the window.

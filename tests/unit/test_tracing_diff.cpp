@@ -178,6 +178,21 @@ TEST_CASE("diff: unmatched records are counted with the reason") {
           a.size() + b.size());
 }
 
+TEST_CASE("diff: a record replayed after its token was aligned is a duplicate") {
+    // Found by a review: B = A with 1,000 lines replayed counted them as different_length
+    // (a longer run), because the first copies had already met their partners.
+    const std::vector<Rec> a = {{"r1", 0, 0, {1, 2}}, {"r1", 1, 0, {1, 2}}};
+    std::vector<Rec> b = a;
+    b.insert(b.end(), a.begin(), a.end());  // the same lines again
+    const RoutingDiff d = diff(a, b);
+    const LayerDiff& l0 = d.layers().at(0);
+    using U = Unmatched;
+    CHECK(l0.agreement.aligned == 2);
+    CHECK(l0.only_b[size_t(U::duplicate)] == 2);
+    CHECK(l0.only_b[size_t(U::different_length)] == 0);
+    CHECK(l0.only_a_total() == 0);
+}
+
 TEST_CASE("diff: a full window evicts its oldest record, counted, never dropped") {
     const auto a = run(1, 10, 1);
     auto b = a;
