@@ -139,6 +139,12 @@ std::string source_block(const SourceStats& s, double now) {
            " lines: " + integer(s.records) + " records, " + integer(s.gate_records) +
            " gate vectors, " + integer(s.skipped_lines) + " skipped, " +
            integer(s.total_rejects()) + " rejected\n";
+    std::string left;  // records read but proven wrong: lines = records + skipped + ...
+    for (const QualityCheck& c : quality_checks())
+        if (c.suspect && s.excluded(*c.suspect))
+            left += (left.empty() ? "" : ", ") + integer(s.excluded(*c.suspect)) + " records (" +
+                    std::string(c.label) + ")";
+    if (!left.empty()) out += "  left out  " + left + " (docs/FIGURES.md \"Data quality\")\n";
     if (s.kind == "import") {
         out += "  imported  read once, to its end (not a followed file)\n";
     } else if (s.kind == "file") {

@@ -386,6 +386,9 @@ void Daemon::shutdown(const char* why) {
 void Daemon::finish_shutdown() {
     shutdown_timer_.cancel();
     using clock = std::chrono::steady_clock;
+    // What the sources' last reads decided (a stream's end settles its strided-view verdict,
+    // a short input never saw a flush tick) is logged as every tick's is.
+    reject_log_.check(all_stats(), clock::now());
     std::string error = try_flush();
     bool waited = false;
     while (!error.empty() && database_replaced().empty() && clock::now() < shutdown_deadline_) {

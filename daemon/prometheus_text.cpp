@@ -8,6 +8,7 @@
 
 #include "analytics/figures.hpp"
 #include "analytics/imbalance.hpp"
+#include "analytics/quality.hpp"
 #include "decisions/eplb.hpp"
 
 namespace moe {
@@ -329,6 +330,16 @@ std::string prometheus_text(const Aggregates& agg, const std::vector<const Sourc
                    "source=\"" + prometheus_label(src->name) + "\",reason=\"" +
                        std::string(reject_reason_name(static_cast<RejectReason>(r))) + "\"",
                    static_cast<double>(src->rejects[static_cast<size_t>(r)]));
+    header(s, metric::source_left_out, "counter",
+           "Records the data-quality checks prove wrong, left out of every figure, by check "
+           "(docs/FIGURES.md \"Data quality\").");
+    for (const SourceStats* src : sources)
+        for (const QualityCheck& c : quality_checks())
+            if (c.suspect)
+                sample(s, metric::source_left_out,
+                       "source=\"" + prometheus_label(src->name) + "\",check=\"" +
+                           std::string(c.code) + "\"",
+                       static_cast<double>(src->excluded(*c.suspect)));
     header(s, metric::experts, "gauge", "Experts per layer (stated, or largest id + 1).");
     s += std::string(metric::experts) + " " + std::to_string(agg.num_experts()) + "\n";
     header(s, metric::series_omitted, "gauge",

@@ -36,6 +36,7 @@ inline constexpr const char* source_gate_vectors = "moescope_source_gate_vectors
 inline constexpr const char* source_skipped_lines = "moescope_source_skipped_lines_total";
 inline constexpr const char* source_lag_bytes = "moescope_source_lag_bytes";
 inline constexpr const char* source_rejects = "moescope_source_rejects_total";
+inline constexpr const char* source_left_out = "moescope_source_left_out_records_total";
 inline constexpr const char* source_connections = "moescope_source_connections_total";
 inline constexpr const char* source_connections_refused =
     "moescope_source_connections_refused_total";

@@ -5,10 +5,11 @@ layer), logs one line per source and episode, and keeps the policy across a rest
 middle of the files (what waits for a verdict is in the checkpoint)."""
 import gzip
 import os
+import subprocess
 import tempfile
 
 import quality_reference as ref
-from harness import Daemon, check, cli_json, wait_for
+from harness import MOESCOPED, Daemon, check, cli, cli_json, free_port, scrape, wait_for
 
 
 def caught_up(db, files):
@@ -28,8 +29,22 @@ def main():
         left = {}
         for path, code in ((vllm, "identical_routing_run"), (llama, "strided_view")):
             left[code] = follow_and_compare(tmp, path, code)
+        stdin_names_what_it_left_out(tmp, vllm, llama)
         print("ok: moescoped == analyze with %d + %d records left out, across a restart"
               % (left["identical_routing_run"], left["strided_view"]))
+
+
+def stdin_names_what_it_left_out(tmp, vllm, llama):
+    """`engine | moescoped --stdin` ending before the first flush tick: the log still names
+    the records left out (found by a review: it said only "end of input")."""
+    for path, words in ((vllm, "identical routings"), (llama, "strided-view defect")):
+        db = os.path.join(tmp, "stdin_%s.db" % os.path.basename(path))
+        p = subprocess.run([MOESCOPED, "--db", db, "--stdin", "--flush-ms", "60000"], stdin=open(path, "rb"),
+                           capture_output=True, text=True, timeout=120)
+        left = cli_json("--db", db, "summary")["quality"]["left_out"]
+        check(p.returncode == 0 and left > 0, "rc %d, left out %d" % (p.returncode, left))
+        line = [l for l in p.stderr.splitlines() + p.stdout.splitlines() if words in l]
+        check(line and str(left) in line[0], "the log names %d left out: %r" % (left, (p.stdout + p.stderr)[-600:]))
 
 
 def follow_and_compare(tmp, path, code):
@@ -39,11 +54,13 @@ def follow_and_compare(tmp, path, code):
     full = open(path, "rb").read()
     with open(path, "wb") as out:  # what waits for a verdict at the stop is in the checkpoint
         out.write(full[: full.rfind(b"\n", 0, len(full) // 2) + 1])
-    args = ["--db", db, "--follow", path, "--flush-ms", "50", "--poll-ms", "20"]
+    port = free_port()
+    args = ["--db", db, "--follow", path, "--flush-ms", "50", "--poll-ms", "20", "--metrics", "127.0.0.1:%d" % port]
     logs = []
     for part in range(2):
         with Daemon(*args) as d:
             wait_for(lambda: caught_up(db, [path]), "part %d of %s" % (part, path), attempts=600)
+            metrics = scrape(port)
             d.stop()
             logs.append(d.output())
         with open(path, "wb") as out:
@@ -58,6 +75,12 @@ def follow_and_compare(tmp, path, code):
     check(gq["left_out"] == wq["left_out"] > 0, "%s: %r vs %r" % (code, gq["left_out"], wq["left_out"]))
     check(gq["layers"] == wq["layers"], code + ": per tag and layer")
     check([s["records"] for s in gq["sources"]] == [s["records"] for s in wq["sources"]], code + ": per source")
+    # Lines = records + skipped + rejected + left out, on /metrics and in `sources` too.
+    series = 'moescope_source_left_out_records_total{source="%s",check="%s"} ' % (path, code)
+    got_metric = [l for l in metrics.splitlines() if l.startswith(series)]
+    check(got_metric and float(got_metric[0].split()[-1]) == wq["left_out"], "%s: %r" % (series, got_metric))
+    text = cli("--db", db, "sources").stdout
+    check("left out  %d records" % wq["left_out"] in text, text)
     check(want["sources"][0]["rejected"] == 0 and cli_json("--db", db, "sources")["sources"][0]["rejected"] == 0,
           path + ": nothing rejected")
     line = ("shows llama-server's strided-view defect" if code == "strided_view"
