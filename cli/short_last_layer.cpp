@@ -23,8 +23,8 @@ std::optional<ShortLastLayer> short_last_layer(const TagStats& t) {
 std::string short_last_layer_text(const ShortLastLayer& s) {
     return "layer " + std::to_string(s.layer) + " has " + fmt_num::integer(s.tokens) +
            " tokens, the median layer " + fmt_num::integer(s.median) +
-           ": llama-server logs the last MoE layer only for tokens whose logits are needed, "
-           "so its Gini is not comparable";
+           ", so its Gini is not comparable (llama-server logs the last MoE layer only for "
+           "tokens whose logits are needed; an input cut short ends in its last layer)";
 }
 
 }  // namespace moe

@@ -21,7 +21,8 @@ struct ShortLastLayer {
 // The last layer when it has fewer than half the median tokens of the other layers.
 std::optional<ShortLastLayer> short_last_layer(const TagStats& t);
 
-// "layer 31 has 1,234 tokens, the median layer 40,000: llama-server ...", no newline.
+// "layer 31 has 1,234 tokens, the median layer 40,000, so ... (llama-server ...; an input
+// cut short ...)", no newline: either may be why, the text asserts neither.
 std::string short_last_layer_text(const ShortLastLayer& s);
 
 }  // namespace moe
