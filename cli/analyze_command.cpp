@@ -14,6 +14,7 @@
 #include "cli/source_report.hpp"
 #include "cli/summary_report.hpp"
 #include "cli/table.hpp"
+#include "parsers/utf8.hpp"
 
 namespace moe {
 
@@ -34,10 +35,13 @@ std::string input_summary(const std::vector<SourceStats>& sources) {
             const auto i = static_cast<size_t>(r);
             if (!src.rejects[i]) continue;
             s += "  rejected " + std::string(reject_reason_name(static_cast<RejectReason>(r))) +
-                 ": " + fmt_num::integer(src.rejects[i]);
-            if (!src.reject_samples[i].empty())
-                s += "  (e.g. " + src.reject_samples[i].front() + ")";
-            s += "\n";
+                 ": " + fmt_num::integer(src.rejects[i]) + "\n";
+            // The sample on a line of its own, cut to the width (moescope sources has it whole).
+            if (!src.reject_samples[i].empty()) {
+                std::string shown = printable(src.reject_samples[i].front());  // escaped first
+                if (shown.size() > 90) shown = std::string(utf8::cut(shown, 87)) + "...";
+                s += "    e.g. " + shown + "\n";
+            }
         }
         s += strided_warning(src);
     }

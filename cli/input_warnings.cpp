@@ -55,7 +55,7 @@ void write_warnings_json(JsonWriter& w, const std::vector<SourceStats>& sources)
 std::string warnings_text(const std::vector<SourceStats>& sources) {
     std::string s;
     for (const Warning& x : warnings_of(sources))
-        if (x.code != "strided_view") s += "warning: " + x.message + "\n";
+        if (x.code != "strided_view") s += wrap("warning: ", x.message, 100, "  ");
     return s;
 }
 

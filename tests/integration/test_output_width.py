@@ -63,8 +63,17 @@ def args_by_command(tmp):
     open(more, "w").write("".join(json.dumps({"layer": l, "experts": [l, 15 - l], "tag": "node2"}) + "\n"
                                   for l in range(4)))
     cli("import", more, "--db", c_db)
+    # Hostile input (found by a review: reject samples and the warm-up warning ran to 186
+    # and 177 columns): a long line of invalid UTF-8 JSON and warm-up runs.
+    messy = os.path.join(tmp, "messy_warmup_and_junk.ndjson")
+    with open(messy, "wb") as f:
+        f.write(b'{"layer": 0, "experts": [1, 2], "tag": "gsm\xff\xfe8k", "note": "' + b"x" * 300 + b'"\n')
+        for _ in range(300):  # one warm-up run per layer
+            for l in range(4):
+                f.write((json.dumps({"layer": l, "experts": [3, 4]}) + "\n").encode())
+        f.write(b"not json at all, and long: " + b"y" * 200 + b"\n")
     return {
-        "analyze": [[GSM, HUMANEVAL], [LLAMA], [SGLANG]],
+        "analyze": [[GSM, HUMANEVAL], [LLAMA], [SGLANG], [messy]],
         "compare": [[GSM, HUMANEVAL], [NDJSON, "--tag", "code"]],
         "drift": [[timed, "--baseline", "base", "--tag", "new", "--window", "10m"]],
         "kde": [[GSM, HUMANEVAL, "--fit", "gsm8k", "--test", "humaneval"]],
