@@ -111,7 +111,13 @@ std::string expert_list(const std::vector<ExpertRef>& v, bool with_load) {
     for (size_t i = 0; i < std::min(kListed, v.size()); ++i) {
         s += (i ? ", " : "") + std::string("L") + std::to_string(v[i].layer) + "/E" +
              std::to_string(v[i].expert);
-        if (with_load) s += kKeep + std::string("(") + fmt_num::fixed(v[i].load, 2) + "x)";
+        // Below 1 three decimals, cut toward zero: a cold 0.0995 reads 0.099x, never the
+        // 0.10x that the "<0.1x" heading above it excludes.
+        if (with_load)
+            s += kKeep + std::string("(") +
+                 (v[i].load < 1 ? fmt_num::fixed(std::floor(v[i].load * 1000) / 1000, 3)
+                                : fmt_num::fixed(v[i].load, 2)) +
+                 "x)";
     }
     if (v.size() > kListed) s += ", ...";
     return s;

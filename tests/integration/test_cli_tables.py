@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import tempfile
 
@@ -154,6 +155,23 @@ def list_wrapping():
     check(not split, "summary wraps a list item: %r\n%s" % (split[:3], text))
 
 
+def cold_loads_below_heading():
+    """summary's cold list prints loads below its "<0.1x" heading (a review found L1/E26 of
+    the strided sample, 0.0995x, printed as "0.10x")."""
+    sample = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "samples", "quality",
+                          "llama_strided.log")
+    text = cli("summary", sample).stdout
+    lines = text.splitlines()
+    i = next(i for i, l in enumerate(lines) if l.startswith("cold (<0.1x)"))
+    block = [lines[i]]
+    for l in lines[i + 1:]:
+        if not l.startswith(" " * 16):
+            break
+        block.append(l)
+    loads = [float(x) for x in re.findall(r"\(([0-9.]+)x\)", " ".join(block))]
+    check(loads and all(x < 0.1 for x in loads), "cold loads %r in %r" % (loads, lines[i]))
+
+
 def real_logs():
     """What a person sees at 100 columns, and what a spreadsheet imports, per command."""
     commands = [["analyze"], ["summary"], ["layers"], ["layers", "--brief"], ["experts", "--layer", "3"],
@@ -237,6 +255,7 @@ def main():
         messages(tmp)
     real_logs()
     csv_cells_typed()
+    cold_loads_below_heading()
     list_wrapping()
     aligned()
     print("ok: analyze CSV, compare vs rest, short last layer, option messages, 100 columns, CSV import")
