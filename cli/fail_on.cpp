@@ -72,8 +72,18 @@ FailRule parse_fail_on(std::string_view text, std::string_view command,
     } catch (const std::exception&) {
         used = 0;
     }
-    if (value.empty() || used != value.size() || !std::isfinite(g.threshold))
+    // Decimal only: std::stod also reads hex ("0x10") and "inf".
+    if (value.empty() || used != value.size() || !std::isfinite(g.threshold) ||
+        value.find_first_of("xXpP") != std::string::npos)
         throw bad("'" + value + "' is not a number");
+    // Every gated figure is a fraction, a probability or bits from 0 to 1: a threshold a
+    // value can never cross would pass every run, so it is refused.
+    if (g.threshold < 0 || g.threshold > 1)
+        throw bad("'" + g.metric + "' is from 0 to 1: " + value + " is outside it");
+    if ((g.op == FailRule::Op::greater && g.threshold == 1) ||
+        (g.op == FailRule::Op::less && g.threshold == 0))
+        throw bad("'" + g.metric + "' is from 0 to 1: it can never be " +
+                  (g.op == FailRule::Op::greater ? "above 1" : "below 0"));
     return g;
 }
 

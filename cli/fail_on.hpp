@@ -14,6 +14,8 @@ namespace moe {
 
 inline constexpr int kExitFailOn = 4;
 
+// Every gated figure is from 0 to 1 (bits of JS divergence, probabilities, fractions):
+// parse_fail_on refuses a threshold no value can cross, which would pass every run.
 struct FailMetric {
     std::string_view name;  // as written in --fail-on: "js"
     std::string_view what;  // for --help: "JS divergence of a layer's shares (bits)"

@@ -115,6 +115,12 @@ def main():
         for cmd, rule, says in ((["compare", log, "--tag", "code"], "overlap<0.9", "has no metric 'overlap'"),
                                 (["compare", log, "--tag", "code"], "js=0.1", "expected METRIC>VALUE"),
                                 (["drift", tl, "--tag", "live", "--baseline-window", "1..2"], "js>x", "is not a number"),
+                                # Gates no value can cross would pass every run (a review found
+                                # 'p>2' and the hex 'js>0x10' accepted).
+                                (["compare", log, "--tag", "code"], "js>0x10", "is not a number"),
+                                (["compare", log, "--tag", "code"], "p>2", "is from 0 to 1: 2 is outside it"),
+                                (["compare", log, "--tag", "code"], "js>1", "it can never be above 1"),
+                                (["compare", log, "--tag", "code"], "p<0", "it can never be below 0"),
                                 (["kde", "--fit", "ref", wl], "ks>0.1", "--test")):
             p = run(*cmd, "--fail-on", rule)
             check(p.returncode == 2 and p.stdout == "" and len(p.stderr.strip().splitlines()) == 1
