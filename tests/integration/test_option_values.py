@@ -16,7 +16,7 @@ NOT_LOGS = {"weights"}
 # A value each multi-value option accepts on the sample (tags of routing.ndjson).
 VALUES = {"--tag": ["code", "math"], "--periodic": ["1", "2"],
           "--fail-on": {"compare": ["js>0.99", "p<1e-300"], "drift": ["js>0.99", "p<1e-300"],
-                        "kde": ["ks>0.99", "ks>0.999"], "diff": ["overlap<0", "top1<0"]}}
+                        "kde": ["ks>0.99", "ks>0.999"], "diff": ["overlap<0.001", "top1<0.001"]}}
 # What a command needs besides the option to read the sample (diff: a second run, the
 # sample against itself).
 EXTRA = {"prune": ["--keep", "3"], "kde": ["--fit", "code", "--test", "math"],
