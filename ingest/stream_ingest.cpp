@@ -1,6 +1,7 @@
 #include "ingest/stream_ingest.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 #if defined(__SSE4_1__)
 #include <smmintrin.h>
@@ -401,10 +402,24 @@ void StreamIngest::on_counts(const CountRecord& c) {
     if (r)
         said =
             "a record of layer " + n(r->layer) + " selecting " + n(r->experts.size()) + " experts";
-    else if (c)
+    else if (c) {
         said = "totals of layer " + n(c->layer) + " for experts " + n(c->first_expert) + "-" +
                n(c->first_expert + static_cast<int64_t>(c->counts.size()) - 1);
-    else if (m)
+        // The first count that is no count of selections: which expert, what value.
+        for (size_t i = 0; i < c->counts.size(); ++i) {
+            const double x = c->counts[i];
+            if (std::isfinite(x) && x >= 0 && x == std::floor(x) && x <= 9007199254740992.0)
+                continue;
+            char v[32];
+            std::snprintf(v, sizeof v, "%.6g", x);
+            said += ": expert " + n(c->first_expert + static_cast<int64_t>(i)) + " has " + v +
+                    (x < 0                ? " (negative)"
+                     : !std::isfinite(x)  ? ""
+                     : x != std::floor(x) ? " (not a whole count)"
+                                          : " (beyond 2^53, not counted exactly)");
+            break;
+        }
+    } else if (m)
         said = "a meta record states " + n(m->num_experts) + " experts, top-k " + n(m->top_k);
     else if (g)
         said = "a gate vector of layer " + n(g->layer) + " with " + n(g->values.size()) + " values";

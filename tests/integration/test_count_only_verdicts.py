@@ -31,6 +31,19 @@ def main():
     brief = cli("layers", "--brief", SGLANG).stdout.splitlines()
     row = [r for r in brief if r.split()[:1] == ["3"]][0].split()
     check(row[1:3] == ["-", "-"], "layers --brief shows tokens and k as '-': %r" % row)
+    # A bad count costs its layer only, and the sample says which layer, expert and value (it
+    # showed the document's first 160 bytes).
+    with tempfile.TemporaryDirectory() as tmp:
+        bad = json.load(open(SGLANG))
+        bad["logical_count"][10][5], bad["logical_count"][11][7] = -3, 0.5
+        path = os.path.join(tmp, "bad.json")
+        json.dump(bad, open(path, "w"))
+        src = cli_json("sources", path)["sources"][0]
+        samples = src["rejects"]["malformed"]["samples"]
+        check(samples == ["totals of layer 10 for experts 0-255: expert 5 has -3 (negative)",
+                          "totals of layer 11 for experts 0-255: expert 7 has 0.5 (not a whole count)"],
+              "reject samples: %r" % samples)
+        check(len(cli_json("layers", path)["layers"]) == len(layers) - 2, "two layers cost, the rest stand")
     # A dump without a final newline is read whole: sources says so (it said offset 0).
     src = cli_json("sources", SGLANG)["sources"][0]
     check(src["offset"] == src["file_size"] == os.path.getsize(SGLANG) and src["lag_bytes"] == 0,
