@@ -263,8 +263,8 @@ def evaluate(prom, dash, db, plan):
                 check(prom.query(q), "panel %r with tag %s layer %s: no series for %s" % (title, tag, layer, q))
                 n += 1
 
-    def one(title, **subst):
-        expr = [e for t, e in targets(dash) if t == title][0]
+    def one(title, target=0, **subst):
+        expr = [e for t, e in targets(dash) if t == title][target]
         return prom.query(substitute(expr, {**default, **subst}))
 
     # Values, where the CLI or the test knows them.
@@ -282,8 +282,11 @@ def evaluate(prom, dash, db, plan):
     by_source = {s["metric"]["source"]: float(s["value"][1]) for s in one("Records / s by source")}
     tcp = [v for k, v in by_source.items() if k.startswith("tcp://")]
     check(tcp and tcp[0] > 0, "the stream's records/s: %r" % by_source)
-    malformed = {s["metric"]["reason"]: float(s["value"][1]) for s in one("Rejects / s by reason")}
+    malformed = {s["metric"]["reason"]: float(s["value"][1]) for s in one("Rejects and records left out / s")}
     check(malformed.get("invalid_json", 0) + malformed.get("malformed", 0) > 0, "the stream's rejects/s: %r" % malformed)
+    left = {s["metric"]["check"]: float(s["value"][1]) for s in one("Rejects and records left out / s", 1)}
+    check(set(left) == {"identical_routing_run", "strided_view"} and all(v == 0 for v in left.values()),
+          "records left out per check (none in this traffic): %r" % left)
     check(finite(one("Open connections")) == [1.0], "one open connection")
     age = finite(one("Last commit age"))
     # Prometheus stamps a scrape as it starts it; the commit shown may be a moment younger.
