@@ -104,10 +104,8 @@ void apply_window(const CommandSpec& c, unsigned needs, CommandArgs& a, Aggregat
             "` figures are kept as totals (docs/FIGURES.md \"Time windows\")");
     if (agg.timeline().empty())
         throw std::invalid_argument(
-            !a.files.empty() ? "--since/--until need timed records, and these inputs have no "
-                               "ts/timestamp field"
-                             : "--since/--until need the timeline, which this database does "
-                               "not have (moescoped --analytics full keeps it)");
+            "--since/--until need timed records: " +
+            untimed_reason(agg.tag(kAllTag).global.count_only(), !a.files.empty()));
     a.q.since = since.value_or(INT64_MIN);
     a.q.until = until.value_or(INT64_MAX);
     const int64_t first = agg.timeline().buckets().begin()->first.start;

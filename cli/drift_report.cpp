@@ -106,10 +106,8 @@ DriftPlan plan(const Query& x) {
     if (std::none_of(buckets.begin(), buckets.end(),
                      [&](const auto& kb) { return kb.first.tag == tag; }))
         throw NoDataError(
-            "drift compares time windows and needs timed records; tag '" + x.tag().name + "' has " +
-            (x.db.empty() ? std::string("none (these inputs have no ts/timestamp field)")
-                          : std::string("none in the database's timeline (moescoped --analytics "
-                                        "full keeps it)")));
+            "drift compares time windows and needs timed records; tag '" + x.tag().name +
+            "' has none: " + untimed_reason(x.tag().global.count_only(), x.db.empty()));
     std::map<int32_t, std::map<int64_t, Counts>> windows;
     for (const auto& [key, b] : buckets) {
         if (key.tag != tag || (key.start >= b0 && key.start < b1)) continue;

@@ -16,6 +16,14 @@ std::optional<int64_t> parse_int(std::string_view s) {
 }
 }  // namespace
 
+std::string untimed_reason(bool engine_totals, bool from_files) {
+    if (engine_totals)
+        return "engine totals (count-only data) have no time (docs/FIGURES.md \"Count-only "
+               "data\")";
+    return from_files ? "these inputs have no ts/timestamp field"
+                      : "the database has no timeline (moescoped --analytics full keeps it)";
+}
+
 int64_t now_seconds() {
     return static_cast<int64_t>(wall_clock_seconds());
 }

@@ -44,6 +44,12 @@ def main():
                           "totals of layer 11 for experts 0-255: expert 7 has 0.5 (not a whole count)"],
               "reject samples: %r" % samples)
         check(len(cli_json("layers", path)["layers"]) == len(layers) - 2, "two layers cost, the rest stand")
+    # Time windows: engine totals have no time, and the refusal says that (on a database it
+    # advised "moescoped --analytics full keeps it", which no option makes true).
+    for args, rc in ((["layers", "--since", "-1h", SGLANG], 2), (["drift", "--baseline", "all", SGLANG], 3)):
+        p = cli(*args, expect_rc=rc)
+        check("engine totals (count-only data) have no time" in p.stderr and "analytics full" not in p.stderr,
+              "%s: %s" % (args[0], p.stderr))
     # A dump without a final newline is read whole: sources says so (it said offset 0).
     src = cli_json("sources", SGLANG)["sources"][0]
     check(src["offset"] == src["file_size"] == os.path.getsize(SGLANG) and src["lag_bytes"] == 0,
