@@ -9,14 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "analytics/no_data_error.hpp"
 #include "cli/command.hpp"
 
 namespace moe {
-
-// The selection (a layer, a tag, a time window) holds no data; the message names what exists.
-struct NoDataError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
 
 inline constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2, kExitNoData = 3;
 

@@ -16,6 +16,7 @@
 #include "cli/command.hpp"
 #include "cli/command_runner.hpp"
 #include "cli/table.hpp"
+#include "decisions/coverage.hpp"
 #include "decisions/eplb.hpp"
 #include "decisions/fanout.hpp"
 #include "decisions/placement_map.hpp"
@@ -98,9 +99,7 @@ eplb::PlanShape shape_of(const PlaceArgs& p, size_t experts) {
 
 std::vector<double> layer_load(const LayerStats& l, int32_t id, bool mass, size_t E) {
     std::vector<double> load(E, 0.0);
-    if (mass && l.weighted_tokens == 0)
-        throw NoDataError("--by mass: layer " + std::to_string(id) +
-                          " has no routing weights recorded (use --by hits)");
+    if (mass && l.weighted_tokens == 0) throw_no_mass(id);
     for (size_t e = 0; e < E; ++e)
         load[e] = mass ? (e < l.weight_mass.size() ? l.weight_mass[e] : 0.0)
                        : static_cast<double>(e < l.hits.size() ? l.hits[e] : 0);

@@ -2,8 +2,16 @@
 
 #include <algorithm>
 #include <numeric>
+#include <string>
+
+#include "analytics/no_data_error.hpp"
 
 namespace moe {
+
+void throw_no_mass(int32_t layer) {
+    throw NoDataError("--by mass: layer " + std::to_string(layer) +
+                      " has no routing weights recorded (use --by hits)");
+}
 
 std::vector<double> expert_weights(const LayerStats& l, Weighting by) {
     if (by == Weighting::hits) return {l.hits.begin(), l.hits.end()};

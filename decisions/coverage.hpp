@@ -21,6 +21,9 @@ enum class Weighting { hits, mass };
 // Per-expert weight of `by`: h_e or the weight mass (empty for mass when no record of the
 // layer carried weights).
 std::vector<double> expert_weights(const LayerStats& l, Weighting by);
+// --by mass on a layer whose records carried no weights: NoDataError (exit 3), one message
+// for every decision that weighs by mass.
+[[noreturn]] void throw_no_mass(int32_t layer);
 // Expert ids sorted by weight descending, ties by id ascending.
 std::vector<uint32_t> rank_experts(std::span<const double> w);
 // curve[n-1] = share of the n first experts of `order`; empty when the total is 0.

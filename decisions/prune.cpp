@@ -8,9 +8,7 @@ namespace moe {
 
 std::vector<bool> keep_mask(const LayerStats& l, size_t E, const PruneSpec& spec, int32_t layer) {
     std::vector<double> w = expert_weights(l, spec.by);
-    if (spec.by == Weighting::mass && w.empty())
-        throw std::invalid_argument("--by mass needs gate weights, and the records of layer " +
-                                    std::to_string(layer) + " carry none");
+    if (spec.by == Weighting::mass && w.empty()) throw_no_mass(layer);
     w.resize(std::max(E, w.size()), 0.0);
     std::vector<bool> keep(w.size(), false);
     const auto order = rank_experts(w);

@@ -317,9 +317,12 @@ def main():
         check(check_cold(MIXTRAL, mix, "all", 0.09, 8) > 0, "Mixtral has cold experts at 9 %")
         check_cold(MIXTRAL, mix, "gsm8k", 0.1, 8)
         check_cold([LLAMA], llama, "all", 0.02, E_llama)
-    # Usage errors: no rule, mass without weights, cache on a missing sequence.
+    # Usage errors: no rule, cache on a missing sequence. Mass without weights is no data
+    # (exit 3, as place says it; prune said exit 2 in other words, found by a review).
     cli("prune", LLAMA, expect_rc=2)
-    cli("prune", LLAMA, "--keep", "3", "--by", "mass", expect_rc=2)
+    for cmd in (["prune", "--keep", "3"], ["place", "--gpus", "2"]):
+        p = cli(*cmd, LLAMA, "--by", "mass", expect_rc=3)
+        check("--by mass: layer 0 has no routing weights recorded (use --by hits)" in p.stderr, p.stderr)
     cli("cache", LLAMA, "--capacity", "0", expect_rc=2)
     cli("cache", LLAMA, "--capacity", "4", "--policy", "fifo", expect_rc=2)
     cli("experts", LLAMA, "--cold", "1.5", expect_rc=2)
