@@ -202,9 +202,17 @@ std::string_view data_kind(const LayerStats& g) {
     return g.counted > 0 ? "mixed" : "per-token";
 }
 
+// A tag named but never given a record (a FILE=TAG or --tag-from-name whose records carry
+// their own tag field) is not listed: it would read as a workload of 0 records.
+bool listed(const Aggregates& agg, TagId id) {
+    const TagStats& ts = agg.tag(id);
+    return id == kAllTag || !ts.layer_ids().empty() || !ts.gates.empty();
+}
+
 Table tags_table(const Aggregates& agg) {
     Table t({"tag", "records", "layers", "selections", "gate_pairs", "data"});
     for (TagId id = 0; id < agg.tag_count(); ++id) {
+        if (!listed(agg, id)) continue;
         const TagStats& ts = agg.tag(id);
         uint64_t pairs = 0;
         for (const auto& [k, g] : ts.gates)
@@ -221,6 +229,7 @@ Table tags_table(const Aggregates& agg) {
 void write_tags_json(JsonWriter& w, const Aggregates& agg) {
     w.key("tags").begin_array();
     for (TagId id = 0; id < agg.tag_count(); ++id) {
+        if (!listed(agg, id)) continue;
         const TagStats& ts = agg.tag(id);
         w.begin_object().field("tag", std::string_view(ts.name));
         w.field("records", ts.global.tokens_known() ? static_cast<double>(ts.global.tokens) : NAN);

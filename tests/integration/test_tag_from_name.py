@@ -69,6 +69,15 @@ def main():
         msg = one_line(2, "--db", db, "tags", "--tag-from-name")
         check("--tag-from-name" in msg and "FILE arguments" in msg, msg)
         check("--tag-from-name" in cli("import", "--help").stdout, "import --help shows it")
+
+        # Records that carry their own tag keep it; the file's name then tags nothing and is
+        # not listed as a workload of 0 records (a review found gsm8k_2_routing: 0 beside gsm8k).
+        own = os.path.join(tmp, "own_tag.ndjson")
+        with open(own, "w") as f:
+            f.write("".join(json.dumps({"layer": l, "experts": [l, l + 1], "tag": "chat"}) + "\n" for l in range(4)))
+        got = {t["tag"]: t["records"] for t in cli_json("tags", own, "--tag-from-name")["tags"]}
+        check(got == {"all": 4, "chat": 4}, "no empty tag of the file's name: %r" % got)
+        check("own_tag" not in cli("tags", own, "--tag-from-name").stdout, "nor in the text")
     print("ok: --tag-from-name tags each file by its name; refused where it cannot apply")
 
 
