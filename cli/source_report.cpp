@@ -135,10 +135,13 @@ std::string source_block(const SourceStats& s, double now) {
     using fmt_num::integer;
     std::string out = s.name + " (" + (s.tag.empty() ? "untagged" : "tag '" + s.tag + "'") + ", " +
                       s.kind + ")\n";
-    out += "  read      " + integer(s.bytes) + " bytes, " + integer(s.lines) +
-           " lines: " + integer(s.records) + " records, " + integer(s.gate_records) +
-           " gate vectors, " + integer(s.skipped_lines) + " skipped, " +
-           integer(s.total_rejects()) + " rejected\n";
+    const auto n = [](uint64_t v, const char* one, const char* many) {
+        return integer(v) + " " + (v == 1 ? one : many);
+    };
+    out += "  read      " + n(s.bytes, "byte", "bytes") + ", " + n(s.lines, "line", "lines") +
+           ": " + n(s.records, "record", "records") + ", " +
+           n(s.gate_records, "gate vector", "gate vectors") + ", " + integer(s.skipped_lines) +
+           " skipped, " + integer(s.total_rejects()) + " rejected\n";
     std::string left;  // records read but proven wrong: lines = records + skipped + ...
     for (const QualityCheck& c : quality_checks())
         if (c.suspect && s.excluded(*c.suspect))

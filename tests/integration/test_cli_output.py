@@ -83,8 +83,9 @@ def main():
         check("-30m" in fails(2, "layers", "--since", "yesterday", log), "accepted forms listed")
         fails(2, "layers", "--since", "2026-02-30", log)
         fails(2, "layers", "--since", "", log)
-        with open(GSM) as f:
-            head50 = "".join(f.readlines()[:50])
+        with open(GSM) as f:  # without their own tag field, so that -=TAG names them
+            head50 = "".join(json.dumps({k: v for k, v in json.loads(l).items() if k != "dataset"}) + "\n"
+                             for l in f.readlines()[:50])
         tags = subprocess.run([MOESCOPE, "tags", "-=stdin_tag", "--json"], input=head50, capture_output=True,
                               text=True, timeout=60)
         check(tags.returncode == 0 and "stdin_tag" in tags.stdout, "-=TAG reads stdin: %r" % tags.stderr)

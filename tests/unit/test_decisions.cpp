@@ -7,6 +7,7 @@
 #include <random>
 
 #include "analytics/live_caches.hpp"
+#include "analytics/no_data_error.hpp"
 #include "cli/keep_list_file.hpp"
 #include "decisions/cache_sim.hpp"
 #include "decisions/coverage.hpp"
@@ -95,7 +96,7 @@ TEST_CASE("keep masks follow the three rules and both weightings") {
     plain.add(kAllTag, 0, {0, 1});
     CHECK_THROWS_AS(keep_mask(*plain.agg.tag(kAllTag).layer(0), 2,
                               {PruneRule::keep_count, 1, Weighting::mass}, 0),
-                    std::invalid_argument);
+                    NoDataError);  // exit 3: no weights to weigh by
 }
 
 TEST_CASE("a keep-list planned for several tags is the union of their lists") {
