@@ -279,14 +279,12 @@ std::string prune_text(const Query& x) {
         for (const auto& t : v.tags)
             s += " " + t;
     }
-    bool any_fraction = false;  // engine totals have none, whatever the source
-    for (const auto& [id, c] : v.by_layer.front())
-        any_fraction = any_fraction || c.any_share().has_value();
+    // Engine totals count no tokens, whatever the source (all_tags.front() is tag all).
     s += " (E = " + std::to_string(x.agg.num_experts()) + "); token fractions " +
-         (!any_fraction                ? "unknown (engine totals count no tokens)"
-          : v.token_source == "tokens" ? "from the recorded tokens"
-          : v.token_source == "cooc"   ? "exact from co-occurrence counts (top-2)"
-                                       : "need FILE arguments");
+         (v.all_tags.front()->global.count_only() ? "unknown (engine totals count no tokens)"
+          : v.token_source == "tokens"            ? "from the recorded tokens"
+          : v.token_source == "cooc"              ? "exact from co-occurrence counts (top-2)"
+                                                  : "need FILE arguments");
     s = wrap("", s, 100, "  ") + prune_table(x, v, false).render("  ") +
         wrap("  ", kCostLegend, 100, "  ");
     s += "\nWhich tag pays (all layers pooled; keep/drop lists: --json or --export FILE)\n";

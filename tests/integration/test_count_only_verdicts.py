@@ -67,6 +67,15 @@ def main():
     prune = cli_json("prune", SGLANG, "--keep", "128")["overall"]
     check(prune["tokens"] is None and prune["tokens_any_dropped"] is None and prune["tokens_all_dropped"] is None,
           "prune: token fractions unknown, not 0: %r" % prune)
+    # The heading says why: engine totals count no tokens; a database of per-token records
+    # (top-4: no exact co-occurrence fractions) needs the FILE arguments instead.
+    head = " ".join(cli("prune", SGLANG, "--keep", "128").stdout.split("\n  layer")[0].split())
+    check("token fractions unknown (engine totals count no tokens)" in head, head)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = os.path.join(tmp, "llama.db")
+        cli("import", os.path.join(SOURCE, "samples", "llama_server", "moe_expert_selection.log"), "--db", db)
+        head = " ".join(cli("--db", db, "prune", "--keep", "4").stdout.split("\n  layer")[0].split())
+        check("token fractions need FILE arguments" in head and "engine totals" not in head, head)
     kept = np.sort(counts[3:], axis=1)[:, ::-1][:, :128].sum()
     check(abs(prune["dropped_selection_share"] - (1 - kept / counts[3:].sum())) < 1e-12,
           "prune: the dropped selection share is exact")
