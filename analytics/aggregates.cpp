@@ -307,8 +307,7 @@ std::optional<RejectReason> Aggregates::check_counts(const CountRecord& c) const
         return RejectReason::expert_out_of_range;
     for (double x : c.counts) {
         if (!std::isfinite(x)) return RejectReason::non_finite;
-        // 2^53: beyond it doubles skip whole numbers; no engine counts that many selections.
-        if (x < 0 || x != std::floor(x) || x > 9007199254740992.0) return RejectReason::malformed;
+        if (!is_selection_count(x)) return RejectReason::malformed;
     }
     return std::nullopt;
 }

@@ -76,6 +76,13 @@ struct TagStats {
     std::vector<int32_t> layer_ids() const;  // ascending, only layers with records
 };
 
+// One engine count of selections: finite, whole, >= 0 and at most 2^53 (beyond it doubles
+// skip whole numbers; no engine counts that many). Aggregates::check_counts applies it, and a
+// reject names the first count that fails it.
+inline bool is_selection_count(double x) {
+    return std::isfinite(x) && x >= 0 && x == std::floor(x) && x <= 9007199254740992.0;
+}
+
 class Aggregates {
   public:
     explicit Aggregates(AnalyticsOptions opts = {});

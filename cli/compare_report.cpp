@@ -166,9 +166,13 @@ ComparePair compare_pair(const Query& x, bool required) {
 
 void write_compare_json(JsonWriter& w, const Aggregates& agg, const ComparePair& p,
                         const QueryOptions& q) {
+    write_compare_json(w, p, judged_layers(agg, p, q));
+}
+
+void write_compare_json(JsonWriter& w, const ComparePair& p, const std::vector<Judged>& judged) {
     const TagStats &a = *p.a, &b = *p.b;
     w.key("compare").begin_array();
-    for (const Judged& j : judged_layers(agg, p, q)) {
+    for (const Judged& j : judged) {
         const LayerComparison& c = j.c;
         w.begin_object();
         if (c.layer >= 0)
@@ -403,7 +407,8 @@ extern const CommandSpec kCompareCommand = {
     kNeedsLayer | kWarnsQuality,
     [](JsonWriter& w, const Query& x) {
         const auto p = compare_pair(x, true);
-        write_compare_json(w, x.agg, p, x.q);
+        const std::vector<Judged> judged = judged_layers(x.agg, p, x.q);  // resampled once
+        write_compare_json(w, p, judged);
         w.key("left_out_tags").begin_array();
         for (const TagStats* t : p.too_small)
             w.begin_object()
@@ -411,7 +416,7 @@ extern const CommandSpec kCompareCommand = {
                 .field("tokens", busiest_layer_tokens(*t))
                 .end_object();
         w.end_array();
-        write_verdict_json(w, compare_verdict(p, judged_layers(x.agg, p, x.q)));
+        write_verdict_json(w, compare_verdict(p, judged));
     },
     [](const Query& x) {
         const auto p = compare_pair(x, true);

@@ -77,6 +77,8 @@ std::vector<Judged> judged_layers(const Aggregates& agg, const ComparePair& p,
 
 void write_compare_json(JsonWriter& w, const Aggregates& agg, const ComparePair& p,
                         const QueryOptions& q);
+// The same with the layers judged already (the noise floor resamples: judge once).
+void write_compare_json(JsonWriter& w, const ComparePair& p, const std::vector<Judged>& judged);
 std::string compare_text(const Aggregates& agg, const ComparePair& p, const QueryOptions& q);
 std::string compare_csv(const Aggregates& agg, const ComparePair& p, const QueryOptions& q);
 

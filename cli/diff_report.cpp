@@ -15,6 +15,7 @@
 #include "cli/diff_json.hpp"
 #include "cli/table.hpp"
 #include "cli/token_inputs.hpp"
+#include "cli/verdict.hpp"
 #include "tracing/routing_diff.hpp"
 
 namespace moe {
@@ -329,11 +330,12 @@ Table layer_table(const std::vector<LayerLine>& lines, bool csv) {
 std::string verdict_text(const Query& x, const std::vector<LayerLine>& lines) {
     const auto& d = x.own<DiffArgs>();
     const Verdict v = verdict_of(x, lines);
-    std::string out = "verdict: ";
+    std::string out(kVerdictPrefix);
     if (v.kappa < kNearChanceKappa)  // the headline: no overlap threshold means much then
         out += "agreement near chance (kappa " + fmt_num::fixed(v.kappa, 3) + ": overlap " +
                fmt_num::fixed(v.overall, 4) + ", tokens paired at random " +
-               fmt_num::fixed(v.chance, 4) + ")\n  A and B may not be runs of the same requests; ";
+               fmt_num::fixed(v.chance, 4) + ")\n" + std::string(kVerdictIndent) +
+               "A and B may not be runs of the same requests; ";
     out += "lowest mean overlap " + fmt_num::fixed(v.lowest.overlap, 4) + " (layer " +
            std::to_string(v.lowest.layer) + ")";
     if (v.kappa >= kNearChanceKappa) out += ", kappa " + fmt_num::fixed(v.kappa, 3);

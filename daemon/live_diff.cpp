@@ -16,8 +16,9 @@ std::optional<DiffPairSpec> parse_diff_pair(const std::string& text) {
 
 LiveDiffs::LiveDiffs(Aggregates& agg, const std::vector<DiffPairSpec>& pairs, size_t window)
     : agg_(agg) {
-    // A waiting record, a per-token tally and the streams seen: about this much per slot.
-    constexpr uint64_t kSlotBytes = 320;
+    // A waiting record, a per-token tally, the streams seen and a recently aligned key (about
+    // 150 bytes: a hash node and a list node of a 32-byte TokenKey): about this much per slot.
+    constexpr uint64_t kSlotBytes = 470;
     for (const DiffPairSpec& p : pairs) {
         if (!agg_.reserve_bytes(window * kSlotBytes))
             throw std::runtime_error("--diff " + p.a + ":" + p.b + ": a --diff-window of " +

@@ -408,8 +408,7 @@ void StreamIngest::on_counts(const CountRecord& c) {
         // The first count that is no count of selections: which expert, what value.
         for (size_t i = 0; i < c->counts.size(); ++i) {
             const double x = c->counts[i];
-            if (std::isfinite(x) && x >= 0 && x == std::floor(x) && x <= 9007199254740992.0)
-                continue;
+            if (is_selection_count(x)) continue;
             char v[32];
             std::snprintf(v, sizeof v, "%.6g", x);
             said += ": expert " + n(c->first_expert + static_cast<int64_t>(i)) + " has " + v +
